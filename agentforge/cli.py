@@ -1,0 +1,44 @@
+"""The `agentforge` command: one sub-app per noun, each in agentforge/commands/."""
+
+from __future__ import annotations
+
+import typer
+
+from agentforge import __version__
+from agentforge.commands import doctor, images, sandbox
+from agentforge.errors import AgentforgeError
+
+app = typer.Typer(
+    name="agentforge",
+    help="Grow an archive of self-improving coding agents, validated in Docker sandboxes.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+app.add_typer(sandbox.app, name="sandbox")
+app.add_typer(images.app, name="images")
+app.command("doctor")(doctor.doctor)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"agentforge {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
+    ),
+) -> None:
+    """agentforge: evolve coding agents in Docker sandboxes."""
+
+
+def main() -> None:
+    """Entry point: run the app, turning our own errors into one clear line and exit code 2."""
+    try:
+        app()
+    except AgentforgeError as exc:
+        typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
+        raise SystemExit(2) from None

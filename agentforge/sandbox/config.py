@@ -1,0 +1,75 @@
+"""SandboxConfig: the isolation policy of one sandbox, safe by default, every field overridable."""
+
+from __future__ import annotations
+
+import re
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+_SIZE = re.compile(r"^\d+(\.\d+)?[bkmg]?$", re.IGNORECASE)
+
+
+class SandboxConfig(BaseModel):
+    """How a sandbox container is created. The defaults are the policy of ARCHITECTURE.md."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+    image: str | None = None
+    """Image to run; None means the agent runtime image built by `agentforge images build`."""
+    network: str = "none"
+    """Docker network mode. `none` leaves only loopback; anything else must be asked for."""
+    user: str = "1000:1000"
+    """uid:gid the sandbox's commands run as. Never root unless explicitly configured."""
+    memory: str = "2g"
+    """Memory limit (docker syntax: 512m, 2g). Swap is disabled: the limit is hard."""
+    cpus: float = Field(1.0, gt=0)
+    """CPU quota in cores."""
+    pids_limit: int = Field(256, gt=8)
+    """Maximum number of processes and threads inside the sandbox (stops fork bombs)."""
+    read_only_root: bool = True
+    """Mount the image's root filesystem read-only; only writable_paths and tmpfs can change."""
+    cap_drop: list[str] = Field(default_factory=lambda: ["ALL"])
+    """Linux capabilities dropped from every process in the sandbox."""
+    no_new_privileges: bool = True
+    """Forbid privilege gain through setuid binaries."""
+    writable_paths: list[str] = Field(default_factory=lambda: ["/workspace", "/task"])
+    """Paths backed by a private anonymous volume, writable by the sandbox user."""
+    tmpfs: dict[str, str] = Field(
+        default_factory=lambda: {"/tmp": "rw,exec,nosuid,nodev,size=512m,mode=1777"}
+    )
+    """tmpfs mounts (path -> mount options); they count against the memory limit."""
+    workdir: str = "/workspace"
+    """Working directory of commands unless a call says otherwise."""
+    env: dict[str, str] = Field(default_factory=lambda: {"HOME": "/tmp", "LANG": "C.UTF-8"})
+    """Environment of every command. Nothing from the host's environment is passed."""
+    labels: dict[str, str] = Field(default_factory=dict)
+    """Extra labels (run id, node, task) added to the standard agentforge labels."""
+    binds: dict[str, str] = Field(default_factory=dict)
+    """Host path -> container path:mode bind mounts (e.g. the gateway socket, read-only data)."""
+    timeout: float = Field(600.0, gt=0)
+    """Default wall-clock limit in seconds for one command, enforced from the host."""
+    output_limit: int = Field(1_000_000, ge=1024)
+    """Bytes of command output kept (half from the head, half from the tail)."""
+
+    @field_validator("memory")
+    @classmethod
+    def _memory_size(cls, value: str) -> str:
+        if not _SIZE.match(value):
+            raise ValueError(f"memory must look like 512m or 2g, got {value!r}")
+        return value
+
+    @field_validator("user")
+    @classmethod
+    def _user_form(cls, value: str) -> str:
+        if not re.match(r"^\d+(:\d+)?$", value):
+            raise ValueError(f"user must be numeric uid[:gid] such as 1000:1000, got {value!r}")
+        return value
+
+    @property
+    def uid(self) -> int:
+        return int(self.user.split(":")[0])
+
+    @property
+    def gid(self) -> int:
+        parts = self.user.split(":")
+        return int(parts[1]) if len(parts) > 1 else int(parts[0])

@@ -1,0 +1,227 @@
+"""Sandbox: one hardened container, always removed, with files in/out and timed commands."""
+
+from __future__ import annotations
+
+import os
+import shlex
+import socket
+import time
+import uuid
+from pathlib import Path, PurePosixPath
+
+from docker.errors import APIError, NotFound
+from docker.types import LogConfig, Mount
+
+from agentforge.errors import SandboxError
+from agentforge.sandbox import files
+from agentforge.sandbox.config import SandboxConfig
+from agentforge.sandbox.engine import LABEL, docker_client
+from agentforge.sandbox.execution import ExecResult, stream_exec
+from agentforge.sandbox.images import require_image
+
+KEEPALIVE = ["sleep", "infinity"]
+_OOM_PROBE = (
+    "cat /sys/fs/cgroup/memory.events /sys/fs/cgroup/memory/memory.oom_control 2>/dev/null"
+    " | awk '$1==\"oom_kill\"{print $2; exit}'"
+)
+
+
+def standard_labels(extra: dict[str, str] | None = None) -> dict[str, str]:
+    """Labels that let `agentforge sandbox reap` find and judge a container."""
+    return {
+        LABEL: "1",
+        "agentforge.host": socket.gethostname(),
+        "agentforge.owner-pid": str(os.getpid()),
+        "agentforge.created": str(int(time.time())),
+        **(extra or {}),
+    }
+
+
+class Sandbox:
+    """A running container under the policy of a SandboxConfig. Use it as a context manager."""
+
+    def __init__(self, config: SandboxConfig | None = None, *, name: str | None = None) -> None:
+        self.config = config or SandboxConfig()
+        self.name = name or f"agentforge-{uuid.uuid4().hex[:12]}"
+        self.image = self.config.image or require_image()
+        self.container_id: str | None = None
+        self._oom_seen = 0
+        self._dead_reason: str | None = None
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    def start(self) -> Sandbox:
+        """Create and start the container; on any failure nothing is left behind."""
+        api = docker_client().api
+        cfg = self.config
+        mounts = [Mount(target=path, source=None, type="volume") for path in cfg.writable_paths]
+        binds = {host: {"bind": target.split(":")[0], "mode": _mode(target)}
+                 for host, target in cfg.binds.items()}
+        host_config = api.create_host_config(
+            network_mode=cfg.network,
+            cap_drop=cfg.cap_drop,
+            security_opt=["no-new-privileges:true"] if cfg.no_new_privileges else None,
+            mem_limit=cfg.memory,
+            memswap_limit=cfg.memory,
+            nano_cpus=int(cfg.cpus * 1e9),
+            pids_limit=cfg.pids_limit,
+            read_only=cfg.read_only_root,
+            tmpfs=cfg.tmpfs,
+            mounts=mounts,
+            binds=binds or None,
+            init=True,
+            log_config=LogConfig(type="none"),
+        )
+        try:
+            created = api.create_container(
+                self.image,
+                command=KEEPALIVE,
+                name=self.name,
+                user=cfg.user,
+                working_dir=cfg.workdir,
+                environment=cfg.env,
+                labels=standard_labels(cfg.labels),
+                host_config=host_config,
+                network_disabled=cfg.network == "none",
+            )
+            self.container_id = created["Id"]
+            api.start(self.container_id)
+        except APIError as exc:
+            self.remove()
+            raise SandboxError(
+                f"could not start a sandbox from image {self.image!r}: {exc.explanation or exc}"
+            ) from exc
+        return self
+
+    def remove(self) -> None:
+        """Remove the container and its volumes; safe to call twice."""
+        if self.container_id is None:
+            return
+        try:
+            docker_client().api.remove_container(self.container_id, v=True, force=True)
+        except NotFound:
+            pass
+        self.container_id = None
+
+    def __enter__(self) -> Sandbox:
+        return self.start()
+
+    def __exit__(self, *exc_info) -> None:
+        self.remove()
+
+    # -- commands --------------------------------------------------------------------------
+
+    def exec(
+        self,
+        cmd: list[str] | str,
+        *,
+        timeout: float | None = None,
+        workdir: str | None = None,
+        env: dict[str, str] | None = None,
+        user: str | None = None,
+    ) -> ExecResult:
+        """Run a command (a list, or a string for /bin/sh -c) and return how it ended."""
+        cid = self._require_running()
+        argv = ["/bin/sh", "-c", cmd] if isinstance(cmd, str) else list(cmd)
+        api = docker_client().api
+        try:
+            result, _token = stream_exec(
+                api,
+                cid,
+                argv,
+                timeout=timeout or self.config.timeout,
+                user=user or self.config.user,
+                workdir=workdir or self.config.workdir,
+                env={**self.config.env, **(env or {})},
+                output_limit=self.config.output_limit,
+            )
+        except APIError as exc:
+            raise SandboxError(f"exec failed in sandbox {self.name}: {exc.explanation}") from exc
+        if result.exit_code == 137 and not result.timed_out:
+            result.oom_killed = self._new_oom_kill()
+        return result
+
+    def _new_oom_kill(self) -> bool:
+        """True if the kernel's OOM killer fired in this sandbox since the last check."""
+        probe = stream_exec(
+            docker_client().api, self._require_running(), ["/bin/sh", "-c", _OOM_PROBE],
+            timeout=10, user=self.config.user, workdir="/", env={}, output_limit=4096,
+        )[0]
+        try:
+            count = int(probe.stdout.strip() or 0)
+        except ValueError:
+            return False
+        fired = count > self._oom_seen
+        self._oom_seen = count
+        return fired
+
+    def _require_running(self) -> str:
+        if self.container_id is None:
+            raise SandboxError(f"sandbox {self.name} is not running; use it inside `with`")
+        return self.container_id
+
+    # -- files -----------------------------------------------------------------------------
+
+    def copy_in(self, source: Path, target: str = "/workspace") -> None:
+        """Copy the contents of a host directory into `target` (a writable path)."""
+        source = Path(source)
+        if not source.is_dir():
+            raise SandboxError(f"copy_in expects a directory, got {source}")
+        self._mkdir(target)
+        with files.pack_directory(source, uid=self.config.uid, gid=self.config.gid) as tar:
+            self._put(target, tar)
+
+    def write_files(self, target: str, contents: dict[str, bytes | str], mode: int = 0o644) -> None:
+        """Write in-memory files (relative path -> contents) under `target`."""
+        encoded = {k: v.encode() if isinstance(v, str) else v for k, v in contents.items()}
+        self._mkdir(target)
+        data = files.pack_files(encoded, uid=self.config.uid, gid=self.config.gid, mode=mode)
+        self._put(target, data)
+
+    def copy_out(self, path: str, destination: Path, *, max_bytes: int = 512 * 1024 * 1024) -> Path:
+        """Copy a file or directory out of the sandbox into `destination` (a host folder)."""
+        try:
+            chunks, _stat = docker_client().api.get_archive(self._require_running(), path)
+        except NotFound as exc:
+            raise SandboxError(f"{path} does not exist in sandbox {self.name}") from exc
+        with files.spool_stream(chunks, max_bytes, path) as archive:
+            files.extract_safely(archive, Path(destination))
+        return Path(destination) / PurePosixPath(path).name
+
+    def read_file(self, path: str, *, max_bytes: int = 64 * 1024 * 1024) -> bytes:
+        """Return the bytes of one file in the sandbox."""
+        import tarfile
+
+        try:
+            chunks, _stat = docker_client().api.get_archive(self._require_running(), path)
+        except NotFound as exc:
+            raise SandboxError(f"{path} does not exist in sandbox {self.name}") from exc
+        with files.spool_stream(chunks, max_bytes, path) as archive, tarfile.open(
+            fileobj=archive
+        ) as tar:
+            member = tar.next()
+            if member is None or not member.isfile():
+                raise SandboxError(f"{path} in sandbox {self.name} is not a regular file")
+            return tar.extractfile(member).read()
+
+    def _mkdir(self, target: str) -> None:
+        done = self.exec(["mkdir", "-p", target], timeout=30, workdir="/")
+        if not done.ok:
+            raise SandboxError(f"cannot create {target} in sandbox: {done.output.strip()}")
+
+    def _put(self, target: str, data) -> None:
+        try:
+            docker_client().api.put_archive(self._require_running(), target, data)
+        except APIError as exc:
+            raise SandboxError(
+                f"cannot copy into {target} (is it one of writable_paths?): {exc.explanation}"
+            ) from exc
+
+
+def _mode(target: str) -> str:
+    parts = target.split(":")
+    return parts[1] if len(parts) > 1 else "ro"
+
+
+def describe_command(cmd: list[str] | str) -> str:
+    return cmd if isinstance(cmd, str) else shlex.join(cmd)

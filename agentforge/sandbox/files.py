@@ -1,0 +1,68 @@
+"""Tar streams in and out of containers, without trusting what comes out."""
+
+from __future__ import annotations
+
+import io
+import tarfile
+import tempfile
+from collections.abc import Iterable, Iterator
+from pathlib import Path, PurePosixPath
+
+from agentforge.errors import SandboxError
+
+DEFAULT_EXCLUDES = (".venv", "__pycache__", ".mypy_cache", ".pytest_cache", ".ruff_cache")
+
+
+def pack_directory(
+    source: Path, *, uid: int, gid: int, excludes: Iterable[str] = DEFAULT_EXCLUDES
+) -> tempfile.SpooledTemporaryFile:
+    """Tar the contents of `source` (not the folder itself), owned by uid:gid."""
+    excluded = set(excludes)
+    buffer = tempfile.SpooledTemporaryFile(max_size=32 * 1024 * 1024)
+
+    def owned(info: tarfile.TarInfo) -> tarfile.TarInfo | None:
+        if excluded.intersection(PurePosixPath(info.name).parts):
+            return None
+        info.uid, info.gid, info.uname, info.gname = uid, gid, "", ""
+        return info
+
+    with tarfile.open(fileobj=buffer, mode="w") as tar:
+        for child in sorted(source.iterdir()):
+            tar.add(child, arcname=child.name, filter=owned)
+    buffer.seek(0)
+    return buffer
+
+
+def pack_files(files: dict[str, bytes], *, uid: int, gid: int, mode: int = 0o644) -> bytes:
+    """Tar in-memory files (relative path -> contents) owned by uid:gid."""
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as tar:
+        for name, data in files.items():
+            info = tarfile.TarInfo(name)
+            info.size, info.mode, info.uid, info.gid = len(data), mode, uid, gid
+            tar.addfile(info, io.BytesIO(data))
+    return buffer.getvalue()
+
+
+def spool_stream(chunks: Iterator[bytes], max_bytes: int, what: str) -> tempfile.SpooledTemporaryFile:
+    """Collect a tar stream into a spooled file, refusing more than `max_bytes`."""
+    spool = tempfile.SpooledTemporaryFile(max_size=32 * 1024 * 1024)
+    size = 0
+    for chunk in chunks:
+        size += len(chunk)
+        if size > max_bytes:
+            spool.close()
+            raise SandboxError(f"copying {what} out of the sandbox exceeds {max_bytes} bytes")
+        spool.write(chunk)
+    spool.seek(0)
+    return spool
+
+
+def extract_safely(archive, destination: Path) -> None:
+    """Extract a tar from a sandbox: no absolute paths, no escapes, no devices or links out."""
+    destination.mkdir(parents=True, exist_ok=True)
+    with tarfile.open(fileobj=archive, mode="r") as tar:
+        try:
+            tar.extractall(destination, filter="data")
+        except tarfile.FilterError as exc:
+            raise SandboxError(f"refused an unsafe entry from the sandbox: {exc}") from exc

@@ -1,0 +1,192 @@
+"""Sandbox images: built from the Dockerfiles in sandboxes/, tagged by a hash of their inputs.
+
+An image is rebuilt only when its folder, its base image or its build arguments change.
+Dockerfiles take `ARG BASE_IMAGE`: `python:3.12-slim` where a registry is reachable, a
+local debootstrap image (sandboxes/base/make-base-image.sh) where none is.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from docker.errors import APIError, BuildError, ImageNotFound
+
+from agentforge.errors import ImageMissing, SandboxError
+from agentforge.paths import sandboxes_dir
+from agentforge.sandbox.engine import docker_client
+
+REGISTRY_BASE = "python:3.12-slim"
+LOCAL_BASE = "agentforge/base:bookworm"
+AGENT_RUNTIME = "agent-runtime"
+_LABEL_NAME = "agentforge.image"
+_LABEL_FILES = "agentforge.files-hash"
+_CA_CANDIDATES = ("SSL_CERT_FILE", "REQUESTS_CA_BUNDLE", "PIP_CERT")
+
+
+@dataclass(frozen=True)
+class ImageSpec:
+    """One buildable image: a folder of sandboxes/ holding a Dockerfile."""
+
+    name: str
+    folder: Path
+
+    @property
+    def repository(self) -> str:
+        return f"agentforge/{self.name}"
+
+    def files_hash(self) -> str:
+        """Hash of every file in the folder (names and contents)."""
+        digest = hashlib.sha256()
+        for path in sorted(p for p in self.folder.rglob("*") if p.is_file()):
+            digest.update(path.relative_to(self.folder).as_posix().encode() + b"\0")
+            digest.update(path.read_bytes() + b"\0")
+        return digest.hexdigest()[:16]
+
+
+def image_specs() -> dict[str, ImageSpec]:
+    """Every image folder under sandboxes/ (those with a Dockerfile), by name."""
+    root = sandboxes_dir()
+    return {
+        d.name: ImageSpec(d.name, d)
+        for d in sorted(root.iterdir())
+        if (d / "Dockerfile").is_file()
+    }
+
+
+def spec(name: str) -> ImageSpec:
+    specs = image_specs()
+    if name not in specs:
+        raise SandboxError(f"unknown sandbox image {name!r}; known: {', '.join(specs)}")
+    return specs[name]
+
+
+def find_built(name: str) -> str | None:
+    """Tag of the newest image built from the current inputs of `name`, or None."""
+    image_spec = spec(name)
+    images = docker_client().images.list(
+        filters={"label": [f"{_LABEL_NAME}={name}", f"{_LABEL_FILES}={image_spec.files_hash()}"]}
+    )
+    tagged = [img for img in images if img.tags]
+    if not tagged:
+        return None
+    newest = max(tagged, key=lambda img: img.attrs.get("Created", ""))
+    return newest.tags[0]
+
+
+def require_image(name: str = AGENT_RUNTIME) -> str:
+    """Tag of the built image `name`, or an ImageMissing error saying how to build it."""
+    tag = find_built(name)
+    if tag is None:
+        raise ImageMissing(
+            f"sandbox image {name!r} is not built for the current sources; "
+            f"run `agentforge images build {name}` (it takes a few minutes the first time)"
+        )
+    return tag
+
+
+def _image_exists(name: str) -> bool:
+    try:
+        docker_client().images.get(name)
+        return True
+    except ImageNotFound:
+        return False
+
+
+def resolve_base_image(requested: str | None = None, log: Callable[[str], None] = print) -> str:
+    """Pick the base image: the one asked for, else python:3.12-slim, else a local Debian one."""
+    requested = requested or os.environ.get("AGENTFORGE_BASE_IMAGE")
+    if requested:
+        if not _image_exists(requested):
+            try:
+                docker_client().images.pull(requested)
+            except APIError as exc:
+                raise ImageMissing(
+                    f"base image {requested!r} is neither local nor pullable ({exc.explanation})"
+                ) from exc
+        return requested
+    if _image_exists(REGISTRY_BASE):
+        return REGISTRY_BASE
+    try:
+        log(f"pulling {REGISTRY_BASE} ...")
+        docker_client().images.pull(REGISTRY_BASE)
+        return REGISTRY_BASE
+    except APIError:
+        log(f"no registry reachable for {REGISTRY_BASE}; using the local Debian base image")
+    if not _image_exists(LOCAL_BASE):
+        build_local_base(log)
+    return LOCAL_BASE
+
+
+def build_local_base(log: Callable[[str], None] = print) -> None:
+    """Make the debootstrap base image (needs root and debootstrap)."""
+    script = sandboxes_dir() / "base" / "make-base-image.sh"
+    if shutil.which("debootstrap") is None or os.geteuid() != 0:
+        raise ImageMissing(
+            f"no registry is reachable and the local base image {LOCAL_BASE} is missing. "
+            f"Build it as root with: sudo apt-get install -y debootstrap && sudo bash {script}"
+        )
+    log(f"building {LOCAL_BASE} with debootstrap (about a minute) ...")
+    done = subprocess.run(["bash", str(script), LOCAL_BASE], capture_output=True, text=True)
+    if done.returncode != 0:
+        raise ImageMissing(f"building {LOCAL_BASE} failed:\n{done.stderr[-2000:]}")
+
+
+def _host_ca_bundle() -> bytes:
+    for var in _CA_CANDIDATES:
+        path = os.environ.get(var)
+        if path and Path(path).is_file():
+            return Path(path).read_bytes()
+    default = Path("/etc/ssl/certs/ca-certificates.crt")
+    return default.read_bytes() if default.is_file() else b""
+
+
+def build_image(
+    name: str,
+    base_image: str | None = None,
+    *,
+    force: bool = False,
+    log: Callable[[str], None] = print,
+) -> str:
+    """Build sandboxes/<name> unless an image of the same inputs exists; return its tag."""
+    image_spec = spec(name)
+    base = resolve_base_image(base_image, log)
+    base_id = docker_client().images.get(base).id
+    files_hash = image_spec.files_hash()
+    inputs = hashlib.sha256(f"{files_hash}\0{base_id}".encode()).hexdigest()[:12]
+    tag = f"{image_spec.repository}:{inputs}"
+    if not force and _image_exists(tag):
+        log(f"{name}: up to date ({tag})")
+        return tag
+    log(f"{name}: building {tag} from {base} ...")
+    with tempfile.TemporaryDirectory(prefix=f"agentforge-build-{name}-") as tmp:
+        context = Path(tmp) / "context"
+        shutil.copytree(image_spec.folder, context)
+        (context / "build-ca.pem").write_bytes(_host_ca_bundle())
+        buildargs = {"BASE_IMAGE": base}
+        for var in ("HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "http_proxy", "https_proxy"):
+            if os.environ.get(var):
+                buildargs[var] = os.environ[var]
+        try:
+            docker_client().images.build(
+                path=str(context),
+                tag=tag,
+                buildargs=buildargs,
+                labels={_LABEL_NAME: name, _LABEL_FILES: files_hash, "agentforge.base": base},
+                rm=True,
+                forcerm=True,
+                pull=False,
+            )
+        except BuildError as exc:
+            tail = "".join(
+                str(entry.get("stream", entry.get("error", ""))) for entry in exc.build_log
+            )[-3000:]
+            raise SandboxError(f"building image {name!r} failed: {exc.msg}\n{tail}") from exc
+    log(f"{name}: built {tag}")
+    return tag
