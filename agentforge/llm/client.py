@@ -1,0 +1,130 @@
+"""ModelClient: the official openai client with bounded retries, the ledger and the cache."""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import openai
+from openai.types.chat import ChatCompletion
+
+from agentforge.llm.config import LLMConfig, RetryPolicy
+from agentforge.llm.errors import ModelRequestError, ModelUnavailable
+from agentforge.llm.ledger import CachedResponse, CallContext, Ledger, ModelCall, request_hash
+from agentforge.llm.spec import Endpoint, role_endpoint
+
+T = TypeVar("T")
+RETRYABLE = (openai.RateLimitError, openai.InternalServerError, openai.APITimeoutError,
+             openai.APIConnectionError)
+
+
+def is_retryable(exc: BaseException) -> bool:
+    """429, 5xx, timeouts and connection failures are worth another try; the rest are not."""
+    if isinstance(exc, RETRYABLE):
+        return True
+    return isinstance(exc, openai.APIStatusError) and exc.status_code >= 500
+
+
+def backoff_delay(exc: BaseException, attempt: int, policy: RetryPolicy) -> float:
+    """Seconds to wait before retry `attempt` (1-based): the server's Retry-After or 2^n."""
+    response = getattr(exc, "response", None)
+    header = response.headers.get("retry-after") if response is not None else None
+    if header:
+        try:
+            return min(float(header), policy.max_backoff)
+        except ValueError:
+            pass  # an HTTP date: fall back to our own schedule
+    delay = policy.initial_backoff * 2 ** (attempt - 1)
+    return min(delay * (0.75 + random.random() / 2), policy.max_backoff)  # jitter: no herds
+
+
+def call_with_retries(request: Callable[[], T], endpoint: Endpoint, policy: RetryPolicy) -> T:
+    """Run `request`, retrying bounded on transient failures, then raise a ModelError."""
+    for attempt in range(1, policy.attempts + 1):
+        try:
+            return request()
+        except openai.APIError as exc:
+            if not is_retryable(exc):
+                raise ModelRequestError(
+                    f"model {endpoint.describe()} rejected the request: {exc}") from exc
+            if attempt == policy.attempts:
+                raise ModelUnavailable(unavailable_message(endpoint, exc, attempt)) from exc
+            time.sleep(backoff_delay(exc, attempt, policy))
+    raise AssertionError("unreachable: attempts >= 1")
+
+
+def unavailable_message(endpoint: Endpoint, exc: BaseException, attempts: int) -> str:
+    """Why a model could not be reached, and what to check."""
+    status = getattr(exc, "status_code", None)
+    what = f"HTTP {status}" if status else type(exc).__name__
+    return (f"model {endpoint.describe()} failed after {attempts} attempt(s) ({what}: {exc}). "
+            f"Check that the server is up (GET {endpoint.base_url}/models), that the model name "
+            "is served there, and the API key; a rate limit may need a lower concurrency.")
+
+
+class ModelClient:
+    """Chat with one endpoint; every call is retried, booked in the ledger and maybe cached."""
+
+    def __init__(self, endpoint: Endpoint, *, retry: RetryPolicy | None = None,
+                 ledger: Ledger | None = None, context: CallContext | None = None,
+                 use_cache: bool = False, defaults: dict[str, Any] | None = None) -> None:
+        self.endpoint = endpoint
+        self.retry = retry or RetryPolicy()
+        self.ledger = ledger
+        self.context = context or CallContext()
+        self.use_cache = use_cache and ledger is not None
+        self.defaults = defaults or {}
+        # Our own retry loop decides (and reports); the client's built-in one stays off.
+        self.openai = openai.OpenAI(base_url=endpoint.base_url, api_key=endpoint.api_key,
+                                    max_retries=0, timeout=self.retry.timeout)
+
+    @classmethod
+    def for_role(cls, role: str, config: LLMConfig, **kwargs: Any) -> ModelClient:
+        """A client for `diagnose` or `agent` as configured."""
+        chosen = config.role(role)
+        defaults = {k: v for k, v in (("temperature", chosen.temperature),
+                                      ("max_tokens", chosen.max_tokens)) if v is not None}
+        context = kwargs.pop("context", None) or CallContext(role=role)
+        return cls(role_endpoint(role, config), retry=config.retry, context=context,
+                   defaults=defaults, **kwargs)
+
+    def chat(self, messages: list[dict], *, tools: list[dict] | None = None,
+             **params: Any) -> ChatCompletion:
+        """One chat completion (non-streaming)."""
+        body: dict[str, Any] = {"model": self.endpoint.model, "messages": messages,
+                                **self.defaults, **params}
+        if tools:
+            body["tools"] = tools
+        key = request_hash(body)
+        if self.use_cache:
+            hit = self.ledger.cached(key)
+            if hit is not None:
+                self._book(key, 0.0, "cached", cached=True, tokens=(hit.prompt_tokens,
+                                                                    hit.completion_tokens))
+                return ChatCompletion.model_validate_json(hit.body)
+        started = time.monotonic()
+        try:
+            reply = call_with_retries(lambda: self.openai.chat.completions.create(**body),
+                                      self.endpoint, self.retry)
+        except (ModelUnavailable, ModelRequestError) as exc:
+            self._book(key, time.monotonic() - started, "error", error=str(exc))
+            raise
+        usage = reply.usage
+        tokens = (usage.prompt_tokens, usage.completion_tokens) if usage else (0, 0)
+        self._book(key, time.monotonic() - started, "ok", tokens=tokens)
+        if self.use_cache:
+            self.ledger.remember(CachedResponse(
+                request_hash=key, model=self.endpoint.model, body=reply.model_dump_json(),
+                prompt_tokens=tokens[0], completion_tokens=tokens[1]))
+        return reply
+
+    def _book(self, key: str, latency: float, status: str, *, cached: bool = False,
+              tokens: tuple[int, int] = (0, 0), error: str | None = None) -> None:
+        if self.ledger is None:
+            return
+        self.ledger.record(ModelCall(
+            **self.context.fields(), model=self.endpoint.model, endpoint=self.endpoint.base_url,
+            prompt_tokens=tokens[0], completion_tokens=tokens[1], latency_s=latency,
+            status=status, cached=cached, error=error, request_hash=key))

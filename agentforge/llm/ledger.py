@@ -1,0 +1,209 @@
+"""The ledger: every model call (tokens, cost, latency, who made it) in SQLite, plus the cache.
+
+`ModelCall` and `CachedResponse` are plain SQLModel tables on the default metadata, so the
+archive's store can keep them in the same database as runs and nodes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sqlalchemy import Column, Text, event, func
+from sqlalchemy.engine import Engine
+from sqlmodel import Field, Session, SQLModel, create_engine, select
+
+from agentforge.llm.config import Price
+
+PRICES: dict[str, Price] = {
+    # $ per 1M tokens (input, output); a model's dated variants match by prefix.
+    "gpt-4o-mini": Price(input=0.15, output=0.60),
+    "gpt-4o": Price(input=2.50, output=10.00),
+    "gpt-4.1-nano": Price(input=0.10, output=0.40),
+    "gpt-4.1-mini": Price(input=0.40, output=1.60),
+    "gpt-4.1": Price(input=2.00, output=8.00),
+    "o3-mini": Price(input=1.10, output=4.40),
+    "o4-mini": Price(input=1.10, output=4.40),
+    "o3": Price(input=2.00, output=8.00),
+}
+"""Built-in prices; `[llm.prices]` in the config overrides or extends them. Unknown models
+(local vLLM, scripted) cost nothing."""
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class ModelCall(SQLModel, table=True):
+    """One request to a model, whoever made it (the gateway or a host-side client)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    run_id: str | None = Field(default=None, index=True)
+    node_id: int | None = Field(default=None, index=True)
+    task_id: str | None = Field(default=None, index=True)
+    role: str | None = Field(default=None, index=True)  # diagnose | agent
+    model: str = ""
+    endpoint: str = ""  # the upstream base URL (never a key)
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost_usd: float = 0.0
+    latency_s: float = 0.0
+    status: str = "ok"  # ok | error | cached | budget_exceeded
+    http_status: int | None = None
+    error: str | None = Field(default=None, sa_column=Column(Text))
+    cached: bool = False
+    streamed: bool = False
+    request_hash: str = Field(default="", index=True)
+    created_at: datetime = Field(default_factory=_utcnow)
+
+
+class CachedResponse(SQLModel, table=True):
+    """A successful upstream answer, replayed verbatim for an identical request."""
+
+    request_hash: str = Field(primary_key=True)
+    model: str = ""
+    content_type: str = "application/json"
+    body: str = Field(default="", sa_column=Column(Text, nullable=False))
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    created_at: datetime = Field(default_factory=_utcnow)
+
+
+@dataclass(frozen=True)
+class CallContext:
+    """Who a call is for: the run, node, task and role it is booked to."""
+
+    run_id: str | None = None
+    node_id: int | None = None
+    task_id: str | None = None
+    role: str | None = None
+
+    def fields(self) -> dict:
+        """The ModelCall fields this context fills."""
+        return {"run_id": self.run_id, "node_id": self.node_id, "task_id": self.task_id,
+                "role": self.role}
+
+
+@dataclass
+class Spend:
+    """Totals of a set of calls."""
+
+    calls: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost_usd: float = 0.0
+
+    @property
+    def tokens(self) -> int:
+        """Prompt plus completion tokens."""
+        return self.prompt_tokens + self.completion_tokens
+
+
+def request_hash(body: dict) -> str:
+    """Cache key of a chat request: sha256 of its canonical JSON (model, messages, tools, …)."""
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def sqlite_engine(path: str | Path) -> Engine:
+    """An engine on a SQLite file in WAL mode, safe to share between threads."""
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(f"sqlite:///{path}", connect_args={"check_same_thread": False,
+                                                             "timeout": 30})
+
+    @event.listens_for(engine, "connect")
+    def _pragmas(dbapi_connection, _record) -> None:  # WAL: readers never block the writer
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.close()
+
+    return engine
+
+
+def _engine_for(database: Engine | str | Path) -> Engine:
+    if isinstance(database, Engine):
+        return database
+    text = str(database)
+    if "://" in text:
+        return create_engine(text)
+    return sqlite_engine(text)
+
+
+class Ledger:
+    """Records model calls and answers spend questions; also holds the response cache."""
+
+    def __init__(self, database: Engine | str | Path,
+                 prices: dict[str, Price] | None = None) -> None:
+        """`database`: an SQLAlchemy engine, a database URL, or a SQLite file path."""
+        self.engine = _engine_for(database)
+        SQLModel.metadata.create_all(
+            self.engine, tables=[ModelCall.__table__, CachedResponse.__table__])
+        self.prices = {**PRICES, **(prices or {})}
+        self._write_lock = threading.Lock()  # one writer at a time: no SQLITE_BUSY storms
+
+    def price_of(self, model: str) -> Price:
+        """The price of a model: exact name, else the longest known prefix, else free."""
+        if model in self.prices:
+            return self.prices[model]
+        bare = model.split("/")[-1]
+        matches = [name for name in self.prices if bare.startswith(name)]
+        return self.prices[max(matches, key=len)] if matches else Price()
+
+    def cost(self, model: str, prompt_tokens: int, completion_tokens: int) -> float:
+        """Dollars for that many tokens of that model."""
+        price = self.price_of(model)
+        return (prompt_tokens * price.input + completion_tokens * price.output) / 1e6
+
+    def record(self, call: ModelCall) -> ModelCall:
+        """Store one call, filling in its cost when the caller left it at zero."""
+        if not call.cost_usd and not call.cached:
+            call.cost_usd = self.cost(call.model, call.prompt_tokens, call.completion_tokens)
+        with self._write_lock, Session(self.engine, expire_on_commit=False) as session:
+            session.add(call)
+            session.commit()
+        return call
+
+    def spend(self, *, run_id: str | None = None, node_id: int | None = None,
+              task_id: str | None = None, role: str | None = None) -> Spend:
+        """Totals over the calls matching every given field (cache hits cost nothing)."""
+        query = select(func.count(ModelCall.id), func.sum(ModelCall.prompt_tokens),
+                       func.sum(ModelCall.completion_tokens), func.sum(ModelCall.cost_usd))
+        query = self._where(query, run_id=run_id, node_id=node_id, task_id=task_id, role=role)
+        query = query.where(ModelCall.cached == False)  # noqa: E712 - SQL expression
+        with Session(self.engine) as session:
+            count, prompt, completion, cost = session.exec(query).one()
+        return Spend(count or 0, prompt or 0, completion or 0, cost or 0.0)
+
+    def calls(self, *, run_id: str | None = None, node_id: int | None = None,
+              task_id: str | None = None, role: str | None = None) -> list[ModelCall]:
+        """The calls matching every given field, oldest first (cache hits included)."""
+        query = self._where(select(ModelCall), run_id=run_id, node_id=node_id,
+                            task_id=task_id, role=role).order_by(ModelCall.id)
+        with Session(self.engine) as session:
+            return list(session.exec(query).all())
+
+    @staticmethod
+    def _where(query, **fields):
+        for name, value in fields.items():
+            if value is not None:
+                query = query.where(getattr(ModelCall, name) == value)
+        return query
+
+    # -- the response cache ----------------------------------------------------------------
+
+    def cached(self, key: str) -> CachedResponse | None:
+        """The cached answer for a request hash, if any."""
+        with Session(self.engine, expire_on_commit=False) as session:
+            return session.get(CachedResponse, key)
+
+    def remember(self, entry: CachedResponse) -> None:
+        """Store (or replace) a cached answer."""
+        with self._write_lock, Session(self.engine) as session:
+            session.merge(entry)
+            session.commit()
