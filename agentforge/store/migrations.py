@@ -1,0 +1,65 @@
+"""Schema versions: a fresh database gets the current schema; an older one is upgraded step
+by step; a newer one is refused.
+
+To change the schema: edit the table in tables.py, then append a function to MIGRATIONS
+that brings a database of the previous version to the new one (ALTER TABLE ...). A fresh
+database never runs migrations: create_all builds the current shape and stamps LATEST.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+from sqlalchemy import Connection, Engine, inspect, text
+from sqlmodel import SQLModel
+
+from agentforge.store.errors import SchemaTooNew
+
+Migration = Callable[[Connection], None]
+
+# MIGRATIONS[i] upgrades version i+1 to version i+2; version 1 is the first released schema.
+MIGRATIONS: list[Migration] = []
+
+
+def latest_version(migrations: Sequence[Migration] = MIGRATIONS) -> int:
+    """The schema version this code writes."""
+    return 1 + len(migrations)
+
+
+def read_version(conn: Connection) -> int | None:
+    """The version stamped in the database, or None for a database without our tables."""
+    if not inspect(conn).has_table("schemaversion"):
+        return None
+    row = conn.execute(text("SELECT version FROM schemaversion WHERE id = 1")).first()
+    return None if row is None else int(row[0])
+
+
+def _stamp(conn: Connection, version: int) -> None:
+    updated = conn.execute(
+        text("UPDATE schemaversion SET version = :v WHERE id = 1"), {"v": version}
+    )
+    if updated.rowcount == 0:
+        conn.execute(text("INSERT INTO schemaversion (id, version) VALUES (1, :v)"), {"v": version})
+
+
+def upgrade(engine: Engine, url: str, migrations: Sequence[Migration] = MIGRATIONS) -> int:
+    """Bring the database to the latest schema and return the version it had before (0 if new)."""
+    latest = latest_version(migrations)
+    with engine.begin() as conn:
+        current = read_version(conn)
+        if current is not None and current > latest:
+            raise SchemaTooNew(
+                f"the database {url} has schema version {current}, newer than the {latest} this "
+                "agentforge understands: upgrade agentforge (pip install -U agentforge) or use "
+                "another run directory"
+            )
+        if current is None:
+            SQLModel.metadata.create_all(conn)
+            _stamp(conn, latest)
+            return 0
+        for version in range(current, latest):
+            migrations[version - 1](conn)
+            _stamp(conn, version + 1)
+        # Tables added by other modules (the model-call ledger) may be new to this database.
+        SQLModel.metadata.create_all(conn)
+        return current

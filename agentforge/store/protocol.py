@@ -1,0 +1,74 @@
+"""The `Store` seam: what the evolution loop, the CLI and the web page need from the archive."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Protocol
+
+from agentforge.store.records import NodeSummary, TaskResultData
+from agentforge.store.tables import AgentNode, Evaluation, Event, NodeStatus, Run, TaskResult
+
+
+class Store(Protocol):
+    """Runs, nodes, evaluations and events of the archive."""
+
+    def create_run(self, run_id: str, *, run_dir: str = "", config: dict | None = None) -> Run: ...
+    def get_run(self, run_id: str) -> Run: ...
+    def update_run(self, run_id: str, **changes: Any) -> Run: ...
+
+    def add_node(
+        self,
+        run_id: str,
+        *,
+        parent_id: int | None,
+        commit: str | None = None,
+        status: NodeStatus = NodeStatus.pending,
+        reason: str | None = None,
+        proposal: dict | None = None,
+    ) -> AgentNode: ...
+    def update_node(
+        self,
+        node_id: int,
+        *,
+        status: NodeStatus | None = None,
+        reason: str | None = None,
+        commit: str | None = None,
+    ) -> AgentNode: ...
+    def get_node(self, node_id: int) -> AgentNode: ...
+    def list_nodes(self, run_id: str) -> list[AgentNode]: ...
+    def node_summaries(self, run_id: str, split: str = "validation") -> list[NodeSummary]: ...
+
+    def start_evaluation(
+        self, node_id: int, task_id: str, *, split: str = "validation", attempt: int = 0
+    ) -> Evaluation: ...
+    def finish_evaluation(
+        self,
+        evaluation_id: int,
+        *,
+        resolved: bool,
+        reason: str | None = None,
+        cost_usd: float = 0.0,
+        tokens: int = 0,
+        duration_s: float = 0.0,
+        result: TaskResultData | None = None,
+    ) -> Evaluation: ...
+    def list_evaluations(
+        self,
+        run_id: str,
+        *,
+        finished: bool | None = None,
+        node_id: int | None = None,
+        split: str | None = None,
+    ) -> list[Evaluation]: ...
+    def task_result(self, evaluation_id: int) -> TaskResult | None: ...
+
+    def add_event(
+        self,
+        run_id: str,
+        kind: str,
+        message: str = "",
+        *,
+        node_id: int | None = None,
+        data: dict | None = None,
+    ) -> Event: ...
+    def list_events(self, run_id: str, *, limit: int | None = None) -> Sequence[Event]: ...

@@ -1,0 +1,113 @@
+"""SQLModel tables of the archive: runs, agent nodes, evaluations, task results, events.
+
+One evaluation row is one attempt of one node on one task. It is written when the attempt
+starts (finished=False) and completed once (finished=True); the unique key
+(node_id, task_id, split, attempt) makes a repeated finished evaluation impossible, and a
+row left unfinished by a crash is what a resume re-queues.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import StrEnum
+
+from sqlalchemy import Column, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+def utcnow() -> datetime:
+    """The current time, timezone-aware in UTC."""
+    return datetime.now(UTC)
+
+
+class NodeStatus(StrEnum):
+    """Life cycle of an agent node."""
+
+    pending = "pending"  # created, not yet validated
+    evaluating = "evaluating"  # valid, evaluations in progress
+    evaluated = "evaluated"  # all planned evaluations finished
+    invalid = "invalid"  # the change broke the agent (reason says how); never a parent
+    failed = "failed"  # the step itself failed (reason says how); never a parent
+
+
+class Run(SQLModel, table=True):
+    """One evolution run."""
+
+    id: str = Field(primary_key=True)
+    run_dir: str = ""
+    config_json: str = Field(default="{}", sa_column=Column(Text, nullable=False))
+    status: str = "running"  # running | finished | stopped
+    stop_reason: str | None = None
+    # random.Random state of the run's selection RNG, JSON (see selection.rng_state_to_json)
+    rng_state: str | None = Field(default=None, sa_column=Column(Text))
+    iterations: int = 0  # self-improvement attempts started so far (for the budget on resume)
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class AgentNode(SQLModel, table=True):
+    """One agent in the archive: a commit of the run's agent repository."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    run_id: str = Field(foreign_key="run.id", index=True)
+    parent_id: int | None = Field(default=None, foreign_key="agentnode.id", index=True)
+    commit: str | None = None  # sha in the run's agent repository
+    status: NodeStatus = NodeStatus.pending
+    reason: str | None = Field(default=None, sa_column=Column(Text))
+    # the diagnosis that produced this node (JSON), empty for the seed
+    proposal_json: str | None = Field(default=None, sa_column=Column(Text))
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class Evaluation(SQLModel, table=True):
+    """One attempt of one node on one task."""
+
+    __table_args__ = (
+        UniqueConstraint("node_id", "task_id", "split", "attempt", name="uq_evaluation_attempt"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    run_id: str = Field(foreign_key="run.id", index=True)
+    node_id: int = Field(foreign_key="agentnode.id", index=True)
+    task_id: str
+    split: str = "validation"  # validation | heldout
+    attempt: int = 0
+    finished: bool = Field(default=False, index=True)
+    resolved: bool | None = None
+    reason: str | None = Field(default=None, sa_column=Column(Text))
+    cost_usd: float = 0.0
+    tokens: int = 0
+    duration_s: float = 0.0
+    started_at: datetime = Field(default_factory=utcnow)
+    finished_at: datetime | None = None
+
+
+class TaskResult(SQLModel, table=True):
+    """What one finished evaluation produced: patch, test output, where its trajectory is."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    evaluation_id: int = Field(foreign_key="evaluation.id", unique=True)
+    patch: str = Field(default="", sa_column=Column(Text, nullable=False))
+    test_output: str = Field(default="", sa_column=Column(Text, nullable=False))
+    trajectory_path: str | None = None
+    report_json: str | None = Field(default=None, sa_column=Column(Text))
+
+
+class Event(SQLModel, table=True):
+    """A line of the run's log that the CLI and the web page show."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    run_id: str = Field(foreign_key="run.id", index=True)
+    node_id: int | None = Field(default=None, foreign_key="agentnode.id")
+    kind: str
+    message: str = Field(default="", sa_column=Column(Text, nullable=False))
+    data_json: str | None = Field(default=None, sa_column=Column(Text))
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class SchemaVersion(SQLModel, table=True):
+    """The single row holding the schema version of this database."""
+
+    id: int = Field(default=1, primary_key=True)
+    version: int

@@ -1,0 +1,60 @@
+"""Schema versions: fresh databases are stamped, older ones upgraded, newer ones refused."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import inspect, text
+from sqlmodel import SQLModel
+
+from agentforge.store import SchemaTooNew, SqlStore
+from agentforge.store.database import open_engine
+from agentforge.store.migrations import latest_version, read_version
+
+
+def test_a_fresh_database_gets_the_latest_version_and_every_table(tmp_path):
+    engine = open_engine(tmp_path / "run.db")
+    with engine.connect() as conn:
+        assert read_version(conn) == latest_version()
+        tables = set(inspect(conn).get_table_names())
+    # Every table registered on the shared metadata (the ledger's too, when present) is there.
+    assert set(SQLModel.metadata.tables) <= tables
+    assert {"run", "agentnode", "evaluation", "taskresult", "event"} <= tables
+    engine.dispose()
+
+
+def test_an_older_database_is_upgraded_in_order_and_keeps_its_data(tmp_path):
+    path = tmp_path / "run.db"
+    store = SqlStore.open(path)  # version 1
+    store.create_run("r")
+    store.add_event("r", "note", "written by version 1")
+    store.close()
+    applied: list[int] = []
+
+    def to_v2(conn) -> None:
+        applied.append(2)
+        conn.execute(text("ALTER TABLE event ADD COLUMN severity TEXT DEFAULT 'info'"))
+
+    def to_v3(conn) -> None:
+        applied.append(3)
+        conn.execute(text("UPDATE event SET severity = 'low'"))
+
+    engine = open_engine(path, migrations=[to_v2, to_v3])
+    with engine.connect() as conn:
+        assert read_version(conn) == 3
+        rows = conn.execute(text("SELECT message, severity FROM event")).all()
+    assert applied == [2, 3]
+    assert rows == [("written by version 1", "low")]
+    engine.dispose()
+    # Opening again runs nothing more.
+    open_engine(path, migrations=[to_v2, to_v3]).dispose()
+    assert applied == [2, 3]
+
+
+def test_a_newer_database_is_refused_with_what_to_do(tmp_path):
+    path = tmp_path / "run.db"
+    engine = open_engine(path)
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE schemaversion SET version = 99"))
+    engine.dispose()
+    with pytest.raises(SchemaTooNew, match="version 99.*upgrade agentforge"):
+        open_engine(path)
