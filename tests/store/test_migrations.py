@@ -58,3 +58,30 @@ def test_a_newer_database_is_refused_with_what_to_do(tmp_path):
     engine.dispose()
     with pytest.raises(SchemaTooNew, match="version 99.*upgrade agentforge"):
         open_engine(path)
+
+
+def test_the_model_call_ledger_lives_in_the_same_database(tmp_path):
+    ledger_module = pytest.importorskip("agentforge.llm.ledger")
+    store = SqlStore.open(tmp_path / "run.db")
+    store.create_run("r")
+    node = store.add_node("r", parent_id=None)
+    with store.engine.connect() as conn:
+        assert inspect(conn).has_table("modelcall")
+    ledger = ledger_module.Ledger(store.engine)
+    ledger.record(
+        ledger_module.ModelCall(
+            run_id="r",
+            node_id=node.id,
+            role="agent",
+            model="m",
+            prompt_tokens=10,
+            completion_tokens=5,
+            cost_usd=0.5,
+        )
+    )
+    store.close()
+    # Another process opening the file sees both the archive and the spend.
+    again = SqlStore.open(tmp_path / "run.db")
+    assert ledger_module.Ledger(again.engine).spend(run_id="r").cost_usd == pytest.approx(0.5)
+    assert again.get_node(node.id).run_id == "r"
+    again.close()
