@@ -12,6 +12,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,9 +42,28 @@ class ImageSpec:
     def repository(self) -> str:
         return f"agentforge/{self.name}"
 
+    @property
+    def options(self) -> dict:
+        """The folder's optional image.toml: `base` (another of our images), `default`."""
+        path = self.folder / "image.toml"
+        return tomllib.loads(path.read_text()) if path.is_file() else {}
+
+    @property
+    def base(self) -> str | None:
+        """Name of our image this one builds FROM, or None for the common base image."""
+        return self.options.get("base")
+
+    @property
+    def built_by_default(self) -> bool:
+        """False for big images that `agentforge images build` makes only when named."""
+        return bool(self.options.get("default", True))
+
     def files_hash(self) -> str:
-        """Hash of every file in the folder (names and contents)."""
+        """Hash of every file in the folder (names and contents), and of its base's sources."""
         digest = hashlib.sha256()
+        if self.base:
+            # A child must be rebuilt (and found stale) whenever its base's sources change.
+            digest.update(b"base\0" + spec(self.base).files_hash().encode() + b"\0")
         for path in sorted(p for p in self.folder.rglob("*") if p.is_file()):
             digest.update(path.relative_to(self.folder).as_posix().encode() + b"\0")
             digest.update(path.read_bytes() + b"\0")
@@ -156,7 +176,10 @@ def build_image(
 ) -> str:
     """Build sandboxes/<name> unless an image of the same inputs exists; return its tag."""
     image_spec = spec(name)
-    base = resolve_base_image(base_image, log)
+    if image_spec.base:
+        base = build_image(image_spec.base, base_image, log=log)
+    else:
+        base = resolve_base_image(base_image, log)
     base_id = docker_client().images.get(base).id
     files_hash = image_spec.files_hash()
     inputs = hashlib.sha256(f"{files_hash}\0{base_id}".encode()).hexdigest()[:12]

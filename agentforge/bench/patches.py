@@ -1,0 +1,49 @@
+"""Git diffs as the agent's output: split by file, and drop the files the grader protects."""
+
+from __future__ import annotations
+
+import re
+from fnmatch import fnmatch
+
+_FILE_HEADER = re.compile(r"^diff --git ", re.MULTILINE)
+_PATHS = re.compile(r'^diff --git "?a/(.+?)"? "?b/(.+?)"?$', re.MULTILINE)
+
+# Files that steer a test runner: changing them can make failing tests look green.
+RUNNER_CONFIG_GLOBS = ["conftest.py", "*/conftest.py", "pytest.ini", "*/pytest.ini", "tox.ini"]
+
+
+def file_sections(patch: str) -> list[str]:
+    """The per-file sections of a git diff, each starting with `diff --git`."""
+    starts = [m.start() for m in _FILE_HEADER.finditer(patch)]
+    return [patch[a:b] for a, b in zip(starts, [*starts[1:], len(patch)], strict=True)]
+
+
+def section_paths(section: str) -> set[str]:
+    """Paths a section touches (both sides, so renames count for source and target)."""
+    match = _PATHS.search(section)
+    if match is None:
+        return set()
+    return {p for p in match.groups() if p != "/dev/null"}
+
+
+def is_protected(path: str, globs: list[str]) -> bool:
+    """True if a repo path matches one of the protected globs (fnmatch; `*` spans `/`)."""
+    return any(fnmatch(path, glob) for glob in globs)
+
+
+def drop_protected(patch: str, globs: list[str]) -> tuple[str, list[str]]:
+    """Remove every file section touching a protected path; return the rest and what went."""
+    if not patch.strip():
+        return patch, []
+    sections = file_sections(patch)
+    if not sections:
+        # Not a git diff (e.g. plain `diff -u`): it is applied as given and fails or not.
+        return patch, []
+    kept, dropped = [], []
+    for section in sections:
+        touched = section_paths(section)
+        if any(is_protected(p, globs) for p in touched):
+            dropped.extend(sorted(touched))
+        else:
+            kept.append(section)
+    return "".join(kept), dropped
