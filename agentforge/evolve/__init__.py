@@ -1,0 +1,1 @@
+"""The evolution engine: parent selection, scheduling, the self-improvement loop."""

@@ -1,0 +1,190 @@
+"""What every selector shares: the plain node data it reads, the actions it returns, helpers."""
+
+from __future__ import annotations
+
+import json
+import random
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from agentforge.errors import AgentforgeError
+
+# Nodes that broke the agent or whose step failed are never parents (nor final picks).
+EXCLUDED_STATUSES = frozenset({"invalid", "failed"})
+# A pending node has not been validated yet: it cannot be a parent until it has.
+WAITING_STATUSES = frozenset({"pending"})
+
+
+class NoParentAvailable(AgentforgeError):
+    """No node can be chosen now (nothing validated and scored yet, or all excluded)."""
+
+
+class NodeLike(Protocol):
+    """The fields selection reads (store.NodeSummary and NodeView both have them)."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def parent_id(self) -> int | None: ...
+    @property
+    def status(self) -> str: ...
+    @property
+    def successes(self) -> int: ...
+    @property
+    def failures(self) -> int: ...
+
+
+@dataclass(frozen=True)
+class NodeView:
+    """A node as selection sees it; nodes are passed in creation order."""
+
+    id: int
+    parent_id: int | None
+    successes: int = 0
+    failures: int = 0
+    status: str = "evaluated"
+    tasks_left: int | None = None
+    """Validation tasks not yet evaluated (None: unknown, treated as some left)."""
+
+
+@dataclass(frozen=True)
+class Expand:
+    """Make a child of `parent_id` (one self-improvement step)."""
+
+    parent_id: int
+
+
+@dataclass(frozen=True)
+class EvaluateMore:
+    """Spend budget on one more task of `node_id` instead of a new child (HGM)."""
+
+    node_id: int
+
+
+Action = Expand | EvaluateMore
+
+
+class Selector(Protocol):
+    """Chooses what to grow next, and which agent is the run's answer."""
+
+    def select_parent(self, nodes: Sequence[NodeLike], rng: random.Random) -> int: ...
+    def next_action(self, nodes: Sequence[NodeLike], rng: random.Random) -> Action: ...
+    def best_node(self, nodes: Sequence[NodeLike]) -> int: ...
+
+
+class ExpandingSelector:
+    """Base of selectors that always expand: next_action is Expand(select_parent(...))."""
+
+    def select_parent(self, nodes: Sequence[NodeLike], rng: random.Random) -> int:
+        raise NotImplementedError
+
+    def next_action(self, nodes: Sequence[NodeLike], rng: random.Random) -> Action:
+        """Always a new child of the selected parent."""
+        return Expand(self.select_parent(nodes, rng))
+
+    def select_parents(self, nodes: Sequence[NodeLike], rng: random.Random, k: int) -> list[int]:
+        """k parents drawn independently (with replacement), as a generation-based run needs."""
+        return [self.select_parent(nodes, rng) for _ in range(k)]
+
+    def best_node(self, nodes: Sequence[NodeLike]) -> int:
+        """The scored node with the best score (more evaluations break ties)."""
+        return best_by_score(nodes)
+
+
+def status_of(node: NodeLike) -> str:
+    """The status as a plain string (enums included)."""
+    return str(getattr(node.status, "value", node.status))
+
+
+def can_be_parent(node: NodeLike) -> bool:
+    """Validated and not excluded."""
+    status = status_of(node)
+    return status not in EXCLUDED_STATUSES and status not in WAITING_STATUSES
+
+
+def evaluated(node: NodeLike) -> int:
+    """Number of finished evaluations of the node."""
+    return node.successes + node.failures
+
+
+def score(node: NodeLike) -> float:
+    """Share of resolved evaluations (0 for a node without any)."""
+    n = evaluated(node)
+    return node.successes / n if n else 0.0
+
+
+def scored_parents(nodes: Iterable[NodeLike]) -> list[NodeLike]:
+    """Nodes that can be parents and have at least one finished evaluation."""
+    return [n for n in nodes if can_be_parent(n) and evaluated(n) > 0]
+
+
+def best_by_score(nodes: Sequence[NodeLike]) -> int:
+    """Highest score, then most evaluations, then the earliest node."""
+    candidates = scored_parents(nodes)
+    if not candidates:
+        raise NoParentAvailable(_nothing_scored(nodes))
+    order = {n.id: i for i, n in enumerate(nodes)}
+    return max(candidates, key=lambda n: (score(n), evaluated(n), -order[n.id])).id
+
+
+def children_counts(nodes: Iterable[NodeLike]) -> dict[int, int]:
+    """How many children (of any status) each node has."""
+    counts: dict[int, int] = {}
+    for node in nodes:
+        if node.parent_id is not None:
+            counts[node.parent_id] = counts.get(node.parent_id, 0) + 1
+    return counts
+
+
+def clade_totals(nodes: Sequence[NodeLike]) -> dict[int, tuple[int, int]]:
+    """(successes, failures) of each node pooled with all its descendants."""
+    children: dict[int, list[int]] = {}
+    own = {n.id: (n.successes, n.failures) for n in nodes}
+    for n in nodes:
+        if n.parent_id is not None and n.parent_id in own:
+            children.setdefault(n.parent_id, []).append(n.id)
+    totals: dict[int, tuple[int, int]] = {}
+    for root in own:
+        # Iterative post-order: deep lineages must not hit the recursion limit.
+        stack = [(root, False)]
+        while stack:
+            node_id, expanded = stack.pop()
+            if node_id in totals:
+                continue
+            if not expanded:
+                stack.append((node_id, True))
+                stack.extend((c, False) for c in children.get(node_id, ()) if c not in totals)
+                continue
+            s, f = own[node_id]
+            for c in children.get(node_id, ()):
+                s += totals[c][0]
+                f += totals[c][1]
+            totals[node_id] = (s, f)
+    return totals
+
+
+def weighted_choice(ids: Sequence[int], weights: Sequence[float], rng: random.Random) -> int:
+    """One id drawn with probability proportional to its weight."""
+    return rng.choices(list(ids), weights=list(weights), k=1)[0]
+
+
+def _nothing_scored(nodes: Sequence[NodeLike]) -> str:
+    return (
+        f"no parent available among {len(nodes)} nodes: none is validated with a finished "
+        "evaluation yet; wait for evaluations to finish (invalid and failed nodes never count)"
+    )
+
+
+def rng_state_to_json(rng: random.Random) -> str:
+    """The generator's state as JSON, to store with the run and restore on resume."""
+    version, internal, gauss_next = rng.getstate()
+    return json.dumps([version, list(internal), gauss_next])
+
+
+def rng_from_json(state: str) -> random.Random:
+    """A generator continuing exactly where the saved one stopped."""
+    version, internal, gauss_next = json.loads(state)
+    rng = random.Random()
+    rng.setstate((version, tuple(internal), gauss_next))
+    return rng

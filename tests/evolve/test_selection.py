@@ -1,0 +1,202 @@
+"""Parent selection: the math by hand, statistics with fixed seeds, exclusions, the registry."""
+
+from __future__ import annotations
+
+import math
+import random
+from collections import Counter
+
+import pytest
+
+from agentforge.errors import ConfigError
+from agentforge.evolve.selection import (
+    SELECTORS,
+    EvaluateMore,
+    Expand,
+    NodeView,
+    NoParentAvailable,
+    clade_totals,
+    make_selector,
+    rng_from_json,
+    rng_state_to_json,
+)
+from agentforge.evolve.selection.beta import beta_cdf, beta_quantile
+from agentforge.evolve.selection.dgm import DgmConfig, dgm_weights
+from agentforge.evolve.selection.hgm import should_expand
+from agentforge.store import NodeStatus, SqlStore
+
+
+def _sigmoid(x: float) -> float:
+    return 1 / (1 + math.exp(-x))
+
+
+ARCHIVE = [
+    NodeView(1, None, successes=3, failures=7),  # score 0.3, 3 children
+    NodeView(2, 1, successes=5, failures=5),  # score 0.5, 1 child
+    NodeView(3, 1, successes=0, failures=0, status="invalid"),
+    NodeView(4, 2, successes=10, failures=0),  # perfect: excluded by dgm
+    NodeView(5, 1, successes=7, failures=3, status="evaluating"),  # score 0.7, no child yet
+    NodeView(6, 5, successes=9, failures=1, status="failed"),  # never a parent
+    NodeView(7, 5, successes=0, failures=0, status="pending"),  # not validated yet
+]
+
+
+def test_dgm_weights_match_hand_computed_values():
+    weights = dgm_weights(ARCHIVE)
+    assert set(weights) == {1, 2, 5}
+    assert weights[1] == pytest.approx(_sigmoid(10 * (0.3 - 0.5)) / 4)
+    assert weights[2] == pytest.approx(0.5 / 2)
+    assert weights[5] == pytest.approx(_sigmoid(10 * (0.7 - 0.5)) / 3)
+    # With perfect nodes allowed the perfect child is in, with its own sigmoid.
+    keep = dgm_weights(ARCHIVE, DgmConfig(exclude_perfect=False, steepness=2, midpoint=0.4))
+    assert keep[4] == pytest.approx(_sigmoid(2 * 0.6))
+
+
+def test_dgm_samples_in_proportion_to_its_weights():
+    selector = make_selector("dgm")
+    rng = random.Random(1234)
+    draws = Counter(selector.select_parent(ARCHIVE, rng) for _ in range(20_000))
+    weights = dgm_weights(ARCHIVE)
+    total = sum(weights.values())
+    for node_id, weight in weights.items():
+        assert draws[node_id] / 20_000 == pytest.approx(weight / total, abs=0.02)
+    assert set(draws) <= {1, 2, 5}
+    # Sampling is with replacement: a batch can hold the same parent several times.
+    batch = selector.select_parents(ARCHIVE, random.Random(5), k=30)
+    assert len(batch) == 30 and len(set(batch)) < 30
+
+
+def test_dgm_without_a_scored_non_perfect_node_says_so():
+    only_perfect = [NodeView(1, None, 4, 0), NodeView(2, 1, 0, 0, "pending")]
+    with pytest.raises(NoParentAvailable, match="wait for evaluations"):
+        make_selector("dgm").select_parent(only_perfect, random.Random(0))
+
+
+@pytest.mark.parametrize("name", sorted(SELECTORS))
+def test_excluded_nodes_are_never_chosen(name):
+    rng = random.Random(99)
+    selector = make_selector(name)
+    for trial in range(200):
+        # Random trees where the excluded nodes have the best records of all.
+        nodes = [NodeView(0, None, rng.randint(0, 5), rng.randint(1, 5))]
+        for i in range(1, 12):
+            status = rng.choice(["evaluated", "evaluating", "invalid", "failed", "pending"])
+            good = status in {"invalid", "failed", "pending"}
+            s, f = (rng.randint(8, 10), rng.randint(0, 1)) if good else (rng.randint(0, 5), 5)
+            nodes.append(NodeView(i, rng.randrange(i), s, f, status, tasks_left=rng.randint(0, 3)))
+        by_id = {n.id: n for n in nodes}
+        action = selector.next_action(nodes, random.Random(trial))
+        chosen = action.parent_id if isinstance(action, Expand) else action.node_id
+        assert by_id[chosen].status in {"evaluated", "evaluating"}
+        assert by_id[selector.best_node(nodes)].status in {"evaluated", "evaluating"}
+
+
+def test_hgm_pools_evaluations_over_clades():
+    nodes = [
+        NodeView(1, None, 0, 0),
+        NodeView(2, 1, 2, 8),
+        NodeView(3, 1, 2, 8),
+        NodeView(4, 2, 9, 1, status="failed"),
+        NodeView(5, 4, 1, 1),
+    ]
+    totals = clade_totals(nodes)
+    assert totals == {1: (14, 18), 2: (12, 10), 3: (2, 8), 4: (10, 2), 5: (1, 1)}
+    selector = make_selector("hgm")
+    rng = random.Random(7)
+    picks = Counter(selector.select_parent(nodes, rng) for _ in range(5000))
+    assert picks[4] == 0  # failed: its evidence counts for its ancestors, it never expands
+    # Same own record, but node 2's clade did well: Thompson sampling prefers it.
+    assert picks[2] > 3 * picks[3]
+    # Evaluating more uses a node's own posterior: nodes 2 and 3 are alike there.
+    evals = Counter(selector.select_for_evaluation(nodes, rng) for _ in range(5000))
+    assert evals[2] == pytest.approx(evals[3], rel=0.25)
+    assert evals[4] == 0
+
+
+def test_hgm_expands_only_while_evaluations_outgrow_the_tree():
+    seed_only = [NodeView(1, None, 0, 0, tasks_left=10)]
+    assert not should_expand(seed_only, 0.6)
+    selector = make_selector("hgm")
+    assert selector.next_action(seed_only, random.Random(0)) == EvaluateMore(1)
+    # 10 evaluations: 10**0.6 = 3.98 >= 3 nodes -> expand; >= 4 nodes fails -> evaluate.
+    three = [NodeView(1, None, 4, 6, tasks_left=5), NodeView(2, 1), NodeView(3, 1)]
+    assert should_expand(three, 0.6)
+    assert isinstance(selector.next_action(three, random.Random(0)), Expand)
+    four = [*three, NodeView(4, 1, 0, 0, "invalid")]
+    assert not should_expand(four, 0.6)
+    assert isinstance(selector.next_action(four, random.Random(0)), EvaluateMore)
+    # A node without tasks left is never sent to evaluation; with none left, expand.
+    exhausted = [NodeView(n.id, n.parent_id, n.successes, n.failures, n.status, 0) for n in four]
+    assert isinstance(selector.next_action(exhausted, random.Random(0)), Expand)
+    wider = make_selector("hgm", {"alpha": 1.0})
+    assert isinstance(wider.next_action(four, random.Random(0)), Expand)
+
+
+def test_hgm_final_pick_is_cautious_where_greedy_is_not():
+    nodes = [NodeView(1, None, 40, 10), NodeView(2, 1, 2, 0), NodeView(3, 1, 1, 3)]
+    assert make_selector("greedy").best_node(nodes) == 2
+    assert make_selector("hgm").best_node(nodes) == 1
+    # A very high quantile trusts the lucky 2/2 node instead.
+    assert make_selector("hgm", {"final_quantile": 0.95}).best_node(nodes) == 2
+
+
+def test_beta_quantile_against_closed_forms():
+    # Beta(a, 1): CDF x**a; Beta(2, 5) at 0.3 = P(Binomial(6, 0.3) >= 2).
+    assert beta_quantile(0.1, 4, 1) == pytest.approx(0.1**0.25, abs=1e-9)
+    assert beta_cdf(0.3, 2, 5) == pytest.approx(1 - 0.7**6 - 6 * 0.3 * 0.7**5, abs=1e-12)
+    assert beta_quantile(0.5, 7, 7) == pytest.approx(0.5, abs=1e-9)
+    for q in (0.05, 0.25, 0.9):
+        assert beta_cdf(beta_quantile(q, 31, 21), 31, 21) == pytest.approx(q, abs=1e-9)
+
+
+def test_baselines():
+    rng = random.Random(3)
+    assert make_selector("greedy").select_parent(ARCHIVE, rng) == 4
+    assert make_selector("no-archive").select_parent(ARCHIVE, rng) == 5
+    assert make_selector("best-of-n").select_parent(ARCHIVE, rng) == 1
+    picks = Counter(make_selector("random").select_parent(ARCHIVE, rng) for _ in range(3000))
+    assert set(picks) == {1, 2, 4, 5}
+    assert min(picks.values()) > 600  # uniform: ~750 each
+    with pytest.raises(NoParentAvailable):
+        make_selector("best-of-n").select_parent([NodeView(1, None, status="invalid")], rng)
+
+
+def test_saved_rng_state_replays_the_same_choices():
+    selector = make_selector("dgm")
+    rng = random.Random(2024)
+    for _ in range(17):
+        selector.select_parent(ARCHIVE, rng)
+    saved = rng_state_to_json(rng)
+    expected = [selector.select_parent(ARCHIVE, rng) for _ in range(50)]
+    restored = rng_from_json(saved)
+    assert [selector.select_parent(ARCHIVE, restored) for _ in range(50)] == expected
+
+
+def test_registry_names_and_config_errors():
+    assert sorted(SELECTORS) == ["best-of-n", "dgm", "greedy", "hgm", "no-archive", "random"]
+    with pytest.raises(ConfigError, match="choose one of best-of-n, dgm, greedy"):
+        make_selector("darwin")
+    with pytest.raises(ConfigError, match="alpha.*accepted fields: alpha, final_quantile"):
+        make_selector("hgm", {"alpha": 0})
+    with pytest.raises(ConfigError, match="steep"):
+        make_selector("dgm", {"steep": 3})
+
+
+def test_selectors_read_store_summaries(tmp_path):
+    store = SqlStore.open(tmp_path / "run.db")
+    store.create_run("r")
+    seed = store.add_node("r", parent_id=None, status=NodeStatus.evaluated)
+    good = store.add_node("r", parent_id=seed.id, status=NodeStatus.evaluated)
+    bad = store.add_node("r", parent_id=seed.id, status=NodeStatus.invalid, reason="no diff")
+    for node, results in ((seed, [True, False, False]), (good, [True, True, False])):
+        for i, resolved in enumerate(results):
+            e = store.start_evaluation(node.id, f"t{i}")
+            store.finish_evaluation(e.id, resolved=resolved)
+    summaries = store.node_summaries("r")
+    rng = random.Random(0)
+    for name in SELECTORS:
+        selector = make_selector(name)
+        assert selector.next_action(summaries, rng) != Expand(bad.id)
+    assert make_selector("greedy").select_parent(summaries, rng) == good.id
+    assert set(dgm_weights(summaries)) == {seed.id, good.id}
+    store.close()
