@@ -84,6 +84,10 @@ def _run_check(task: Task, patch: str, dropped: list[str]) -> TaskResult:
                     applied.output,
                 )
         if task.hidden_tests:
+            # Parent folders made by the sandbox user: put_archive would make them root's.
+            parents = sorted({str(Path(rel).parent) for rel in task.hidden_tests} - {"."})
+            if parents:
+                box.exec(["mkdir", "-p", *parents], timeout=60)
             box.write_files(task.workdir, _hidden_test_files(task))
         check = task.check
         done = box.exec(["/bin/sh", "-c", check.test_command], timeout=check.timeout, env=check.env)

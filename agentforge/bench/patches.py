@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import re
 from fnmatch import fnmatch
 
@@ -47,3 +48,23 @@ def drop_protected(patch: str, globs: list[str]) -> tuple[str, list[str]]:
         else:
             kept.append(section)
     return "".join(kept), dropped
+
+
+def diff_files(changes: dict[str, tuple[str | None, str | None]]) -> str:
+    """A git-style diff from {path: (old text or None, new text or None)}; `git apply` takes it."""
+    out = []
+    for path, (old, new) in sorted(changes.items()):
+        if old == new:
+            continue
+        out.append(f"diff --git a/{path} b/{path}\n")
+        if old is None:
+            out.append("new file mode 100644\n")
+        elif new is None:
+            out.append("deleted file mode 100644\n")
+        out.append(f"--- {'a/' + path if old is not None else '/dev/null'}\n")
+        out.append(f"+++ {'b/' + path if new is not None else '/dev/null'}\n")
+        old_lines, new_lines = (old or "").splitlines(True), (new or "").splitlines(True)
+        hunks = difflib.unified_diff(old_lines, new_lines, n=3)
+        for line in list(hunks)[2:]:  # the ---/+++ lines are written above
+            out.append(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n")
+    return "".join(out)
