@@ -1,0 +1,1 @@
+"""The seed coding agent of agentforge; see README.md and config.toml."""

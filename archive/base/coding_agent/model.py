@@ -1,0 +1,85 @@
+"""Model: chat calls through the official openai client, with the run's budget enforced."""
+
+from __future__ import annotations
+
+import time
+
+import openai
+
+from coding_agent.settings import Limits, Pricing
+from coding_agent.trajectory import Trajectory
+
+
+class LimitReached(Exception):
+    """A run-wide budget (cost or tokens) is spent; `reason` is the recorded stop reason."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class ModelError(Exception):
+    """The model endpoint failed after the client's retries."""
+
+
+class Model:
+    """One model behind OPENAI_BASE_URL; every call is recorded in the trajectory."""
+
+    def __init__(self, *, base_url: str, api_key: str, name: str, limits: Limits,
+                 pricing: Pricing, trajectory: Trajectory) -> None:
+        self.client = openai.OpenAI(base_url=base_url, api_key=api_key, max_retries=2,
+                                    timeout=600.0)
+        self.name = name
+        self.limits = limits
+        self.pricing = pricing
+        self.trajectory = trajectory
+
+    def check_budget(self) -> None:
+        """Raise LimitReached if the run has spent its cost or token budget."""
+        spent = self.trajectory.data
+        if self.limits.cost_limit and spent["cost"] >= self.limits.cost_limit:
+            raise LimitReached("cost_limit")
+        if self.limits.token_limit and spent["usage"]["total_tokens"] >= self.limits.token_limit:
+            raise LimitReached("token_limit")
+
+    def chat(self, thread: str, messages: list[dict], tools: list[dict] | None = None) -> dict:
+        """Send one chat request; return the assistant message as a plain dict."""
+        self.check_budget()
+        started = time.monotonic()
+        try:
+            response = self.client.chat.completions.create(
+                model=self.name,
+                messages=messages,
+                tools=tools or openai.omit,
+                temperature=self.limits.temperature,
+                max_tokens=self.limits.max_tokens,
+            )
+        except openai.OpenAIError as exc:
+            raise ModelError(f"model call for {thread!r} failed: {exc}") from exc
+        choice = response.choices[0]
+        usage = response.usage.model_dump() if response.usage else {}
+        self.trajectory.add_model_call(
+            thread, usage, self._cost(usage),
+            finish_reason=choice.finish_reason, latency=round(time.monotonic() - started, 3),
+        )
+        return _as_dict(choice.message)
+
+    def _cost(self, usage: dict) -> float:
+        # A gateway may report the cost itself (OpenRouter-style usage.cost); trust it if so.
+        if isinstance(usage.get("cost"), int | float):
+            return float(usage["cost"])
+        return (self.pricing.input * (usage.get("prompt_tokens") or 0)
+                + self.pricing.output * (usage.get("completion_tokens") or 0)) / 1e6
+
+
+def _as_dict(message) -> dict:
+    """The parts of an assistant message that go back into the conversation."""
+    reply: dict = {"role": "assistant", "content": message.content or ""}
+    if message.tool_calls:
+        reply["tool_calls"] = [
+            {"id": call.id, "type": "function",
+             "function": {"name": call.function.name, "arguments": call.function.arguments}}
+            for call in message.tool_calls
+            if call.type == "function"  # custom (free-form) tools are not offered
+        ]
+    return reply
