@@ -169,13 +169,23 @@ class Ledger:
             session.commit()
         return call
 
+    def record_many(self, calls: list[ModelCall]) -> None:
+        """Store several calls in one transaction (the gateway's writer batches them)."""
+        for call in calls:
+            if not call.cost_usd and not call.cached:
+                call.cost_usd = self.cost(call.model, call.prompt_tokens, call.completion_tokens)
+        with self._write_lock, Session(self.engine, expire_on_commit=False) as session:
+            session.add_all(calls)
+            session.commit()
+
     def spend(self, *, run_id: str | None = None, node_id: int | None = None,
               task_id: str | None = None, role: str | None = None) -> Spend:
-        """Totals over the calls matching every given field (cache hits cost nothing)."""
+        """Totals over the calls that reached the model (not cache hits, not budget refusals)."""
         query = select(func.count(ModelCall.id), func.sum(ModelCall.prompt_tokens),
                        func.sum(ModelCall.completion_tokens), func.sum(ModelCall.cost_usd))
         query = self._where(query, run_id=run_id, node_id=node_id, task_id=task_id, role=role)
-        query = query.where(ModelCall.cached == False)  # noqa: E712 - SQL expression
+        query = query.where(ModelCall.cached == False,  # noqa: E712 - SQL expression
+                            ModelCall.status != "budget_exceeded")
         with Session(self.engine) as session:
             count, prompt, completion, cost = session.exec(query).one()
         return Spend(count or 0, prompt or 0, completion or 0, cost or 0.0)

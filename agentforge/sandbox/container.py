@@ -141,6 +141,18 @@ class Sandbox:
             result.oom_killed = self._new_oom_kill()
         return result
 
+    def start_background(self, cmd: list[str], *, env: dict[str, str] | None = None,
+                         user: str | None = None) -> None:
+        """Start a detached command (a helper daemon); it lives until the sandbox is removed."""
+        api = docker_client().api
+        try:
+            exec_id = api.exec_create(self._require_running(), cmd, user=user or self.config.user,
+                                      workdir="/", environment={**self.config.env, **(env or {})})
+            api.exec_start(exec_id["Id"], detach=True)
+        except APIError as exc:
+            raise SandboxError(f"cannot start {describe_command(cmd)} in sandbox {self.name}: "
+                               f"{exc.explanation}") from exc
+
     def _new_oom_kill(self) -> bool:
         """True if the kernel's OOM killer fired in this sandbox since the last check."""
         probe = stream_exec(

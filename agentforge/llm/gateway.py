@@ -1,0 +1,294 @@
+"""The gateway: a sandbox's only way to a model, metered, budgeted and cached.
+
+    with Gateway(upstream, ledger) as gw:
+        grant = gw.grant(run_id="r1", node_id=3, task_id="t1", role="agent",
+                         budget=Budget(tokens=200_000))
+        with Sandbox(grant.apply(SandboxConfig())) as box:
+            grant.start_forwarder(box)
+            box.exec(["python", "-m", "agent", ...])   # sees OPENAI_BASE_URL=http://127.0.0.1:8765/v1
+
+The gateway listens on a unix socket in a host directory; `grant.apply` bind-mounts that
+directory read-only into the sandbox and sets the environment; `grant.start_forwarder`
+starts forwarder.py (which sits next to the socket) inside the sandbox.
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import secrets
+import shutil
+import socketserver
+import sys
+import tempfile
+import threading
+from dataclasses import dataclass, field
+from http.server import ThreadingHTTPServer
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from agentforge.llm.config import RetryPolicy
+from agentforge.llm.gateway_http import GatewayHandler, Upstream
+from agentforge.llm.ledger import CallContext, Ledger, ModelCall
+from agentforge.llm.spec import Endpoint
+
+if TYPE_CHECKING:
+    from agentforge.sandbox import Sandbox, SandboxConfig
+
+CONTAINER_DIR = "/run/agentforge"
+"""Where the gateway directory (socket + forwarder.py) appears inside sandboxes."""
+SOCKET_NAME = "gateway.sock"
+FORWARDER_NAME = "forwarder.py"
+FORWARDER_PORT = 8765
+
+
+@dataclass(frozen=True)
+class Budget:
+    """A spending limit; None means unlimited. Tokens count prompt plus completion."""
+
+    tokens: int | None = None
+    usd: float | None = None
+
+
+@dataclass
+class Grant:
+    """One sandbox's permission to call the model, booked to a run/node/task/role."""
+
+    token: str
+    context: CallContext
+    gateway: Gateway = field(repr=False)
+    budget: Budget = field(default_factory=Budget)
+    cache_scope: str = ""
+
+    @property
+    def env(self) -> dict[str, str]:
+        """The environment an agent needs: base URL, per-sandbox key, model name."""
+        port = self.gateway.forwarder_port
+        return {"OPENAI_BASE_URL": f"http://127.0.0.1:{port}/v1", "OPENAI_API_KEY": self.token,
+                "AGENTFORGE_MODEL": self.gateway.upstream.model,
+                "AGENTFORGE_GATEWAY_SOCKET": f"{CONTAINER_DIR}/{SOCKET_NAME}"}
+
+    def apply(self, config: SandboxConfig) -> SandboxConfig:
+        """A copy of `config` with the gateway directory mounted and the environment set."""
+        binds = {**config.binds, str(self.gateway.socket_dir): f"{CONTAINER_DIR}:ro"}
+        return config.model_copy(update={"binds": binds, "env": {**config.env, **self.env}})
+
+    def start_forwarder(self, sandbox: Sandbox, timeout: float = 60.0) -> None:
+        """Start the loopback forwarder in a running sandbox and wait until it accepts."""
+        from agentforge.llm.sandbox_forwarder import start_forwarder
+
+        start_forwarder(sandbox, f"{CONTAINER_DIR}/{FORWARDER_NAME}",
+                        f"{CONTAINER_DIR}/{SOCKET_NAME}", self.gateway.forwarder_port, timeout)
+
+    def revoke(self) -> None:
+        """Refuse further calls with this grant's key."""
+        self.gateway.revoke(self.token)
+
+
+class Gateway:
+    """Host-side OpenAI-compatible proxy on a unix socket (and optionally loopback TCP)."""
+
+    def __init__(self, upstream: Endpoint, ledger: Ledger, *, socket_dir: Path | None = None,
+                 retry: RetryPolicy | None = None, cache: bool = True,
+                 tcp_port: int | None = None, forwarder_port: int = FORWARDER_PORT) -> None:
+        self.upstream = upstream
+        self.ledger = ledger
+        self.retry = retry or RetryPolicy()
+        self.cache = cache
+        self.forwarder_port = forwarder_port
+        self._own_dir = socket_dir is None
+        self.socket_dir = Path(socket_dir or tempfile.mkdtemp(prefix="agentforge-gateway-"))
+        self.socket_path = self.socket_dir / SOCKET_NAME
+        self._tcp_port = tcp_port
+        self._grants: dict[str, Grant] = {}
+        self._run_budgets: dict[str, Budget] = {}
+        self._spent: dict[tuple, list[float]] = {}  # scope -> [tokens, usd]
+        self._lock = threading.Lock()
+        self._books: queue.Queue[ModelCall | None] = queue.Queue()
+        self._servers: list[socketserver.BaseServer] = []
+        self._threads: list[threading.Thread] = []
+        self.http = Upstream(upstream, self.retry)
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    def start(self) -> Gateway:
+        """Listen on the socket (and TCP if asked) and start the ledger writer."""
+        self.socket_dir.mkdir(parents=True, exist_ok=True)
+        # The sandbox user (uid 1000) must traverse the directory and connect to the socket,
+        # also when this process runs as root; the tokens are the access control.
+        os.chmod(self.socket_dir, 0o755)
+        shutil.copyfile(Path(__file__).with_name(FORWARDER_NAME), self.socket_dir / FORWARDER_NAME)
+        os.chmod(self.socket_dir / FORWARDER_NAME, 0o644)
+        self.socket_path.unlink(missing_ok=True)
+        unix = _UnixHTTPServer(str(self.socket_path), GatewayHandler)
+        os.chmod(self.socket_path, 0o666)
+        self._serve(unix)
+        if self._tcp_port is not None:
+            self._serve(_TCPHTTPServer(("127.0.0.1", self._tcp_port), GatewayHandler))
+        writer = threading.Thread(target=self._write_books, daemon=True, name="gateway-ledger")
+        writer.start()
+        self._threads.append(writer)
+        return self
+
+    def _serve(self, server: socketserver.BaseServer) -> None:
+        server.gateway = self
+        thread = threading.Thread(target=server.serve_forever, daemon=True, name="gateway")
+        thread.start()
+        self._servers.append(server)
+        self._threads.append(thread)
+
+    def close(self) -> None:
+        """Stop serving, write the remaining ledger entries, remove the socket directory."""
+        for server in self._servers:
+            server.shutdown()
+            server.server_close()
+        self._servers.clear()
+        self._books.put(None)
+        for thread in self._threads:
+            thread.join(timeout=30)
+        self._threads.clear()
+        self.http.close()
+        if self._own_dir:
+            shutil.rmtree(self.socket_dir, ignore_errors=True)
+        else:
+            self.socket_path.unlink(missing_ok=True)
+
+    def __enter__(self) -> Gateway:
+        return self.start()
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
+
+    @property
+    def tcp_base_url(self) -> str:
+        """http://127.0.0.1:PORT/v1 of the TCP listener (tests, perf, host-side tools)."""
+        for server in self._servers:
+            if isinstance(server, _TCPHTTPServer):
+                return f"http://127.0.0.1:{server.server_address[1]}/v1"
+        raise RuntimeError("this gateway has no TCP listener: pass tcp_port=0")
+
+    # -- grants and budgets ----------------------------------------------------------------
+
+    def grant(self, *, run_id: str | None = None, node_id: int | None = None,
+              task_id: str | None = None, role: str = "agent", budget: Budget | None = None,
+              run_budget: Budget | None = None, cache_scope: str | None = None) -> Grant:
+        """A new per-sandbox key booked to this run/node/task/role, with a task budget."""
+        context = CallContext(run_id=run_id, node_id=node_id, task_id=task_id, role=role)
+        scope = cache_scope if cache_scope is not None else f"{run_id}/{node_id}/{task_id}/{role}"
+        grant = Grant(token="af-" + secrets.token_urlsafe(24), context=context, gateway=self,
+                      budget=budget or Budget(), cache_scope=scope)
+        if run_budget is not None and run_id is not None:
+            self.set_run_budget(run_id, run_budget)
+        self.flush()  # what this gateway booked is in the ledger before we read it back
+        task_spend = self.ledger.spend(run_id=run_id, node_id=node_id, task_id=task_id)
+        run_spend = self.ledger.spend(run_id=run_id)
+        with self._lock:
+            # Seeded from the ledger: a resumed run keeps counting where it stopped.
+            self._spent[_task_scope(context)] = [task_spend.tokens, task_spend.cost_usd]
+            run_key = ("run", run_id)
+            current = self._spent.get(run_key, [0, 0.0])
+            self._spent[run_key] = [max(current[0], run_spend.tokens),
+                                    max(current[1], run_spend.cost_usd)]
+            self._grants[grant.token] = grant
+        return grant
+
+    def set_run_budget(self, run_id: str, budget: Budget) -> None:
+        """Limit what all grants of a run may spend together."""
+        with self._lock:
+            self._run_budgets[run_id] = budget
+
+    def revoke(self, token: str) -> None:
+        """Forget a grant's key."""
+        with self._lock:
+            self._grants.pop(token, None)
+
+    def grant_for(self, token: str) -> Grant | None:
+        """The grant a key belongs to, if it is live."""
+        with self._lock:
+            return self._grants.get(token)
+
+    def over_budget(self, grant: Grant) -> str | None:
+        """A message for the agent if the grant's task or run budget is spent, else None."""
+        ctx = grant.context
+        with self._lock:
+            checks = [(grant.budget, self._spent.get(_task_scope(ctx), [0, 0.0]),
+                       f"task {ctx.task_id} (node {ctx.node_id}, run {ctx.run_id})"),
+                      (self._run_budgets.get(ctx.run_id or ""),
+                       self._spent.get(("run", ctx.run_id), [0, 0.0]), f"run {ctx.run_id}")]
+        for budget, (tokens, usd), name in checks:
+            if budget is None:
+                continue
+            if budget.tokens is not None and tokens >= budget.tokens:
+                return _budget_message(name, f"{int(tokens)} tokens used of {budget.tokens}")
+            if budget.usd is not None and usd >= budget.usd:
+                return _budget_message(name, f"${usd:.4f} used of ${budget.usd:.4f}")
+        return None
+
+    def book(self, call: ModelCall) -> None:
+        """Count a call against its budgets now and queue it for the ledger."""
+        if not call.cached:
+            call.cost_usd = self.ledger.cost(call.model, call.prompt_tokens,
+                                             call.completion_tokens)
+            tokens = call.prompt_tokens + call.completion_tokens
+            context = CallContext(call.run_id, call.node_id, call.task_id, call.role)
+            with self._lock:
+                for scope in (_task_scope(context), ("run", call.run_id)):
+                    spent = self._spent.setdefault(scope, [0, 0.0])
+                    spent[0] += tokens
+                    spent[1] += call.cost_usd
+        self._books.put(call)
+
+    def flush(self) -> None:
+        """Wait until every booked call is in the ledger."""
+        if self._threads:
+            self._books.join()
+
+    def _write_books(self) -> None:
+        # One writer batches inserts so that 32 callers don't queue on SQLite one by one.
+        while True:
+            first = self._books.get()
+            batch = [first]
+            while True:
+                try:
+                    batch.append(self._books.get_nowait())
+                except queue.Empty:
+                    break
+            calls = [c for c in batch if c is not None]
+            try:
+                if calls:
+                    self.ledger.record_many(calls)
+            finally:
+                for _ in batch:
+                    self._books.task_done()
+            if len(calls) < len(batch):
+                return
+
+
+def _task_scope(context: CallContext) -> tuple:
+    return ("task", context.run_id, context.node_id, context.task_id)
+
+
+def _budget_message(scope: str, used: str) -> str:
+    return (f"agentforge gateway: the model budget of {scope} is spent ({used}). No further "
+            "model calls will be answered for it: stop calling the model and finish with the "
+            "work you have.")
+
+
+class _QuietOnHangUp:
+    def handle_error(self, request, client_address) -> None:
+        # A caller hanging up (timeout, killed sandbox) is normal: no traceback on stderr.
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
+
+
+class _UnixHTTPServer(_QuietOnHangUp, socketserver.ThreadingMixIn,
+                      socketserver.UnixStreamServer):
+    daemon_threads = True
+    request_queue_size = 256  # 32+ concurrent callers must not be refused
+    gateway: Gateway
+
+
+class _TCPHTTPServer(_QuietOnHangUp, ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 256
+    gateway: Gateway

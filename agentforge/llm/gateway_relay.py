@@ -1,0 +1,221 @@
+"""One chat request through the gateway: budget, cache, upstream with retries, ledger."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import TYPE_CHECKING
+
+import httpx
+
+from agentforge.llm.gateway_http import (
+    GatewayHandler,
+    UpstreamFailure,
+    cache_key,
+    new_call,
+    remember,
+    sleep_before_retry,
+)
+from agentforge.llm.ledger import ModelCall
+
+if TYPE_CHECKING:
+    from agentforge.llm.gateway import Grant
+
+_CALLER_GONE = (BrokenPipeError, ConnectionResetError)
+
+
+def answer_chat(handler: GatewayHandler, grant: Grant, body: dict) -> None:
+    """Answer one chat completion request for a grant and book it."""
+    gateway = grant.gateway
+    body["model"] = gateway.upstream.model  # the run decides the model, not the agent
+    streaming = bool(body.get("stream"))
+    key = cache_key(grant, body)
+    call = new_call(grant, key, streamed=streaming)
+    refusal = gateway.over_budget(grant)
+    if refusal is not None:
+        _fail(call, 402, refusal, outcome="budget_exceeded")
+        gateway.book(call)
+        handler.send_error_json(402, refusal, "budget_exceeded")
+        return
+    hit = gateway.ledger.cached(key) if gateway.cache else None
+    if hit is not None:
+        call.cached, call.status = True, "cached"
+        call.prompt_tokens, call.completion_tokens = hit.prompt_tokens, hit.completion_tokens
+        call.http_status = 200
+        gateway.book(call)
+        handler.send_bytes(200, hit.body.encode(), hit.content_type)
+        return
+    ledger_entry = _Booking(gateway, call)
+    try:
+        if streaming:
+            _relay_stream(handler, grant, body, ledger_entry, key)
+        else:
+            _relay_plain(handler, grant, body, ledger_entry, key)
+    except _CALLER_GONE:
+        if not ledger_entry.done:
+            _fail(call, 499, "the caller hung up before the answer was complete")
+        handler.close_connection = True
+    finally:
+        ledger_entry.book()
+
+
+class _Booking:
+    """Books a call exactly once, before its last bytes go out, so that the caller's next
+    request already sees the budget spent and a flush() after the answer finds the row."""
+
+    def __init__(self, gateway, call: ModelCall) -> None:
+        self.gateway = gateway
+        self.call = call
+        self.started = time.monotonic()
+        self.done = False
+
+    def book(self) -> None:
+        if not self.done:
+            self.done = True
+            self.call.latency_s = time.monotonic() - self.started
+            self.gateway.book(self.call)
+
+
+def _relay_plain(handler: GatewayHandler, grant: Grant, body: dict, entry: _Booking,
+                 key: str) -> None:
+    gateway, call = grant.gateway, entry.call
+    payload = json.dumps(body).encode()
+    policy = gateway.retry
+    for attempt in range(1, policy.attempts + 1):
+        try:
+            raw, content_type, parsed = gateway.http.post(payload)
+            break
+        except UpstreamFailure as failure:
+            if failure.retryable and attempt < policy.attempts:
+                sleep_before_retry(failure, attempt, policy)
+                continue
+            message = _attempts_note(str(failure), attempt)
+            _fail(call, failure.status, message)
+            entry.book()
+            handler.send_error_json(failure.status, message, "upstream_error")
+            return
+    usage = parsed.get("usage") or {}
+    _count(call, usage, len(payload), len(raw))
+    call.http_status = 200
+    remember(grant, key, raw, content_type, usage)
+    entry.book()
+    handler.send_bytes(200, raw, content_type)
+
+
+def _relay_stream(handler: GatewayHandler, grant: Grant, body: dict, entry: _Booking,
+                  key: str) -> None:
+    gateway, call = grant.gateway, entry.call
+    # Ask for usage in the last chunk so the ledger gets real token counts.
+    options = {**(body.get("stream_options") or {}), "include_usage": True}
+    payload = json.dumps({**body, "stream_options": options}).encode()
+    policy = gateway.retry
+    for attempt in range(1, policy.attempts + 1):
+        parser = _SSEParser()
+        try:
+            _stream_once(handler, gateway, payload, parser)
+        except UpstreamFailure as failure:
+            if parser.started:  # bytes went out: the caller gets an error event, no retry
+                message = _attempts_note(str(failure), attempt)
+                _fail(call, 502, message)
+                _count(call, parser.usage, len(payload), parser.relayed)
+                entry.book()
+                event = {"error": {"message": message, "type": "upstream_error",
+                                   "code": "upstream_error"}}
+                handler.send_chunk(f"data: {json.dumps(event)}\n\n".encode())
+                handler.send_chunk(b"")
+                return
+            if failure.retryable and attempt < policy.attempts:
+                sleep_before_retry(failure, attempt, policy)
+                continue
+            message = _attempts_note(str(failure), attempt)
+            _fail(call, failure.status, message)
+            entry.book()
+            handler.send_error_json(failure.status, message, "upstream_error")
+            return
+        _count(call, parser.usage, len(payload), parser.relayed)
+        call.http_status = 200
+        remember(grant, key, b"".join(parser.events), "text/event-stream", parser.usage)
+        entry.book()
+        handler.send_chunk(b"")
+        return
+
+
+def _stream_once(handler: GatewayHandler, gateway, payload: bytes, parser: _SSEParser) -> None:
+    upstream = gateway.http
+    try:
+        with upstream.client.stream("POST", upstream.url, content=payload) as response:
+            if response.status_code >= 400:
+                text = response.read()[:300]
+                status = response.status_code
+                failure = upstream.failure(status, f"answered HTTP {status}: {text!r}",
+                                           status == 429 or status >= 500)
+                failure.response = response
+                raise failure
+            for data in response.iter_bytes():
+                for event in parser.feed(data, upstream):
+                    if not parser.started:
+                        handler.start_stream()
+                        parser.started = True
+                    handler.send_chunk(event)
+    except httpx.TimeoutException as exc:
+        raise upstream.failure(None, f"stopped answering mid-stream ({exc!r})", True) from exc
+    except httpx.HTTPError as exc:
+        raise upstream.failure(0, f"cut the stream short ({exc!r})", True) from exc
+    if not parser.done:
+        raise upstream.failure(0, "ended the stream without its closing [DONE] event"
+                               + (f"; it sent {parser.rest()!r}" if parser.rest() else ""),
+                               True)
+
+
+class _SSEParser:
+    """Splits an SSE byte stream into whole events, checking each data payload is JSON."""
+
+    def __init__(self) -> None:
+        self.buffer = b""
+        self.events: list[bytes] = []
+        self.usage: dict = {}
+        self.done = False
+        self.started = False
+        self.relayed = 0
+
+    def feed(self, data: bytes, upstream) -> list[bytes]:
+        self.buffer += data.replace(b"\r\n", b"\n")
+        ready = []
+        while b"\n\n" in self.buffer:
+            event, self.buffer = self.buffer.split(b"\n\n", 1)
+            event += b"\n\n"
+            payload = b"".join(line[5:].strip() for line in event.split(b"\n")
+                               if line.startswith(b"data:"))
+            if payload == b"[DONE]":
+                self.done = True
+            elif payload:
+                try:
+                    parsed = json.loads(payload)
+                except ValueError as exc:
+                    raise upstream.failure(0, f"sent an invalid stream event {payload[:200]!r}",
+                                           True) from exc
+                if isinstance(parsed, dict) and parsed.get("usage"):
+                    self.usage = parsed["usage"]
+            self.events.append(event)
+            self.relayed += len(event)
+            ready.append(event)
+        return ready
+
+    def rest(self) -> bytes:
+        return self.buffer[:200]
+
+
+def _count(call: ModelCall, usage: dict, sent: int, received: int) -> None:
+    # Without usage from the upstream, estimate (~4 bytes a token) so budgets still bite.
+    call.prompt_tokens = int(usage.get("prompt_tokens") or max(1, sent // 4))
+    call.completion_tokens = int(usage.get("completion_tokens") or max(1, received // 4))
+
+
+def _fail(call: ModelCall, http_status: int, message: str, outcome: str = "error") -> None:
+    call.status = outcome
+    call.http_status = http_status
+    call.error = message
+
+
+def _attempts_note(message: str, attempts: int) -> str:
+    return f"{message} (after {attempts} attempt(s); retry later, or stop if it persists)"
