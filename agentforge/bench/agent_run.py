@@ -12,6 +12,7 @@ import time
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 from agentforge.bench.images import resolve_task_image
 from agentforge.bench.protocol import BenchError
@@ -27,6 +28,14 @@ _BASELINE = (
 _DIFF = (
     f'{_GIT} add -A && git diff --cached --binary "$(cat /task/baseline)" > /task/agent.diff'
 )
+
+
+class ModelGrant(Protocol):
+    """A gateway grant (agentforge.llm.gateway.Grant): how a sandbox reaches the model."""
+
+    def apply(self, config: SandboxConfig) -> SandboxConfig: ...
+
+    def start_forwarder(self, sandbox: Sandbox) -> None: ...
 
 
 @dataclass
@@ -66,11 +75,16 @@ def run_agent(
     binds: dict[str, str] | None = None,
     timeout: float = 1800.0,
     start_patch: str = "",
+    grant: ModelGrant | None = None,
 ) -> AgentRun:
-    """Run the agent on the task's snapshot (plus `start_patch`) and return its patch."""
+    """Run the agent on the task's snapshot (plus `start_patch`) and return its patch.
+
+    With a gateway `grant`, the sandbox gets the gateway's socket, the per-sandbox key and
+    a loopback forwarder, so the agent reaches the model at OPENAI_BASE_URL and nowhere else.
+    """
     entry = agent_entry(agent_dir)
     config = SandboxConfig(
-        image=resolve_task_image(task.image),
+        image=resolve_task_image(task.agent_image or task.image),
         workdir=task.workdir,
         writable_paths=sorted({task.workdir, "/task", AGENT_DIR}),
         env={"HOME": "/tmp", "LANG": "C.UTF-8", "PYTHONPATH": AGENT_DIR, **(env or {})},
@@ -78,8 +92,12 @@ def run_agent(
         timeout=timeout,
         labels={"agentforge.role": "agent", "agentforge.task": task.instance_id[:60]},
     )
+    if grant is not None:
+        config = grant.apply(config)
     start = time.monotonic()
     with Sandbox(config) as box:
+        if grant is not None:
+            grant.start_forwarder(box)
         box.copy_in(Path(agent_dir), AGENT_DIR)
         if task.repo_dir is not None:
             box.copy_in(task.repo_dir, task.workdir)

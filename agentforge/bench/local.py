@@ -64,6 +64,10 @@ class LocalBenchmark:
             raise unknown_task(self.name, instance_id, list(self._tasks))
         return self._tasks[instance_id]
 
+    def prepare(self, task: Task) -> Task:
+        """Nothing to do: the snapshot is already on the host."""
+        return task
+
     def grade(self, task: Task, prediction: Prediction) -> TaskResult:
         """Grade in a fresh sandbox: exit code (exercises) or FAIL_TO_PASS/PASS_TO_PASS (swe)."""
         return grade_in_sandbox(task, prediction)

@@ -141,6 +141,10 @@ class PolyglotBenchmark:
             raise unknown_task(self.name, instance_id, list(self._tasks))
         return self._tasks[instance_id]
 
+    def prepare(self, task: Task) -> Task:
+        """Nothing to do: the snapshot is already on the host."""
+        return task
+
     def grade(self, task: Task, prediction: Prediction) -> TaskResult:
         """Grade in a fresh sandbox: originals restored, the language's test command decides."""
         return grade_in_sandbox(task, prediction)

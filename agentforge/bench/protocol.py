@@ -35,6 +35,10 @@ class Benchmark(Protocol):
         """`validation` (what selection sees) and `held_out` (finalists only): name -> ids."""
         ...
 
+    def prepare(self, task: Task) -> Task:
+        """Make the task's repo snapshot available on the host before an agent runs on it."""
+        ...
+
     def grade(self, task: Task, prediction: Prediction) -> TaskResult:
         """Grade one prediction in a fresh sandbox; failures become the result's reason."""
         ...

@@ -30,6 +30,8 @@ def get_benchmark(name: str, source: Path | str | None = None, **options) -> Ben
     try:
         module = importlib.import_module(module_name)
     except ImportError as exc:
+        if (exc.name or "").startswith("agentforge"):
+            raise
         raise BenchError(
             f"benchmark {name!r} needs a missing package ({exc.name}); "
             f"install it with: pip install 'agentforge[{name}]'"

@@ -17,7 +17,7 @@ from pydantic import BaseModel, Field
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from agentforge.bench.agent_run import run_agent
+from agentforge.bench.agent_run import ModelGrant, run_agent
 from agentforge.bench.protocol import Benchmark
 from agentforge.bench.task import Outcome, Prediction, Task, TaskResult
 
@@ -102,16 +102,19 @@ def _grading_job(benchmark, task, prediction, log_dir) -> Callable[[], TaskResul
     return job
 
 
+GrantFor = Callable[[Task], ModelGrant]
+
+
 def run_benchmark(
     benchmark: Benchmark, tasks: list[Task], options: RunOptions, *, workers: int = 1,
-    show: bool = True,
+    show: bool = True, grant_for: GrantFor | None = None,
 ) -> tuple[dict[str, TaskResult], list[Prediction]]:
     """Run the agent on each task (pass@k per the benchmark) and grade each final patch."""
     predictions: dict[str, Prediction] = {}
 
     def job_for(task: Task) -> Callable[[], TaskResult]:
         def job() -> TaskResult:
-            result, prediction = run_one(benchmark, task, options)
+            result, prediction = run_one(benchmark, task, options, grant_for)
             predictions[task.instance_id] = prediction
             return result
         return job
@@ -124,9 +127,12 @@ def run_benchmark(
     return results, ordered
 
 
-def run_one(benchmark: Benchmark, task: Task, options: RunOptions) -> tuple[TaskResult, Prediction]:
+def run_one(
+    benchmark: Benchmark, task: Task, options: RunOptions, grant_for: GrantFor | None = None
+) -> tuple[TaskResult, Prediction]:
     """One task: agent attempt(s) in sandboxes, each graded in a fresh sandbox."""
     start = time.monotonic()
+    task = benchmark.prepare(task)
     patch, problem, result, ended = "", task.problem_statement, None, ""
     attempts = max(1, benchmark.max_attempts)
     for attempt in range(1, attempts + 1):
@@ -136,7 +142,7 @@ def run_one(benchmark: Benchmark, task: Task, options: RunOptions) -> tuple[Task
         run = run_agent(
             task, options.agent_dir, problem=problem, trajectory_dir=trajectory_dir,
             env=options.env, binds=options.binds, timeout=options.agent_timeout,
-            start_patch=patch,
+            start_patch=patch, grant=grant_for(task) if grant_for else None,
         )
         _save_log(options.out_dir / "logs", task.instance_id, f"agent-{attempt}.log", run.log_tail)
         patch, ended = run.patch, run.ended

@@ -60,7 +60,9 @@ class Task(BaseModel):
     visible_files: list[str] = Field(default_factory=list)
     """Files the agent is expected to edit (informational; empty means the whole repo)."""
     image: str = "agent-runtime"
-    """Our sandbox image name (sandboxes/<name>/), or a full external image reference."""
+    """Where grading runs: our sandbox image name (sandboxes/<name>/) or an external reference."""
+    agent_image: str | None = None
+    """Where the agent runs, when not in `image` (SWE-bench: the agent image on a copy)."""
     workdir: str = "/workspace"
     """Where the repo lives inside the sandbox."""
     check: Check
@@ -107,6 +109,8 @@ class TaskResult(BaseModel):
     """Protected files the patch touched; their changes were dropped before grading."""
     attempts: int = 1
     """Agent attempts used (2 when pass@2 retried)."""
+    details: dict = Field(default_factory=dict)
+    """Adapter-specific evidence (SWE-bench: its per-instance report with tests_status)."""
 
     @property
     def resolved(self) -> bool:

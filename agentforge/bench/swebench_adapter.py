@@ -1,0 +1,203 @@
+"""SWE-bench through the `swebench` package (5.x): its loader, test specs, eval scripts,
+log parsers and report logic; our hardened sandboxes with no network around them."""
+
+from __future__ import annotations
+
+import json
+import tempfile
+import time
+import tomllib
+from functools import cached_property
+from pathlib import Path
+
+from swebench.harness.constants import APPLY_PATCH_FAIL, START_TEST_OUTPUT
+from swebench.harness.grading import get_eval_report
+from swebench.harness.run_evaluation import GIT_APPLY_CMDS
+from swebench.harness.utils import load_swebench_dataset, make_test_spec
+from swebench.image_builder.constants import CONTAINER_WORKDIR
+
+from agentforge.bench.images import resolve_task_image
+from agentforge.bench.protocol import BenchError, select, unknown_task
+from agentforge.bench.split import hash_split
+from agentforge.bench.task import Check, CheckKind, Outcome, Prediction, Task, TaskResult
+from agentforge.errors import AgentforgeError
+from agentforge.sandbox import Sandbox, SandboxConfig
+
+DEFAULT_DATASET = "SWE-bench/SWE-bench_Verified"
+ARCH = "x86_64"
+PATCH_FILE = "/task/patch.diff"
+EVAL_FILE = "/task/eval.sh"
+
+
+def instance_image(instance_id: str, namespace: str = "swebench", tag: str = "latest") -> str:
+    """The published image name of an instance (`__` becomes `_1776_`, as Docker Hub needs)."""
+    key = f"sweb.eval.{ARCH}.{instance_id}:{tag}"
+    return (f"{namespace}/{key}".replace("__", "_1776_") if namespace else key).lower()
+
+
+class SWEBenchBenchmark:
+    """SWE-bench rows from a dataset name or a local .json/.jsonl/.parquet file."""
+
+    name = "swebench"
+
+    def __init__(self, source: Path | None = None, split: str = "test",
+                 namespace: str = "swebench", attempts: int = 1) -> None:
+        self.dataset = str(source) if source is not None else DEFAULT_DATASET
+        self.dataset_split = split
+        self.namespace = namespace
+        self.max_attempts = attempts
+        self._snapshots = Path(tempfile.mkdtemp(prefix="agentforge-swebench-"))
+
+    @cached_property
+    def rows(self) -> dict[str, dict]:
+        """The dataset rows by instance id, through swebench's own loader."""
+        try:
+            rows = load_swebench_dataset(self.dataset, self.dataset_split)
+        except Exception as exc:  # the loader raises anything from HTTP errors to KeyError
+            raise BenchError(
+                f"cannot load SWE-bench rows from {self.dataset!r} ({type(exc).__name__}: {exc}); "
+                f"give --source a local .json/.jsonl file, or a dataset name on a machine "
+                f"that reaches the Hugging Face hub"
+            ) from exc
+        return {row["instance_id"]: dict(row) for row in rows}
+
+    @cached_property
+    def _tasks(self) -> dict[str, Task]:
+        return {i: self._task(row) for i, row in self.rows.items()}
+
+    def _task(self, row: dict) -> Task:
+        row.setdefault("image", instance_image(row["instance_id"], self.namespace))
+        spec = self.test_spec(row)
+        return Task(
+            instance_id=row["instance_id"],
+            benchmark=self.name,
+            problem_statement=row["problem_statement"],
+            repo_dir=self._snapshots / row["instance_id"] / "testbed",
+            image=spec.image,
+            agent_image="agent-runtime",
+            workdir=CONTAINER_WORKDIR,
+            reference_patch=row.get("patch"),
+            check=Check(kind=CheckKind.SWEBENCH, timeout=1800,
+                        fail_to_pass=spec.FAIL_TO_PASS, pass_to_pass=spec.PASS_TO_PASS),
+            metadata={"repo": row.get("repo"), "version": row.get("version")},
+        )
+
+    def test_spec(self, row: dict):
+        """swebench's TestSpec for a row (its eval script, parser and test lists)."""
+        try:
+            return make_test_spec(row)
+        except KeyError as exc:
+            raise BenchError(
+                f"SWE-bench row {row.get('instance_id')!r} lacks {exc}: swebench 5.x rows carry "
+                f"image, eval_script, log_parser and eval_type; use a 5.x dataset export"
+            ) from exc
+
+    def subsets(self) -> dict[str, list[str]]:
+        """full, verified-mini, dgm-stage-1, dgm-stage-2 (ids missing from the rows dropped)."""
+        lists = tomllib.loads((Path(__file__).parent / "swebench_subsets.toml").read_text())
+        lists["dgm-stage-2"] = lists["verified-mini"]
+        return {"full": list(self.rows),
+                **{k: [i for i in v if i in self.rows] for k, v in lists.items()}}
+
+    def splits(self) -> dict[str, list[str]]:
+        """A stable hash split: about 2/3 validation, 1/3 held out."""
+        return hash_split(list(self.rows))
+
+    def tasks(self, subset: str | None = None, split: str | None = None) -> list[Task]:
+        """Tasks of a subset and split (default: all rows)."""
+        return select(self._tasks, self.subsets(), self.splits(), self.name, subset, split)
+
+    def task(self, instance_id: str) -> Task:
+        """One task by instance id."""
+        if instance_id not in self._tasks:
+            raise unknown_task(self.name, instance_id, list(self._tasks))
+        return self._tasks[instance_id]
+
+    def prepare(self, task: Task) -> Task:
+        """Copy /testbed out of the instance image, for the agent to work on in its own image."""
+        if task.repo_dir is not None and not task.repo_dir.is_dir():
+            with Sandbox(_instance_config(task, resolve_task_image(task.image))) as box:
+                box.copy_out(CONTAINER_WORKDIR, task.repo_dir.parent)
+        return task
+
+    def grade(self, task: Task, prediction: Prediction) -> TaskResult:
+        """Apply the patch in a fresh instance container, run swebench's eval script, and
+        let swebench's log parser and report logic decide."""
+        start = time.monotonic()
+        if not (prediction.model_patch or "").strip():
+            return TaskResult(instance_id=task.instance_id, outcome=Outcome.EMPTY_PATCH,
+                              reason="empty patch: the agent changed nothing")
+        try:
+            result = self._grade(task, prediction)
+        except AgentforgeError as exc:
+            result = TaskResult(instance_id=task.instance_id, outcome=Outcome.ERROR,
+                                reason=f"sandbox error: {exc}")
+        result.duration = time.monotonic() - start
+        return result
+
+    def _grade(self, task: Task, prediction: Prediction) -> TaskResult:
+        spec = self.test_spec(self.rows[task.instance_id])
+        with Sandbox(_instance_config(task, resolve_task_image(task.image))) as box:
+            box.write_files("/task", {"patch.diff": prediction.model_patch or ""})
+            applied = _apply(box)
+            if applied is not None:
+                return TaskResult(instance_id=task.instance_id, outcome=Outcome.ERROR,
+                                  reason=f"patch does not apply: {applied}")
+            box.write_files("/task", {"eval.sh": spec.eval_script}, mode=0o755)
+            done = box.exec(["/bin/bash", EVAL_FILE], timeout=task.check.timeout,
+                            workdir=CONTAINER_WORKDIR)
+        if done.timed_out:
+            return TaskResult(instance_id=task.instance_id, outcome=Outcome.ERROR,
+                              reason=f"tests timed out after {task.check.timeout:.0f}s",
+                              test_output=done.output[-6000:])
+        with tempfile.TemporaryDirectory(prefix="agentforge-swebench-log-") as tmp:
+            log = Path(tmp) / "test_output.txt"
+            log.write_text(done.output)
+            pred = {**prediction.model_dump(), "model_name_or_path": prediction.model_name_or_path}
+            report = get_eval_report(spec, pred, str(log), include_tests_status=True)
+        return _result_from_report(task.instance_id, report[task.instance_id], done.output)
+
+
+def _instance_config(task: Task, image: str) -> SandboxConfig:
+    # SWE-bench images run as root and install into their own tree during eval scripts, so
+    # the root filesystem stays writable; the rest of the hardening (no network, no
+    # capabilities, limits) holds.
+    return SandboxConfig(
+        image=image, user="0:0", read_only_root=False, workdir=CONTAINER_WORKDIR,
+        writable_paths=["/task"], memory="4g", cpus=1.0, pids_limit=2048,
+        labels={"agentforge.role": "grade", "agentforge.task": task.instance_id[:60]},
+        timeout=task.check.timeout,
+    )
+
+
+def _apply(box: Sandbox) -> str | None:
+    """Try swebench's patch commands in order; None when one applied, else the last error."""
+    last = ""
+    for attempt, command in enumerate(GIT_APPLY_CMDS):
+        if attempt:  # a failed attempt can leave partial state: start again from clean
+            box.exec("git checkout -- . ; git clean -fdq", timeout=300)
+        done = box.exec(f"{command} {PATCH_FILE}", timeout=300)
+        if done.ok:
+            return None
+        last = done.output.strip().splitlines()[-1:] or [APPLY_PATCH_FAIL]
+    if box.exec(f"git apply --check --reverse {PATCH_FILE}", timeout=300).ok:
+        return None  # already applied
+    return last[0][:300]
+
+
+def _result_from_report(instance_id: str, report: dict, output: str) -> TaskResult:
+    status = report.get("tests_status", {})
+    if report.get("resolved"):
+        outcome, reason = Outcome.RESOLVED, "all FAIL_TO_PASS and PASS_TO_PASS tests pass"
+    elif not report.get("patch_successfully_applied"):
+        why = report.get("infra_failure_reason") or (
+            "no test output markers" if START_TEST_OUTPUT not in output else "unparseable log")
+        outcome, reason = Outcome.UNRESOLVED, f"no usable test results: {why}"
+    else:
+        f2p = status.get("FAIL_TO_PASS", {}).get("failure", [])
+        p2p = status.get("PASS_TO_PASS", {}).get("failure", [])
+        parts = ([f"FAIL_TO_PASS not passing: {', '.join(f2p[:5])}"] if f2p else []) + (
+            [f"PASS_TO_PASS broken: {', '.join(p2p[:5])}"] if p2p else [])
+        outcome, reason = Outcome.UNRESOLVED, "; ".join(parts) or "not resolved"
+    return TaskResult(instance_id=instance_id, outcome=outcome, reason=reason,
+                      test_output=output[-6000:], details=json.loads(json.dumps(report)))

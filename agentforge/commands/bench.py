@@ -1,0 +1,148 @@
+"""`agentforge bench`: list benchmarks, run an agent on one, grade predictions, fetch data."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import uuid
+from contextlib import nullcontext
+from pathlib import Path
+
+import typer
+
+from agentforge.bench import BenchError, benchmark_names, get_benchmark
+from agentforge.bench.report import build_report, read_predictions, write_predictions, write_report
+from agentforge.bench.runner import RunOptions, dump_results, grade_predictions, run_benchmark
+
+app = typer.Typer(help="Benchmarks: list, run an agent, grade predictions.", no_args_is_help=True)
+
+BENCHMARK = typer.Option(..., "--benchmark", "-b", help="local, polyglot or swebench.")
+SOURCE = typer.Option(
+    None, "--source", help="Data: a polyglot-benchmark checkout, a SWE-bench JSON/JSONL file "
+    "or dataset name, or another local suite folder (default: the bundled one).",
+)
+
+
+@app.command("list")
+def list_benchmarks(
+    benchmark: str = typer.Option(None, "--benchmark", "-b", help="Only this benchmark."),
+    source: Path = SOURCE,
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Show each benchmark with its subsets and splits (task counts)."""
+    listing = {}
+    for name in [benchmark] if benchmark else benchmark_names():
+        try:
+            bench = get_benchmark(name, source=source if benchmark else None)
+            listing[name] = {
+                "subsets": {k: len(v) for k, v in bench.subsets().items()},
+                "splits": {k: len(v) for k, v in bench.splits().items()},
+            }
+        except BenchError as exc:
+            if benchmark:
+                raise
+            listing[name] = {"unavailable": str(exc)}
+    if as_json:
+        typer.echo(json.dumps(listing, indent=2))
+        return
+    for name, info in listing.items():
+        if "unavailable" in info:
+            typer.echo(f"{name}: unavailable here — {info['unavailable']}")
+            continue
+        subsets = ", ".join(f"{k} ({n})" for k, n in info["subsets"].items())
+        splits = ", ".join(f"{k} ({n})" for k, n in info["splits"].items())
+        typer.echo(f"{name}\n  subsets: {subsets}\n  splits:  {splits}")
+
+
+@app.command()
+def run(
+    benchmark: str = BENCHMARK,
+    agent: Path = typer.Option(
+        ..., "--agent", help="Agent directory (agent.toml), e.g. archive/base."),
+    out: Path = typer.Option(
+        ..., "--out", help="Output folder: preds.jsonl, report.json, trajectories/."),
+    model: str = typer.Option(
+        None, "--model", help="Model spec for the gateway (openai:NAME, vllm:NAME, scripted:PATH); "
+        "omit only for agents that call no model."),
+    subset: str = typer.Option(None, "--subset", help="Named subset (see `bench list`)."),
+    split: str = typer.Option(None, "--split", help="validation or held_out."),
+    source: Path = SOURCE,
+    instance_ids: list[str] = typer.Option(None, "--instance-id", "-i", help="Only these tasks."),
+    workers: int = typer.Option(1, "--workers", "-w", min=1, help="Tasks run at the same time."),
+    attempts: int = typer.Option(1, "--attempts", min=1, max=2,
+                                 help="2 = pass@2 (polyglot): one retry with the test output."),
+    agent_timeout: float = typer.Option(1800, "--agent-timeout", help="Seconds per agent attempt."),
+) -> None:
+    """Run an agent on each task in sandboxes; write preds.jsonl, report.json, trajectories."""
+    options = {"attempts": attempts} if attempts != 1 else {}
+    bench = get_benchmark(benchmark, source=source, **options)
+    tasks = bench.tasks(subset, split)
+    if instance_ids:
+        tasks = [bench.task(i) for i in instance_ids]
+    if not tasks:
+        raise BenchError(f"no tasks selected from {benchmark}; see `agentforge bench list`")
+    run_options = RunOptions(agent_dir=agent.resolve(), model_name=model or agent.name,
+                             agent_timeout=agent_timeout, out_dir=out)
+    run_id = f"bench-{uuid.uuid4().hex[:8]}"
+    if model:
+        from agentforge.bench.model_access import gateway_for_run
+
+        access = gateway_for_run(model, out, run_id)
+    else:
+        access = nullcontext(None)
+    with access as grant_for:
+        results, predictions = run_benchmark(bench, tasks, run_options, workers=workers,
+                                             grant_for=grant_for)
+    write_predictions(out / "preds.jsonl", predictions)
+    _finish(out, [t.instance_id for t in tasks], predictions, results)
+
+
+@app.command()
+def grade(
+    benchmark: str = BENCHMARK,
+    predictions: Path = typer.Option(..., "--predictions", "-p", help="preds.jsonl (or .json)."),
+    out: Path = typer.Option(..., "--out", help="Output folder: report.json, logs/."),
+    source: Path = SOURCE,
+    subset: str = typer.Option(None, "--subset", help="Count totals over this subset."),
+    workers: int = typer.Option(1, "--workers", "-w", min=1, help="Tasks graded at the same time."),
+) -> None:
+    """Grade existing predictions without running any agent."""
+    bench = get_benchmark(benchmark, source=source)
+    preds = read_predictions(predictions)
+    results = grade_predictions(bench, preds, workers=workers, log_dir=out / "logs")
+    _finish(out, [t.instance_id for t in bench.tasks(subset)], preds, results)
+
+
+@app.command()
+def fetch(
+    benchmark: str = typer.Argument(..., help="polyglot"),
+    dest: Path = typer.Option(None, "--dest", help="Where to clone (default: the cache)."),
+) -> None:
+    """Clone a benchmark's data into the cache (needs the internet)."""
+    if benchmark != "polyglot":
+        raise BenchError(
+            f"`bench fetch` knows polyglot only; SWE-bench rows load by dataset name or file "
+            f"through --source, and {benchmark!r} needs no fetch")
+    from agentforge.bench.polyglot import CACHE_DIR, REPOSITORY
+
+    target = dest or CACHE_DIR
+    if (target / ".git").is_dir():
+        typer.echo(f"already fetched: {target} (git -C {target} pull to update)")
+        return
+    target.parent.mkdir(parents=True, exist_ok=True)
+    done = subprocess.run(["git", "clone", "--depth", "1", REPOSITORY, str(target)])
+    if done.returncode != 0:
+        raise BenchError(f"cloning {REPOSITORY} failed; check the internet connection, or "
+                         f"clone it elsewhere and pass --source DIR")
+    typer.echo(f"fetched {REPOSITORY} into {target}")
+
+
+def _finish(out: Path, task_ids, predictions, results) -> None:
+    report = build_report(task_ids, predictions, results)
+    path = write_report(out, report)
+    dump_results(out / "results.jsonl", results)
+    typer.echo(
+        f"resolved {report['resolved_instances']}/{report['total_instances']} "
+        f"(unresolved {report['unresolved_instances']}, empty {report['empty_patch_instances']}, "
+        f"errors {report['error_instances']}); report: {path}"
+    )
