@@ -1,0 +1,187 @@
+"""Running an agent directory inside a sandbox by the agent contract (see ARCHITECTURE.md).
+
+    agent = load_agent(archive_dir() / "base")
+    with Gateway(endpoint, ledger) as gw:
+        grant = gw.grant(run_id="r", task_id="t")
+        with Sandbox(grant.apply(SandboxConfig())) as box:
+            grant.start_forwarder(box)
+            box.copy_in(repo_dir, "/workspace")
+            run = run_agent(box, agent, "Fix the bug in ...")
+    run.patch, run.trajectory, run.stop_reason
+
+The caller owns the sandbox (image, limits, the model's gateway grant, the repository in
+it); these functions only install the agent, run it, and read back the patch and trajectory.
+`run_agent_tests` runs an agent's own test suite in a sandbox with the scripted model, which
+is how a child agent is judged valid.
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+import time
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from agentforge.errors import AgentforgeError
+from agentforge.sandbox import ExecResult, Sandbox
+
+AGENT_DIR = "/task/agent"
+"""Where the agent's code is installed in the sandbox (its working directory)."""
+REPO_DIR = "/workspace"
+PROBLEM_FILE = "/task/problem.md"
+OUT_DIR = "/task/out"
+SCRIPTED_SERVER = "/task/lib/scripted.py"
+"""Where run_agent_tests puts the scripted model server (AGENTFORGE_SCRIPTED_SERVER)."""
+
+_GIT = "git -c user.name=agentforge -c user.email=agentforge@localhost -c commit.gpgsign=false"
+# Caches that running code or tests leaves behind are not part of an agent's change.
+_NOT_PATCH = ":(exclude,glob)**/__pycache__/**", ":(exclude,glob)**/.pytest_cache/**"
+
+
+class AgentError(AgentforgeError):
+    """An agent directory is invalid, or running it could not be set up."""
+
+
+class AgentSpec(BaseModel):
+    """An agent directory and its agent.toml."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1)
+    """Short name of the agent."""
+    entry: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_.]*$")
+    """Module run as `python -m <entry>`."""
+    description: str = ""
+    """One line on what the agent is."""
+    path: Path
+    """The agent directory on the host."""
+
+
+@dataclass
+class AgentRun:
+    """What one agent run left behind."""
+
+    exit_code: int
+    timed_out: bool
+    duration: float
+    patch: str
+    """`git diff` of the repository against its state before the run (new files included)."""
+    trajectory: dict | None
+    """The agent's trajectory.json, or None if it wrote none (or wrote something unreadable)."""
+    base_commit: str
+    output: str = field(default="", repr=False)
+    """The tail of the agent's stdout and stderr."""
+
+    @property
+    def stop_reason(self) -> str | None:
+        """Why the agent stopped, by its own trajectory."""
+        return (self.trajectory or {}).get("stop_reason")
+
+
+def load_agent(path: Path) -> AgentSpec:
+    """Read an agent directory's agent.toml."""
+    path = Path(path)
+    manifest = path / "agent.toml"
+    if not manifest.is_file():
+        raise AgentError(f"{path} is not an agent directory: it has no agent.toml "
+                         "(see archive/base/agent.toml for the fields)")
+    try:
+        data = tomllib.loads(manifest.read_text(encoding="utf-8"))
+        spec = AgentSpec(**data, path=path.resolve())
+    except (tomllib.TOMLDecodeError, ValidationError, TypeError) as exc:
+        raise AgentError(
+            f"{manifest} is invalid: {exc}; it needs name, entry, description") from exc
+    if not (path / Path(*spec.entry.split("."))).exists():
+        raise AgentError(f"{manifest} names entry {spec.entry!r} but {path} has no such package")
+    return spec
+
+
+def install_agent(box: Sandbox, agent: AgentSpec, target: str = AGENT_DIR) -> str:
+    """Copy the agent's directory into the sandbox; return where it is."""
+    box.copy_in(agent.path, target)
+    return target
+
+
+def prepare_repo(box: Sandbox, repo: str = REPO_DIR) -> str:
+    """Make `repo` a git repository with everything committed; return that baseline commit."""
+    script = (f"cd {shlex.quote(repo)} && (git rev-parse -q --verify HEAD >/dev/null 2>&1"
+              f" || git init -q) && {_GIT} add -A && "
+              f"({_GIT} diff --cached --quiet HEAD 2>/dev/null"
+              f" || {_GIT} commit -q --allow-empty -m 'agentforge: baseline')"
+              " && git rev-parse HEAD")
+    done = box.exec(script, timeout=300, workdir="/")
+    if not done.ok:
+        raise AgentError(f"cannot commit a git baseline of {repo} in sandbox {box.name}: "
+                         f"{done.output.strip()[-500:]}")
+    return done.stdout.strip().splitlines()[-1]
+
+
+def repo_patch(box: Sandbox, base_commit: str, repo: str = REPO_DIR) -> str:
+    """The diff of `repo` against `base_commit`, untracked files included."""
+    pathspec = " ".join(shlex.quote(p) for p in _NOT_PATCH)
+    script = (f"cd {shlex.quote(repo)} && {_GIT} add -A -- . {pathspec} && "
+              f"git diff --cached {shlex.quote(base_commit)} -- . {pathspec}")
+    done = box.exec(script, timeout=300, workdir="/")
+    if not done.ok:
+        raise AgentError(f"git diff of {repo} failed in sandbox {box.name}: "
+                         f"{done.output.strip()[-500:]}")
+    return done.stdout
+
+
+def run_agent(box: Sandbox, agent: AgentSpec, problem: str, *, repo: str = REPO_DIR,
+              timeout: float = 1800.0, env: dict[str, str] | None = None,
+              args: list[str] | None = None, trajectory_dir: Path | None = None) -> AgentRun:
+    """Run the agent on `problem` in the sandbox's `repo` and collect its patch and trajectory.
+
+    The model must already be reachable: a gateway grant applied to the sandbox's config (and
+    its forwarder started), or OPENAI_BASE_URL/OPENAI_API_KEY/AGENTFORGE_MODEL in `env`.
+    `args` are extra command-line flags (e.g. ["--strategy", "direct"]); `trajectory_dir`, if
+    given, receives a copy of the agent's whole output folder.
+    """
+    env = dict(env or {})
+    if "OPENAI_BASE_URL" not in {**box.config.env, **env}:
+        raise AgentError("the agent has no model: apply a gateway grant to the sandbox config "
+                         "(grant.apply + grant.start_forwarder) or pass OPENAI_BASE_URL in env")
+    install_agent(box, agent)
+    box.write_files("/task", {"problem.md": problem})
+    box.exec(["mkdir", "-p", OUT_DIR], timeout=60, workdir="/")
+    base = prepare_repo(box, repo)
+    command = ["python", "-m", agent.entry, "--repo", repo, "--problem", PROBLEM_FILE,
+               "--out", OUT_DIR, *(args or [])]
+    started = time.monotonic()
+    done = box.exec(command, timeout=timeout, workdir=AGENT_DIR,
+                    env={"PYTHONPATH": AGENT_DIR, **env})
+    duration = time.monotonic() - started
+    patch = repo_patch(box, base, repo)
+    if trajectory_dir is not None:
+        box.copy_out(OUT_DIR, Path(trajectory_dir))
+    return AgentRun(exit_code=done.exit_code, timed_out=done.timed_out, duration=duration,
+                    patch=patch, trajectory=_read_trajectory(box), base_commit=base,
+                    output=done.output[-8000:])
+
+
+def _read_trajectory(box: Sandbox) -> dict | None:
+    try:
+        return json.loads(box.read_file(f"{OUT_DIR}/trajectory.json"))
+    except (AgentforgeError, ValueError):
+        return None
+
+
+def scripted_server_source() -> Path:
+    """The scripted model server file that agents' own tests load."""
+    return Path(__file__).resolve().parent / "llm" / "scripted.py"
+
+
+def run_agent_tests(box: Sandbox, agent: AgentSpec, *, timeout: float = 300.0,
+                    pytest_args: list[str] | None = None) -> ExecResult:
+    """Run the agent's own tests (pytest in its directory) with the scripted model available."""
+    install_agent(box, agent)
+    box.write_files(str(Path(SCRIPTED_SERVER).parent),
+                    {Path(SCRIPTED_SERVER).name: scripted_server_source().read_bytes()})
+    command = ["python", "-m", "pytest", "-p", "no:cacheprovider", *(pytest_args or [])]
+    return box.exec(command, timeout=timeout, workdir=AGENT_DIR,
+                    env={"PYTHONPATH": AGENT_DIR, "AGENTFORGE_SCRIPTED_SERVER": SCRIPTED_SERVER})
