@@ -58,12 +58,23 @@ def check_disk(path: Path = Path(".")) -> Check:
     return Check("disk space", ok, detail)
 
 
+def check_model() -> Check | None:
+    """Check the model named by $AGENTFORGE_MODEL_SPEC, if one is configured."""
+    from agentforge.llm.check import configured_model_check
+
+    result = configured_model_check()
+    return None if result is None else Check("model", *result)
+
+
 def run_checks() -> list[Check]:
     engine = check_engine()
     checks = [engine]
     if engine.ok:
         checks += check_images()
     checks.append(check_disk())
+    model = check_model()
+    if model is not None:
+        checks.append(model)
     return checks
 
 
