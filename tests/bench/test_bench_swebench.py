@@ -71,8 +71,12 @@ def test_real_log_text_is_graded_by_swebench(tmp_path, rows_file, mean_ok, resol
 def standin_image(agent_image, docker_engine) -> str:
     """Build the stand-in instance image under the published naming scheme."""
     name = instance_image(INSTANCE)
-    docker_engine.images.build(path=str(STANDIN), tag=name, buildargs={"BASE_IMAGE": agent_image},
-                               rm=True, forcerm=True, pull=False)
+    # Our labels are inherited from the base image: overwrite them, or `require_image`
+    # would take this stand-in for the agent runtime.
+    docker_engine.images.build(
+        path=str(STANDIN), tag=name, buildargs={"BASE_IMAGE": agent_image}, rm=True,
+        forcerm=True, pull=False,
+        labels={"agentforge.image": "swebench-standin", "agentforge.files-hash": "none"})
     return name
 
 
