@@ -11,8 +11,8 @@ from agentforge.store.database import open_engine
 from agentforge.store.migrations import latest_version, read_version
 
 
-def test_a_fresh_database_gets_the_latest_version_and_every_table(tmp_path):
-    engine = open_engine(tmp_path / "run.db")
+def test_a_fresh_database_gets_the_latest_version_and_every_table(db_url):
+    engine = open_engine(db_url)
     with engine.connect() as conn:
         assert read_version(conn) == latest_version()
         tables = set(inspect(conn).get_table_names())
@@ -22,8 +22,8 @@ def test_a_fresh_database_gets_the_latest_version_and_every_table(tmp_path):
     engine.dispose()
 
 
-def test_an_older_database_is_upgraded_in_order_and_keeps_its_data(tmp_path):
-    path = tmp_path / "run.db"
+def test_an_older_database_is_upgraded_in_order_and_keeps_its_data(db_url):
+    path = db_url
     store = SqlStore.open(path)  # version 1
     store.create_run("r")
     store.add_event("r", "note", "written by version 1")
@@ -50,8 +50,8 @@ def test_an_older_database_is_upgraded_in_order_and_keeps_its_data(tmp_path):
     assert applied == [2, 3]
 
 
-def test_a_newer_database_is_refused_with_what_to_do(tmp_path):
-    path = tmp_path / "run.db"
+def test_a_newer_database_is_refused_with_what_to_do(db_url):
+    path = db_url
     engine = open_engine(path)
     with engine.begin() as conn:
         conn.execute(text("UPDATE schemaversion SET version = 99"))
@@ -60,9 +60,9 @@ def test_a_newer_database_is_refused_with_what_to_do(tmp_path):
         open_engine(path)
 
 
-def test_the_model_call_ledger_lives_in_the_same_database(tmp_path):
+def test_the_model_call_ledger_lives_in_the_same_database(db_url):
     ledger_module = pytest.importorskip("agentforge.llm.ledger")
-    store = SqlStore.open(tmp_path / "run.db")
+    store = SqlStore.open(db_url)
     store.create_run("r")
     node = store.add_node("r", parent_id=None)
     with store.engine.connect() as conn:
@@ -81,7 +81,7 @@ def test_the_model_call_ledger_lives_in_the_same_database(tmp_path):
     )
     store.close()
     # Another process opening the file sees both the archive and the spend.
-    again = SqlStore.open(tmp_path / "run.db")
+    again = SqlStore.open(db_url)
     assert ledger_module.Ledger(again.engine).spend(run_id="r").cost_usd == pytest.approx(0.5)
     assert again.get_node(node.id).run_id == "r"
     again.close()

@@ -14,17 +14,19 @@ from agentforge.store.tables import Evaluation
 
 
 @pytest.fixture
-def store(tmp_path):
-    store = SqlStore.open(tmp_path / "run.db")
+def store(db_url):
+    store = SqlStore.open(db_url)
     yield store
     store.close()
 
 
-def test_sqlite_runs_in_wal_mode_with_foreign_keys(store):
+def test_sqlite_runs_in_wal_mode_with_foreign_keys(tmp_path):
+    store = SqlStore.open(tmp_path / "run.db")
     with store.engine.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
         assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() >= 1000
+    store.close()
 
 
 def test_foreign_keys_are_enforced_by_the_database(store):
@@ -86,14 +88,14 @@ def test_an_evaluation_finishes_exactly_once(store):
     assert store.list_evaluations("r", finished=True)[0].resolved is True
 
 
-def test_an_unfinished_evaluation_is_reused_after_a_crash(tmp_path):
-    first = SqlStore.open(tmp_path / "run.db")
+def test_an_unfinished_evaluation_is_reused_after_a_crash(db_url):
+    first = SqlStore.open(db_url)
     first.create_run("r")
     node = first.add_node("r", parent_id=None)
     crashed = first.start_evaluation(node.id, "t")
     first.close()
     # A new process (a resume) re-queues it: the same row, never a duplicate.
-    second = SqlStore.open(tmp_path / "run.db")
+    second = SqlStore.open(db_url)
     assert [e.id for e in second.list_evaluations("r", finished=False)] == [crashed.id]
     again = second.start_evaluation(node.id, "t")
     assert again.id == crashed.id
@@ -137,9 +139,9 @@ def test_run_state_and_events_round_trip(store):
     assert [e.message for e in store.list_events("r", limit=2)] == ["step 3", "step 4"]
 
 
-def test_concurrent_writers_from_threads_and_two_connections(tmp_path):
-    store_a = SqlStore.open(tmp_path / "run.db")
-    store_b = SqlStore.open(tmp_path / "run.db")  # a second engine, as a second process would have
+def test_concurrent_writers_from_threads_and_two_connections(db_url):
+    store_a = SqlStore.open(db_url)
+    store_b = SqlStore.open(db_url)  # a second engine, as a second process would have
     store_a.create_run("r")
     node = store_a.add_node("r", parent_id=None)
     errors: list[BaseException] = []
