@@ -1,5 +1,6 @@
 """The archive: SQL tables of runs, nodes, evaluations and events, and the per-run agent repo."""
 
+from agentforge.store.consistency import archive_problems
 from agentforge.store.errors import PatchDoesNotApply, SchemaTooNew, StoreError
 from agentforge.store.protocol import Store
 from agentforge.store.records import NodeSummary, TaskResultData
@@ -22,4 +23,5 @@ __all__ = [
     "StoreError",
     "TaskResult",
     "TaskResultData",
+    "archive_problems",
 ]
