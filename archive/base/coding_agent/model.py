@@ -11,7 +11,7 @@ from coding_agent.trajectory import Trajectory
 
 
 class LimitReached(Exception):
-    """A run-wide budget (cost or tokens) is spent; `reason` is the recorded stop reason."""
+    """A run-wide budget is spent (ours or the gateway's); `reason` is the stop reason."""
 
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
@@ -54,6 +54,10 @@ class Model:
                 temperature=self.limits.temperature,
                 max_tokens=self.limits.max_tokens,
             )
+        except openai.APIStatusError as exc:
+            if exc.status_code == 402:  # the gateway's budget for this run or task is spent
+                raise LimitReached("budget_exhausted") from exc
+            raise ModelError(f"model call for {thread!r} failed: {exc}") from exc
         except openai.OpenAIError as exc:
             raise ModelError(f"model call for {thread!r} failed: {exc}") from exc
         choice = response.choices[0]

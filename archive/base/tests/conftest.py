@@ -11,6 +11,7 @@ import importlib.util
 import json
 import os
 import subprocess
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
@@ -57,7 +58,8 @@ def serve(scripted):
 
     yield start
     for server in servers:
-        server.stop()
+        # Stopping waits for the server's poll interval; do it in the background.
+        threading.Thread(target=server.stop, daemon=True).start()
 
 
 def git(repo: Path, *args: str) -> str:

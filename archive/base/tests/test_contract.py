@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 import tomllib
 from pathlib import Path
 
@@ -13,6 +14,7 @@ import pytest
 from conftest import git, tool_call
 from pydantic import ValidationError
 
+from coding_agent.__main__ import main
 from coding_agent.meta_prompting import call_syntax
 from coding_agent.meta_reasoning import ranking_syntax
 from coding_agent.settings import DATA_FILE, load_settings, render
@@ -26,20 +28,17 @@ EDIT_RULES = [
 ]
 
 
-def run_cli(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "coding_agent", *args], cwd=AGENT_DIR,
-                          env={**os.environ, **env}, capture_output=True, text=True, timeout=120)
-
-
-def test_the_command_line_fixes_the_bug_and_writes_the_trajectory(serve, repo, tmp_path):
+def test_the_command_line_fixes_the_bug_and_writes_the_trajectory(serve, repo, tmp_path,
+                                                                   monkeypatch):
     server = serve(EDIT_RULES)
     problem = tmp_path / "problem.md"
     problem.write_text("add() subtracts instead of adding")
-    done = run_cli(["--repo", str(repo), "--problem", str(problem), "--out", str(tmp_path / "o"),
-                    "--strategy", "direct"],
-                   {"OPENAI_BASE_URL": server.base_url, "OPENAI_API_KEY": "sandbox-token",
-                    "AGENTFORGE_MODEL": "scripted-model"})
-    assert done.returncode == 0, done.stderr
+    for name, value in [("OPENAI_BASE_URL", server.base_url), ("OPENAI_API_KEY", "sandbox-token"),
+                        ("AGENTFORGE_MODEL", "scripted-model")]:
+        monkeypatch.setenv(name, value)
+    code = main(["--repo", str(repo), "--problem", str(problem), "--out", str(tmp_path / "o"),
+                 "--strategy", "direct"])
+    assert code == 0
     assert "+    return a + b" in git(repo, "diff")
     traj = json.loads((tmp_path / "o" / "trajectory.json").read_text())
     assert (traj["stop_reason"], traj["model"], traj["strategy"]) == (
@@ -47,12 +46,33 @@ def test_the_command_line_fixes_the_bug_and_writes_the_trajectory(serve, repo, t
     assert {r["model"] for r in server.requests} == {"scripted-model"}
 
 
-def test_the_command_line_needs_the_gateway_url(repo, tmp_path):
-    env = {k: v for k, v in os.environ.items() if k != "OPENAI_BASE_URL"}
-    done = subprocess.run([sys.executable, "-m", "coding_agent", "--repo", str(repo),
-                           "--problem", "p", "--out", str(tmp_path)], cwd=AGENT_DIR, env=env,
-                          capture_output=True, text=True, timeout=120)
-    assert done.returncode == 2 and "OPENAI_BASE_URL" in done.stderr
+def test_the_command_line_needs_the_gateway_url(repo, tmp_path, monkeypatch, capsys):
+    monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
+    with pytest.raises(SystemExit) as exited:
+        main(["--repo", str(repo), "--problem", "p", "--out", str(tmp_path)])
+    assert exited.value.code == 2 and "OPENAI_BASE_URL" in capsys.readouterr().err
+
+
+def test_a_killed_agent_process_leaves_a_valid_trajectory(serve, repo, tmp_path):
+    # The one test that starts `python -m coding_agent` as its own process, as sandboxes do.
+    server = serve([{"name": "slow", "respond": tool_call("bash", command="sleep 60")}])
+    problem = tmp_path / "problem.md"
+    problem.write_text("anything")
+    out = tmp_path / "o"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "coding_agent", "--repo", str(repo), "--problem", str(problem),
+         "--out", str(out), "--strategy", "direct"], cwd=AGENT_DIR,
+        env={**os.environ, "OPENAI_BASE_URL": server.base_url}, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 90
+        while not server.requests and time.monotonic() < deadline:
+            time.sleep(0.1)
+        time.sleep(0.5)  # now inside the 60 s command
+    finally:
+        proc.kill()
+        proc.wait(timeout=60)
+    traj = json.loads((out / "trajectory.json").read_text())
+    assert traj["exit_status"] == "running" and traj["usage"]["calls"] == 1
 
 
 def test_every_prompt_renders_with_the_variables_the_code_passes():

@@ -15,9 +15,9 @@ FIX_RULES = [
      "respond": {**tool_call("str_replace", path="calc.py", old_str="return a - b",
                              new_str="return a + b"), "usage": USAGE}},
     {"name": "test", "last_message_contains": "Edited calc.py",
-     "respond": {**tool_call("bash", command="python -m pytest -q test_calc.py"),
+     "respond": {**tool_call("bash", command="python -c 'import calc; print(calc.add(2, 3))'"),
                  "usage": USAGE}},
-    {"name": "done", "last_message_contains": "1 passed",
+    {"name": "done", "last_message_contains": "exit code: 0\n5",
      "respond": {**tool_call("submit", summary="add() adds now"), "usage": USAGE}},
 ]
 
@@ -70,6 +70,16 @@ def test_cost_limit_holds(run_with):
     assert run.outcome.stop_reason == "cost_limit"
     assert len(run.requests) == 3
     assert run.trajectory["cost"] == 3.0
+
+
+def test_a_spent_gateway_budget_ends_the_run_cleanly(run_with):
+    rules = [
+        {"name": "first", "max_uses": 1, "respond": tool_call("bash", command="echo one")},
+        {"name": "refuse", "respond": {"status": 402, "error": "the model budget is spent"}},
+    ]
+    run = run_with(rules, strategy="direct")
+    assert run.outcome.stop_reason == "budget_exhausted"
+    assert (run.trajectory["exit_status"], run.trajectory["usage"]["calls"]) == ("ok", 1)
 
 
 def test_a_reply_without_tool_call_gets_a_reminder(run_with):
