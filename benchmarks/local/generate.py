@@ -165,6 +165,11 @@ def pytest_outcomes(files: dict[str, bytes]) -> dict[str, str]:
             cwd=tmp, env=env, capture_output=True, text=True, timeout=300,
         )
     outcomes = dict((node, word) for word, node in _SUMMARY.findall(proc.stdout))
+    spaced = [line for line in proc.stdout.splitlines()
+              if line.startswith("PASSED ") and len(line.split()) > 2]
+    if spaced:
+        # Graders read node ids as one word, as SWE-bench's log parser does.
+        raise GenerationError(f"test ids must not contain spaces (use ids=...): {spaced}")
     if not outcomes:
         raise GenerationError(f"pytest reported no tests:\n{proc.stdout}\n{proc.stderr}")
     return outcomes

@@ -1,0 +1,3 @@
+module csvsplit
+
+go 1.19

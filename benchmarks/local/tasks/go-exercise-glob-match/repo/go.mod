@@ -1,0 +1,3 @@
+module globmatch
+
+go 1.19

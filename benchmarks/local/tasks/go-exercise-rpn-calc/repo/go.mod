@@ -1,0 +1,3 @@
+module rpncalc
+
+go 1.19

@@ -1,0 +1,3 @@
+module toposort
+
+go 1.19

@@ -1,0 +1,6 @@
+import time
+
+
+class ExpiringLRU:
+    def __init__(self, capacity: int, ttl: float, clock=time.monotonic) -> None:
+        raise NotImplementedError

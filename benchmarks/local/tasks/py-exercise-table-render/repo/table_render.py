@@ -1,0 +1,2 @@
+def render(headers: list[str], rows: list[list[object]]) -> str:
+    raise NotImplementedError
