@@ -356,3 +356,14 @@ def test_a_broken_contract_and_unknown_executors_are_reported():
         )
     with pytest.raises(ConfigError, match="choose one of local, ray"):
         make_executor("dask", 2)
+
+
+def test_the_ray_executor_without_ray_says_how_to_get_it():
+    import importlib.util
+
+    from agentforge.errors import ConfigError
+
+    if importlib.util.find_spec("ray") is not None:
+        pytest.skip("ray is installed here; this test is about a machine without it")
+    with pytest.raises(ConfigError, match=r"pip install 'agentforge\[ray\]'"):
+        make_executor("ray", 2)
