@@ -17,6 +17,12 @@ def _missing(reason: str) -> None:
 
 
 @pytest.fixture(scope="session")
+def missing():
+    """`missing(reason)`: skip on a laptop, fail in CI, for a test whose prerequisite is absent."""
+    return _missing
+
+
+@pytest.fixture(scope="session")
 def docker_engine():
     """The shared Docker client, or a skip (a failure in CI) when no engine answers."""
     from agentforge.errors import EngineUnavailable

@@ -26,19 +26,22 @@ def _postgres_bindir() -> Path | None:
 
 
 @pytest.fixture(scope="session")
-def postgres_server():
+def postgres_server(missing):
     """Admin connection info of a private PostgreSQL server, or a skip saying how to get one."""
     bindir = _postgres_bindir()
     if bindir is None:
-        pytest.skip("PostgreSQL server binaries not found: apt-get install postgresql")
-    psycopg = pytest.importorskip("psycopg", reason="pip install 'agentforge[postgres]'")
+        missing("PostgreSQL server binaries not found: apt-get install postgresql")
+    try:
+        import psycopg
+    except ImportError:
+        missing("psycopg is not installed: pip install 'agentforge[postgres]'")
     root = Path(tempfile.mkdtemp(prefix="agentforge-pg-"))
     prefix: list[str] = []
     if os.geteuid() == 0:  # the server refuses to run as root: run it as the postgres user
         try:
             user = pwd.getpwnam("postgres")
         except KeyError:
-            pytest.skip("running as root and there is no postgres user to run the server as")
+            missing("running as root and there is no postgres user to run the server as")
         os.chown(root, user.pw_uid, user.pw_gid)
         prefix = ["runuser", "-u", "postgres", "--"]
     data, socket_dir = root / "data", root
