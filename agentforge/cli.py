@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from agentforge import __version__
-from agentforge.commands import bench, doctor, images, model, sandbox
+from agentforge.commands import agent, bench, doctor, images, model, sandbox
 from agentforge.errors import AgentforgeError
 
 app = typer.Typer(
@@ -19,6 +19,7 @@ app.add_typer(sandbox.app, name="sandbox")
 app.add_typer(images.app, name="images")
 app.add_typer(model.app, name="model")
 app.add_typer(bench.app, name="bench")
+app.add_typer(agent.app, name="agent")
 app.command("doctor")(doctor.doctor)
 
 
