@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from agentforge import __version__
-from agentforge.commands import agent, bench, doctor, images, model, sandbox
+from agentforge.commands import agent, bench, doctor, evolve, images, model, sandbox, status
 from agentforge.errors import AgentforgeError
 
 app = typer.Typer(
@@ -21,6 +21,8 @@ app.add_typer(model.app, name="model")
 app.add_typer(bench.app, name="bench")
 app.add_typer(agent.app, name="agent")
 app.command("doctor")(doctor.doctor)
+app.add_typer(evolve.app, name="evolve")
+app.command("status")(status.status)
 
 
 def _version(value: bool) -> None:

@@ -1,0 +1,248 @@
+"""RunConfig: everything one evolution run reads, loaded from TOML plus `key=value` overrides."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from agentforge.errors import ConfigError
+from agentforge.llm.config import LLMConfig
+
+_STRICT = ConfigDict(extra="forbid", use_attribute_docstrings=True)
+
+
+class BenchmarkConfig(BaseModel):
+    """Which tasks the run evaluates on."""
+
+    model_config = _STRICT
+
+    name: str = "local"
+    """Benchmark in the registry: local, polyglot or swebench."""
+    source: Path | None = None
+    """Its data (a folder or file); None: the adapter's default (the bundled suite for local)."""
+    subset: str | None = None
+    """Named subset (e.g. `smoke`, `small`); None: every task."""
+    validation_split: str = "validation"
+    """Split that selection sees."""
+    held_out_split: str = "held_out"
+    """Split the finalists are re-scored on."""
+    max_validation_tasks: int | None = Field(default=None, ge=1)
+    """Cap on validation tasks (the first N in the run's fixed task order)."""
+    max_held_out_tasks: int | None = Field(default=None, ge=1)
+    """Cap on held-out tasks."""
+
+
+class Stage(BaseModel):
+    """One stage of staged evaluation: evaluate up to `tasks` tasks if the score so far allows."""
+
+    model_config = _STRICT
+
+    tasks: int | None = Field(default=None, ge=1)
+    """Validation tasks evaluated by the end of this stage (cumulative); None: all of them."""
+    min_score: float = Field(default=0.0, ge=0.0, le=1.0)
+    """Score over the earlier stages needed to enter this stage (ignored for the first)."""
+
+
+class EvaluationConfig(BaseModel):
+    """Staged evaluation of every valid node on validation tasks."""
+
+    model_config = _STRICT
+
+    stages: list[Stage] = Field(
+        default_factory=lambda: [Stage(tasks=10), Stage(tasks=50, min_score=0.4),
+                                 Stage(tasks=None, min_score=0.4)], min_length=1)
+    """Stages in order, e.g. 10 tasks, then 50 if the score is >= 0.4, then all."""
+    workers: int = Field(default=2, ge=1)
+    """Evaluations running at the same time."""
+    executor: str = "local"
+    """Where evaluations run: `local` (threads) or `ray`."""
+    agent_timeout: float = Field(default=1800.0, gt=0)
+    """Wall-clock seconds an agent may take on one task."""
+    first_task_alone: bool = True
+    """Run a new child's first task alone: a crash there makes the node invalid at once."""
+
+
+class ImproveConfig(BaseModel):
+    """The self-improvement step: diagnose, implement, validate."""
+
+    model_config = _STRICT
+
+    workers: int = Field(default=1, ge=1)
+    """Self-improvement steps running at the same time."""
+    diagnose_attempts: int = Field(default=3, ge=1)
+    """Tries to get a valid structured proposal before the attempt is recorded as failed."""
+    failures_shown: int = Field(default=3, ge=0)
+    """Failed evaluations of the parent the diagnosis sees."""
+    excerpt_chars: int = Field(default=6000, ge=200)
+    """Characters kept of each trajectory and test output shown to the diagnosis."""
+    agent_timeout: float = Field(default=1800.0, gt=0)
+    """Wall-clock seconds the parent may take to implement the change on its own source."""
+    validate_timeout: float = Field(default=900.0, gt=0)
+    """Seconds the child's own tests may take."""
+    own_tests: list[str] = Field(default_factory=list)
+    """Extra pytest arguments for the child's own tests (e.g. a test file); empty: all."""
+
+
+class SelectionConfig(BaseModel):
+    """Parent selection."""
+
+    model_config = _STRICT
+
+    name: str = "dgm"
+    """dgm, hgm, greedy, random, no-archive or best-of-n."""
+    options: dict[str, Any] = Field(default_factory=dict)
+    """The selector's constants (e.g. lambda_, alpha0 for dgm); see agentforge/evolve/selection."""
+
+
+class BudgetConfig(BaseModel):
+    """When the run stops starting new work."""
+
+    model_config = _STRICT
+
+    max_iterations: int | None = Field(default=10, ge=0)
+    """Self-improvement attempts in total (failed and invalid ones count)."""
+    max_usd: float | None = Field(default=None, gt=0)
+    """Dollars of model calls (from the ledger, all roles)."""
+    max_tokens: int | None = Field(default=None, gt=0)
+    """Tokens of model calls (prompt + completion, from the ledger)."""
+    max_wall_seconds: float | None = Field(default=None, gt=0)
+    """Wall-clock seconds of work (summed over resumes)."""
+    drain_seconds: float | None = Field(default=None, ge=0)
+    """After a stop, how long work in flight may finish; the rest is abandoned and re-queued
+    by a resume. None: wait for it."""
+
+
+class FinalizeConfig(BaseModel):
+    """Held-out re-scoring at the end of the run."""
+
+    model_config = _STRICT
+
+    enabled: bool = True
+    """Re-score the finalists when the run ends (else only `agentforge evolve finalize DIR`)."""
+    top_k: int = Field(default=3, ge=1)
+    """How many of the best agents by validation score are re-scored."""
+
+
+class RunConfig(BaseModel):
+    """One evolution run (`agentforge evolve --config FILE.toml`)."""
+
+    model_config = _STRICT
+
+    seed_agent: Path = Path("archive/base")
+    """Folder of the seed agent (agent.toml + package); relative paths: the config's folder,
+    then the current directory, then agentforge's archive/."""
+    seed: int = 0
+    """Seed of the run's random state (task order, parent selection)."""
+    llm: LLMConfig = Field(default_factory=LLMConfig)
+    """Models of the `diagnose` and `agent` roles."""
+    benchmark: BenchmarkConfig = Field(default_factory=BenchmarkConfig)
+    evaluation: EvaluationConfig = Field(default_factory=EvaluationConfig)
+    improve: ImproveConfig = Field(default_factory=ImproveConfig)
+    selection: SelectionConfig = Field(default_factory=SelectionConfig)
+    budget: BudgetConfig = Field(default_factory=BudgetConfig)
+    finalize: FinalizeConfig = Field(default_factory=FinalizeConfig)
+
+    @model_validator(mode="after")
+    def _stages_grow(self) -> RunConfig:
+        sizes = [s.tasks for s in self.evaluation.stages]
+        if None in sizes[:-1]:
+            raise ValueError("evaluation.stages: only the last stage may have tasks = all (unset)")
+        known = [s for s in sizes if s is not None]
+        if known != sorted(set(known)):
+            raise ValueError("evaluation.stages: each stage's tasks must be more than the last's")
+        return self
+
+
+def parse_overrides(overrides: list[str]) -> dict[str, Any]:
+    """`a.b=value` strings -> a nested dict; values are TOML literals, else plain strings."""
+    nested: dict[str, Any] = {}
+    for item in overrides:
+        key, sep, raw = item.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(f"override {item!r} is not KEY=VALUE, e.g. budget.max_iterations=5")
+        try:
+            value = tomllib.loads(f"v = {raw.strip()}")["v"]
+        except tomllib.TOMLDecodeError:
+            value = raw.strip()
+        node = nested
+        parts = key.strip().split(".")
+        for part in parts[:-1]:
+            node = node.setdefault(part, {})
+            if not isinstance(node, dict):
+                raise ConfigError(f"override {item!r} conflicts with another override of {part}")
+        node[parts[-1]] = value
+    return nested
+
+
+def merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+    """Deep-merge `extra` over `base` (tables merge, other values replace)."""
+    out = dict(base)
+    for key, value in extra.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def build_config(data: dict[str, Any], source: str = "the run configuration") -> RunConfig:
+    """Validate a config dict; the error names each bad field and what it accepts."""
+    try:
+        return RunConfig.model_validate(data)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or '(top level)'}: {e['msg']}"
+            + (f" (got {e['input']!r})" if e["type"] != "missing" and
+               not isinstance(e.get("input"), dict) else "")
+            for e in exc.errors())
+        raise ConfigError(f"{source} is invalid: {problems}. Fix these fields "
+                          "(see agentforge/evolve/config.py for every field).") from exc
+
+
+def load_run_config(path: Path | None, overrides: list[str] = ()) -> RunConfig:
+    """Read a TOML config (None: defaults), apply overrides, resolve the seed folder."""
+    data: dict[str, Any] = {}
+    if path is not None:
+        path = Path(path)
+        if not path.is_file():
+            raise ConfigError(f"config file {path} does not exist; see examples/*.toml")
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{path} is not valid TOML: {exc}") from exc
+    data = merge(data, parse_overrides(list(overrides)))
+    config = build_config(data, str(path) if path else "the run configuration")
+    return resolve_paths(config, path.parent if path is not None else Path.cwd())
+
+
+def resolve_paths(config: RunConfig, base: Path) -> RunConfig:
+    """Make the seed folder, benchmark source and scripted model paths absolute."""
+    from agentforge.paths import archive_dir
+
+    def find(p: Path, extra: list[Path]) -> Path:
+        if p.is_absolute():
+            return p
+        for candidate in [base / p, Path.cwd() / p, *extra]:
+            if candidate.exists():
+                return candidate.resolve()
+        return (base / p).resolve()
+
+    seed = find(config.seed_agent, [archive_dir().parent / config.seed_agent,
+                                    archive_dir() / config.seed_agent.name])
+    update: dict[str, Any] = {"seed_agent": seed}
+    bench = config.benchmark
+    if bench.source is not None:
+        update["benchmark"] = bench.model_copy(update={"source": find(bench.source, [])})
+    llm = config.llm
+    roles = {}
+    for role in ("diagnose", "agent"):
+        chosen = getattr(llm, role)
+        if chosen.spec.startswith("scripted:"):
+            script = find(Path(chosen.spec.removeprefix("scripted:")), [])
+            roles[role] = chosen.model_copy(update={"spec": f"scripted:{script}"})
+    if roles:
+        update["llm"] = llm.model_copy(update=roles)
+    return config.model_copy(update=update)

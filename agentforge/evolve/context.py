@@ -1,0 +1,118 @@
+"""Opening a run: its directory, archive, agent repository, benchmark, ledger and gateway."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from agentforge.bench import get_benchmark
+from agentforge.bench.protocol import Benchmark
+from agentforge.bench.task import Task
+from agentforge.errors import ConfigError
+from agentforge.evolve.config import RunConfig
+from agentforge.evolve.improve import clean_copy
+from agentforge.evolve.rundir import RunDir, new_run_id
+from agentforge.llm.gateway import Budget, Gateway
+from agentforge.llm.ledger import Ledger
+from agentforge.llm.spec import role_endpoint
+from agentforge.store import SqlStore
+from agentforge.store.repo import AgentRepo
+from agentforge.store.tables import NodeStatus
+
+
+@dataclass
+class RunContext:
+    """Everything a running evolution uses; opened by `open_run`."""
+
+    rundir: RunDir
+    config: RunConfig
+    run_id: str
+    store: SqlStore
+    repo: AgentRepo
+    ledger: Ledger
+    gateway: Gateway
+    benchmark: Benchmark
+    validation: list[Task]
+    """Validation tasks in the run's fixed order (every node is evaluated in this order)."""
+    held_out: list[Task]
+
+    def task(self, task_id: str) -> Task:
+        """A task of either split by id."""
+        for task in (*self.validation, *self.held_out):
+            if task.instance_id == task_id:
+                return task
+        return self.benchmark.task(task_id)
+
+
+def ordered_tasks(benchmark: Benchmark, config: RunConfig, split: str, cap: int | None,
+                  salt: str) -> list[Task]:
+    """The split's tasks of the subset in a seeded order, capped."""
+    tasks = sorted(benchmark.tasks(subset=config.benchmark.subset, split=split),
+                   key=lambda t: t.instance_id)
+    random.Random(f"{config.seed}/{salt}").shuffle(tasks)
+    return tasks[:cap] if cap else tasks
+
+
+@contextmanager
+def open_run(run_dir: Path, config: RunConfig | None = None,
+             overrides: list[str] = ()) -> Iterator[RunContext]:
+    """Start a new run (config given) or reopen one (config None, overrides applied)."""
+    rundir = RunDir(Path(run_dir))
+    if config is not None:
+        if rundir.exists():
+            raise ConfigError(f"{run_dir} already holds a run: continue it with "
+                              f"agentforge evolve --resume {run_dir}, or pick a new --run-dir")
+        rundir.path.mkdir(parents=True, exist_ok=True)
+        rundir.save_config(config)
+    else:
+        config = rundir.load_config(list(overrides))
+        if overrides:
+            rundir.save_config(config)
+    store = rundir.open_store()
+    try:
+        repo = rundir.open_repo()
+        runs = store.list_runs()
+        run_id = runs[0].id if runs else store.create_run(
+            new_run_id(rundir.path), run_dir=str(rundir.path.resolve()),
+            config=config.model_dump(mode="json")).id
+        ensure_seed(store, repo, run_id, config.seed_agent, rundir)
+        ledger = Ledger(store.engine, prices=config.llm.prices)
+        bench = config.benchmark
+        benchmark = get_benchmark(bench.name, source=bench.source)
+        validation = ordered_tasks(benchmark, config, bench.validation_split,
+                                   bench.max_validation_tasks, "validation")
+        if not validation:
+            raise ConfigError(f"benchmark {bench.name} has no {bench.validation_split} tasks in "
+                              f"subset {bench.subset!r}: pick another subset or split")
+        held_out = ordered_tasks(benchmark, config, bench.held_out_split,
+                                 bench.max_held_out_tasks, "held_out")
+        with Gateway(role_endpoint("agent", config.llm), ledger, retry=config.llm.retry) as gw:
+            budget = config.budget
+            if budget.max_usd or budget.max_tokens:
+                gw.set_run_budget(run_id, Budget(tokens=budget.max_tokens, usd=budget.max_usd))
+            yield RunContext(rundir, config, run_id, store, repo, ledger, gw, benchmark,
+                             validation, held_out)
+    finally:
+        store.close()
+
+
+def ensure_seed(store: SqlStore, repo: AgentRepo, run_id: str, seed_agent: Path,
+                rundir: RunDir) -> None:
+    """Commit the seed agent and add its node, unless an earlier start already did."""
+    if store.list_nodes(run_id):
+        return
+    if not (seed_agent / "agent.toml").is_file():
+        raise ConfigError(f"seed_agent {seed_agent} is not an agent folder (no agent.toml); "
+                          "point it at archive/base or another agent folder")
+    staging = rundir.path / ".seed"
+    if staging.exists():
+        import shutil
+
+        shutil.rmtree(staging)
+    clean_copy(seed_agent, staging)
+    commit = repo.commit_folder(staging, message=f"seed: {seed_agent.name}")
+    store.add_node(run_id, parent_id=None, commit=commit, status=NodeStatus.evaluating)
+    store.add_event(run_id, "seed", f"seed agent {seed_agent.name} at {commit[:12]}")

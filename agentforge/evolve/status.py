@@ -1,0 +1,67 @@
+"""The state of a run as plain data: what `agentforge status` prints and `--json` returns."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from agentforge.evolve.rundir import RunDir
+from agentforge.evolve.selection.base import NoParentAvailable, best_by_score
+from agentforge.llm.ledger import Ledger
+
+
+def run_status(run_dir: Path, *, evaluations: bool = False) -> dict:
+    """Nodes with scores and status, the best node and its lineage, spend, work in flight."""
+    rundir = RunDir(Path(run_dir))
+    config = rundir.load_config()
+    store = rundir.open_store()
+    try:
+        run_id = rundir.run_id(store)
+        run = store.get_run(run_id)
+        bench = config.benchmark
+        summaries = store.node_summaries(run_id, split=bench.validation_split)
+        held = {s.id: s for s in store.node_summaries(run_id, split=bench.held_out_split)}
+        nodes = store.list_nodes(run_id)
+        proposals = {n.id: json.loads(n.proposal_json) if n.proposal_json else None
+                     for n in nodes}
+        try:
+            best_id = best_by_score(summaries)
+        except NoParentAvailable:
+            best_id = None
+        parents = {s.id: s.parent_id for s in summaries}
+        lineage, cursor = [], best_id
+        while cursor is not None:
+            lineage.insert(0, cursor)
+            cursor = parents.get(cursor)
+        spend = Ledger(store.engine).spend(run_id=run_id)
+        unfinished = store.list_evaluations(run_id, finished=False)
+        live = rundir.read_live() if run.status == "running" else {}
+        data = {
+            "run_id": run_id, "run_dir": str(rundir.path), "status": run.status,
+            "stop_reason": run.stop_reason, "iterations": run.iterations,
+            "nodes": [{
+                "id": s.id, "parent_id": s.parent_id, "status": str(s.status.value),
+                "reason": s.reason, "score": s.score, "evaluated_tasks": s.evaluated_tasks,
+                "resolved_tasks": s.successes, "held_out_score": held[s.id].score,
+                "held_out_tasks": held[s.id].evaluated_tasks, "commit": s.commit,
+                "summary": (proposals.get(s.id) or {}).get("summary"),
+            } for s in summaries],
+            "best_id": best_id, "best_lineage": lineage,
+            "spend": {"tokens": spend.tokens, "usd": round(spend.cost_usd, 6),
+                      "calls": spend.calls},
+            "in_flight": {"improving": live.get("improving", []),
+                          "evaluating": live.get("evaluating", []),
+                          "unfinished_evaluations": [
+                              {"node_id": e.node_id, "task_id": e.task_id, "split": e.split}
+                              for e in unfinished]},
+            "report": json.loads(rundir.report_file.read_text())
+            if rundir.report_file.is_file() else None,
+        }
+        if evaluations:
+            data["evaluations"] = [
+                {"node_id": e.node_id, "task_id": e.task_id, "split": e.split,
+                 "resolved": e.resolved, "reason": e.reason}
+                for e in store.list_evaluations(run_id, finished=True)]
+        return data
+    finally:
+        store.close()
