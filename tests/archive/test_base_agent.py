@@ -61,8 +61,8 @@ def _git_repo(path: Path) -> Path:
     return path
 
 
-@pytest.mark.slow
-def test_the_agent_fixes_a_bug_through_the_gateway(agent_image, base_agent, tmp_path):
+def _run_through_gateway(agent, image: str, script: dict, tmp_path: Path, args: list[str]):
+    """Run the agent on the buggy repository in a sandbox, the model behind the gateway."""
     from agentforge.llm.gateway import Gateway
     from agentforge.llm.ledger import Ledger
     from agentforge.llm.scripted import ScriptedServer
@@ -70,37 +70,74 @@ def test_the_agent_fixes_a_bug_through_the_gateway(agent_image, base_agent, tmp_
 
     repo = _git_repo(tmp_path / "repo")
     ledger = Ledger(tmp_path / "ledger.db")
-    with ScriptedServer(FIX_SCRIPT) as model:
+    with ScriptedServer(script) as model:
         endpoint = Endpoint(base_url=model.base_url, model="scripted", api_key="upstream-key")
         with Gateway(endpoint, ledger) as gateway:
             grant = gateway.grant(run_id="base-agent-test", task_id="calc", role="agent")
-            with Sandbox(grant.apply(SandboxConfig(image=agent_image))) as box:
+            with Sandbox(grant.apply(SandboxConfig(image=image))) as box:
                 grant.start_forwarder(box)
                 box.copy_in(repo, "/workspace")
-                run = run_agent(box, base_agent, "add() subtracts instead of adding; fix it.",
-                                args=["--strategy", "direct"], timeout=300,
-                                trajectory_dir=tmp_path / "trajectory")
-                framework_diff = box.exec(["git", "diff", "HEAD"], timeout=60,
-                                          workdir="/workspace")
+                run = run_agent(box, agent, "add() subtracts instead of adding; fix it.",
+                                args=args, timeout=300, trajectory_dir=tmp_path / "trajectory")
+                # The framework's own look at the repository, independent of the runner.
+                diff = box.exec(["git", "diff", "HEAD"], timeout=60, workdir="/workspace")
             gateway.flush()
-        requests = list(model.requests)
+        return run, diff.stdout, list(model.requests), ledger.calls(run_id="base-agent-test"), repo
 
+
+def _changed_lines(diff: str) -> list[str]:
+    return [line for line in diff.splitlines()
+            if line[:1] in "+-" and not line.startswith(("+++", "---"))]
+
+
+@pytest.mark.slow
+def test_the_agent_fixes_a_bug_through_the_gateway(agent_image, base_agent, tmp_path):
+    run, diff, requests, booked, repo = _run_through_gateway(
+        base_agent, agent_image, FIX_SCRIPT, tmp_path, ["--strategy", "direct"])
     assert run.exit_code == 0, run.output
     assert run.stop_reason == "submitted", run.trajectory
-    changed = [line for line in framework_diff.stdout.splitlines()
-               if line[:1] in "+-" and not line.startswith(("+++", "---"))]
-    assert changed == FIX_DIFF_LINES, framework_diff.output
-    assert [line for line in run.patch.splitlines()
-            if line[:1] in "+-" and not line.startswith(("+++", "---"))] == FIX_DIFF_LINES
+    assert _changed_lines(diff) == FIX_DIFF_LINES, diff
+    assert _changed_lines(run.patch) == FIX_DIFF_LINES
     # The patch applies to the original repository (checked, not run, on the host).
     (tmp_path / "fix.diff").write_text(run.patch)
     subprocess.run(["git", "apply", "--check", str(tmp_path / "fix.diff")], cwd=repo, check=True)
     # Every model call went through the gateway, booked to this task.
     assert len(requests) == 4
-    booked = ledger.calls(run_id="base-agent-test")
     assert len(booked) == 4 and {c.task_id for c in booked} == {"calc"}
     assert run.trajectory["usage"]["calls"] == 4
     assert (tmp_path / "trajectory" / "out" / "trajectory.json").is_file()
+
+
+# The default strategy end to end: meta-reasoning ranks meta-prompting first, the conductor
+# hands the fix to the Engineer expert, which edits the repository with its tools.
+CONDUCTED_SCRIPT = {"rules": [
+    {"name": "rank", "system_contains": "@@ranking",
+     "respond": {"content": "@@ranking\nmeta-prompting\ndirect-edit\n@@end"}},
+    {"name": "delegate", "system_contains": "@@consult", "not_contains": "ENGINEER-DONE",
+     "respond": {"content": "@@consult Engineer\nINSTR: make add() in calc.py add.\n@@end"}},
+    {"name": "finish", "system_contains": "@@consult", "last_message_contains": "ENGINEER-DONE",
+     "respond": {"content": "@@final_answer\nadd() fixed by the Engineer\n@@end"}},
+    {"name": "engineer edits", "tools_offered": "bash", "last_message_contains": "INSTR:",
+     "respond": {"tool_calls": [{"name": "str_replace", "arguments": {
+         "path": "calc.py", "old_str": "a - b", "new_str": "a + b"}}]}},
+    {"name": "engineer reports", "tools_offered": "bash",
+     "last_message_contains": "Edited calc.py",
+     "respond": {"tool_calls": [{"name": "submit", "arguments": {"summary": "ENGINEER-DONE"}}]}},
+]}
+
+
+@pytest.mark.slow
+def test_the_default_strategy_chooses_conducts_and_fixes(agent_image, base_agent, tmp_path):
+    run, diff, requests, booked, _repo = _run_through_gateway(
+        base_agent, agent_image, CONDUCTED_SCRIPT, tmp_path, [])
+    assert run.exit_code == 0, run.output
+    assert (run.stop_reason, run.trajectory["strategy"]) == ("final_answer", "meta-reasoning")
+    assert _changed_lines(diff) == FIX_DIFF_LINES
+    kinds = {d["kind"]: d for d in run.trajectory["decisions"]}
+    assert kinds["approach_ranking"]["ranking"][0] == "meta-prompting"
+    assert kinds["approach_choice"]["chosen"] == "meta-prompting"
+    assert kinds["consultation"]["expert"] == "Engineer"
+    assert len(requests) == len(booked) == 5  # rank, conduct, 2 engineer turns, conduct
 
 
 def test_load_agent_reads_agent_toml(base_agent, tmp_path):
