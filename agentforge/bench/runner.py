@@ -34,10 +34,6 @@ class RunOptions(BaseModel):
     """Agent directory (agent.toml + package), e.g. archive/base."""
     model_name: str = "agentforge"
     """Written as `model_name_or_path` in preds.jsonl."""
-    env: dict[str, str] = Field(default_factory=dict)
-    """Environment for the agent: OPENAI_BASE_URL, OPENAI_API_KEY, AGENTFORGE_MODEL."""
-    binds: dict[str, str] = Field(default_factory=dict)
-    """Bind mounts for the agent sandbox (the gateway's socket)."""
     agent_timeout: float = Field(1800.0, gt=0)
     """Wall-clock seconds one agent attempt may take."""
     out_dir: Path
@@ -141,8 +137,8 @@ def run_one(
             trajectory_dir = trajectory_dir / f"attempt-{attempt}"
         run = run_agent(
             task, options.agent_dir, problem=problem, trajectory_dir=trajectory_dir,
-            env=options.env, binds=options.binds, timeout=options.agent_timeout,
-            start_patch=patch, grant=grant_for(task) if grant_for else None,
+            timeout=options.agent_timeout, start_patch=patch,
+            grant=grant_for(task) if grant_for else None,
         )
         _save_log(options.out_dir / "logs", task.instance_id, f"agent-{attempt}.log", run.log_tail)
         patch, ended = run.patch, run.ended
