@@ -16,7 +16,8 @@ from agentforge.sandbox import Sandbox, SandboxConfig
 PATCH_PATH = "/task/prediction.diff"
 OUTPUT_TAIL = 6000
 # pytest -rA summary lines: "PASSED tests/test_x.py::test_y" (FAILED lines add " - reason").
-_SUMMARY_LINE = re.compile(r"^(PASSED|FAILED|ERROR|XFAIL|XPASS|SKIPPED) (\S+)", re.MULTILINE)
+_SUMMARY_LINE = re.compile(
+    r"^(PASSED|FAILED|ERROR|XFAIL|XPASS|SKIPPED) (.+?)(?: - .*)?$", re.MULTILINE)
 
 
 def grading_config(task: Task, image: str) -> SandboxConfig:
