@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 from agentforge.bench.images import resolve_task_image
-from agentforge.bench.patches import RUNNER_CONFIG_GLOBS, drop_protected
+from agentforge.bench.patches import LANGUAGE_TEST_GLOBS, RUNNER_CONFIG_GLOBS, drop_protected
 from agentforge.bench.task import CheckKind, Outcome, Prediction, Task, TaskResult
 from agentforge.errors import AgentforgeError
 from agentforge.sandbox import Sandbox, SandboxConfig
@@ -35,7 +35,8 @@ def grading_config(task: Task, image: str) -> SandboxConfig:
 
 def protected_globs(task: Task) -> list[str]:
     """Everything whose edits the grader ignores: hidden tests, protected files, runner config."""
-    return [*task.hidden_tests, *task.protected_files, *RUNNER_CONFIG_GLOBS]
+    return [*task.hidden_tests, *task.protected_files, *RUNNER_CONFIG_GLOBS,
+            *LANGUAGE_TEST_GLOBS.get(task.language, [])]
 
 
 def grade_in_sandbox(task: Task, prediction: Prediction, *, run_empty: bool = False) -> TaskResult:

@@ -9,8 +9,14 @@ from fnmatch import fnmatch
 _FILE_HEADER = re.compile(r"^diff --git ", re.MULTILINE)
 _PATHS = re.compile(r'^diff --git "?a/(.+?)"? "?b/(.+?)"?$', re.MULTILINE)
 
-# Files that steer a test runner: changing them can make failing tests look green.
-RUNNER_CONFIG_GLOBS = ["conftest.py", "*/conftest.py", "pytest.ini", "*/pytest.ini", "tox.ini"]
+# Files that steer a test runner: changing them can make failing tests look green
+# (a conftest hook rewriting outcomes, a Go TestMain that exits 0, a sitecustomize).
+RUNNER_CONFIG_GLOBS = [
+    "conftest.py", "*/conftest.py", "pytest.ini", "*/pytest.ini", "tox.ini",
+    "sitecustomize.py", "*/sitecustomize.py", "usercustomize.py", "*/usercustomize.py",
+]
+LANGUAGE_TEST_GLOBS = {"go": ["*_test.go"]}
+"""Test files of a language that the test command would pick up even when new."""
 
 
 def file_sections(patch: str) -> list[str]:

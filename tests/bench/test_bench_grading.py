@@ -59,3 +59,16 @@ def test_grade_cli_reports_each_bad_prediction_and_grades_the_rest(local_bench, 
     assert reasons["go-exercise-digitsum"].startswith("empty patch")
     assert reasons["py-exercise-nope"].startswith("unknown instance id")
     assert (out / "logs" / "py-exercise-clamp" / "test_output.txt").read_text()
+
+
+@pytest.mark.slow
+def test_a_go_testmain_that_exits_zero_gains_nothing(local_bench, toolchains_image):
+    from agentforge.bench.patches import diff_files
+
+    task = local_bench.task("go-exercise-digitsum")
+    cheat = diff_files({"zz_main_test.go": (None, (
+        'package digitsum\n\nimport (\n\t"os"\n\t"testing"\n)\n\n'
+        "func TestMain(m *testing.M) { os.Exit(0) }\n"))})
+    result = local_bench.grade(task, Prediction(instance_id=task.instance_id, model_patch=cheat))
+    assert result.outcome is Outcome.UNRESOLVED
+    assert result.dropped_files == ["zz_main_test.go"]
