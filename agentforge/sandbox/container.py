@@ -20,9 +20,11 @@ from agentforge.sandbox.execution import ExecResult, stream_exec
 from agentforge.sandbox.images import require_image
 
 KEEPALIVE = ["sleep", "infinity"]
+# Prints the cgroup's count of OOM kills (cgroup v2, then v1) with shell builtins only.
 _OOM_PROBE = (
-    "cat /sys/fs/cgroup/memory.events /sys/fs/cgroup/memory/memory.oom_control 2>/dev/null"
-    " | awk '$1==\"oom_kill\"{print $2; exit}'"
+    "for f in /sys/fs/cgroup/memory.events /sys/fs/cgroup/memory/memory.oom_control; do"
+    " [ -r \"$f\" ] && while read -r k v; do [ \"$k\" = oom_kill ] && { echo \"$v\"; exit 0; };"
+    " done < \"$f\"; done; echo 0"
 )
 
 
@@ -46,7 +48,7 @@ class Sandbox:
         self.image = self.config.image or require_image()
         self.container_id: str | None = None
         self._oom_seen = 0
-        self._dead_reason: str | None = None
+        self._background: list[tuple[list[str], dict[str, str] | None, str | None]] = []
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -101,6 +103,13 @@ class Sandbox:
             docker_client().api.remove_container(self.container_id, v=True, force=True)
         except NotFound:
             pass
+        except APIError as exc:
+            # Another remover (the reaper, a second remove()) being at it counts as removed.
+            if "already in progress" not in str(exc.explanation or exc):
+                raise SandboxError(
+                    f"could not remove sandbox {self.name}: {exc.explanation or exc}; "
+                    "remove it with `agentforge sandbox reap --all` or `docker rm -f`"
+                ) from exc
         self.container_id = None
 
     def __enter__(self) -> Sandbox:
@@ -125,7 +134,7 @@ class Sandbox:
         argv = ["/bin/sh", "-c", cmd] if isinstance(cmd, str) else list(cmd)
         api = docker_client().api
         try:
-            result, _token = stream_exec(
+            outcome = stream_exec(
                 api,
                 cid,
                 argv,
@@ -137,6 +146,13 @@ class Sandbox:
             )
         except APIError as exc:
             raise SandboxError(f"exec failed in sandbox {self.name}: {exc.explanation}") from exc
+        result = outcome.result
+        if outcome.restarted:
+            # The killer could not end a timed-out tree, so the container was restarted:
+            # bring back the helper daemons that the rest of the sandbox relies on.
+            for background in self._background:
+                self.start_background(background[0], env=background[1], user=background[2])
+        # 137 is SIGKILL; the cgroup's OOM counter tells the kernel's OOM killer from a kill.
         if result.exit_code == 137 and not result.timed_out:
             result.oom_killed = self._new_oom_kill()
         return result
@@ -149,6 +165,8 @@ class Sandbox:
             exec_id = api.exec_create(self._require_running(), cmd, user=user or self.config.user,
                                       workdir="/", environment={**self.config.env, **(env or {})})
             api.exec_start(exec_id["Id"], detach=True)
+            if (cmd, env, user) not in self._background:
+                self._background.append((cmd, env, user))
         except APIError as exc:
             raise SandboxError(f"cannot start {describe_command(cmd)} in sandbox {self.name}: "
                                f"{exc.explanation}") from exc
@@ -158,7 +176,7 @@ class Sandbox:
         probe = stream_exec(
             docker_client().api, self._require_running(), ["/bin/sh", "-c", _OOM_PROBE],
             timeout=10, user=self.config.user, workdir="/", env={}, output_limit=4096,
-        )[0]
+        ).result
         try:
             count = int(probe.stdout.strip() or 0)
         except ValueError:

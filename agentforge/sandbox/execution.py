@@ -1,13 +1,22 @@
 """Running one command in a container with a host-enforced deadline and capped output.
 
 The Docker SDK's `exec_run` has no timeout, so we read the exec's multiplexed stream
-ourselves with `select` and a deadline. Each command carries a marker in its environment;
-on timeout a killer command removes every process that inherited the marker, plus the
-command's process group, so a timed-out tree does not linger in the sandbox.
+ourselves with `select` and a deadline. Each command carries a marker in its environment.
+On timeout a killer command, run in the same container, SIGKILLs every process that carries
+the marker and every process of the sessions those processes belong to (docker starts each
+exec as a session leader, so background children and grandchildren are caught even when
+they wiped their environment while the session's leader lives). While the killer runs we
+keep draining the command's stream: an undrained exec stream blocks the Docker daemon's
+work on that container. If the killer cannot start (the sandbox is at its PID limit, e.g.
+under a fork bomb) or cannot finish, the container is restarted, which kills everything in
+it: the workspace volumes survive, /tmp and background daemons do not.
 """
 
 from __future__ import annotations
 
+import contextlib
+import functools
+import logging
 import select
 import socket
 import struct
@@ -15,31 +24,45 @@ import time
 import uuid
 from dataclasses import dataclass, field
 
+import docker
+from docker.errors import APIError, NotFound
+from requests.exceptions import RequestException
+
 from agentforge.sandbox.output import CappedOutput
 
 MARKER_VAR = "AGENTFORGE_EXEC"
 TIMEOUT_EXIT_CODE = 124
+KILLER_START_TIMEOUT = 3.0
+"""Seconds the engine gets to start the killer; longer means the sandbox is saturated."""
+KILL_BUDGET = 4.0
+"""Seconds from the deadline until the killer must be done, else the container restarts."""
 
-# Kills every process whose environment carries the marker, and the command's process
-# group; repeated because a forking tree can spawn between two passes.
+log = logging.getLogger(__name__)
+
+# Uses shell builtins for everything but the environ check so that it keeps working in a
+# nearly full sandbox. Exits 0 once a pass finds nothing alive, 1 if the tree would not die.
 _KILLER = r"""
-t="$1"; pidfile="/tmp/.agentforge-exec-$t"
-for pass in 1 2 3 4 5; do
-  found=0
-  if [ -f "$pidfile" ]; then kill -9 -- "-$(cat "$pidfile")" 2>/dev/null && found=1; fi
+t="$1"; sids=" "; pass=0
+while [ "$pass" -lt 40 ]; do
+  pass=$((pass + 1)); live=0
   for p in /proc/[0-9]*; do
     pid=${p#/proc/}
     [ "$pid" = "$$" ] && continue
-    if grep -qz "^AGENTFORGE_EXEC=$t\$" "$p/environ" 2>/dev/null; then kill -9 "$pid" 2>/dev/null; found=1; fi
+    read -r stat 2>/dev/null < "$p/stat" || continue
+    set -- ${stat##*) }
+    [ "$1" = Z ] && continue
+    if grep -qz "^AGENTFORGE_EXEC=$t\$" "$p/environ" 2>/dev/null; then
+      case "$sids" in *" $4 "*) ;; *) sids="$sids$4 " ;; esac
+    else
+      case "$sids" in *" $4 "*) ;; *) continue ;; esac
+    fi
+    kill -9 "$pid" 2>/dev/null && live=1
   done
-  [ "$found" = 0 ] && break
+  [ "$live" = 0 ] && exit 0
+  sleep 0.05 2>/dev/null
 done
-rm -f "$pidfile"
+exit 1
 """
-
-# Records the command's pid (it becomes its own process group leader through setsid when
-# available) and then replaces itself with the command.
-_LAUNCHER = 'echo $$ > "/tmp/.agentforge-exec-$AGENTFORGE_EXEC"; exec "$@"'
 
 
 @dataclass
@@ -68,6 +91,73 @@ class ExecResult:
         return f"exit code {self.exit_code}"
 
 
+@dataclass
+class ExecOutcome:
+    """An ExecResult plus what the host had to do to end the command."""
+
+    result: ExecResult
+    token: str
+    restarted: bool = False
+    """True when the killer failed and the container was restarted to end the command."""
+
+
+class FrameReader:
+    """Splits docker's multiplexed exec stream (8-byte headers) into stdout/stderr bytes.
+
+    Keeps its parsing state between reads, so reading can stop at a deadline mid-frame and
+    resume later.
+    """
+
+    def __init__(self, raw: socket.socket, combined: CappedOutput, stdout: CappedOutput) -> None:
+        self.raw = raw
+        self.combined = combined
+        self.stdout = stdout
+        self.header = b""
+        self.remaining = 0
+        self.stream_id = 1
+        self.eof = False
+
+    def pump(self, deadline: float) -> bool:
+        """Read until EOF (True) or until `deadline` passes (False)."""
+        while not self.eof:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return False
+            ready, _, _ = select.select([self.raw], [], [], min(left, 1.0))
+            if not ready:
+                continue
+            try:
+                chunk = self.raw.recv(262144)
+            except (BlockingIOError, InterruptedError):
+                continue
+            except OSError:
+                chunk = b""
+            if not chunk:
+                self.eof = True
+                break
+            self._feed(memoryview(chunk))
+        return True
+
+    def _feed(self, view: memoryview) -> None:
+        while view:
+            if self.remaining == 0:
+                need = 8 - len(self.header)
+                self.header += bytes(view[:need])
+                view = view[need:]
+                if len(self.header) < 8:
+                    return
+                self.stream_id, self.remaining = struct.unpack(">BxxxL", self.header)
+                self.header = b""
+                continue
+            piece = view[: self.remaining]
+            view = view[self.remaining :]
+            self.remaining -= len(piece)
+            data = bytes(piece)
+            self.combined.write(data)
+            if self.stream_id == 1:
+                self.stdout.write(data)
+
+
 def _raw_socket(sock) -> socket.socket:
     return getattr(sock, "_sock", sock)
 
@@ -82,37 +172,27 @@ def stream_exec(
     workdir: str | None,
     env: dict[str, str],
     output_limit: int,
-) -> tuple[ExecResult, str]:
-    """Run `cmd` and return its result plus the marker token used (for the caller's killer)."""
+) -> ExecOutcome:
+    """Run `cmd` (argv, no shell added) until it ends or `timeout` seconds pass."""
     token = uuid.uuid4().hex[:16]
-    env = {**env, MARKER_VAR: token}
-    wrapped = ["/bin/sh", "-c", _LAUNCHER, "sh", *cmd]
     exec_id = api.exec_create(
-        container_id, wrapped, stdout=True, stderr=True, user=user, workdir=workdir,
-        environment=env,
+        container_id, cmd, stdout=True, stderr=True, user=user, workdir=workdir,
+        environment={**env, MARKER_VAR: token},
     )["Id"]
     start = time.monotonic()
-    deadline = start + timeout
     sock = api.exec_start(exec_id, socket=True)
-    raw = _raw_socket(sock)
-    combined = CappedOutput(output_limit)
-    stdout = CappedOutput(output_limit)
-    timed_out = False
+    reader = FrameReader(_raw_socket(sock), CappedOutput(output_limit), CappedOutput(output_limit))
+    timed_out = restarted = False
     try:
-        timed_out = not _pump(raw, deadline, combined, stdout)
-    finally:
+        timed_out = not reader.pump(start + timeout)
         if timed_out:
-            kill_marked(api, container_id, token)
-            # Give the stream a moment to close once the tree is gone, then stop reading.
-            _pump(raw, time.monotonic() + 3, combined, stdout)
-        try:
+            restarted = not kill_tree(api, container_id, token, user, reader)
+    finally:
+        with contextlib.suppress(OSError):
             sock.close()
-        except OSError:
-            pass
     duration = time.monotonic() - start
-    exit_code = _exit_code(api, exec_id)
-    if timed_out:
-        exit_code = TIMEOUT_EXIT_CODE
+    exit_code = TIMEOUT_EXIT_CODE if timed_out else _exit_code(api, exec_id)
+    combined = reader.combined
     result = ExecResult(
         exit_code=exit_code,
         output=combined.text(),
@@ -120,67 +200,66 @@ def stream_exec(
         timed_out=timed_out,
         output_bytes=combined.total,
         output_truncated=combined.omitted > 0,
-        stdout=stdout.text(),
+        stdout=reader.stdout.text(),
     )
-    return result, token
-
-
-def _pump(raw: socket.socket, deadline: float, combined: CappedOutput, stdout: CappedOutput) -> bool:
-    """Read docker's multiplexed frames until EOF (True) or the deadline (False)."""
-    header = b""
-    remaining = 0
-    stream_id = 1
-    while True:
-        left = deadline - time.monotonic()
-        if left <= 0:
-            return False
-        ready, _, _ = select.select([raw], [], [], min(left, 1.0))
-        if not ready:
-            continue
-        try:
-            chunk = raw.recv(65536)
-        except (BlockingIOError, InterruptedError):
-            continue
-        except OSError:
-            return True
-        if not chunk:
-            return True
-        view = memoryview(chunk)
-        while view:
-            if remaining == 0:
-                need = 8 - len(header)
-                header += bytes(view[:need])
-                view = view[need:]
-                if len(header) < 8:
-                    break
-                stream_id, remaining = struct.unpack(">BxxxL", header)
-                header = b""
-                continue
-            piece = bytes(view[:remaining])
-            view = view[remaining:]
-            remaining -= len(piece)
-            combined.write(piece)
-            if stream_id == 1:
-                stdout.write(piece)
+    return ExecOutcome(result, token, restarted)
 
 
 def _exit_code(api, exec_id: str) -> int:
-    for _ in range(50):
+    # The stream can close a moment before the engine records the exit: poll briefly.
+    pause = 0.002
+    for _ in range(60):
         info = api.exec_inspect(exec_id)
         if not info.get("Running") and info.get("ExitCode") is not None:
             return int(info["ExitCode"])
-        time.sleep(0.05)
+        time.sleep(pause)
+        pause = min(pause * 2, 0.1)
     return -1
 
 
-def kill_marked(api, container_id: str, token: str) -> bool:
-    """Kill every process carrying the marker `token`; False if the killer could not run."""
+@functools.cache
+def _impatient_api() -> docker.APIClient:
+    # A separate client with a short timeout: starting a process in a saturated sandbox can
+    # hang for many seconds, and we would rather restart the container than wait.
+    return docker.from_env(timeout=KILLER_START_TIMEOUT).api
+
+
+def kill_tree(api, container_id: str, token: str, user: str, reader: FrameReader) -> bool:
+    """Kill the process tree of the command marked `token`; True if the killer managed it.
+
+    When it did not, the container is restarted (which ends every process in it) and False
+    is returned.
+    """
+    budget_end = time.monotonic() + KILL_BUDGET
+    killer_id = _start_killer(container_id, token, user)
+    while killer_id is not None and time.monotonic() < budget_end:
+        if reader.pump(time.monotonic() + 0.1):
+            time.sleep(0.05)  # the stream is closed: nothing to drain, just wait for the killer
+        try:
+            state = api.exec_inspect(killer_id)
+        except APIError:
+            break
+        if not state.get("Running") and state.get("ExitCode") is not None:
+            if state["ExitCode"] == 0:
+                reader.pump(time.monotonic() + 1.0)
+                return True
+            break
+    log.warning("killer could not end a timed-out command in %s; restarting it", container_id)
     try:
-        exec_id = api.exec_create(
-            container_id, ["/bin/sh", "-c", _KILLER, "killer", token], user="", stdout=True,
-            stderr=True,
-        )["Id"]
-        api.exec_start(exec_id)
-        return api.exec_inspect(exec_id).get("ExitCode") == 0
-    except Exception:  # noqa: BLE001 - the caller falls back to stopping the container
+        api.restart(container_id, timeout=0)
+    except NotFound:
         return False
+    reader.pump(time.monotonic() + 2.0)
+    return False
+
+
+def _start_killer(container_id: str, token: str, user: str) -> str | None:
+    api = _impatient_api()
+    try:
+        killer_id = api.exec_create(
+            container_id, ["/bin/sh", "-c", _KILLER, "killer", token], user=user, workdir="/",
+        )["Id"]
+        api.exec_start(killer_id, detach=True)
+    except (APIError, RequestException):
+        return None
+    return killer_id

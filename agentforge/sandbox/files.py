@@ -18,7 +18,8 @@ def pack_directory(
 ) -> tempfile.SpooledTemporaryFile:
     """Tar the contents of `source` (not the folder itself), owned by uid:gid."""
     excluded = set(excludes)
-    buffer = tempfile.SpooledTemporaryFile(max_size=32 * 1024 * 1024)
+    # Returned open: the caller closes it (pack_directory is used in a `with`).
+    buffer = tempfile.SpooledTemporaryFile(max_size=32 * 1024 * 1024)  # noqa: SIM115
 
     def owned(info: tarfile.TarInfo) -> tarfile.TarInfo | None:
         if excluded.intersection(PurePosixPath(info.name).parts):
@@ -44,9 +45,11 @@ def pack_files(files: dict[str, bytes], *, uid: int, gid: int, mode: int = 0o644
     return buffer.getvalue()
 
 
-def spool_stream(chunks: Iterator[bytes], max_bytes: int, what: str) -> tempfile.SpooledTemporaryFile:
+def spool_stream(
+    chunks: Iterator[bytes], max_bytes: int, what: str
+) -> tempfile.SpooledTemporaryFile:
     """Collect a tar stream into a spooled file, refusing more than `max_bytes`."""
-    spool = tempfile.SpooledTemporaryFile(max_size=32 * 1024 * 1024)
+    spool = tempfile.SpooledTemporaryFile(max_size=32 * 1024 * 1024)  # noqa: SIM115 - returned
     size = 0
     for chunk in chunks:
         size += len(chunk)
@@ -59,10 +62,25 @@ def spool_stream(chunks: Iterator[bytes], max_bytes: int, what: str) -> tempfile
 
 
 def extract_safely(archive, destination: Path) -> None:
-    """Extract a tar from a sandbox: no absolute paths, no escapes, no devices or links out."""
+    """Extract a tar from a sandbox: no absolute paths, no escapes, no devices or links out.
+
+    Every entry is checked before anything is written, so a refused archive leaves the
+    destination as it was.
+    """
+    if not hasattr(tarfile, "data_filter"):
+        raise SandboxError("copying out of a sandbox needs Python >= 3.11.4 (tarfile filters)")
     destination.mkdir(parents=True, exist_ok=True)
     with tarfile.open(fileobj=archive, mode="r") as tar:
         try:
+            for member in tar.getmembers():
+                # The data filter would quietly strip a leading "/": a sandbox never sends
+                # one legitimately, so it is refused like any other attempt to escape.
+                if member.name.startswith("/"):
+                    raise tarfile.AbsolutePathError(member)
+                tarfile.data_filter(member, str(destination))
             tar.extractall(destination, filter="data")
         except tarfile.FilterError as exc:
-            raise SandboxError(f"refused an unsafe entry from the sandbox: {exc}") from exc
+            raise SandboxError(
+                f"refused an unsafe entry from the sandbox ({exc}); nothing was copied. "
+                "Copy a narrower path, or remove absolute/outward links in the sandbox first"
+            ) from exc
