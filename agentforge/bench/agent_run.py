@@ -61,10 +61,13 @@ def run_agent(
     a loopback forwarder, so the agent reaches the model at OPENAI_BASE_URL and nowhere else.
     """
     agent = agent_runner.load_agent(Path(agent_dir))
+    # In its own image the agent works in /workspace (made for uid 1000); paths in the
+    # patch are relative to the repo, so grading may place it elsewhere (SWE-bench: /testbed).
+    workdir = agent_runner.REPO_DIR if task.agent_image else task.workdir
     config = SandboxConfig(
         image=resolve_task_image(task.agent_image or task.image),
-        workdir=task.workdir,
-        writable_paths=sorted({task.workdir, "/task"}),
+        workdir=workdir,
+        writable_paths=sorted({workdir, "/task"}),
         timeout=timeout,
         labels={"agentforge.role": "agent", "agentforge.task": task.instance_id[:60]},
     )
@@ -78,17 +81,17 @@ def run_agent(
         if grant is not None:
             grant.start_forwarder(box)
         if task.repo_dir is not None:
-            box.copy_in(task.repo_dir, task.workdir)
-        first_base = agent_runner.prepare_repo(box, task.workdir)
+            box.copy_in(task.repo_dir, workdir)
+        first_base = agent_runner.prepare_repo(box, workdir)
         if start_patch.strip():
             box.write_files("/task", {"start.diff": start_patch})
             applied = box.exec("git apply --whitespace=nowarn /task/start.diff", timeout=120)
             if not applied.ok:
                 raise BenchError(f"cannot restore the previous attempt: {applied.output[-300:]}")
         trajectory_dir.mkdir(parents=True, exist_ok=True)
-        run = agent_runner.run_agent(box, agent, problem, repo=task.workdir, timeout=timeout,
+        run = agent_runner.run_agent(box, agent, problem, repo=workdir, timeout=timeout,
                                      env=env, trajectory_dir=trajectory_dir)
-        patch = (agent_runner.repo_patch(box, first_base, task.workdir)
+        patch = (agent_runner.repo_patch(box, first_base, workdir)
                  if start_patch.strip() else run.patch)
     ended = (f"timed out after {run.duration:.0f}s" if run.timed_out
              else f"exit code {run.exit_code}")

@@ -112,3 +112,26 @@ def test_missing_instance_image_is_that_tasks_error(docker_engine, rows_file):
                          Prediction(instance_id="agentforge__calc-404", model_patch=GOLD))
     assert result.outcome is Outcome.ERROR
     assert "cannot be pulled" in result.reason
+
+
+@pytest.mark.slow
+def test_bench_run_on_the_standin_instance(standin_image, rows_file, make_agent, tmp_path):
+    import json
+
+    from typer.testing import CliRunner
+
+    from agentforge.cli import app
+
+    fixed = (STANDIN / "testbed" / "calc" / "__init__.py").read_text().replace(
+        "sum(values) / len(values) - 1", "sum(values) / len(values)")
+    agent = make_agent([{"when": "returns 1.0 instead of 2.0",
+                         "write": {"calc/__init__.py": fixed}}])
+    out = tmp_path / "out"
+    done = CliRunner().invoke(app, [
+        "bench", "run", "-b", "swebench", "--source", str(rows_file), "-i", INSTANCE,
+        "--agent", str(agent), "--out", str(out)])
+    assert done.exit_code == 0, done.output
+    report = json.loads((out / "report.json").read_text())
+    assert report["resolved_ids"] == [INSTANCE], report["reasons"]
+    [pred] = [json.loads(x) for x in (out / "preds.jsonl").read_text().splitlines()]
+    assert pred["model_patch"].startswith("diff --git a/calc/__init__.py")
