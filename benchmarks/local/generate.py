@@ -20,6 +20,7 @@ import sys
 import tempfile
 import textwrap
 import tomllib
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -28,6 +29,9 @@ TASKS = HERE / "tasks"
 WORKDIR = "/workspace"
 PYTEST = "python -m pytest"
 GO_ENV = {"GOCACHE": "/tmp/go-cache", "GOPATH": "/tmp/go-path", "GOTOOLCHAIN": "local"}
+# Plugins installed in an image (or on the host) must not change how tests run; skipping
+# their discovery also makes each pytest start several times faster.
+PYTHON_ENV = {"PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}
 # pytest's -rA summary lines; the same outcome words SWE-bench's pytest parser reads.
 _SUMMARY = re.compile(r"^(PASSED|FAILED|ERROR|SKIPPED|XFAIL|XPASS) (\S+)", re.MULTILINE)
 
@@ -134,7 +138,8 @@ def build_exercise(source: Path) -> dict[str, bytes]:
         raise GenerationError(f"{source.name}: example/ files missing from stub/: {unknown}")
     hidden = sorted(tests)
     if language == "python":
-        command, protected, env = f"{PYTEST} -q -p no:cacheprovider {' '.join(hidden)}", [], {}
+        command, protected = f"{PYTEST} -q -p no:cacheprovider {' '.join(hidden)}", []
+        env = dict(PYTHON_ENV)
     elif language == "go":
         command, protected, env = "go test ./...", ["go.mod"], dict(GO_ENV)
     else:
@@ -159,7 +164,7 @@ def pytest_outcomes(files: dict[str, bytes]) -> dict[str, str]:
     """Run the repo's tests with pytest -rA on the host and return {node id: outcome}."""
     with tempfile.TemporaryDirectory(prefix="agentforge-gen-") as tmp:
         write_tree(Path(tmp), files)
-        env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1", "PYTHONHASHSEED": "0"}
+        env = {**os.environ, **PYTHON_ENV, "PYTHONDONTWRITEBYTECODE": "1", "PYTHONHASHSEED": "0"}
         proc = subprocess.run(
             [sys.executable, "-m", "pytest", "-rA", "-p", "no:cacheprovider", "tests"],
             cwd=tmp, env=env, capture_output=True, text=True, timeout=300,
@@ -221,7 +226,7 @@ def build_swe(repo_dir: Path, bug_file: Path) -> tuple[str, dict[str, bytes]]:
         fail_to_pass=fail_to_pass, pass_to_pass=pass_to_pass,
     )
     problem = f"# {bug['title']}\n\n{bug['issue'].strip()}\n"
-    out = {"task.toml": task_toml(fields, {}),
+    out = {"task.toml": task_toml(fields, dict(PYTHON_ENV)),
            "problem.md": problem.encode(),
            "solution.patch": unified_patch(buggy, fixed).encode()}
     out.update({f"repo/{rel}": data for rel, data in buggy.items()})
@@ -238,9 +243,11 @@ def build_all() -> dict[str, dict[str, bytes]]:
     for source in sorted((SOURCES / "exercises").iterdir()):
         if source.is_dir():
             tasks[source.name] = build_exercise(source)
-    for repo_dir in sorted((SOURCES / "swe").iterdir()):
-        for bug_file in sorted((repo_dir / "bugs").glob("*.toml")):
-            task_id, files = build_swe(repo_dir, bug_file)
+    bugs = [(repo_dir, bug_file) for repo_dir in sorted((SOURCES / "swe").iterdir())
+            for bug_file in sorted((repo_dir / "bugs").glob("*.toml"))]
+    # Each SWE task runs pytest three times; the runs are independent processes.
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
+        for task_id, files in pool.map(lambda pair: build_swe(*pair), bugs):
             tasks[task_id] = files
     return tasks
 
