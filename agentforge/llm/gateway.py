@@ -22,14 +22,23 @@ import socketserver
 import sys
 import tempfile
 import threading
+import time
 from dataclasses import dataclass, field
 from http.server import ThreadingHTTPServer
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from agentforge.llm.config import RetryPolicy
-from agentforge.llm.gateway_http import GatewayHandler, Upstream
-from agentforge.llm.ledger import CallContext, Ledger, ModelCall
+from agentforge.llm.gateway_http import GatewayHandler
+from agentforge.llm.gateway_upstream import Upstream
+from agentforge.llm.ledger import (
+    CachedResponse,
+    CacheEntry,
+    CallContext,
+    CallRecord,
+    Ledger,
+    ModelCall,
+)
 from agentforge.llm.spec import Endpoint
 
 if TYPE_CHECKING:
@@ -40,6 +49,7 @@ CONTAINER_DIR = "/run/agentforge"
 SOCKET_NAME = "gateway.sock"
 FORWARDER_NAME = "forwarder.py"
 FORWARDER_PORT = 8765
+_WRITE_BATCH_SECONDS = 0.05
 
 
 @dataclass(frozen=True)
@@ -104,10 +114,16 @@ class Gateway:
         self._run_budgets: dict[str, Budget] = {}
         self._spent: dict[tuple, list[float]] = {}  # scope -> [tokens, usd]
         self._lock = threading.Lock()
-        self._books: queue.Queue[ModelCall | None] = queue.Queue()
+        self._books: queue.Queue[CallRecord | CacheEntry | None] = queue.Queue()
+        # The cache's keys live in memory so that a miss costs no database read, and fresh
+        # answers stay here until the writer has stored them.
+        self._cache_keys: set[str] = set()
+        self._cache_fresh: dict[str, CacheEntry] = {}
         self._servers: list[socketserver.BaseServer] = []
         self._threads: list[threading.Thread] = []
         self.http = Upstream(upstream, self.retry)
+        self.write_errors: list[str] = []
+        """Ledger writes that failed (the database was unavailable); empty when all is well."""
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -125,6 +141,8 @@ class Gateway:
         self._serve(unix)
         if self._tcp_port is not None:
             self._serve(_TCPHTTPServer(("127.0.0.1", self._tcp_port), GatewayHandler))
+        if self.cache:
+            self._cache_keys = self.ledger.cache_keys()
         writer = threading.Thread(target=self._write_books, daemon=True, name="gateway-ledger")
         writer.start()
         self._threads.append(writer)
@@ -224,7 +242,7 @@ class Gateway:
                 return _budget_message(name, f"${usd:.4f} used of ${budget.usd:.4f}")
         return None
 
-    def book(self, call: ModelCall) -> None:
+    def book(self, call: CallRecord | ModelCall) -> None:
         """Count a call against its budgets now and queue it for the ledger."""
         if not call.cached:
             call.cost_usd = self.ledger.cost(call.model, call.prompt_tokens,
@@ -238,6 +256,22 @@ class Gateway:
                     spent[1] += call.cost_usd
         self._books.put(call)
 
+    def cached(self, key: str) -> CachedResponse | CacheEntry | None:
+        """The cached answer to a request, if any."""
+        with self._lock:
+            fresh = self._cache_fresh.get(key)
+            known = key in self._cache_keys
+        if fresh is not None:
+            return fresh
+        return self.ledger.cached(key) if known else None
+
+    def remember(self, entry: CacheEntry) -> None:
+        """Cache an answer now; the writer stores it in the database."""
+        with self._lock:
+            self._cache_fresh[entry.request_hash] = entry
+            self._cache_keys.add(entry.request_hash)
+        self._books.put(entry)
+
     def flush(self) -> None:
         """Wait until every booked call is in the ledger."""
         if self._threads:
@@ -247,20 +281,33 @@ class Gateway:
         # One writer batches inserts so that 32 callers don't queue on SQLite one by one.
         while True:
             first = self._books.get()
+            if first is not None:
+                # Let a batch gather: one wake-up and one transaction for many calls, instead
+                # of a thread switch per call competing with the request threads.
+                time.sleep(_WRITE_BATCH_SECONDS)
             batch = [first]
             while True:
                 try:
                     batch.append(self._books.get_nowait())
                 except queue.Empty:
                     break
-            calls = [c for c in batch if c is not None]
+            calls = [item for item in batch if isinstance(item, CallRecord | ModelCall)]
+            entries = [item for item in batch if isinstance(item, CacheEntry)]
             try:
-                if calls:
-                    self.ledger.record_many(calls)
+                if calls or entries:
+                    self.ledger.store(calls, entries)
+            except Exception as exc:  # noqa: BLE001 - the gateway must keep serving
+                # Losing ledger rows is bad, stopping every agent is worse: keep the error
+                # where close() and callers can see it.
+                self.write_errors.append(f"{type(exc).__name__}: {exc}")
+                sys.stderr.write(f"agentforge gateway: ledger write failed: {exc}\n")
             finally:
+                with self._lock:
+                    for entry in entries:
+                        self._cache_fresh.pop(entry.request_hash, None)
                 for _ in batch:
                     self._books.task_done()
-            if len(calls) < len(batch):
+            if None in batch:
                 return
 
 

@@ -6,17 +6,15 @@ import json
 import time
 from typing import TYPE_CHECKING
 
-import httpx
-
 from agentforge.llm.gateway_http import (
     GatewayHandler,
-    UpstreamFailure,
     cache_key,
     new_call,
     remember,
     sleep_before_retry,
 )
-from agentforge.llm.ledger import ModelCall
+from agentforge.llm.gateway_upstream import UpstreamFailure
+from agentforge.llm.ledger import CallRecord
 
 if TYPE_CHECKING:
     from agentforge.llm.gateway import Grant
@@ -37,7 +35,7 @@ def answer_chat(handler: GatewayHandler, grant: Grant, body: dict) -> None:
         gateway.book(call)
         handler.send_error_json(402, refusal, "budget_exceeded")
         return
-    hit = gateway.ledger.cached(key) if gateway.cache else None
+    hit = gateway.cached(key) if gateway.cache else None
     if hit is not None:
         call.cached, call.status = True, "cached"
         call.prompt_tokens, call.completion_tokens = hit.prompt_tokens, hit.completion_tokens
@@ -63,7 +61,7 @@ class _Booking:
     """Books a call exactly once, before its last bytes go out, so that the caller's next
     request already sees the budget spent and a flush() after the answer finds the row."""
 
-    def __init__(self, gateway, call: ModelCall) -> None:
+    def __init__(self, gateway, call: CallRecord) -> None:
         self.gateway = gateway
         self.call = call
         self.started = time.monotonic()
@@ -142,25 +140,13 @@ def _relay_stream(handler: GatewayHandler, grant: Grant, body: dict, entry: _Boo
 
 def _stream_once(handler: GatewayHandler, gateway, payload: bytes, parser: _SSEParser) -> None:
     upstream = gateway.http
-    try:
-        with upstream.client.stream("POST", upstream.url, content=payload) as response:
-            if response.status_code >= 400:
-                text = response.read()[:300]
-                status = response.status_code
-                failure = upstream.failure(status, f"answered HTTP {status}: {text!r}",
-                                           status == 429 or status >= 500)
-                failure.response = response
-                raise failure
-            for data in response.iter_bytes():
-                for event in parser.feed(data, upstream):
-                    if not parser.started:
-                        handler.start_stream()
-                        parser.started = True
-                    handler.send_chunk(event)
-    except httpx.TimeoutException as exc:
-        raise upstream.failure(None, f"stopped answering mid-stream ({exc!r})", True) from exc
-    except httpx.HTTPError as exc:
-        raise upstream.failure(0, f"cut the stream short ({exc!r})", True) from exc
+    with upstream.stream(payload) as pieces:
+        for data in pieces:
+            for event in parser.feed(data, upstream):
+                if not parser.started:
+                    handler.start_stream()
+                    parser.started = True
+                handler.send_chunk(event)
     if not parser.done:
         raise upstream.failure(0, "ended the stream without its closing [DONE] event"
                                + (f"; it sent {parser.rest()!r}" if parser.rest() else ""),
@@ -205,13 +191,13 @@ class _SSEParser:
         return self.buffer[:200]
 
 
-def _count(call: ModelCall, usage: dict, sent: int, received: int) -> None:
+def _count(call: CallRecord, usage: dict, sent: int, received: int) -> None:
     # Without usage from the upstream, estimate (~4 bytes a token) so budgets still bite.
     call.prompt_tokens = int(usage.get("prompt_tokens") or max(1, sent // 4))
     call.completion_tokens = int(usage.get("completion_tokens") or max(1, received // 4))
 
 
-def _fail(call: ModelCall, http_status: int, message: str, outcome: str = "error") -> None:
+def _fail(call: CallRecord, http_status: int, message: str, outcome: str = "error") -> None:
     call.status = outcome
     call.http_status = http_status
     call.error = message

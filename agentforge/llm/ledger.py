@@ -9,11 +9,11 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import Column, Text, event, func
+from sqlalchemy import Column, Text, delete, event, func, insert
 from sqlalchemy.engine import Engine
 from sqlmodel import Field, Session, SQLModel, create_engine, select
 
@@ -71,6 +71,42 @@ class CachedResponse(SQLModel, table=True):
     prompt_tokens: int = 0
     completion_tokens: int = 0
     created_at: datetime = Field(default_factory=_utcnow)
+
+
+@dataclass
+class CallRecord:
+    """A ModelCall in the making: a plain object, cheap on the gateway's hot path."""
+
+    run_id: str | None = None
+    node_id: int | None = None
+    task_id: str | None = None
+    role: str | None = None
+    model: str = ""
+    endpoint: str = ""
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost_usd: float = 0.0
+    latency_s: float = 0.0
+    status: str = "ok"
+    http_status: int | None = None
+    error: str | None = None
+    cached: bool = False
+    streamed: bool = False
+    request_hash: str = ""
+    created_at: datetime = field(default_factory=_utcnow)
+
+
+@dataclass
+class CacheEntry:
+    """A CachedResponse in the making (see CallRecord)."""
+
+    request_hash: str
+    model: str
+    content_type: str
+    body: str
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    created_at: datetime = field(default_factory=_utcnow)
 
 
 @dataclass(frozen=True)
@@ -212,8 +248,39 @@ class Ledger:
         with Session(self.engine, expire_on_commit=False) as session:
             return session.get(CachedResponse, key)
 
+    def cache_keys(self) -> set[str]:
+        """Every request hash the cache holds (the gateway keeps them in memory)."""
+        with Session(self.engine) as session:
+            return set(session.exec(select(CachedResponse.request_hash)).all())
+
+    def store(self, calls: list[ModelCall | CallRecord],
+              cache: list[CachedResponse | CacheEntry]) -> None:
+        """Write calls and cache entries in one transaction (the gateway's batched writer).
+
+        Core bulk inserts, not the ORM: the writer shares the GIL with the gateway's request
+        threads, and ORM flushes cost milliseconds of it per row."""
+        rows = [_row(call) for call in calls]
+        for row in rows:
+            if not row["cost_usd"] and not row["cached"]:
+                row["cost_usd"] = self.cost(row["model"], row["prompt_tokens"],
+                                            row["completion_tokens"])
+        entries = {e.request_hash: _row(e) for e in cache}  # the last answer wins
+        with self._write_lock, self.engine.begin() as connection:
+            if rows:
+                connection.execute(insert(ModelCall), rows)
+            if entries:
+                connection.execute(delete(CachedResponse).where(
+                    CachedResponse.request_hash.in_(list(entries))))
+                connection.execute(insert(CachedResponse), list(entries.values()))
+
     def remember(self, entry: CachedResponse) -> None:
         """Store (or replace) a cached answer."""
         with self._write_lock, Session(self.engine) as session:
             session.merge(entry)
             session.commit()
+
+
+def _row(item: SQLModel | CallRecord | CacheEntry) -> dict:
+    if isinstance(item, SQLModel):
+        return item.model_dump(exclude={"id"})
+    return dict(vars(item))  # shallow: asdict() deep-copies every value

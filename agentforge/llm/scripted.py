@@ -251,6 +251,7 @@ def describe_unmatched(request: dict, source: str) -> str:
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive: clients reuse connections
+    disable_nagle_algorithm = True  # headers and body go out in separate writes
     server: _ScriptedHTTPServer
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
