@@ -1,0 +1,109 @@
+"""Containers never outlive their owner: `with` removes them, the reaper finds the rest."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import uuid
+
+import pytest
+
+from agentforge.errors import SandboxError
+from agentforge.sandbox import Sandbox, SandboxConfig
+from agentforge.sandbox.engine import LABEL, docker_client
+
+
+def containers_named(name: str) -> list:
+    return docker_client().containers.list(all=True, filters={"name": f"^/{name}$"})
+
+
+def volume_exists(name: str) -> bool:
+    return bool(docker_client().volumes.list(filters={"name": name}))
+
+
+class Boom(Exception):
+    pass
+
+
+def test_raising_inside_with_removes_the_container_and_its_volumes(agent_image: str):
+    box = Sandbox(SandboxConfig(image=agent_image))
+    volumes: list[str] = []
+    with pytest.raises(Boom), box:
+        box.exec("echo work > /workspace/file")
+        assert len(containers_named(box.name)) == 1
+        mounts = docker_client().api.inspect_container(box.container_id)["Mounts"]
+        volumes = [m["Name"] for m in mounts if m["Type"] == "volume"]
+        assert all(volume_exists(v) for v in volumes)
+        raise Boom("the host code failed mid-run")
+    assert containers_named(box.name) == []
+    assert len(volumes) == 2 and not any(volume_exists(v) for v in volumes)
+
+
+def test_keyboard_interrupt_inside_with_removes_the_container(agent_image: str):
+    box = Sandbox(SandboxConfig(image=agent_image))
+    with pytest.raises(KeyboardInterrupt), box:
+        raise KeyboardInterrupt
+    assert containers_named(box.name) == []
+
+
+def test_failed_start_leaves_nothing_behind(agent_image: str):
+    broken = SandboxConfig(image=agent_image, tmpfs={"/tmp": "size=not-a-size"})
+    box = Sandbox(broken)
+    with pytest.raises(SandboxError, match="could not start a sandbox"):
+        box.start()
+    assert containers_named(box.name) == []
+
+
+def test_every_container_carries_the_reaper_labels(agent_image: str):
+    with Sandbox(SandboxConfig(image=agent_image, labels={"agentforge.run": "r1"})) as box:
+        labels = docker_client().api.inspect_container(box.container_id)["Config"]["Labels"]
+    assert labels[LABEL] == "1"
+    assert labels["agentforge.owner-pid"] == str(os.getpid())
+    assert labels["agentforge.run"] == "r1"
+
+
+CRASHING_OWNER = textwrap.dedent("""
+    import sys, time
+    from agentforge.sandbox import Sandbox, SandboxConfig
+    box = Sandbox(SandboxConfig(image=sys.argv[1], labels={"agentforge.run": sys.argv[2]}))
+    box.start()
+    print(box.name, flush=True)
+    time.sleep(600)
+""")
+
+
+def agentforge_cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "agentforge", *args], capture_output=True,
+                          text=True, timeout=300)
+
+
+def test_reap_removes_what_a_killed_process_left_and_spares_live_sandboxes(agent_image: str):
+    run_id = f"reap-test-{uuid.uuid4().hex[:8]}"
+    owner = subprocess.Popen([sys.executable, "-c", CRASHING_OWNER, agent_image, run_id],
+                             stdout=subprocess.PIPE, text=True)
+    try:
+        orphan = owner.stdout.readline().strip()
+        assert orphan.startswith("agentforge-")
+    finally:
+        owner.send_signal(signal.SIGKILL)
+        owner.wait(30)
+    # SIGKILL runs no cleanup: the container really is left behind.
+    assert len(containers_named(orphan)) == 1
+
+    live_config = SandboxConfig(image=agent_image, labels={"agentforge.run": run_id})
+    with Sandbox(live_config) as live:
+        dry = agentforge_cli("sandbox", "reap", "--run", run_id, "--dry-run")
+        assert dry.returncode == 0, dry.stderr
+        assert f"would remove {orphan}: owner process {owner.pid} is gone" in dry.stdout
+        assert live.name not in dry.stdout
+        assert len(containers_named(orphan)) == 1
+
+        reaped = agentforge_cli("sandbox", "reap", "--run", run_id)
+        assert reaped.returncode == 0, reaped.stderr
+        assert f"removed {orphan}" in reaped.stdout and "removed 1 container(s)" in reaped.stdout
+        assert containers_named(orphan) == []
+        assert live.exec(["echo", "spared"]).output == "spared\n"
+    assert containers_named(live.name) == []
