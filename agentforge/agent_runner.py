@@ -134,27 +134,33 @@ def repo_patch(box: Sandbox, base_commit: str, repo: str = REPO_DIR) -> str:
 
 def run_agent(box: Sandbox, agent: AgentSpec, problem: str, *, repo: str = REPO_DIR,
               timeout: float = 1800.0, env: dict[str, str] | None = None,
-              args: list[str] | None = None, trajectory_dir: Path | None = None) -> AgentRun:
+              args: list[str] | None = None, trajectory_dir: Path | None = None,
+              scripted_server: bool = True) -> AgentRun:
     """Run the agent on `problem` in the sandbox's `repo` and collect its patch and trajectory.
 
     The model must already be reachable: a gateway grant applied to the sandbox's config (and
     its forwarder started), or OPENAI_BASE_URL/OPENAI_API_KEY/AGENTFORGE_MODEL in `env`.
     `args` are extra command-line flags (e.g. ["--strategy", "direct"]); `trajectory_dir`, if
-    given, receives a copy of the agent's whole output folder.
+    given, receives a copy of the agent's whole output folder. With `scripted_server`, the
+    scripted model file is there too (AGENTFORGE_SCRIPTED_SERVER), so an agent working on its
+    own source can run its own tests.
     """
     env = dict(env or {})
     if "OPENAI_BASE_URL" not in {**box.config.env, **env}:
         raise AgentError("the agent has no model: apply a gateway grant to the sandbox config "
                          "(grant.apply + grant.start_forwarder) or pass OPENAI_BASE_URL in env")
     install_agent(box, agent)
+    if scripted_server:
+        env.setdefault("AGENTFORGE_SCRIPTED_SERVER", install_scripted_server(box))
     box.write_files("/task", {"problem.md": problem})
     box.exec(["mkdir", "-p", OUT_DIR], timeout=60, workdir="/")
     base = prepare_repo(box, repo)
     command = ["python", "-m", agent.entry, "--repo", repo, "--problem", PROBLEM_FILE,
                "--out", OUT_DIR, *(args or [])]
     started = time.monotonic()
-    done = box.exec(command, timeout=timeout, workdir=AGENT_DIR,
-                    env={"PYTHONPATH": AGENT_DIR, **env})
+    # `python -m` finds the agent from its working directory; no PYTHONPATH, so that nothing
+    # of the agent leaks into the commands it runs in the repository.
+    done = box.exec(command, timeout=timeout, workdir=AGENT_DIR, env=env)
     duration = time.monotonic() - started
     patch = repo_patch(box, base, repo)
     if trajectory_dir is not None:
@@ -176,12 +182,18 @@ def scripted_server_source() -> Path:
     return Path(__file__).resolve().parent / "llm" / "scripted.py"
 
 
+def install_scripted_server(box: Sandbox) -> str:
+    """Copy the scripted model server into the sandbox; return its path there."""
+    box.write_files(str(Path(SCRIPTED_SERVER).parent),
+                    {Path(SCRIPTED_SERVER).name: scripted_server_source().read_bytes()})
+    return SCRIPTED_SERVER
+
+
 def run_agent_tests(box: Sandbox, agent: AgentSpec, *, timeout: float = 300.0,
                     pytest_args: list[str] | None = None) -> ExecResult:
     """Run the agent's own tests (pytest in its directory) with the scripted model available."""
     install_agent(box, agent)
-    box.write_files(str(Path(SCRIPTED_SERVER).parent),
-                    {Path(SCRIPTED_SERVER).name: scripted_server_source().read_bytes()})
+    install_scripted_server(box)
     command = ["python", "-m", "pytest", "-p", "no:cacheprovider", *(pytest_args or [])]
     return box.exec(command, timeout=timeout, workdir=AGENT_DIR,
                     env={"PYTHONPATH": AGENT_DIR, "AGENTFORGE_SCRIPTED_SERVER": SCRIPTED_SERVER})
