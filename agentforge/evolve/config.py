@@ -23,8 +23,13 @@ class BenchmarkConfig(BaseModel):
     """Benchmark in the registry: local, polyglot or swebench."""
     source: Path | None = None
     """Its data (a folder or file); None: the adapter's default (the bundled suite for local)."""
+    options: dict[str, Any] = Field(default_factory=dict)
+    """Adapter options, e.g. polyglot `attempts = 2` (pass@2) or `languages = ["python"]`."""
     subset: str | None = None
     """Named subset (e.g. `smoke`, `small`); None: every task."""
+    held_out_subset: str | None = None
+    """Subset the held-out tasks come from (None: `subset`), e.g. `full` when the subset is
+    all validation tasks."""
     validation_split: str = "validation"
     """Split that selection sees."""
     held_out_split: str = "held_out"
@@ -95,6 +100,9 @@ class SelectionConfig(BaseModel):
     """dgm, hgm, greedy, random, no-archive or best-of-n."""
     options: dict[str, Any] = Field(default_factory=dict)
     """The selector's constants (e.g. lambda_, alpha0 for dgm); see agentforge/evolve/selection."""
+    wait_for_unscored: bool = True
+    """Choose no parent while a valid node still waits for its first finished evaluation, so
+    that every choice sees every child (one task's delay; off: never wait)."""
 
 
 class BudgetConfig(BaseModel):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -48,9 +49,9 @@ class RunContext:
 
 
 def ordered_tasks(benchmark: Benchmark, config: RunConfig, split: str, cap: int | None,
-                  salt: str) -> list[Task]:
+                  salt: str, subset: str | None = None) -> list[Task]:
     """The split's tasks of the subset in a seeded order, capped."""
-    tasks = sorted(benchmark.tasks(subset=config.benchmark.subset, split=split),
+    tasks = sorted(benchmark.tasks(subset=subset or config.benchmark.subset, split=split),
                    key=lambda t: t.instance_id)
     random.Random(f"{config.seed}/{salt}").shuffle(tasks)
     return tasks[:cap] if cap else tasks
@@ -81,14 +82,14 @@ def open_run(run_dir: Path, config: RunConfig | None = None,
         ensure_seed(store, repo, run_id, config.seed_agent, rundir)
         ledger = Ledger(store.engine, prices=config.llm.prices)
         bench = config.benchmark
-        benchmark = get_benchmark(bench.name, source=bench.source)
+        benchmark = get_benchmark(bench.name, source=bench.source, **bench.options)
         validation = ordered_tasks(benchmark, config, bench.validation_split,
                                    bench.max_validation_tasks, "validation")
         if not validation:
             raise ConfigError(f"benchmark {bench.name} has no {bench.validation_split} tasks in "
                               f"subset {bench.subset!r}: pick another subset or split")
         held_out = ordered_tasks(benchmark, config, bench.held_out_split,
-                                 bench.max_held_out_tasks, "held_out")
+                                 bench.max_held_out_tasks, "held_out", bench.held_out_subset)
         with Gateway(role_endpoint("agent", config.llm), ledger, retry=config.llm.retry) as gw:
             budget = config.budget
             if budget.max_usd or budget.max_tokens:
@@ -109,8 +110,6 @@ def ensure_seed(store: SqlStore, repo: AgentRepo, run_id: str, seed_agent: Path,
                           "point it at archive/base or another agent folder")
     staging = rundir.path / ".seed"
     if staging.exists():
-        import shutil
-
         shutil.rmtree(staging)
     clean_copy(seed_agent, staging)
     commit = repo.commit_folder(staging, message=f"seed: {seed_agent.name}")

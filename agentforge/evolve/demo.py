@@ -7,7 +7,8 @@ task's reference patch, applied with the `bash` tool) only when the system promp
 that checklist (`system_contains`). So the child solves more tasks than its parent because
 of the line it added to its own source.
 
-    python -m agentforge.evolve.demo --subset smoke --out examples/offline-demo-model.json
+    python -m agentforge.evolve.demo --config examples/offline-demo.toml \\
+        --seed-solves py-exercise-duration-format --out examples/offline-demo-model.json
 """
 
 from __future__ import annotations
@@ -94,18 +95,24 @@ def demo_script(tasks: list[Task], *, seed_solves: tuple[str, ...] = ()) -> dict
     return {"models": ["scripted-demo"], "rules": rules}
 
 
-def main(argv: list[str] | None = None) -> None:
-    """Write the demo script for a subset of the bundled suite."""
+def suite_tasks(config_path: Path) -> list[Task]:
+    """Every task of the benchmark a run config names (so any held-out pick has its rule)."""
     from agentforge.bench import get_benchmark
+    from agentforge.evolve.config import load_run_config
 
+    bench = load_run_config(config_path).benchmark
+    return get_benchmark(bench.name, source=bench.source, **bench.options).tasks()
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Write the demo's scripted-model file for the benchmark of a run config."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--benchmark", default="local")
-    parser.add_argument("--source", type=Path, default=None)
-    parser.add_argument("--subset", default="smoke")
-    parser.add_argument("--seed-solves", nargs="*", default=[])
+    parser.add_argument("--config", type=Path, required=True, help="the run config (TOML)")
+    parser.add_argument("--seed-solves", nargs="*", default=[],
+                        help="task ids the seed fixes without the checklist")
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args(argv)
-    tasks = get_benchmark(args.benchmark, source=args.source).tasks(subset=args.subset)
+    tasks = suite_tasks(args.config)
     script = demo_script(tasks, seed_solves=tuple(args.seed_solves))
     args.out.write_text(json.dumps(script, indent=1) + "\n")
     print(f"wrote {len(script['rules'])} rules for {len(tasks)} tasks to {args.out}")

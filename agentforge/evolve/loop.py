@@ -144,6 +144,12 @@ class EvolutionLoop:
         if not can_expand and (not can_evaluate or isinstance(self.selector, ExpandingSelector)):
             return None
         views = self._views()
+        if self.ctx.config.selection.wait_for_unscored and any(
+                v.status == NodeStatus.evaluating.value and not (v.successes + v.failures)
+                for v in views):
+            can_expand = False
+            if not can_evaluate or isinstance(self.selector, ExpandingSelector):
+                return None
         try:
             action = self.selector.next_action(views, self.rng)
         except NoParentAvailable:
