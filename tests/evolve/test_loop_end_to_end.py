@@ -13,7 +13,6 @@ import json
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 from conftest import demo_config
@@ -69,7 +68,7 @@ def test_a_child_that_added_a_capability_to_itself_solves_more_tasks(
     # Every evaluation belongs to a node; the held-out re-scoring kept both scores.
     evaluations = status["evaluations"]
     assert {e["node_id"] for e in evaluations} <= set(nodes)
-    assert all(not (e["node_id"] == grandchild["id"]) for e in evaluations)
+    assert all(e["node_id"] != grandchild["id"] for e in evaluations)
     report = json.loads((run_dir / "report.json").read_text())
     rows = {r["id"]: r for r in report["finalists"]}
     assert rows[child["id"]]["held_out_score"] == 1.0
