@@ -1,3 +1,5 @@
+from pathlib import Path
+
 import pytest
 from expression_eval import evaluate
 
@@ -47,6 +49,6 @@ def test_errors(text):
 
 
 def test_no_eval_used():
-    source = open("expression_eval.py", encoding="utf-8").read()
+    source = Path("expression_eval.py").read_text(encoding="utf-8")
     assert "eval(" not in source.replace("def evaluate(", "").replace("evaluate(", "")
     assert "import ast" not in source

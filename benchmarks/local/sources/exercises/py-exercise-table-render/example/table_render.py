@@ -14,14 +14,16 @@ def render(headers: list[str], rows: list[list[object]]) -> str:
     for row in rows:
         if len(row) != len(headers):
             raise ValueError(f"row has {len(row)} cells, expected {len(headers)}")
-    columns = list(zip(*rows)) if rows else [() for _ in headers]
+    columns = list(zip(*rows, strict=True)) if rows else [() for _ in headers]
     right = [all(_is_number(v) for v in column if v is not None) and
              any(v is not None for v in column) for column in columns]
     cells = [[_show(v) for v in row] for row in rows]
     widths = [max([len(h)] + [len(row[i]) for row in cells]) for i, h in enumerate(headers)]
 
     def line(values: list[str]) -> str:
-        padded = [v.rjust(w) if r else v.ljust(w) for v, w, r in zip(values, widths, right)]
+        padded = [
+            v.rjust(w) if r else v.ljust(w) for v, w, r in zip(values, widths, right, strict=True)
+        ]
         return " | ".join(padded).rstrip()
 
     rule = "-+-".join("-" * width for width in widths)

@@ -1,3 +1,5 @@
+import itertools
+
 import pytest
 from version_compare import compare, latest
 
@@ -27,7 +29,7 @@ def test_compare(a, b, expected):
 def test_documented_chain():
     chain = ["1.0.0-alpha", "1.0.0-alpha.1", "1.0.0-alpha.beta", "1.0.0-beta",
              "1.0.0-beta.2", "1.0.0-beta.11", "1.0.0-rc.1", "1.0.0"]
-    for lower, higher in zip(chain, chain[1:]):
+    for lower, higher in itertools.pairwise(chain):
         assert compare(lower, higher) == -1
         assert compare(higher, lower) == 1
 

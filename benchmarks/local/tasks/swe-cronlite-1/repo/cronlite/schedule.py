@@ -25,7 +25,7 @@ class Schedule:
         if len(fields) != 5:
             raise CronSyntaxError(f"expected 5 fields, got {len(fields)} in {expression!r}")
         self.expression = expression
-        sets = [parse_field(text, spec) for text, spec in zip(fields, SPECS)]
+        sets = [parse_field(text, spec) for text, spec in zip(fields, SPECS, strict=True)]
         self.minutes, self.hours, self.days, self.months, weekdays = sets
         # 7 is another name for Sunday.
         self.weekdays = {day % 7 for day in weekdays}
