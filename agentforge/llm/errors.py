@@ -15,9 +15,5 @@ class ModelRequestError(ModelError):
     """The endpoint rejected the request itself (4xx other than 429); retrying won't help."""
 
 
-class BudgetExceeded(ModelError):
-    """A token or dollar budget of a task or run is spent."""
-
-
 class VllmError(ModelError):
     """The local vLLM server could not be started, or died."""

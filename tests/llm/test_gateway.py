@@ -240,3 +240,32 @@ def test_thirty_two_concurrent_callers(gateway, upstream, ledger):
     gateway.flush()
     assert ledger.spend(run_id="r").calls == 64
     assert ledger.spend(run_id="r", task_id="t3").calls == 16
+
+
+def test_forwarder_relays_loopback_to_the_socket(gateway, tmp_path):
+    """forwarder.py as the sandbox runs it (standalone, -I), here on the host."""
+    import subprocess
+    import sys
+    import time
+
+    port_file = tmp_path / "port"
+    forwarder = gateway.socket_dir / "forwarder.py"
+    process = subprocess.Popen([sys.executable, "-I", str(forwarder), "--socket",
+                                str(gateway.socket_path), "--port", "0", "--port-file",
+                                str(port_file)])
+    try:
+        deadline = time.monotonic() + 30
+        while not port_file.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        grant = gateway.grant(run_id="r")
+        client = openai.OpenAI(base_url=f"http://127.0.0.1:{port_file.read_text()}/v1",
+                               api_key=grant.token, max_retries=0, timeout=30)
+        reply = client.chat.completions.create(model="m", messages=user("hello"))
+        assert reply.choices[0].message.content == "Hello through the gateway."
+        stream = client.chat.completions.create(model="m", messages=user("hello you"),
+                                                stream=True)
+        assert "".join(c.choices[0].delta.content or "" for c in stream if c.choices) == (
+            "Hello through the gateway.")
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
