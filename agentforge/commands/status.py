@@ -22,7 +22,9 @@ def status(
         typer.echo(json.dumps(data, indent=2))
         return
     typer.echo(f"run {data['run_id']}: {data['status']}"
-               + (f" ({data['stop_reason']})" if data["stop_reason"] else ""))
+               + (f" ({data['stop_reason']})" if data["stop_reason"] else "")
+               + (" — its process is gone: continue with agentforge evolve --resume "
+                  f"{run_dir}" if data["status"] == "running" and not data["alive"] else ""))
     typer.echo(f"spend: ${data['spend']['usd']:.4f}, {data['spend']['tokens']:,} tokens, "
                f"{data['spend']['calls']} calls")
     for node in data["nodes"]:

@@ -8,6 +8,7 @@ again, finished ones are never repeated, and the selection RNG continues from it
 
 from __future__ import annotations
 
+import os
 import random
 import signal
 import threading
@@ -230,7 +231,7 @@ class EvolutionLoop:
         self._last_tick = now
         flight = self.scheduler.in_flight() if self.scheduler and running else None
         snapshot = {
-            "running": running, "updated_at": time.time(),
+            "running": running, "pid": os.getpid(), "updated_at": time.time(),
             "elapsed_s": self._elapsed_before + now - self._started,
             "improving": flight.improving if flight else [],
             "evaluating": [{"node_id": j.node_id, "task_id": j.task_id, "split": j.split}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 from agentforge.evolve.rundir import RunDir
@@ -36,9 +37,12 @@ def run_status(run_dir: Path, *, evaluations: bool = False) -> dict:
         spend = Ledger(store.engine).spend(run_id=run_id)
         unfinished = store.list_evaluations(run_id, finished=False)
         live = rundir.read_live() if run.status == "running" else {}
+        alive = _process_alive(live.get("pid"))
+        if not alive:
+            live = {}  # a killed process's last snapshot is not what is running now
         data = {
             "run_id": run_id, "run_dir": str(rundir.path), "status": run.status,
-            "stop_reason": run.stop_reason, "iterations": run.iterations,
+            "stop_reason": run.stop_reason, "iterations": run.iterations, "alive": alive,
             "nodes": [{
                 "id": s.id, "parent_id": s.parent_id, "status": str(s.status.value),
                 "reason": s.reason, "score": s.score, "evaluated_tasks": s.evaluated_tasks,
@@ -65,3 +69,16 @@ def run_status(run_dir: Path, *, evaluations: bool = False) -> dict:
         return data
     finally:
         store.close()
+
+
+def _process_alive(pid: int | None) -> bool:
+    """Whether the process that wrote live.json still runs (on this machine)."""
+    if not pid:
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
