@@ -182,16 +182,23 @@ def stream_exec(
     start = time.monotonic()
     sock = api.exec_start(exec_id, socket=True)
     reader = FrameReader(_raw_socket(sock), CappedOutput(output_limit), CappedOutput(output_limit))
-    timed_out = restarted = False
+    restarted = False
+    exit_code: int | None = None
     try:
-        timed_out = not reader.pump(start + timeout)
-        if timed_out:
+        if reader.pump(start + timeout):
+            # The stream can close before the command ends (it may close its stdout), so
+            # the deadline holds until the engine says the process has exited.
+            # The engine records an exit a moment after the stream closes: allow for that.
+            exit_code = _wait_exit(api, exec_id, max(start + timeout, time.monotonic() + 0.5))
+        if exit_code is None:
             restarted = not kill_tree(api, container_id, token, user, reader)
     finally:
         with contextlib.suppress(OSError):
             sock.close()
     duration = time.monotonic() - start
-    exit_code = TIMEOUT_EXIT_CODE if timed_out else _exit_code(api, exec_id)
+    timed_out = exit_code is None
+    if exit_code is None:
+        exit_code = TIMEOUT_EXIT_CODE
     combined = reader.combined
     result = ExecResult(
         exit_code=exit_code,
@@ -205,16 +212,17 @@ def stream_exec(
     return ExecOutcome(result, token, restarted)
 
 
-def _exit_code(api, exec_id: str) -> int:
-    # The stream can close a moment before the engine records the exit: poll briefly.
+def _wait_exit(api, exec_id: str, deadline: float) -> int | None:
+    """The exec's exit code once the engine records it, or None if `deadline` passes first."""
     pause = 0.002
-    for _ in range(60):
+    while True:
         info = api.exec_inspect(exec_id)
         if not info.get("Running") and info.get("ExitCode") is not None:
             return int(info["ExitCode"])
-        time.sleep(pause)
+        if time.monotonic() >= deadline:
+            return None
+        time.sleep(min(pause, max(deadline - time.monotonic(), 0)))
         pause = min(pause * 2, 0.1)
-    return -1
 
 
 @functools.cache

@@ -170,6 +170,15 @@ def test_timeout_kills_the_whole_tree_within_five_seconds(agent_image: str):
             assert leftover not in left, f"{leftover!r} survived:\n{left}"
 
 
+def test_timeout_holds_for_a_command_that_closed_its_output(agent_image: str):
+    # The output stream ends at once; the deadline must still hold until the process exits.
+    with Sandbox(SandboxConfig(image=agent_image)) as box:
+        quiet = box.exec("exec >/dev/null 2>&1; exec sleep 1005", timeout=4)
+        assert quiet.timed_out and quiet.exit_code == TIMEOUT_EXIT_CODE
+        assert 4 <= quiet.duration < 4 + 5
+        assert "sleep 1005" not in processes(box)
+
+
 def test_fast_commands_are_not_timeouts_and_keep_their_exit_code(agent_image: str):
     with Sandbox(SandboxConfig(image=agent_image)) as box:
         done = box.exec("echo out; echo err >&2; exit 3", timeout=60)
