@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import tarfile
 import tempfile
+import time
 from collections.abc import Iterable, Iterator
 from pathlib import Path, PurePosixPath
 
@@ -35,12 +36,22 @@ def pack_directory(
 
 
 def pack_files(files: dict[str, bytes], *, uid: int, gid: int, mode: int = 0o644) -> bytes:
-    """Tar in-memory files (relative path -> contents) owned by uid:gid."""
+    """Tar in-memory files (relative path -> contents) owned by uid:gid, with their folders."""
     buffer = io.BytesIO()
+    now = time.time()
+    # Folders get entries of their own: the engine would otherwise create them as root,
+    # and the sandbox user could not add files next to the ones written here.
+    folders = sorted({str(parent) for name in files for parent in PurePosixPath(name).parents
+                      if str(parent) != "."})
     with tarfile.open(fileobj=buffer, mode="w") as tar:
+        for folder in folders:
+            info = tarfile.TarInfo(folder)
+            info.type, info.mode, info.uid, info.gid, info.mtime = (
+                tarfile.DIRTYPE, 0o755, uid, gid, now)
+            tar.addfile(info)
         for name, data in files.items():
             info = tarfile.TarInfo(name)
-            info.size, info.mode, info.uid, info.gid = len(data), mode, uid, gid
+            info.size, info.mode, info.uid, info.gid, info.mtime = len(data), mode, uid, gid, now
             tar.addfile(info, io.BytesIO(data))
     return buffer.getvalue()
 

@@ -117,9 +117,15 @@ def test_copy_in_then_copy_out_round_trips_bytes_modes_and_links(box: Sandbox, t
 
 
 def test_write_files_then_read_file(box: Sandbox):
-    box.write_files("/task", {"problem.md": "# fix it\n", "sub/x.bin": b"\0\1"})
+    box.write_files("/task", {"problem.md": "# fix it\n", "sub/deeper/x.bin": b"\0\1"})
     assert box.read_file("/task/problem.md") == b"# fix it\n"
-    assert box.read_file("/task/sub/x.bin") == b"\0\1"
+    assert box.read_file("/task/sub/deeper/x.bin") == b"\0\1"
+    # Folders made on the way belong to the sandbox user, who can add files to them.
+    owners = box.exec(["stat", "-c", "%u", "/task/sub", "/task/sub/deeper"]).output.split()
+    assert owners == ["1000", "1000"]
+    assert box.exec(["touch", "/task/sub/deeper/more.txt"]).ok
+    age = box.exec(["sh", "-c", "echo $(( $(date +%s) - $(stat -c %Y /task/problem.md) ))"])
+    assert int(age.output) < 3600
     with pytest.raises(SandboxError, match="does not exist"):
         box.read_file("/task/missing.txt")
 
