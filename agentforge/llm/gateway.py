@@ -38,6 +38,7 @@ from agentforge.llm.ledger import (
     CallRecord,
     Ledger,
     ModelCall,
+    Spend,
 )
 from agentforge.llm.spec import Endpoint
 
@@ -198,8 +199,11 @@ class Gateway:
         if run_budget is not None and run_id is not None:
             self.set_run_budget(run_id, run_budget)
         self.flush()  # what this gateway booked is in the ledger before we read it back
-        task_spend = self.ledger.spend(run_id=run_id, node_id=node_id, task_id=task_id)
-        run_spend = self.ledger.spend(run_id=run_id)
+        if run_id is None:  # not booked to a run: nothing earlier to count
+            task_spend = run_spend = Spend()
+        else:
+            task_spend = self.ledger.spend(run_id=run_id, node_id=node_id, task_id=task_id)
+            run_spend = self.ledger.spend(run_id=run_id)
         with self._lock:
             # Seeded from the ledger: a resumed run keeps counting where it stopped.
             self._spent[_task_scope(context)] = [task_spend.tokens, task_spend.cost_usd]
