@@ -28,7 +28,9 @@ def main() -> None:
     args = parser.parse_args()
 
     bench = get_benchmark("local")
-    tasks = bench.tasks(args.subset)[: args.tasks]
+    everything = bench.tasks(args.subset)
+    # Spread the pick over the suite so Go, Python exercises and SWE-style tasks all count.
+    tasks = everything[:: max(1, len(everything) // args.tasks)][: args.tasks]
     preds = [Prediction(instance_id=t.instance_id, model_patch=t.reference_patch or "")
              for t in tasks]
     grade_predictions(bench, preds[:1], workers=1, show=False)  # warm the image cache
