@@ -11,6 +11,7 @@ from pathlib import Path, PurePosixPath
 
 from docker.errors import APIError, NotFound
 from docker.types import LogConfig, Mount
+from requests.exceptions import RequestException
 
 from agentforge.errors import SandboxError
 from agentforge.sandbox import files
@@ -146,6 +147,11 @@ class Sandbox:
             )
         except APIError as exc:
             raise SandboxError(f"exec failed in sandbox {self.name}: {exc.explanation}") from exc
+        except RequestException as exc:
+            raise SandboxError(
+                f"the Docker engine did not answer an exec in sandbox {self.name} ({exc}); "
+                "check `docker info` and the machine's load, then retry"
+            ) from exc
         result = outcome.result
         if outcome.restarted:
             # The killer could not end a timed-out tree, so the container was restarted:

@@ -76,10 +76,11 @@ def test_fork_bomb_hits_the_pid_limit_and_the_host_stays_responsive(agent_image:
 
     def use_another_sandbox() -> None:
         time.sleep(4)  # while the bomb is at its limit
-        started = time.monotonic()
-        with Sandbox(SandboxConfig(image=agent_image)) as other:
-            second["result"] = other.exec(["echo", "still serving"], timeout=120)
-        second["seconds"] = time.monotonic() - started
+        try:
+            with Sandbox(SandboxConfig(image=agent_image)) as other:
+                second["output"] = other.exec(["echo", "still serving"], timeout=120).output
+        except Exception as exc:  # noqa: BLE001 - reported by the assertion below
+            second["output"] = f"second sandbox failed: {exc!r}"
 
     config = SandboxConfig(image=agent_image, pids_limit=128)
     with Ticker() as ticker, Sandbox(config) as box:
@@ -94,7 +95,7 @@ def test_fork_bomb_hits_the_pid_limit_and_the_host_stays_responsive(agent_image:
         assert bomb.timed_out and bomb.exit_code == TIMEOUT_EXIT_CODE
         assert "pid limit reached" in bomb.output
         assert returned_after < 12 + 30
-        assert second["result"].output == "still serving\n"
+        assert second.get("output") == "still serving\n", second
         assert ticker.longest_gap < 5.0, f"host thread stalled for {ticker.longest_gap:.1f}s"
         # The bomb is gone, the sandbox works again, and the helper daemon is (back) up.
         after = processes(box)
