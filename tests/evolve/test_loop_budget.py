@@ -7,7 +7,7 @@ import subprocess
 import sys
 
 import pytest
-from conftest import demo_config
+from loop_fixtures import demo_config
 from typer.testing import CliRunner
 
 from agentforge.cli import app
@@ -16,7 +16,7 @@ pytestmark = pytest.mark.slow
 
 
 def test_a_token_budget_stops_the_run_and_a_resume_respects_it(agent_image, tiny_suite, tmp_path):
-    config = demo_config(tmp_path, tiny_suite, extra="")
+    config = demo_config(tmp_path, tiny_suite)
     run_dir = tmp_path / "run"
     evolve = [sys.executable, "-m", "agentforge", "evolve", "--quiet"]
     done = subprocess.run([*evolve, "--config", str(config), "--run-dir", str(run_dir),

@@ -15,7 +15,7 @@ import subprocess
 import sys
 
 import pytest
-from conftest import demo_config
+from loop_fixtures import demo_config
 from typer.testing import CliRunner
 
 from agentforge.cli import app
@@ -27,8 +27,7 @@ pytestmark = pytest.mark.slow
 
 def test_a_child_that_added_a_capability_to_itself_solves_more_tasks(
         agent_image, tiny_suite, tmp_path):
-    config = demo_config(tmp_path, tiny_suite, seed_solves=("py-tiny-add",),
-                         extra="")
+    config = demo_config(tmp_path, tiny_suite, seed_solves=("py-tiny-add",))
     run_dir = tmp_path / "run"
     done = subprocess.run(
         [sys.executable, "-m", "agentforge", "evolve", "--config", str(config), "--run-dir",

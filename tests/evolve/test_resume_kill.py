@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import demo_config
+from loop_fixtures import demo_config
 
 from agentforge.store import SqlStore
 from agentforge.store.repo import AgentRepo

@@ -5,7 +5,7 @@ No Docker here: the archive is filled through the store as workers would fill it
 
 from __future__ import annotations
 
-from conftest import demo_config
+from loop_fixtures import demo_config
 
 from agentforge.evolve.config import load_run_config
 from agentforge.evolve.context import open_run
