@@ -171,6 +171,23 @@ def test_timeout_kills_the_whole_tree_within_five_seconds(agent_image: str):
             assert leftover not in left, f"{leftover!r} survived:\n{left}"
 
 
+def test_timeout_kills_only_its_own_tree(agent_image: str):
+    with Sandbox(SandboxConfig(image=agent_image)) as box:
+        box.start_background(["sleep", "4343"])
+        daemon_before = box.exec(["pgrep", "-f", "sleep 4343"]).output.split()
+        neighbour: dict[str, object] = {}
+        thread = threading.Thread(target=lambda: neighbour.update(
+            result=box.exec("sleep 8; echo neighbour finished", timeout=120)))
+        thread.start()
+        stuck = box.exec(["sleep", "1006"], timeout=3)
+        thread.join(180)
+        assert stuck.timed_out
+        assert neighbour["result"].ok and neighbour["result"].output == "neighbour finished\n"
+        # Same pid: the daemon was neither killed nor restarted with the container.
+        assert len(daemon_before) == 1
+        assert box.exec(["pgrep", "-f", "sleep 4343"]).output.split() == daemon_before
+
+
 def test_timeout_holds_for_a_command_that_closed_its_output(agent_image: str):
     # The output stream ends at once; the deadline must still hold until the process exits.
     with Sandbox(SandboxConfig(image=agent_image)) as box:
