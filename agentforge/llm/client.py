@@ -97,7 +97,11 @@ class ModelClient:
                                 **self.defaults, **params}
         if tools:
             body["tools"] = tools
-        key = request_hash(body)
+        # Scoped like the gateway's cache: a resumed run replays its own answers, while
+        # another run (or node, or task) asking the same thing still samples afresh.
+        ctx = self.context
+        key = request_hash({"scope": f"{ctx.run_id}/{ctx.node_id}/{ctx.task_id}/{ctx.role}",
+                            "request": body})
         if self.use_cache:
             hit = self.ledger.cached(key)
             if hit is not None:

@@ -106,3 +106,11 @@ def test_for_role_uses_role_settings(server, tmp_path):
     sent = server.requests[-1]
     assert (sent["model"], sent["temperature"], sent["max_tokens"]) == ("m", 0.0, 64)
     assert client.context.role == "agent"
+
+
+def test_cache_is_scoped_to_the_run(server, tmp_path):
+    ledger = Ledger(tmp_path / "l.db")
+    for run in ("r1", "r2", "r1"):
+        ModelClient(endpoint_of(server), retry=FAST, ledger=ledger, use_cache=True,
+                    context=CallContext(run_id=run)).chat(user("cache me"))
+    assert len(server.requests) == 2  # r2 asked afresh; r1's repeat came from the cache
