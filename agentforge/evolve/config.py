@@ -62,8 +62,9 @@ class EvaluationConfig(BaseModel):
     """Stages in order, e.g. 10 tasks, then 50 if the score is >= 0.4, then all."""
     workers: int = Field(default=2, ge=1)
     """Evaluations running at the same time."""
-    executor: str = "local"
-    """Where evaluations run: `local` (threads) or `ray`."""
+    executor: str = Field(default="local", pattern="^local$")
+    """Where evaluations run: `local` (threads). The scheduler's Executor seam also has
+    `ray`, but the loop's evaluation jobs hold the run's open archive and do not pickle yet."""
     agent_timeout: float = Field(default=1800.0, gt=0)
     """Wall-clock seconds an agent may take on one task."""
     first_task_alone: bool = True

@@ -200,7 +200,8 @@ class EvolutionLoop:
         if outcome.skipped:
             return []
         node = self.store.get_node(job.node_id)
-        if outcome.crashed and node.parent_id is not None and len(self._finished(node.id)) == 1:
+        if (outcome.crashed and not outcome.resolved and node.parent_id is not None
+                and len(self._finished(node.id)) == 1):
             self.store.update_node(node.id, status=NodeStatus.invalid,
                                    reason=f"crash on its first task {job.task_id}: "
                                           f"{outcome.reason}"[:2000])

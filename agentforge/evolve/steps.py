@@ -40,7 +40,8 @@ def failure_cases(ctx: RunContext, node_id: int) -> list[FailureCase]:
                                                     split=ctx.config.benchmark.validation_split)
               if not e.resolved]
     cases = []
-    for evaluation in failed[-ctx.config.improve.failures_shown:] if failed else []:
+    shown = ctx.config.improve.failures_shown
+    for evaluation in failed[-shown:] if shown else []:
         result = ctx.store.task_result(evaluation.id)
         cases.append(FailureCase(
             task_id=evaluation.task_id, reason=evaluation.reason or "unresolved",
@@ -176,6 +177,6 @@ def evaluate_job(ctx: RunContext, job: EvaluationJob) -> EvaluationOutcome:
     store.finish_evaluation(evaluation.id, resolved=resolved, reason=reason,
                             cost_usd=spend.cost_usd, tokens=spend.tokens, duration_s=seconds,
                             result=data)
-    return EvaluationOutcome(evaluation.id, resolved, reason, crashed=crash is not None,
-                             skipped=False) if crash is None else EvaluationOutcome(
-        evaluation.id, resolved, crash, crashed=True)
+    if crash is not None:
+        return EvaluationOutcome(evaluation.id, resolved, crash, crashed=True)
+    return EvaluationOutcome(evaluation.id, resolved, reason)
