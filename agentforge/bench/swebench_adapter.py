@@ -35,6 +35,13 @@ def instance_image(instance_id: str, namespace: str = "swebench", tag: str = "la
     return (f"{namespace}/{key}".replace("__", "_1776_") if namespace else key).lower()
 
 
+def named_subsets() -> dict[str, list[str]]:
+    """The subset lists of swebench_subsets.toml, without loading any rows."""
+    lists = tomllib.loads((Path(__file__).parent / "swebench_subsets.toml").read_text())
+    lists["dgm-stage-2"] = lists["verified-mini"]
+    return lists
+
+
 class SWEBenchBenchmark:
     """SWE-bench rows from a dataset name or a local .json/.jsonl/.parquet file."""
 
@@ -94,8 +101,7 @@ class SWEBenchBenchmark:
 
     def subsets(self) -> dict[str, list[str]]:
         """full, verified-mini, dgm-stage-1, dgm-stage-2 (ids missing from the rows dropped)."""
-        lists = tomllib.loads((Path(__file__).parent / "swebench_subsets.toml").read_text())
-        lists["dgm-stage-2"] = lists["verified-mini"]
+        lists = named_subsets()
         return {"full": list(self.rows),
                 **{k: [i for i in v if i in self.rows] for k, v in lists.items()}}
 

@@ -32,6 +32,9 @@ def list_benchmarks(
     """Show each benchmark with its subsets and splits (task counts)."""
     listing = {}
     for name in [benchmark] if benchmark else benchmark_names():
+        if name == "swebench" and source is None:
+            listing[name] = _swebench_without_rows()
+            continue
         try:
             bench = get_benchmark(name, source=source if benchmark else None)
             listing[name] = {
@@ -49,6 +52,8 @@ def list_benchmarks(
         if "unavailable" in info:
             typer.echo(f"{name}: unavailable here — {info['unavailable']}")
             continue
+        if "note" in info:
+            typer.echo(f"{name}: {info['note']}")
         subsets = ", ".join(f"{k} ({n})" for k, n in info["subsets"].items())
         splits = ", ".join(f"{k} ({n})" for k, n in info["splits"].items())
         typer.echo(f"{name}\n  subsets: {subsets}\n  splits:  {splits}")
@@ -135,6 +140,19 @@ def fetch(
         raise BenchError(f"cloning {REPOSITORY} failed; check the internet connection, or "
                          f"clone it elsewhere and pass --source DIR")
     typer.echo(f"fetched {REPOSITORY} into {target}")
+
+
+def _swebench_without_rows() -> dict:
+    # Listing must not reach the Hugging Face hub: show the named lists, load rows on use.
+    try:
+        from agentforge.bench.swebench_adapter import named_subsets
+    except ImportError:
+        return {"unavailable": "install it with: pip install 'agentforge[swebench]'"}
+    return {
+        "note": "rows load on use from --source FILE.jsonl or a dataset name",
+        "subsets": {"full": "all rows", **{k: len(v) for k, v in named_subsets().items()}},
+        "splits": {"validation": "~2/3 of the rows", "held_out": "~1/3, by a hash of the id"},
+    }
 
 
 def _finish(out: Path, task_ids, predictions, results) -> None:

@@ -84,3 +84,22 @@ def test_polyglot_reads_the_layout():
 def test_polyglot_without_checkout_says_how_to_get_one(tmp_path):
     with pytest.raises(BenchError, match="bench fetch polyglot"):
         get_benchmark("polyglot", source=tmp_path / "missing")
+
+
+def test_bench_list_shows_subsets_and_splits_without_loading_remote_rows():
+    import json
+
+    from typer.testing import CliRunner
+
+    from agentforge.cli import app
+
+    done = CliRunner().invoke(app, ["bench", "list", "--json"])
+    assert done.exit_code == 0, done.output
+    listing = json.loads(done.output)
+    assert {"smoke", "small", "full"} <= set(listing["local"]["subsets"])
+    assert set(listing["local"]["splits"]) == {"validation", "held_out"}
+    assert listing["swebench"]["subsets"]["verified-mini"] == 50
+    assert "bench fetch polyglot" in listing["polyglot"]["unavailable"]
+    one = CliRunner().invoke(app, ["bench", "list", "-b", "polyglot", "--source",
+                                   str(FIXTURES / "polyglot")])
+    assert "dgm-60 (6)" in one.output and "validation (4), held_out (2)" in one.output
