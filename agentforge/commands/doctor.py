@@ -36,7 +36,7 @@ def check_images() -> list[Check]:
     from agentforge.sandbox import images
 
     checks = []
-    for name in images.image_specs():
+    for name in [n for n, s in images.image_specs().items() if s.built_by_default]:
         try:
             tag = images.find_built(name)
         except AgentforgeError as exc:
