@@ -75,6 +75,8 @@ class EvolutionLoop:
         initial = self._open_jobs()
         executor = make_executor(ctx.config.evaluation.executor, ctx.config.evaluation.workers)
         children = sum(1 for n in self.store.list_nodes(ctx.run_id) if n.parent_id is not None)
+        # A step in flight at a kill left no node and is started again: count only finished ones.
+        self.store.update_run(ctx.run_id, iterations=children)
         self.scheduler = Scheduler(
             SchedulerSteps(propose=self.propose, improve=lambda p: improve_step(ctx, p),
                            improved=self.improved, evaluate=lambda j: evaluate_job(ctx, j),
