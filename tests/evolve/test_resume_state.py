@@ -47,3 +47,24 @@ def test_a_reopened_run_continues_the_rng_and_replans_open_work(tiny_suite, tmp_
             (seed.id, t) for t in order[1:])
         assert run.store.get_node(child.id).status == NodeStatus.pending
         assert run.store.get_run(run.run_id).iterations == 1
+
+
+def test_hgm_spends_budget_on_one_more_task_of_a_node_when_the_tree_is_big(tiny_suite, tmp_path):
+    config = load_run_config(demo_config(tmp_path, tiny_suite), ["selection.name=hgm"])
+    with open_run(tmp_path / "run", config) as run:
+        loop = EvolutionLoop(run)
+        seed = run.store.list_nodes(run.run_id)[0]
+        child = run.store.add_node(run.run_id, parent_id=seed.id, commit=seed.commit,
+                                   status=NodeStatus.evaluated)
+        _finish(run.store, seed.id, loop.order[0], False)
+        _finish(run.store, child.id, loop.order[0], True)
+        # 2 evaluations ** 0.6 < 2 nodes: HGM evaluates one more task instead of expanding.
+        jobs = loop.propose(True, True)
+        assert isinstance(jobs, list) and len(jobs) == 1
+        job = jobs[0]
+        assert job.node_id in {seed.id, child.id} and job.task_id == loop.order[1]
+        assert loop.in_flight[job.node_id] == {loop.order[1]}
+        # The claimed task is not handed out twice.
+        again = loop.propose(False, True)
+        assert again is None or all((j.node_id, j.task_id) != (job.node_id, job.task_id)
+                                    for j in again)
