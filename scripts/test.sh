@@ -6,5 +6,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 [ -x .venv/bin/python ] || python3 -m venv .venv
 .venv/bin/pip install --quiet --disable-pip-version-check -e '.[dev]'
+.venv/bin/ruff check .
 .venv/bin/agentforge images build
 exec .venv/bin/python -m pytest "$@"

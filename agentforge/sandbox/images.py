@@ -93,11 +93,13 @@ def find_built(name: str) -> str | None:
     images = docker_client().images.list(
         filters={"label": [f"{_LABEL_NAME}={name}", f"{_LABEL_FILES}={image_spec.files_hash()}"]}
     )
-    tagged = [img for img in images if img.tags]
+    # Images built FROM ours inherit our labels; only our own repository's tags count.
+    ours = f"{image_spec.repository}:"
+    tagged = [(img, tag) for img in images for tag in img.tags if tag.startswith(ours)]
     if not tagged:
         return None
-    newest = max(tagged, key=lambda img: img.attrs.get("Created", ""))
-    return newest.tags[0]
+    _newest, tag = max(tagged, key=lambda pair: pair[0].attrs.get("Created", ""))
+    return tag
 
 
 def require_image(name: str = AGENT_RUNTIME) -> str:
