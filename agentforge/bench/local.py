@@ -7,7 +7,7 @@ from functools import cached_property
 from pathlib import Path
 
 from agentforge.bench.grading import grade_in_sandbox
-from agentforge.bench.protocol import BenchError, select, unknown_task
+from agentforge.bench.protocol import BenchError, TaskCatalog
 from agentforge.bench.split import hash_split
 from agentforge.bench.task import Check, CheckKind, Prediction, Task, TaskResult
 from agentforge.paths import benchmarks_dir
@@ -15,7 +15,7 @@ from agentforge.paths import benchmarks_dir
 _KINDS = {"exercise": CheckKind.EXIT_CODE, "swe": CheckKind.TEST_LISTS}
 
 
-class LocalBenchmark:
+class LocalBenchmark(TaskCatalog):
     """Tasks written by this project: Exercism-style exercises and SWE-style Python repos."""
 
     name = "local"
@@ -53,16 +53,6 @@ class LocalBenchmark:
     def splits(self) -> dict[str, list[str]]:
         """validation / held_out from subsets.toml, else a stable hash split."""
         return dict(self._config.get("splits") or hash_split(list(self._tasks)))
-
-    def tasks(self, subset: str | None = None, split: str | None = None) -> list[Task]:
-        """Tasks of a subset and split (default: all)."""
-        return select(self._tasks, self.subsets(), self.splits(), self.name, subset, split)
-
-    def task(self, instance_id: str) -> Task:
-        """One task by id."""
-        if instance_id not in self._tasks:
-            raise unknown_task(self.name, instance_id, list(self._tasks))
-        return self._tasks[instance_id]
 
     def prepare(self, task: Task) -> Task:
         """Nothing to do: the snapshot is already on the host."""

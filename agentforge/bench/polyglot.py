@@ -18,7 +18,7 @@ from pathlib import Path
 
 from agentforge.bench.grading import grade_in_sandbox
 from agentforge.bench.patches import diff_files
-from agentforge.bench.protocol import BenchError, select, unknown_task
+from agentforge.bench.protocol import BenchError, TaskCatalog
 from agentforge.bench.split import hash_split
 from agentforge.bench.task import Check, CheckKind, Prediction, Task, TaskResult
 
@@ -34,7 +34,7 @@ def language_table() -> dict[str, dict]:
     return tomllib.loads((Path(__file__).parent / "polyglot_languages.toml").read_text())
 
 
-class PolyglotBenchmark:
+class PolyglotBenchmark(TaskCatalog):
     """The six-language Exercism benchmark Aider and DGM use; ids are `<language>__<exercise>`."""
 
     name = "polyglot"
@@ -130,16 +130,6 @@ class PolyglotBenchmark:
     def splits(self) -> dict[str, list[str]]:
         """A stable hash split: about 2/3 validation, 1/3 held out."""
         return hash_split(list(self._tasks))
-
-    def tasks(self, subset: str | None = None, split: str | None = None) -> list[Task]:
-        """Tasks of a subset and split (default: all)."""
-        return select(self._tasks, self.subsets(), self.splits(), self.name, subset, split)
-
-    def task(self, instance_id: str) -> Task:
-        """One task by `<language>__<exercise>`."""
-        if instance_id not in self._tasks:
-            raise unknown_task(self.name, instance_id, list(self._tasks))
-        return self._tasks[instance_id]
 
     def prepare(self, task: Task) -> Task:
         """Nothing to do: the snapshot is already on the host."""

@@ -44,6 +44,29 @@ class Benchmark(Protocol):
         ...
 
 
+class TaskCatalog:
+    """Lookup and subset/split selection for adapters whose tasks sit in a `_tasks` dict."""
+
+    name: str
+    _tasks: dict[str, Task]
+
+    def subsets(self) -> dict[str, list[str]]:
+        raise NotImplementedError
+
+    def splits(self) -> dict[str, list[str]]:
+        raise NotImplementedError
+
+    def tasks(self, subset: str | None = None, split: str | None = None) -> list[Task]:
+        """Tasks of a subset and split (default: all)."""
+        return select(self._tasks, self.subsets(), self.splits(), self.name, subset, split)
+
+    def task(self, instance_id: str) -> Task:
+        """One task by id, or a BenchError naming a few valid ids."""
+        if instance_id not in self._tasks:
+            raise unknown_task(self.name, instance_id, list(self._tasks))
+        return self._tasks[instance_id]
+
+
 def select(
     all_tasks: dict[str, Task],
     subsets: dict[str, list[str]],

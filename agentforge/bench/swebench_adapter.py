@@ -17,7 +17,7 @@ from swebench.harness.utils import load_swebench_dataset, make_test_spec
 from swebench.image_builder.constants import CONTAINER_WORKDIR
 
 from agentforge.bench.images import resolve_task_image
-from agentforge.bench.protocol import BenchError, select, unknown_task
+from agentforge.bench.protocol import BenchError, TaskCatalog
 from agentforge.bench.split import hash_split
 from agentforge.bench.task import Check, CheckKind, Outcome, Prediction, Task, TaskResult
 from agentforge.errors import AgentforgeError
@@ -42,7 +42,7 @@ def named_subsets() -> dict[str, list[str]]:
     return lists
 
 
-class SWEBenchBenchmark:
+class SWEBenchBenchmark(TaskCatalog):
     """SWE-bench rows from a dataset name or a local .json/.jsonl/.parquet file."""
 
     name = "swebench"
@@ -108,16 +108,6 @@ class SWEBenchBenchmark:
     def splits(self) -> dict[str, list[str]]:
         """A stable hash split: about 2/3 validation, 1/3 held out."""
         return hash_split(list(self.rows))
-
-    def tasks(self, subset: str | None = None, split: str | None = None) -> list[Task]:
-        """Tasks of a subset and split (default: all rows)."""
-        return select(self._tasks, self.subsets(), self.splits(), self.name, subset, split)
-
-    def task(self, instance_id: str) -> Task:
-        """One task by instance id."""
-        if instance_id not in self._tasks:
-            raise unknown_task(self.name, instance_id, list(self._tasks))
-        return self._tasks[instance_id]
 
     def prepare(self, task: Task) -> Task:
         """Copy /testbed out of the instance image, for the agent to work on in its own image."""
