@@ -1,5 +1,8 @@
 """Tools of the coding loop: bash, view, str_replace, create, submit.
 
+They act through an environment (coding_agent.environment): the local repository folder,
+or another sandbox through the framework's exec channel.
+
 Every failure (unknown tool, arguments that are not JSON or miss a field, a missing file,
 an ambiguous edit) comes back to the model as an error text; nothing here raises at it.
 """
@@ -7,15 +10,12 @@ an ambiguous edit) comes back to the model as an error text; nothing here raises
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import signal
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from coding_agent.environment import LocalEnvironment, RemoteEnvironment, open_environment
 from coding_agent.settings import Limits, ToolDocs
 
 
@@ -78,10 +78,12 @@ def truncate(text: str, limit: int) -> str:
 
 
 class Toolbox:
-    """The tools, bound to one repository."""
+    """The tools, bound to one repository in one environment (local, or another sandbox)."""
 
-    def __init__(self, repo: Path, limits: Limits, docs: ToolDocs) -> None:
-        self.repo = Path(repo).resolve()
+    def __init__(self, repo: Path | str, limits: Limits, docs: ToolDocs,
+                 env: LocalEnvironment | RemoteEnvironment | None = None) -> None:
+        self.env = env or open_environment(repo)
+        self.repo = self.env.repo
         self.limits = limits
         self.docs = docs
 
@@ -115,40 +117,24 @@ class Toolbox:
         except (OSError, UnicodeDecodeError) as exc:
             return ToolResult(f"Error: {name} failed: {exc}", False)
 
-    def _path(self, path: str) -> Path:
-        return (self.repo / path).resolve()
-
     def bash(self, args: BashArgs) -> ToolResult:
         timeout = args.timeout or self.limits.command_timeout
-        shell = shutil.which("bash") or "/bin/sh"
-        # Own process group, so a timeout kills the command and everything it started.
-        proc = subprocess.Popen([shell, "-c", args.command], cwd=self.repo, text=True,
-                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                stdin=subprocess.DEVNULL, start_new_session=True,
-                                errors="replace")
-        try:
-            output, _ = proc.communicate(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            try:
-                output, _ = proc.communicate(timeout=5)
-            except subprocess.TimeoutExpired:  # a grandchild escaped the group and holds the pipe
-                output = ""
-            text = truncate(output or "", self.limits.max_output_chars)
+        ran = self.env.run(args.command, timeout)
+        text = truncate(ran.output, self.limits.max_output_chars)
+        if ran.timed_out:
             return ToolResult(f"{text}\nError: the command timed out after {timeout:g}s "
                               "and was killed.", False)
-        text = truncate(output, self.limits.max_output_chars)
-        return ToolResult(f"exit code: {proc.returncode}\n{text}", proc.returncode == 0)
+        return ToolResult(f"exit code: {ran.exit_code}\n{text}", ran.exit_code == 0)
 
     def view(self, args: ViewArgs) -> ToolResult:
-        path = self._path(args.path)
-        if path.is_dir():
-            entries = sorted(p.relative_to(path).as_posix() + ("/" if p.is_dir() else "")
-                             for p in path.iterdir() if p.name != ".git")
+        path = self.env.path(args.path)
+        kind = self.env.kind(path)
+        if kind == "dir":
+            entries = sorted(e for e in self.env.list_dir(path) if e.rstrip("/") != ".git")
             return ToolResult(truncate("\n".join(entries), self.limits.max_output_chars))
-        if not path.is_file():
+        if kind is None:
             raise ToolError(f"{args.path} does not exist.")
-        lines = path.read_text(encoding="utf-8").splitlines()
+        lines = self.env.read_text(path).splitlines()
         start = args.start_line or 1
         end = min(args.end_line or len(lines), len(lines))
         if start > max(len(lines), 1) or end < start:
@@ -158,10 +144,10 @@ class Toolbox:
         return ToolResult(truncate(numbered, self.limits.max_output_chars))
 
     def str_replace(self, args: StrReplaceArgs) -> ToolResult:
-        path = self._path(args.path)
-        if not path.is_file():
+        path = self.env.path(args.path)
+        if self.env.kind(path) != "file":
             raise ToolError(f"{args.path} does not exist; use create for a new file.")
-        text = path.read_text(encoding="utf-8")
+        text = self.env.read_text(path)
         count = text.count(args.old_str)
         if count == 0:
             raise ToolError(f"old_str was not found in {args.path}; nothing changed. "
@@ -170,15 +156,14 @@ class Toolbox:
             lines = _lines_of(text, args.old_str)
             raise ToolError(f"old_str occurs {count} times in {args.path} (lines {lines}); "
                             "nothing changed. Include more surrounding lines to make it unique.")
-        path.write_text(text.replace(args.old_str, args.new_str), encoding="utf-8")
+        self.env.write_text(path, text.replace(args.old_str, args.new_str))
         first = text[: text.index(args.old_str)].count("\n") + 1
         return ToolResult(f"Edited {args.path} at line {first}.")
 
     def create(self, args: CreateArgs) -> ToolResult:
-        path = self._path(args.path)
-        existed = path.exists()
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(args.content, encoding="utf-8")
+        path = self.env.path(args.path)
+        existed = self.env.kind(path) is not None
+        self.env.write_text(path, args.content)
         return ToolResult(f"{'Overwrote' if existed else 'Created'} {args.path}.")
 
     def submit(self, args: SubmitArgs) -> ToolResult:
