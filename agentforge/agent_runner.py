@@ -135,7 +135,7 @@ def repo_patch(box: Sandbox, base_commit: str, repo: str = REPO_DIR) -> str:
 def run_agent(box: Sandbox, agent: AgentSpec, problem: str, *, repo: str = REPO_DIR,
               timeout: float = 1800.0, env: dict[str, str] | None = None,
               args: list[str] | None = None, trajectory_dir: Path | None = None,
-              scripted_server: bool = True) -> AgentRun:
+              scripted_server: bool = True, task_box: Sandbox | None = None) -> AgentRun:
     """Run the agent on `problem` in the sandbox's `repo` and collect its patch and trajectory.
 
     The model must already be reachable: a gateway grant applied to the sandbox's config (and
@@ -144,17 +144,26 @@ def run_agent(box: Sandbox, agent: AgentSpec, problem: str, *, repo: str = REPO_
     given, receives a copy of the agent's whole output folder. With `scripted_server`, the
     scripted model file is there too (AGENTFORGE_SCRIPTED_SERVER), so an agent working on its
     own source can run its own tests.
+
+    With `task_box`, the repository is `repo` in that other sandbox (SWE-bench: /testbed of
+    the instance container): the agent's tools act there through an exec channel
+    (agentforge.sandbox.exec_channel, applied to `box`'s config and its forwarder started),
+    and the baseline and the patch are taken there.
     """
     env = dict(env or {})
     if "OPENAI_BASE_URL" not in {**box.config.env, **env}:
         raise AgentError("the agent has no model: apply a gateway grant to the sandbox config "
                          "(grant.apply + grant.start_forwarder) or pass OPENAI_BASE_URL in env")
+    if task_box is not None and "AGENTFORGE_EXEC_URL" not in {**box.config.env, **env}:
+        raise AgentError("the agent cannot reach the task sandbox: apply an ExecChannel of "
+                         "task_box to the agent's config (channel.apply + start_forwarder)")
+    repo_box = task_box or box
     install_agent(box, agent)
     if scripted_server:
         env.setdefault("AGENTFORGE_SCRIPTED_SERVER", install_scripted_server(box))
     box.write_files("/task", {"problem.md": problem})
     box.exec(["mkdir", "-p", OUT_DIR], timeout=60, workdir="/")
-    base = prepare_repo(box, repo)
+    base = prepare_repo(repo_box, repo)
     command = ["python", "-m", agent.entry, "--repo", repo, "--problem", PROBLEM_FILE,
                "--out", OUT_DIR, *(args or [])]
     started = time.monotonic()
@@ -162,7 +171,7 @@ def run_agent(box: Sandbox, agent: AgentSpec, problem: str, *, repo: str = REPO_
     # of the agent leaks into the commands it runs in the repository.
     done = box.exec(command, timeout=timeout, workdir=AGENT_DIR, env=env)
     duration = time.monotonic() - started
-    patch = repo_patch(box, base, repo)
+    patch = repo_patch(repo_box, base, repo)
     if trajectory_dir is not None:
         box.copy_out(OUT_DIR, Path(trajectory_dir))
     return AgentRun(exit_code=done.exit_code, timed_out=done.timed_out, duration=duration,

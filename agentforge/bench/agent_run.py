@@ -4,10 +4,15 @@ The sandbox (image, limits, the gateway grant, the task's snapshot) is set up he
 contract itself (install, baseline commit, `python -m <entry> --repo --problem --out`, diff,
 trajectory) is agentforge.agent_runner's. For a retry (pass@2) the previous attempt's patch
 is applied on top of a first baseline, so the returned patch holds both attempts.
+
+A task whose repo lives in its image (`agent_image` set, no `repo_dir`: SWE-bench) runs in
+two sandboxes: the agent in `agent_image`, its tools acting in a container of `image`
+through an exec channel (agentforge.sandbox.exec_channel); the patch is taken there.
 """
 
 from __future__ import annotations
 
+import contextlib
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,6 +23,7 @@ from agentforge.bench.images import resolve_task_image
 from agentforge.bench.protocol import BenchError
 from agentforge.bench.task import Task
 from agentforge.sandbox import Sandbox, SandboxConfig
+from agentforge.sandbox.exec_channel import ExecChannel
 
 # An agent that calls no model still gets the contract's variables; this URL leads nowhere
 # (there is no network in the sandbox and nothing listens on port 9).
@@ -63,11 +69,15 @@ def run_agent(
     agent = agent_runner.load_agent(Path(agent_dir))
     # In its own image the agent works in /workspace (made for uid 1000); paths in the
     # patch are relative to the repo, so grading may place it elsewhere (SWE-bench: /testbed).
-    workdir = agent_runner.REPO_DIR if task.agent_image else task.workdir
+    # When the repo lives in the task's image instead (no snapshot), it stays there and the
+    # agent's tools act on it through an exec channel.
+    remote = task.agent_image is not None and task.repo_dir is None
+    agent_workdir = agent_runner.REPO_DIR if task.agent_image else task.workdir
+    workdir = task.workdir if remote else agent_workdir
     config = SandboxConfig(
         image=resolve_task_image(task.agent_image or task.image),
-        workdir=workdir,
-        writable_paths=sorted({workdir, "/task"}),
+        workdir=agent_workdir,
+        writable_paths=sorted({agent_workdir, "/task"}),
         timeout=timeout,
         labels={"agentforge.role": "agent", "agentforge.task": task.instance_id[:60]},
     )
@@ -77,21 +87,32 @@ def run_agent(
     else:
         env = dict(NO_MODEL_ENV)
     start = time.monotonic()
-    with Sandbox(config) as box:
+    with contextlib.ExitStack() as stack:
+        task_box = channel = None
+        if remote:
+            task_box = stack.enter_context(Sandbox(task_sandbox_config(task, timeout)))
+            channel = stack.enter_context(
+                ExecChannel(task_box, prelude=task.metadata.get("exec_prelude", "")))
+            config = channel.apply(config)
+        box = stack.enter_context(Sandbox(config))
         if grant is not None:
             grant.start_forwarder(box)
+        if channel is not None:
+            channel.start_forwarder(box)
+        repo_box = task_box or box
         if task.repo_dir is not None:
             box.copy_in(task.repo_dir, workdir)
-        first_base = agent_runner.prepare_repo(box, workdir)
+        first_base = agent_runner.prepare_repo(repo_box, workdir)
         if start_patch.strip():
-            box.write_files("/task", {"start.diff": start_patch})
-            applied = box.exec("git apply --whitespace=nowarn /task/start.diff", timeout=120)
+            repo_box.write_files("/task", {"start.diff": start_patch})
+            applied = repo_box.exec("git apply --whitespace=nowarn /task/start.diff",
+                                    timeout=120, workdir=workdir)
             if not applied.ok:
                 raise BenchError(f"cannot restore the previous attempt: {applied.output[-300:]}")
         trajectory_dir.mkdir(parents=True, exist_ok=True)
         run = agent_runner.run_agent(box, agent, problem, repo=workdir, timeout=timeout,
-                                     env=env, trajectory_dir=trajectory_dir)
-        patch = (agent_runner.repo_patch(box, first_base, workdir)
+                                     env=env, trajectory_dir=trajectory_dir, task_box=task_box)
+        patch = (agent_runner.repo_patch(repo_box, first_base, workdir)
                  if start_patch.strip() else run.patch)
     ended = (f"timed out after {run.duration:.0f}s" if run.timed_out
              else f"exit code {run.exit_code}")
@@ -99,4 +120,18 @@ def run_agent(
         patch=patch, exit_code=124 if run.timed_out else run.exit_code, ended=ended,
         duration=time.monotonic() - start, trajectory_dir=trajectory_dir / "out",
         log_tail=run.output[-4000:],
+    )
+
+
+def task_sandbox_config(task: Task, timeout: float) -> SandboxConfig:
+    """The container the agent's tools act in when the repo lives in the task's image."""
+    # Instance images (SWE-bench) keep their repo root-owned and run as root; with every
+    # capability dropped, root can write only what root owns, here the copy of the repo in
+    # a private volume (Docker copies the image's files into a new anonymous volume). The
+    # rest of the root filesystem stays read-only; no network, as everywhere.
+    return SandboxConfig(
+        image=resolve_task_image(task.image), user="0:0", workdir=task.workdir,
+        writable_paths=sorted({task.workdir, "/task"}), memory="4g", cpus=1.0,
+        pids_limit=2048, timeout=timeout,
+        labels={"agentforge.role": "task", "agentforge.task": task.instance_id[:60]},
     )

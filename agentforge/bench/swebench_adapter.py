@@ -27,6 +27,11 @@ DEFAULT_DATASET = "SWE-bench/SWE-bench_Verified"
 ARCH = "x86_64"
 PATCH_FILE = "/task/patch.diff"
 EVAL_FILE = "/task/eval.sh"
+# The agent's commands run in the instance container through the exec channel; instance
+# images keep the repo's environment in the conda env `testbed`, which their eval scripts
+# activate the same way. Images without conda (our stand-in) skip it.
+EXEC_PRELUDE = ("if [ -f /opt/miniconda3/bin/activate ]; then "
+                ". /opt/miniconda3/bin/activate testbed >/dev/null 2>&1; fi")
 
 
 def instance_image(instance_id: str, namespace: str = "swebench", tag: str = "latest") -> str:
@@ -53,7 +58,6 @@ class SWEBenchBenchmark(TaskCatalog):
         self.dataset_split = split
         self.namespace = namespace
         self.max_attempts = attempts
-        self._snapshots = Path(tempfile.mkdtemp(prefix="agentforge-swebench-"))
 
     @cached_property
     def rows(self) -> dict[str, dict]:
@@ -79,14 +83,14 @@ class SWEBenchBenchmark(TaskCatalog):
             instance_id=row["instance_id"],
             benchmark=self.name,
             problem_statement=row["problem_statement"],
-            repo_dir=self._snapshots / row["instance_id"] / "testbed",
             image=spec.image,
             agent_image="agent-runtime",
             workdir=CONTAINER_WORKDIR,
             reference_patch=row.get("patch"),
             check=Check(kind=CheckKind.SWEBENCH, timeout=1800,
                         fail_to_pass=spec.FAIL_TO_PASS, pass_to_pass=spec.PASS_TO_PASS),
-            metadata={"repo": row.get("repo"), "version": row.get("version")},
+            metadata={"repo": row.get("repo"), "version": row.get("version"),
+                      "exec_prelude": EXEC_PRELUDE},
         )
 
     def test_spec(self, row: dict):
@@ -110,10 +114,8 @@ class SWEBenchBenchmark(TaskCatalog):
         return hash_split(list(self.rows))
 
     def prepare(self, task: Task) -> Task:
-        """Copy /testbed out of the instance image, for the agent to work on in its own image."""
-        if task.repo_dir is not None and not task.repo_dir.is_dir():
-            with Sandbox(_instance_config(task, resolve_task_image(task.image))) as box:
-                box.copy_out(CONTAINER_WORKDIR, task.repo_dir.parent)
+        """Nothing to copy: the repo stays at /testbed in the instance image, where the agent's
+        tools act on it through an exec channel (bench/agent_run.py)."""
         return task
 
     def grade(self, task: Task, prediction: Prediction) -> TaskResult:

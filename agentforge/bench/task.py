@@ -62,7 +62,9 @@ class Task(BaseModel):
     image: str = "agent-runtime"
     """Where grading runs: our sandbox image name (sandboxes/<name>/) or an external reference."""
     agent_image: str | None = None
-    """Where the agent runs, when not in `image` (SWE-bench: the agent image on a copy)."""
+    """Where the agent runs, when not in `image`: on a copy of `repo_dir` at /workspace, or,
+    with no `repo_dir` (SWE-bench), with its tools acting in a sandbox of `image` at `workdir`
+    through an exec channel."""
     workdir: str = "/workspace"
     """Where the repo lives inside the sandbox."""
     check: Check

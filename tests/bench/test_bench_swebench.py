@@ -4,6 +4,7 @@ instance image (the pull-and-run path without a registry)."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -114,24 +115,56 @@ def test_missing_instance_image_is_that_tasks_error(docker_engine, rows_file):
     assert "cannot be pulled" in result.reason
 
 
-@pytest.mark.slow
-def test_bench_run_on_the_standin_instance(standin_image, rows_file, make_agent, tmp_path):
-    import json
+def _script(tmp_path) -> Path:
+    """The scripted model's turns: look around, run the code, fix it, check it, submit."""
+    look = ("test -d /testbed && pwd && ls /sys/class/net && "
+            "python -c 'import calc; print(\"mean is\", calc.mean([1, 2, 3]))'")
+    rules = [
+        {"name": "rank", "system_contains": "@@ranking",
+         "respond": {"content": "@@ranking\ndirect-edit\nmeta-prompting\n@@end"}},
+        {"name": "submit", "last_message_contains": "mean is 2.0",
+         "respond": {"tool_calls": [{"name": "submit", "arguments": {
+             "summary": "mean() no longer subtracts 1"}}]}},
+        {"name": "fix", "last_message_contains": "mean is 1.0",
+         "respond": {"tool_calls": [{"name": "str_replace", "arguments": {
+             "path": "calc/__init__.py", "old_str": "sum(values) / len(values) - 1",
+             "new_str": "sum(values) / len(values)"}}]}},
+        {"name": "look", "tools_offered": "bash",
+         "any_message_contains": "returns 1.0 instead of 2.0", "not_contains": "Edited calc",
+         "respond": {"tool_calls": [{"name": "bash", "arguments": {"command": look}}]}},
+        {"name": "check", "last_message_contains": "Edited calc/__init__.py",
+         "respond": {"tool_calls": [{"name": "bash", "arguments": {"command": look}}]}},
+    ]
+    path = tmp_path / "script.json"
+    path.write_text(json.dumps({"rules": rules}))
+    return path
 
+
+@pytest.mark.slow
+def test_seed_agent_works_in_the_instance_container(standin_image, rows_file, tmp_path):
+    """`bench run` on SWE-bench: the seed agent runs in the agent image, its tools act in the
+    instance container through the exec channel, the patch is taken there and graded."""
     from typer.testing import CliRunner
 
     from agentforge.cli import app
+    from agentforge.paths import archive_dir
 
-    fixed = (STANDIN / "testbed" / "calc" / "__init__.py").read_text().replace(
-        "sum(values) / len(values) - 1", "sum(values) / len(values)")
-    agent = make_agent([{"when": "returns 1.0 instead of 2.0",
-                         "write": {"calc/__init__.py": fixed}}])
     out = tmp_path / "out"
     done = CliRunner().invoke(app, [
         "bench", "run", "-b", "swebench", "--source", str(rows_file), "-i", INSTANCE,
-        "--agent", str(agent), "--out", str(out)])
+        "--agent", str(archive_dir() / "base"), "--model", f"scripted:{_script(tmp_path)}",
+        "--out", str(out), "--workers", "1"])
     assert done.exit_code == 0, done.output
     report = json.loads((out / "report.json").read_text())
     assert report["resolved_ids"] == [INSTANCE], report["reasons"]
     [pred] = [json.loads(x) for x in (out / "preds.jsonl").read_text().splitlines()]
     assert pred["model_patch"].startswith("diff --git a/calc/__init__.py")
+    assert "+    return sum(values) / len(values)\n" in pred["model_patch"]
+    trajectory = json.loads((out / "trajectories" / INSTANCE / "out" / "trajectory.json")
+                            .read_text())
+    outputs = [c.get("output", "") for c in trajectory["tool_calls"]]
+    # /testbed exists only in the instance image, not in the agent's: the commands ran
+    # there, in the repo, before and after the fix, in a container with only loopback.
+    before = next(o for o in outputs if "mean is 1.0" in o)
+    assert "exit code: 0\n/testbed\nlo\n" in before
+    assert any("mean is 2.0" in o for o in outputs)
