@@ -31,6 +31,9 @@ class RunDir:
 
     path: Path
 
+    def __post_init__(self) -> None:
+        self.path = Path(self.path).resolve()
+
     @property
     def config_file(self) -> Path:
         return self.path / "config.json"

@@ -31,7 +31,9 @@ class AgentRepo:
     """A bare git repository holding every agent of one run."""
 
     def __init__(self, path: str | Path) -> None:
-        self.path = Path(path)
+        # Absolute: git commands run with other working trees, where a relative
+        # --git-dir would point elsewhere.
+        self.path = Path(path).resolve()
         if not (self.path / "HEAD").exists():
             raise StoreError(
                 f"{self.path} is not an agent repository: create it with AgentRepo.init"

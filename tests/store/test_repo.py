@@ -131,3 +131,14 @@ def test_opening_a_missing_repository_says_how_to_create_it(tmp_path):
         (tmp_path / "busy").mkdir()
         (tmp_path / "busy" / "file").write_text("x")
         repo.export(seed, tmp_path / "busy")
+
+
+def test_a_relative_repository_path_works_from_any_working_directory(tmp_path, monkeypatch):
+    # `agentforge evolve --run-dir runs/demo` hands relative paths down; git runs with
+    # other work trees, so a relative --git-dir must not be passed through as is.
+    seed = _seed_folder(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    repo = AgentRepo.init("runs/demo/agents.git")
+    commit = repo.commit_folder(seed)
+    assert repo.has_commit(commit)
+    assert repo.path.is_absolute()
