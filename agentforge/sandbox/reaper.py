@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from docker.errors import NotFound
 
+from agentforge.sandbox.disk import leftover_disks, release_disk
 from agentforge.sandbox.engine import LABEL, docker_client
 
 
@@ -54,5 +55,30 @@ def reap(*, everything: bool = False, older_than: float | None = None, dry_run: 
                 container.remove(v=True, force=True)
             except NotFound:
                 continue
+            release_disk(container.name)
         reaped.append(ReapedContainer(container.name, reason))
+    if run_id is None:
+        reaped += _reap_disks(everything=everything, dry_run=dry_run)
+    return reaped
+
+
+def _reap_disks(*, everything: bool, dry_run: bool) -> list[ReapedContainer]:
+    """Sandbox disks (loop filesystems, named volumes) whose sandbox is gone."""
+    api = docker_client().api
+    owners: dict[str, dict[str, str]] = {}
+    for name, owner in leftover_disks():
+        host, _, pid = owner.partition(" ")
+        owners[name] = {"agentforge.host": host, "agentforge.owner-pid": pid or "0"}
+    volumes = api.volumes(filters={"label": "agentforge.disk-of"}).get("Volumes") or []
+    for volume in volumes:
+        labels = volume.get("Labels") or {}
+        owners.setdefault(labels["agentforge.disk-of"], labels)
+    live = {c.name for c in docker_client().containers.list(all=True, filters={"label": LABEL})}
+    reaped = []
+    for name, labels in sorted(owners.items()):
+        if name in live or not (everything or not _owner_alive(labels)):
+            continue  # in use, or its owner may still be starting it
+        if not dry_run:
+            release_disk(name)
+        reaped.append(ReapedContainer(f"{name} (disk)", "its sandbox is gone"))
     return reaped

@@ -13,11 +13,17 @@ import pytest
 
 from agentforge.errors import SandboxError
 from agentforge.sandbox import Sandbox, SandboxConfig
+from agentforge.sandbox.disk import disk_root
 from agentforge.sandbox.engine import LABEL, docker_client
 
 
 def containers_named(name: str) -> list:
     return docker_client().containers.list(all=True, filters={"name": f"^/{name}$"})
+
+
+def disk_volumes(sandbox: str) -> list:
+    found = docker_client().api.volumes(filters={"label": f"agentforge.disk-of={sandbox}"})
+    return found.get("Volumes") or []
 
 
 def volume_exists(name: str) -> bool:
@@ -105,5 +111,9 @@ def test_reap_removes_what_a_killed_process_left_and_spares_live_sandboxes(agent
         assert reaped.returncode == 0, reaped.stderr
         assert f"removed {orphan}" in reaped.stdout and "removed 1 container(s)" in reaped.stdout
         assert containers_named(orphan) == []
+        # Its disk (a loop filesystem or tmpfs volumes) went with it; the live one's did not.
+        assert not disk_volumes(orphan) and not (disk_root() / orphan).exists()
         assert live.exec(["echo", "spared"]).output == "spared\n"
+        assert disk_volumes(live.name) or live.disk.choice.mechanism == "none"
     assert containers_named(live.name) == []
+    assert not disk_volumes(live.name) and not (disk_root() / live.name).exists()
