@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -96,3 +98,24 @@ def test_no_limit_is_reported_as_such(agent_image: str):
     with Sandbox(SandboxConfig(image=agent_image, disk_limit=None)) as box:
         assert box.disk.choice.mechanism == NONE
         assert box.exec("echo x > /workspace/y && cat /workspace/y", timeout=60).output == "x\n"
+
+
+def doctor_line(env: dict[str, str]) -> str:
+    done = subprocess.run([sys.executable, "-m", "agentforge", "doctor"], capture_output=True,
+                          text=True, timeout=600, env={**os.environ, **env})
+    lines = [line for line in done.stdout.splitlines() if " sandbox disk limit: " in line]
+    assert len(lines) == 1, done.stdout + done.stderr
+    return lines[0]
+
+
+def test_doctor_says_which_mechanism_is_in_force_and_tries_it(agent_image: str, loop_available):
+    line = doctor_line({})
+    assert line.startswith(("ok   sandbox disk limit: loop", "warn sandbox disk limit: loop"))
+    assert "tried: a write past 16 MiB failed with ENOSPC" in line
+    assert "writable root filesystems" in line
+
+
+def test_doctor_warns_when_nothing_bounds_the_disk():
+    line = doctor_line({"AGENTFORGE_SANDBOX_DISK_LIMIT": "none"})
+    assert line.startswith("warn sandbox disk limit: no disk limit configured"), line
+    assert "can fill this machine's disk" in line
