@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import json
 import logging
 import select
 import socket
@@ -183,7 +182,8 @@ def supervised(python: str, cmd: list[str], deadline: float, timeout: float
                ) -> tuple[list[str], dict[str, str]]:
     """The argv and extra environment that run `cmd` under the tree supervisor."""
     argv = [python, "-I", "-S", "-c", _SUPERVISOR_BOOT, repr(deadline), repr(timeout)]
-    return argv, {SUPERVISOR_VAR: SUPERVISOR_SCRIPT, SUPERVISED_ARGV_VAR: json.dumps(cmd)}
+    encoded = " ".join(arg.encode("utf-8", "surrogateescape").hex() for arg in cmd)
+    return argv, {SUPERVISOR_VAR: SUPERVISOR_SCRIPT, SUPERVISED_ARGV_VAR: encoded}
 
 
 def stream_exec(

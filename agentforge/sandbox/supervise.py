@@ -1,11 +1,12 @@
-# ruff: noqa: UP031 - the text must stay valid for Python 3.5 (no f-strings)
+# ruff: noqa: UP031, SIM105 - valid for Python 3.5 (no f-strings); few imports (fast start)
 """Runs inside a sandbox around every command: a subreaper that can kill the command's whole tree.
 
 Not imported by agentforge: its text is passed to the container's own Python with `-c`, so it
 uses the standard library only and stays valid for Python 3.5 (instance images bring old
-interpreters). Usage: `python3 -I -S -c <this> DEADLINE TIMEOUT` with the command's argv as
-JSON in $AGENTFORGE_ARGV, or `--probe`. The argv stays out of our command line so that
-`pgrep -f`/`pkill -f` in the sandbox match the command, never its supervisor.
+interpreters), and imports as little as it can: it starts with every command. Usage:
+`python3 -I -S -c <this> DEADLINE TIMEOUT` with the command's argv in $AGENTFORGE_ARGV (each
+argument's UTF-8 bytes in hex, space-separated), or `--probe`. The argv stays out of our
+command line so that `pgrep -f`/`pkill -f` in the sandbox match the command, never us.
 
 Why: a command can leave its session and clear its environment (`setsid env -i ...`), which
 hides it from any marker the host gave it. It cannot leave this process's subtree: as a child
@@ -14,10 +15,7 @@ descendants are found by their parent links and killed, without starting a new p
 (which a sandbox at its PID limit could not do) and without touching other commands.
 """
 
-import contextlib
-import ctypes
 import errno
-import json
 import os
 import signal
 import sys
@@ -33,12 +31,34 @@ SETUP_FAILED_EXIT_CODE = 125
 KILL_ROUNDS_SECONDS = 5.0
 
 
+def libc_prctl():
+    """prctl(2) through _ctypes alone: importing all of ctypes would slow every command."""
+    import _ctypes
+
+    class Int(_ctypes._SimpleCData):
+        _type_ = "i"
+
+    class Function(_ctypes.CFuncPtr):
+        _flags_ = _ctypes.FUNCFLAG_CDECL | _ctypes.FUNCFLAG_USE_ERRNO
+        _restype_ = Int
+
+    class Process:
+        _handle = _ctypes.dlopen(None)
+
+    return Function(("prctl", Process())), _ctypes.get_errno
+
+
 def become_subreaper():
     """Make orphans of our descendants our children instead of the container's init."""
-    libc = ctypes.CDLL(None, use_errno=True)
-    if libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0:
-        raise OSError(ctypes.get_errno(), "prctl(PR_SET_CHILD_SUBREAPER) failed")
-    libc.prctl(PR_SET_NAME, ctypes.c_char_p(b"agentforge-exec"), 0, 0, 0)
+    try:
+        prctl, get_errno = libc_prctl()
+    except Exception:  # an interpreter whose _ctypes differs: the public module works too
+        import ctypes
+
+        prctl, get_errno = ctypes.CDLL(None, use_errno=True).prctl, ctypes.get_errno
+    if prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0:
+        raise OSError(get_errno(), "prctl(PR_SET_CHILD_SUBREAPER) failed")
+    prctl(PR_SET_NAME, b"agentforge-exec", 0, 0, 0)
 
 
 def process_table():
@@ -79,8 +99,10 @@ def kill_descendants():
         if not live:
             return
         for pid in live:
-            with contextlib.suppress(OSError):
+            try:
                 os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
         time.sleep(0.002)
 
 
@@ -121,7 +143,7 @@ def start_command(argv):
     try:
         os.execvp(argv[0], argv)
     except OSError as exc:
-        os.write(2, ("%s: %s\n" % (argv[0], exc.strerror)).encode())
+        os.write(2, ("%s: %s\n" % (argv[0].decode("utf-8", "replace"), exc.strerror)).encode())
         os._exit(127 if exc.errno == errno.ENOENT else 126)
 
 
@@ -152,8 +174,10 @@ def supervise(deadline, argv):
         signal.signal(number, signal.SIG_IGN)
     pipes = set()
     for fd in (1, 2):
-        with contextlib.suppress(OSError):
+        try:
             pipes.add(os.readlink("/proc/self/fd/%d" % fd))
+        except OSError:
+            pass
     signal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGCHLD])
     main_pid = start_command(argv)
     # Let go of the exec's output so that its end means the command's tree let go of it.
@@ -184,9 +208,9 @@ def main(args):
         return 0
     try:
         deadline = deadline_from(float(args[0]), float(args[1]))
-        argv = json.loads(os.environ.pop(ARGV_VAR))
+        argv = [bytes.fromhex(arg) for arg in os.environ.pop(ARGV_VAR).split(" ")]
     except (ValueError, IndexError, KeyError):
-        sys.stderr.write("usage: supervise DEADLINE TIMEOUT, argv as JSON in $%s\n" % ARGV_VAR)
+        sys.stderr.write("usage: supervise DEADLINE TIMEOUT, argv in hex in $%s\n" % ARGV_VAR)
         sys.stderr.flush()
         return SETUP_FAILED_EXIT_CODE
     return supervise(deadline, argv)
