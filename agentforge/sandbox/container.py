@@ -136,6 +136,10 @@ class Sandbox:
                         f"could not remove sandbox {self.name}: {exc.explanation or exc}; "
                         "remove it with `agentforge sandbox reap --all` or `docker rm -f`"
                     ) from exc
+            except (RequestException, DockerException) as exc:
+                raise SandboxError(
+                    f"the Docker engine did not answer when removing sandbox {self.name} "
+                    f"({exc}); remove it later with `agentforge sandbox reap`") from exc
             self.container_id = None
         if self.disk is not None:
             self.disk.release()

@@ -15,8 +15,8 @@ takes `--storage-opt size` (see `storage_opt_supported`).
 
 from __future__ import annotations
 
+import contextlib
 import functools
-import logging
 import os
 import shutil
 import socket
@@ -26,6 +26,7 @@ from pathlib import Path
 
 from docker.errors import APIError, NotFound
 from docker.types import Mount
+from requests.exceptions import RequestException
 
 from agentforge.errors import SandboxError
 from agentforge.sandbox.config import SandboxConfig
@@ -38,7 +39,6 @@ OWNER_FILE = "owner"
 # Drivers that take `--storage-opt size=` (overlay2 only on xfs mounted with pquota).
 _SIZED_DRIVERS = {"devicemapper", "btrfs", "zfs", "windowsfilter"}
 
-log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -167,17 +167,16 @@ class SandboxDisk:
 def release_disk(name: str, volumes: list[str] | None = None) -> None:
     """Remove a sandbox's disk volumes and loop filesystem; what is already gone is skipped."""
     api = docker_client().api
-    if volumes is None:
-        found = api.volumes(filters={"label": f"agentforge.disk-of={name}"}).get("Volumes") or []
-        volumes = [volume["Name"] for volume in found]
-    for volume in volumes:
-        try:
-            api.remove_volume(volume, force=True)
-        except NotFound:
-            pass
-        except APIError as exc:
-            raise SandboxError(f"cannot remove volume {volume} of sandbox {name}: "
-                               f"{exc.explanation or exc}; is a container still using it?") from exc
+    try:
+        if volumes is None:
+            found = api.volumes(filters={"label": f"agentforge.disk-of={name}"})
+            volumes = [volume["Name"] for volume in found.get("Volumes") or []]
+        for volume in volumes:
+            with contextlib.suppress(NotFound):
+                api.remove_volume(volume, force=True)
+    except (APIError, RequestException) as exc:
+        raise SandboxError(f"cannot remove the disk volumes of sandbox {name}: {exc}; is a "
+                           "container still using them? `agentforge sandbox reap` retries") from exc
     folder = disk_root() / name
     mount_point = folder / "mnt"
     if os.path.ismount(mount_point):
