@@ -269,3 +269,14 @@ def test_pkill_in_a_command_does_not_end_the_command_itself(agent_image: str):
         done = box.exec(["sh", "/workspace/kill.sh"], timeout=60)
         assert done.ok and done.output == "alive\n", done
         assert "sleep 300" not in processes(box)
+
+
+def test_a_detached_helper_outlives_a_command_that_ended_normally(agent_image: str):
+    # A server started in the background with its output redirected is the agent's to keep;
+    # only a timeout ends what a command started.
+    with Sandbox(SandboxConfig(image=agent_image)) as box:
+        started = time.monotonic()
+        done = box.exec("setsid sleep 4444 >/dev/null 2>&1 & echo started", timeout=60)
+        assert done.ok and done.output == "started\n"
+        assert time.monotonic() - started < 30
+        assert "sleep 4444" in processes(box)
