@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -94,6 +95,10 @@ def check_sandbox_disk(engine_ok: bool) -> Check:
         return Check("sandbox disk limit", False, f"{choice.mechanism} did not stop a write "
                      f"past {PROBE_DISK_LIMIT_MIB} MiB: {fill.output.strip()[-200:]}")
     detail += f"; tried: a write past {PROBE_DISK_LIMIT_MIB} MiB failed with ENOSPC"
+    if storage_opt_supported():  # the driver says so; only creating a container tells
+        with contextlib.suppress(AgentforgeError), Sandbox(
+                probe.model_copy(update={"read_only_root": False})):
+            pass
     root = ("bounded by --storage-opt size" if storage_opt_supported() else
             "NOT bounded (the storage driver takes no --storage-opt size)")
     return Check("sandbox disk limit", True,

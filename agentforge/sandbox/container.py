@@ -20,7 +20,7 @@ from requests.exceptions import RequestException
 from agentforge.errors import SandboxError
 from agentforge.sandbox import files
 from agentforge.sandbox.config import SandboxConfig
-from agentforge.sandbox.disk import NONE, SandboxDisk
+from agentforge.sandbox.disk import NONE, SandboxDisk, storage_opt_failed
 from agentforge.sandbox.engine import LABEL, docker_client
 from agentforge.sandbox.execution import ExecResult, find_supervisor, stream_exec
 from agentforge.sandbox.images import require_image
@@ -75,33 +75,19 @@ class Sandbox:
         try:
             self.disk = SandboxDisk(self.name, cfg, labels)
             _warn_if_unbounded(self.disk)
-            host_config = api.create_host_config(
-                network_mode=cfg.network,
-                cap_drop=cfg.cap_drop,
-                security_opt=["no-new-privileges:true"] if cfg.no_new_privileges else None,
-                mem_limit=cfg.memory,
-                memswap_limit=cfg.memory,
-                nano_cpus=int(cfg.cpus * 1e9),
-                pids_limit=cfg.pids_limit,
-                read_only=cfg.read_only_root,
-                tmpfs=cfg.tmpfs,
-                mounts=self.disk.mounts(),
-                binds=binds or None,
-                init=True,
-                log_config=LogConfig(type="none"),
-                storage_opt=self.disk.storage_opt(),
-            )
-            created = api.create_container(
-                self.image,
-                command=KEEPALIVE,
-                name=self.name,
-                user=cfg.user,
-                working_dir=cfg.workdir,
-                environment=cfg.env,
-                labels=labels,
-                host_config=host_config,
-                network_disabled=cfg.network == "none",
-            )
+            mounts = self.disk.mounts()
+            storage_opt = self.disk.storage_opt()
+            try:
+                created = self._create(api, mounts, binds, labels, storage_opt)
+            except APIError as exc:
+                if storage_opt is None or "storage-opt" not in str(exc.explanation or exc):
+                    raise
+                # The driver looked able to bound a root filesystem but is not (overlay2 on
+                # xfs without pquota): go on unbounded, as doctor says.
+                storage_opt_failed(str(exc.explanation or exc))
+                log.warning("the engine refused --storage-opt size (%s): writable root "
+                            "filesystems are not bounded", exc.explanation or exc)
+                created = self._create(api, mounts, binds, labels, None)
             self.container_id = created["Id"]
             api.start(self.container_id)
         except (APIError, SandboxError, OSError) as exc:
@@ -114,6 +100,36 @@ class Sandbox:
             self._remove_quietly()
             raise
         return self
+
+    def _create(self, api, mounts, binds, labels, storage_opt) -> dict:
+        cfg = self.config
+        host_config = api.create_host_config(
+            network_mode=cfg.network,
+            cap_drop=cfg.cap_drop,
+            security_opt=["no-new-privileges:true"] if cfg.no_new_privileges else None,
+            mem_limit=cfg.memory,
+            memswap_limit=cfg.memory,
+            nano_cpus=int(cfg.cpus * 1e9),
+            pids_limit=cfg.pids_limit,
+            read_only=cfg.read_only_root,
+            tmpfs=cfg.tmpfs,
+            mounts=mounts,
+            binds=binds or None,
+            init=True,
+            log_config=LogConfig(type="none"),
+            storage_opt=storage_opt,
+        )
+        return api.create_container(
+            self.image,
+            command=KEEPALIVE,
+            name=self.name,
+            user=cfg.user,
+            working_dir=cfg.workdir,
+            environment=cfg.env,
+            labels=labels,
+            host_config=host_config,
+            network_disabled=cfg.network == "none",
+        )
 
     def _remove_quietly(self) -> None:
         # Cleaning up after a failed start must not hide why the start failed.

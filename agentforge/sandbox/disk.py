@@ -70,9 +70,21 @@ def loop_unavailable() -> str | None:
     return None
 
 
-@functools.cache
+_storage_opt_refused: list[str] = []
+
+
+def storage_opt_failed(reason: str) -> None:
+    """Record that the engine refused `--storage-opt size`; no sandbox asks again."""
+    _storage_opt_refused.append(reason)
+
+
 def storage_opt_supported() -> bool:
     """True when the engine's storage driver can bound a container's root filesystem."""
+    return not _storage_opt_refused and _driver_takes_size()
+
+
+@functools.cache
+def _driver_takes_size() -> bool:
     info = docker_client().info()
     driver = info.get("Driver", "")
     backing = dict(info.get("DriverStatus") or []).get("Backing Filesystem", "")
