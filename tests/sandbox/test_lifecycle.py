@@ -61,6 +61,8 @@ def test_failed_start_leaves_nothing_behind(agent_image: str):
     with pytest.raises(SandboxError, match="could not start a sandbox"):
         box.start()
     assert containers_named(box.name) == []
+    # Its disk was made before the engine refused the container: it is gone too.
+    assert not disk_volumes(box.name) and not (disk_root() / box.name).exists()
 
 
 def test_every_container_carries_the_reaper_labels(agent_image: str):
