@@ -58,11 +58,11 @@ def reap(*, everything: bool = False, older_than: float | None = None, dry_run: 
             release_disk(container.name)
         reaped.append(ReapedContainer(container.name, reason))
     if run_id is None:
-        reaped += _reap_disks(everything=everything, dry_run=dry_run)
+        reaped += reap_disks(everything=everything, dry_run=dry_run)
     return reaped
 
 
-def _reap_disks(*, everything: bool, dry_run: bool) -> list[ReapedContainer]:
+def reap_disks(*, everything: bool, dry_run: bool) -> list[ReapedContainer]:
     """Sandbox disks (loop filesystems, named volumes) whose sandbox is gone."""
     api = docker_client().api
     owners: dict[str, dict[str, str]] = {}

@@ -119,3 +119,24 @@ def test_reap_removes_what_a_killed_process_left_and_spares_live_sandboxes(agent
         assert disk_volumes(live.name) or live.disk.choice.mechanism == "none"
     assert containers_named(live.name) == []
     assert not disk_volumes(live.name) and not (disk_root() / live.name).exists()
+
+
+def test_a_disk_whose_sandbox_and_owner_are_gone_is_reaped(agent_image: str, missing):
+    from agentforge.sandbox.reaper import reap_disks
+
+    owner = subprocess.Popen([sys.executable, "-c", CRASHING_OWNER, agent_image, "disk-test"],
+                             stdout=subprocess.PIPE, text=True)
+    try:
+        orphan = owner.stdout.readline().strip()
+    finally:
+        owner.send_signal(signal.SIGKILL)
+        owner.wait(30)
+    # The container went some other way (`docker rm -f`); its disk stayed behind.
+    docker_client().api.remove_container(orphan, force=True)
+    if not disk_volumes(orphan):
+        missing("no disk mechanism bounds sandboxes here (see agentforge doctor)")
+    with Sandbox(SandboxConfig(image=agent_image)) as live:
+        reaped = [entry.name for entry in reap_disks(everything=False, dry_run=False)]
+        assert f"{orphan} (disk)" in reaped and f"{live.name} (disk)" not in reaped
+        assert not disk_volumes(orphan) and not (disk_root() / orphan).exists()
+        assert live.exec(["echo", "spared"]).output == "spared\n"
