@@ -71,6 +71,10 @@ class SandboxConfig(BaseModel):
     """Default wall-clock limit in seconds for one command, enforced from the host."""
     output_limit: int = Field(1_000_000, ge=1024)
     """Bytes of command output kept (half from the head, half from the tail)."""
+    tree_supervisor: bool = True
+    """Run each command under `supervise.py` (needs a Python 3 in the image), so a timeout
+    ends every process it started. False starts commands directly (one Python start less);
+    a timeout then misses processes that left the command's session and environment."""
     disk_limit: str | None = Field(default_factory=_default_disk_limit, validate_default=True)
     """Bytes the sandbox may write to its writable_paths together (64m, 4g); None: unbounded.
     Defaults to 4g, or to $AGENTFORGE_SANDBOX_DISK_LIMIT."""

@@ -207,6 +207,8 @@ class Sandbox:
 
     def _tree_supervisor(self) -> str | None:
         """The container's Python that runs the tree supervisor (probed once), or None."""
+        if not self.config.tree_supervisor:
+            return None
         with self._probe_lock:
             if not self._supervisor_probed:
                 self._supervisor = find_supervisor(docker_client().api, self._require_running(),

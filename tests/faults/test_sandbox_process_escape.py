@@ -70,3 +70,32 @@ def test_engine_errors_become_sandbox_errors(agent_image: str):
             box.exec(["true"], timeout=30)
         with pytest.raises(SandboxError):
             box.start_background(["sleep", "5"])
+
+
+def test_without_the_supervisor_a_restart_gives_neighbours_results_or_sandbox_errors(
+        agent_image: str, caplog):
+    # The last resort (no Python in the image, or the supervisor switched off): a fork bomb
+    # at the PID limit leaves the killer no room, so the container restarts. A command running
+    # next to it must end with a result or a SandboxError, never a raw Docker error.
+    bomb = "import os\nwhile True:\n    try:\n        os.fork()\n    except OSError:\n        0\n"
+    config = SandboxConfig(image=agent_image, pids_limit=64, tree_supervisor=False)
+    with Sandbox(config) as box:
+        neighbour: dict[str, object] = {}
+
+        def run_neighbour() -> None:
+            try:
+                neighbour["result"] = box.exec("sleep 20; echo finished", timeout=120)
+            except SandboxError as exc:
+                neighbour["error"] = exc
+            except BaseException as exc:  # noqa: BLE001 - the assertion names it
+                neighbour["raw"] = exc
+
+        thread = threading.Thread(target=run_neighbour)
+        thread.start()
+        time.sleep(1)
+        ended = box.exec(["python3", "-c", bomb], timeout=4)
+        thread.join(120)
+        assert ended.timed_out
+        assert "restarting it" in caplog.text  # this test is about the last resort
+        assert "raw" not in neighbour, f"a raw error left the sandbox: {neighbour['raw']!r}"
+        assert box.exec(["echo", "usable"], timeout=60).output == "usable\n"
