@@ -40,6 +40,7 @@ from agentforge.llm.gateway_http import GatewayHandler
 from agentforge.llm.gateway_server import (
     ConnectionLimits,
     Deadlines,
+    ServerLimits,
     TCPHTTPServer,
     UnixHTTPServer,
     raise_open_file_limit,
@@ -113,7 +114,7 @@ class Gateway:
     def __init__(self, upstream: Endpoint, ledger: Ledger, *, socket_dir: Path | None = None,
                  retry: RetryPolicy | None = None, cache: bool = True,
                  tcp_port: int | None = None, forwarder_port: int = FORWARDER_PORT,
-                 connections: ConnectionLimits | None = None) -> None:
+                 limits: ServerLimits | None = None) -> None:
         self.upstream = upstream
         self.ledger = ledger
         self.retry = retry or RetryPolicy()
@@ -127,7 +128,8 @@ class Gateway:
         self._grant_servers: dict[str, socketserver.BaseServer] = {}
         self.budgets = Budgets(lambda prompt, completion: ledger.cost(upstream.model, prompt,
                                                                      completion))
-        self.connections = connections or ConnectionLimits()
+        self.limits = limits or ServerLimits()
+        self.connections = ConnectionLimits(self.limits)
         self.deadlines = Deadlines()
         self._lock = threading.Lock()
         self._books: queue.Queue[CallRecord | CacheEntry | None] = queue.Queue()

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from agentforge.llm.client import backoff_delay
 from agentforge.llm.config import RetryPolicy
-from agentforge.llm.gateway_server import IDLE_TIMEOUT, MAX_BODY_BYTES, REQUEST_TIMEOUT
+from agentforge.llm.gateway_server import IDLE_TIMEOUT
 from agentforge.llm.gateway_upstream import UpstreamFailure
 from agentforge.llm.ledger import CacheEntry, CallRecord, request_hash
 
@@ -28,6 +28,7 @@ class GatewayHandler(BaseHTTPRequestHandler):
     timeout = IDLE_TIMEOUT  # any one read or write; a slow request has its own deadline
 
     def setup(self) -> None:
+        self.timeout = self.gateway.limits.idle_timeout
         # Headers and body go out in separate writes: without TCP_NODELAY, Nagle's algorithm
         # and delayed ACKs add ~40 ms to every answer on the TCP listener.
         self.disable_nagle_algorithm = self.request.family == socket.AF_INET
@@ -45,7 +46,7 @@ class GatewayHandler(BaseHTTPRequestHandler):
 
     def handle_one_request(self) -> None:
         # Waiting for the next request on a kept-alive connection is bounded...
-        self.gateway.deadlines.watch(self.connection, IDLE_TIMEOUT)
+        self.gateway.deadlines.watch(self.connection, self.gateway.limits.idle_timeout)
         try:
             super().handle_one_request()
         finally:
@@ -54,7 +55,7 @@ class GatewayHandler(BaseHTTPRequestHandler):
     def parse_request(self) -> bool:
         # ...and once its first line is in, the rest of a request must follow promptly: a
         # slow sender must not hold a thread and a connection for long.
-        self.gateway.deadlines.watch(self.connection, REQUEST_TIMEOUT)
+        self.gateway.deadlines.watch(self.connection, self.gateway.limits.request_timeout)
         return super().parse_request()
 
     def do_GET(self) -> None:  # noqa: N802 - stdlib naming
@@ -120,9 +121,10 @@ class GatewayHandler(BaseHTTPRequestHandler):
             self.refuse(400, f"agentforge gateway: bad Content-Length {length!r}",
                         "invalid_request_error")
             return None
-        if size > MAX_BODY_BYTES:
+        limit = self.gateway.limits.max_body_bytes
+        if size > limit:
             self.refuse(413, f"agentforge gateway: the request body has {size} bytes, more than "
-                        f"the {MAX_BODY_BYTES} accepted; send a shorter conversation",
+                        f"the {limit} accepted; send a shorter conversation",
                         "request_too_large")
             return None
         raw = self.rfile.read(size)

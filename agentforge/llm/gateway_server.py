@@ -16,6 +16,7 @@ import socketserver
 import sys
 import threading
 import time
+from dataclasses import dataclass
 from http.server import ThreadingHTTPServer
 from typing import TYPE_CHECKING
 
@@ -36,6 +37,17 @@ _WANTED_OPEN_FILES = 65536
 _SHARED = "shared"
 
 
+@dataclass(frozen=True)
+class ServerLimits:
+    """How much one sandbox, and all of them together, may hold of the gateway."""
+
+    max_connections: int = MAX_CONNECTIONS
+    per_grant: int = MAX_CONNECTIONS_PER_GRANT
+    idle_timeout: float = IDLE_TIMEOUT
+    request_timeout: float = REQUEST_TIMEOUT
+    max_body_bytes: int = MAX_BODY_BYTES
+
+
 def raise_open_file_limit(wanted: int = _WANTED_OPEN_FILES) -> int:
     """Raise this process's soft open-file limit towards `wanted` (up to the hard limit)."""
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
@@ -49,10 +61,9 @@ def raise_open_file_limit(wanted: int = _WANTED_OPEN_FILES) -> int:
 class ConnectionLimits:
     """Counts open connections per listener key and in total; refuses above the bounds."""
 
-    def __init__(self, total: int = MAX_CONNECTIONS,
-                 per_grant: int = MAX_CONNECTIONS_PER_GRANT) -> None:
-        self.total = total
-        self.per_grant = per_grant
+    def __init__(self, limits: ServerLimits) -> None:
+        self.total = limits.max_connections
+        self.per_grant = limits.per_grant
         self._open: dict[str, int] = {}
         self._all = 0
         self._lock = threading.Lock()
