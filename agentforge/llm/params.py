@@ -56,7 +56,7 @@ def token_param_reason(model: str) -> str:
 
 def learn_from_error(model: str, sent: str, message: str) -> str | None:
     """If an endpoint's error says `sent` is unsupported, remember the other one and return it."""
-    text = message.lower()
+    text = message.lower().replace("\\", "")  # quotes may come escaped (a repr'd body)
     other = MAX_COMPLETION_TOKENS if sent == MAX_TOKENS else MAX_TOKENS
     names_sent = f"'{sent}'" in text or f'"{sent}"' in text or f"`{sent}`" in text
     rejects = any(word in text for word in ("unsupported", "not supported", "unrecognized",
