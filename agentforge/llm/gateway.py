@@ -240,6 +240,10 @@ class Gateway:
         """Limit what all grants of a run may spend together."""
         self.budgets.set_run_budget(run_id, budget)
 
+    def run_budget_exhausted(self, run_id: str) -> str | None:
+        """Why the run's budget can pay for no further call (see Budgets.run_exhausted)."""
+        return self.budgets.run_exhausted(run_id)
+
     def revoke(self, token: str) -> None:
         """Forget a grant's key and close its socket."""
         with self._lock:

@@ -75,6 +75,7 @@ class Budgets:
         self._spent: dict[tuple, list[float]] = {}
         self._reserved: dict[tuple, list[float]] = {}
         self._run_budgets: dict[str, Budget] = {}
+        self._run_ended: dict[str, str] = {}  # run -> why its budget cannot pay for a call
         self._lock = threading.Lock()
 
     def seed(self, context: CallContext, task_spend: Spend, run_spend: Spend) -> None:
@@ -90,6 +91,23 @@ class Budgets:
         """Limit what all grants of a run may spend together."""
         with self._lock:
             self._run_budgets[run_id] = budget
+            self._run_ended.pop(run_id, None)
+
+    def run_exhausted(self, run_id: str) -> str | None:
+        """Why the run's budget can pay for no more calls (also when a little is left, too
+        little for a prompt), in the words of the run's own budget check; else None."""
+        with self._lock:
+            noted = self._run_ended.get(run_id)
+            budget = self._run_budgets.get(run_id)
+            tokens, usd = self._spent.get(run_scope(run_id), [0, 0.0])
+        if noted or budget is None:
+            return noted
+        # Also before any call was refused (a resumed run): too little for the smallest call.
+        if budget.tokens is not None and budget.tokens - tokens < SMALLEST_CALL + 1:
+            return f"tokens: {int(tokens)} of {budget.tokens} used"
+        if budget.usd is not None and budget.usd - usd < self._cost(SMALLEST_CALL, 1):
+            return f"dollars: ${usd:.4f} of ${budget.usd:.4f} spent"
+        return None
 
     def spent(self, scope: tuple) -> tuple[float, float]:
         """(tokens, dollars) booked so far in a scope."""
@@ -142,25 +160,37 @@ class Budgets:
             held_tokens, held_usd = self._reserved.get(scope, [0, 0.0])
             if budget.tokens is not None:
                 if tokens >= budget.tokens:
+                    self._note_end(scope, f"tokens: {int(tokens)} of {budget.tokens} used")
                     raise BudgetRefused(402, budget_message(
                         name, f"{int(tokens)} tokens used of {budget.tokens}"))
                 left = int(budget.tokens - tokens - held_tokens) - prompt
                 if left < 1:
+                    if not held_tokens:
+                        self._note_end(scope, f"tokens: {int(tokens)} of {budget.tokens} used, "
+                                       f"too few left for a call's prompt (~{prompt})")
                     raise _short(name, f"{int(budget.tokens - tokens)} tokens",
                                  f"~{prompt} tokens", held_tokens > 0)
                 room = left if room is None else min(room, left)
             if budget.usd is not None:
                 if usd >= budget.usd:
+                    self._note_end(scope, f"dollars: ${usd:.4f} of ${budget.usd:.4f} spent")
                     raise BudgetRefused(402, budget_message(
                         name, f"${usd:.4f} used of ${budget.usd:.4f}"))
                 left_usd = budget.usd - usd - held_usd - self._cost(prompt, 0)
                 if left_usd <= 0 or (per_token > 0 and left_usd < per_token):
+                    if not held_usd:
+                        self._note_end(scope, f"dollars: ${usd:.4f} of ${budget.usd:.4f} "
+                                       "spent, too little left for a call")
                     raise _short(name, f"${budget.usd - usd:.4f}",
                                  f"~${self._cost(prompt, 0):.4f}", held_usd > 0)
                 if per_token > 0:
                     left = math.floor(left_usd / per_token)
                     room = left if room is None else min(room, left)
         return room
+
+    def _note_end(self, scope: tuple, reason: str) -> None:
+        if scope[0] == "run":  # the run's loop stops on this, as on a spent budget
+            self._run_ended[scope[1] or ""] = reason
 
     def settle(self, reservation: Reservation | None, scopes: tuple[tuple, ...],
                tokens: int, usd: float) -> None:
@@ -193,3 +223,7 @@ def budget_message(scope: str, used: str) -> str:
     return (f"agentforge gateway: the model budget of {scope} is spent ({used}). No further "
             "model calls will be answered for it: stop calling the model and finish with the "
             "work you have.")
+
+
+SMALLEST_CALL = estimate_prompt_tokens({"messages": [{"role": "user", "content": ""}]})
+"""The prompt estimate of the shortest possible chat request."""

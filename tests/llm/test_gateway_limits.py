@@ -135,3 +135,12 @@ def post_unix(path, token: str, declared: int | None = None) -> tuple[int, str]:
         connection.request("POST", "/v1/chat/completions", body, headers)
     response = connection.getresponse()
     return response.status, response.read().decode()
+
+
+def test_a_run_budget_too_small_for_a_prompt_ends_the_run(gateway, upstream):
+    grant = gateway.grant(run_id="r", task_id="t", run_budget=Budget(tokens=20))
+    assert gateway.run_budget_exhausted("r") is None
+    assert ask(gateway, grant.token, "a prompt longer than twenty tokens, " * 3) == 402
+    # What the run's loop checks: it stops as on a spent budget, though nothing was spent.
+    assert gateway.run_budget_exhausted("r").startswith("tokens: 0 of 20 used")
+    assert upstream.requests == []
