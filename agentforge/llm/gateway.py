@@ -175,8 +175,13 @@ class Gateway:
         with self._lock:
             grant_servers = list(self._grant_servers.values())
             self._grant_servers.clear()
-        for server in [*self._servers, *grant_servers]:
-            server.shutdown()
+        servers = [*self._servers, *grant_servers]
+        # Each shutdown waits for its serve loop's next poll: wait for them all at once.
+        stoppers = [threading.Thread(target=server.shutdown) for server in servers]
+        for stopper in stoppers:
+            stopper.start()
+        for stopper, server in zip(stoppers, servers, strict=True):
+            stopper.join()
             server.server_close()
         self._servers.clear()
         self.deadlines.stop()

@@ -144,3 +144,17 @@ def test_a_run_budget_too_small_for_a_prompt_ends_the_run(gateway, upstream):
     # What the run's loop checks: it stops as on a spent budget, though nothing was spent.
     assert gateway.run_budget_exhausted("r").startswith("tokens: 0 of 20 used")
     assert upstream.requests == []
+
+
+def test_connections_beyond_the_total_get_a_503_at_once(upstream, tmp_path):
+    endpoint = Endpoint(base_url=upstream.base_url, model="m", api_key="k")
+    limits = ServerLimits(max_connections=4, request_timeout=30)
+    with Gateway(endpoint, Ledger(tmp_path / "l.db"), tcp_port=0, limits=limits) as gw:
+        port = int(gw.tcp_base_url.split(":")[2].split("/")[0])
+        idle = [socket.create_connection(("127.0.0.1", port), timeout=30) for _ in range(4)]
+        extra = socket.create_connection(("127.0.0.1", port), timeout=30)
+        answer = extra.recv(4096)
+        assert b" 503 " in answer and b"connections open" in answer
+        for sock in idle:
+            sock.close()
+        extra.close()
