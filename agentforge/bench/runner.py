@@ -135,11 +135,18 @@ def run_one(
         trajectory_dir = options.out_dir / "trajectories" / task.instance_id
         if attempts > 1:
             trajectory_dir = trajectory_dir / f"attempt-{attempt}"
-        run = run_agent(
-            task, options.agent_dir, problem=problem, trajectory_dir=trajectory_dir,
-            timeout=options.agent_timeout, start_patch=patch,
-            grant=grant_for(task) if grant_for else None,
-        )
+        grant = grant_for(task) if grant_for else None
+        try:
+            run = run_agent(
+                task, options.agent_dir, problem=problem, trajectory_dir=trajectory_dir,
+                timeout=options.agent_timeout, start_patch=patch, grant=grant,
+            )
+        finally:
+            # The attempt is over: its key must not outlive it (a leftover process could
+            # otherwise keep spending on the run's model).
+            revoke = getattr(grant, "revoke", None)
+            if revoke is not None:
+                revoke()
         _save_log(options.out_dir / "logs", task.instance_id, f"agent-{attempt}.log", run.log_tail)
         patch, ended = run.patch, run.ended
         prediction = Prediction(instance_id=task.instance_id,

@@ -223,7 +223,8 @@ class EvolutionLoop:
             return f"dollars: ${spend.cost_usd:.4f} of ${budget.max_usd:.4f} spent"
         if budget.max_tokens is not None and spend.tokens >= budget.max_tokens:
             return f"tokens: {spend.tokens} of {budget.max_tokens} used"
-        return None
+        # The gateway refuses calls whose worst case no longer fits: then the run is done too.
+        return self.ctx.gateway.run_budget_exhausted(self.ctx.run_id)
 
     # -- live progress ---------------------------------------------------------------------
 
