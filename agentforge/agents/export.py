@@ -195,7 +195,8 @@ def _write_readme(agent: ResolvedAgent, lineage: Lineage | None, out: Path) -> N
         loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
         undefined=jinja2.StrictUndefined, keep_trailing_newline=True,
     ).get_template("export_readme.md")
-    text = template.render(name=spec.name if spec else agent.path.name, origin=origin,
+    name = spec.name if spec else f"{agent.contract.upper()} agent {agent.external_id or ''}"
+    text = template.render(name=name.strip(), origin=origin,
                            contract=agent.contract, folder=str(out),
                            entry=spec.entry if spec else "")
     readme = out / "README.md"
