@@ -107,7 +107,10 @@ def file_hashes(folder: Path) -> dict[str, str]:
     for path in sorted(_files(folder)):
         rel = path.relative_to(folder).as_posix()
         if rel != MANIFEST:
-            hashes[rel] = hashlib.sha256(path.read_bytes()).hexdigest()
+            # A symlink is hashed as its target text, never followed: an agent's tree could
+            # point at a host file (~/.ssh/...) that must not be read into the export.
+            data = os.readlink(path).encode() if path.is_symlink() else path.read_bytes()
+            hashes[rel] = hashlib.sha256(data).hexdigest()
     return hashes
 
 
@@ -123,7 +126,7 @@ def _copy_tree(source: Path, dest: Path) -> None:
     for path in _files(source):
         target = dest / path.relative_to(source)
         target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(path, target)
+        shutil.copy2(path, target, follow_symlinks=False)  # links stay links (see above)
 
 
 def _commit_ancestors(agent: ResolvedAgent, lineage: Lineage, out: Path) -> None:

@@ -133,6 +133,7 @@ def _build(plan: ImportPlan, staging: Path, final: Path) -> None:
                          stop_reason=f"imported from {plan.system.upper()}")
         root_commit = _commit_root(plan, repo, staging)
         ids: dict[str, int] = {}
+        broken: dict[str, str] = {}
         commits: dict[str, str | None] = {plan.root.external_id: root_commit}
         root = store.add_node(run_id, parent_id=None, commit=root_commit,
                               status=_status(plan.root), reason=plan.root.failure,
@@ -143,9 +144,11 @@ def _build(plan: ImportPlan, staging: Path, final: Path) -> None:
                               origin={"kind": "import", "system": plan.system,
                                       "source": str(plan.source / plan.root.external_id)})
         for node in plan.nodes:
-            commit, broken = _commit_child(repo, node, commits.get(node.parent))
+            commit, why = _commit_child(repo, node, commits.get(node.parent))
             commits[node.external_id] = commit
-            failure = broken or node.failure
+            if why and node.patch and commits.get(node.parent):
+                broken[node.external_id] = why
+            failure = why or node.failure
             added = store.add_node(
                 run_id, parent_id=ids[node.parent], commit=commit,
                 status=NodeStatus.failed if failure else NodeStatus.evaluated,
@@ -153,10 +156,22 @@ def _build(plan: ImportPlan, staging: Path, final: Path) -> None:
             ids[node.external_id] = added.id
             store.set_node_origin(added.id, external_id=node.external_id)
             _record(store, added.id, node)
+        _refuse_unmatched_base(plan, broken)
         store.add_event(run_id, "imported", f"imported {len(plan.nodes) + 1} nodes of a "
                         f"{plan.system.upper()} run from {plan.source}", data=origin)
     finally:
         store.close()
+
+
+def _refuse_unmatched_base(plan: ImportPlan, broken: dict[str, str]) -> None:
+    """A wrong --base shows as none of the root's children's patches applying: refuse."""
+    firsts = [n.external_id for n in plan.nodes if n.parent == plan.root.external_id
+              and n.patch and n.patch.strip()]
+    if len(firsts) >= 2 and all(ext in broken for ext in firsts):
+        raise ImportRefused(
+            f"none of the {len(firsts)} patches made on the root applies to the code from "
+            f"{plan.base}: it is not the checkout this run was made with (another version?); "
+            f"give the right --base. First error: {broken[firsts[0]]}")
 
 
 def _status(node: ForeignNode) -> NodeStatus:

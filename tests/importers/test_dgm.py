@@ -19,6 +19,7 @@ from foreign_runs import (
     D,
     E,
     F,
+    make_dgm_checkout,
     make_dgm_run,
 )
 
@@ -153,6 +154,7 @@ def test_a_partial_run_without_dgm_metadata_imports(dgm_checkout, tmp_path):
     ("checkout", "is a DGM checkout, not a run"),
     ("no-base", "give --base DGM_CHECKOUT"),
     ("wrong-base", "is not a DGM checkout (missing coding_agent.py, DGM_outer.py"),
+    ("mismatched-base", "it is not the checkout this run was made with"),
     ("existing", "already exists and is not empty"),
 ])
 def test_refusals_say_what_to_give_and_write_nothing(case, words, dgm_source, dgm_checkout,
@@ -168,12 +170,16 @@ def test_refusals_say_what_to_give_and_write_nothing(case, words, dgm_source, dg
         del args[3:5]
     elif case == "wrong-base":
         args[4] = str(tmp_path)
+    elif case == "mismatched-base":  # another DGM version: its files differ from the run's
+        other = make_dgm_checkout(tmp_path / "other-dgm")
+        (other / "tools" / "edit.py").write_text("def edit(path, new_text):\n    pass\n")
+        args[4] = str(other)
     else:
         target.mkdir()
         (target / "mine.txt").write_text("keep")
     done = agentforge(*args)
     assert done.returncode == 2 and words in done.stderr, done.stderr
-    left = sorted(p.name for p in tmp_path.iterdir())
+    left = sorted(p.name for p in tmp_path.iterdir() if p.name != "other-dgm")
     assert left == (["target"] if case == "existing" else [])
     if case == "existing":
         assert [p.name for p in target.iterdir()] == ["mine.txt"]
