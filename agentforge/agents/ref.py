@@ -89,8 +89,19 @@ def resolve_agent(text: str | Path) -> ResolvedAgent:
         if not ref.path.is_dir():
             raise AgentRefError(f"{ref.path} is not a directory: give an agent directory "
                                 "(with agent.toml) or RUN_DIR@NODE (a node id or best)")
-        return ResolvedAgent(path=ref.path.resolve(), ref=str(text))
+        return ResolvedAgent(path=ref.path.resolve(), ref=str(text),
+                             contract=_exported_contract(ref.path))
     return _resolve_node(ref)
+
+
+def _exported_contract(folder: Path) -> str:
+    """The contract an export's manifest names (an exported DGM/HGM agent stays theirs)."""
+    try:
+        manifest = json.loads((folder / "agentforge-agent.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return AGENTFORGE_CONTRACT
+    contract = manifest.get("contract") if isinstance(manifest, dict) else None
+    return contract if isinstance(contract, str) and contract else AGENTFORGE_CONTRACT
 
 
 def _resolve_node(ref: AgentRef) -> ResolvedAgent:

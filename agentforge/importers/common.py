@@ -82,8 +82,9 @@ def parents_first(nodes: list[ForeignNode], root_id: str) -> list[ForeignNode]:
         if not ready:  # parents that are not in the run: hang them under the root, say so
             orphan = pending[0]
             orphan.failure = orphan.failure or (
-                f"its parent {orphan.parent!r} is not in the run folder")
-            orphan.parent = root_id
+                f"its parent {orphan.parent!r} is not in the run folder, so its code cannot "
+                "be rebuilt (shown under the root)")
+            orphan.parent, orphan.patch = root_id, None  # its patch is not against the root
             continue
         for node in ready:
             placed.add(node.external_id)

@@ -84,9 +84,11 @@ def read_attempt(folder: Path, external_id: str) -> ForeignNode:
     patch = patch_file.read_text(encoding="utf-8", errors="replace") \
         if patch_file.is_file() else None
     if metadata is None:
-        return ForeignNode(external_id, parent=ROOT, patch=patch, failure=(
+        # Without its parent the patch has nothing to apply to: no code, only the record.
+        return ForeignNode(external_id, parent=ROOT, failure=(
             "no metadata.json: the attempt crashed before writing it; its parent is unknown "
-            "(shown under the root)"))
+            "(shown under the root)" + ("; its model_patch.diff is kept in the source run"
+                                         if patch else "")))
     statement = metadata.get("problem_statement") or ""
     proposal = {key: metadata[key] for key in ("entry", "problem_statement", "is_compiled",
                                                "improvement_diagnosis") if key in metadata}

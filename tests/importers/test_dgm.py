@@ -48,7 +48,7 @@ def test_every_attempt_is_a_node_with_its_foreign_id_status_and_reason(dgm_impor
     assert nodes[B]["parent_id"] == nodes[A]["id"] and nodes[F]["parent_id"] == nodes[E]["id"]
     assert {k for k, n in nodes.items() if n["status"] == "evaluated"} == {"initial", A, B}
     assert "no problem statement" in nodes[C]["reason"]
-    assert "no metadata.json" in nodes[D]["reason"]
+    assert "no metadata.json" in nodes[D]["reason"] and nodes[D]["commit"] is None
     assert "does not apply" in nodes[E]["reason"] and nodes[E]["commit"] is None
     assert "has no code" in nodes[F]["reason"]
     assert nodes[B]["summary"] == "Better output"
@@ -98,6 +98,8 @@ def test_export_of_an_imported_agent_says_it_follows_dgms_contract(dgm_imported,
     assert f"[{B}]" in (out / "LINEAGE.md").read_text()
     assert "coding_agent.py" in (out / "lineage.patch").read_text()
     assert not (out / "setup.py").exists()  # not packaged as an agentforge agent
+    with pytest.raises(AgentRefError, match="DGM's agent contract"):
+        resolve_runnable_agent(out)  # the export stays a DGM agent
     log = subprocess.run(["git", "log", "--format=%s"], cwd=out, capture_output=True,
                          text=True, check=True).stdout.splitlines()
     assert len(log) == 4 and "Better output" in log[1]

@@ -3,20 +3,19 @@ import. A v1 database is upgraded in place and keeps its rows."""
 
 from __future__ import annotations
 
-from sqlalchemy import create_engine, inspect, text
+from sqlalchemy import inspect, text
 
 from agentforge.store import SqlStore
 from agentforge.store.migrations import latest_version, read_version
 
 
-def test_a_v1_archive_gains_the_origin_columns_and_keeps_its_nodes(tmp_path):
-    path = tmp_path / "archive.sqlite"
+def test_a_v1_archive_gains_the_origin_columns_and_keeps_its_nodes(db_url):
+    path = db_url
     store = SqlStore.open(path)
     store.create_run("old")
     store.add_node("old", parent_id=None, commit="abc")
-    store.close()
+    raw = store.engine
     # Make it a version-1 database: the shape before this migration.
-    raw = create_engine(f"sqlite:///{path}")
     with raw.begin() as conn:
         for table, column in [("agentnode", "external_id"), ("agentnode", "origin_json"),
                               ("run", "origin_json")]:
