@@ -99,3 +99,28 @@ def test_a_folder_whose_own_tests_fail_is_refused(agent_image, tmp_path):
         prepare_seed(agent)
     (agent / "tests" / "test_it.py").write_text("def test_it():\n    assert 1 == 1\n")
     assert prepare_seed(agent).origin["validated"] == "own tests passed at seeding"
+
+
+@pytest.mark.slow
+def test_evolve_seed_continues_from_the_other_runs_best(agent_image, finished_run, tmp_path):
+    """End to end: the new run's root is node 2 of the other run, so it solves the tasks
+    whose scripted fix needs node 2's checklist (archive/base would solve none)."""
+    from agentforge.bench import get_benchmark
+    from agentforge.evolve.demo import demo_script
+
+    tasks = get_benchmark("local").tasks(subset="smoke")
+    script = tmp_path / "model.json"
+    script.write_text(json.dumps(demo_script(tasks)))
+    config = tmp_path / "run.toml"
+    config.write_text(f'[llm.diagnose]\nspec = "scripted:{script}"\n[llm.agent]\n'
+                      f'spec = "scripted:{script}"\n[benchmark]\nsubset = "smoke"\n'
+                      'max_validation_tasks = 2\n[evaluation]\nagent_timeout = 300\n'
+                      'stages = [{ tasks = 2 }]\n[budget]\nmax_iterations = 0\n')
+    run_dir = tmp_path / "continued"
+    done = agentforge("evolve", "--config", str(config), "--run-dir", str(run_dir),
+                      "--seed", f"{finished_run}@best", "--no-finalize", "--quiet")
+    assert done.returncode == 0, done.stderr[-3000:]
+    status = run_status(run_dir)
+    [root] = status["nodes"]
+    assert root["origin"]["ref"] == f"{finished_run}@best" and root["origin"]["node_id"] == 2
+    assert (root["evaluated_tasks"], root["resolved_tasks"]) == (2, 2)
