@@ -13,9 +13,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from agentforge.agents.ref import AgentRefError, resolve_runnable_agent
 from agentforge.errors import ConfigError
+
+if TYPE_CHECKING:
+    from agentforge.evolve.config import ImproveConfig
 
 _VALIDATED = {"evaluating", "evaluated"}
 
@@ -34,7 +38,7 @@ class PreparedSeed:
     """Recorded on the run's root node (status --json `origin`, the export's `seed`)."""
 
 
-def prepare_seed(seed_agent: str | Path, improve=None) -> PreparedSeed:
+def prepare_seed(seed_agent: str | Path, improve: ImproveConfig | None = None) -> PreparedSeed:
     """Resolve and check a seed; `improve` (ImproveConfig) sets how its own tests run."""
     from agentforge.agent_runner import AgentError
 
@@ -68,11 +72,13 @@ def _is_bundled_seed(folder: Path) -> bool:
     return folder.resolve() == (archive_dir() / "base").resolve()
 
 
-def _run_own_tests(folder: Path, seed_agent, improve) -> None:
+def _run_own_tests(folder: Path, seed_agent, improve: ImproveConfig | None) -> None:
+    from agentforge.evolve.config import ImproveConfig
     from agentforge.evolve.improve import validate_agent
 
-    why = validate_agent(folder, pytest_args=list(getattr(improve, "own_tests", []) or []),
-                         timeout=getattr(improve, "validate_timeout", 900.0),
+    improve = improve or ImproveConfig()
+    why = validate_agent(folder, pytest_args=list(improve.own_tests),
+                         timeout=improve.validate_timeout,
                          labels={"agentforge.role": "seed-check"})
     if why is not None:
         raise SeedRefused(f"seed {seed_agent} refused, it fails its own checks: {why}; fix "

@@ -15,7 +15,7 @@ from agentforge.bench import get_benchmark
 from agentforge.bench.protocol import Benchmark
 from agentforge.bench.task import Task
 from agentforge.errors import ConfigError
-from agentforge.evolve.config import RunConfig
+from agentforge.evolve.config import ImproveConfig, RunConfig
 from agentforge.evolve.improve import clean_copy
 from agentforge.evolve.rundir import RunDir, new_run_id
 from agentforge.llm.gateway import Budget, Gateway
@@ -107,7 +107,8 @@ def open_run(run_dir: Path, config: RunConfig | None = None,
 
 
 def ensure_seed(store: SqlStore, repo: AgentRepo, run_id: str, seed_agent: Path,
-                rundir: RunDir, *, seed: PreparedSeed | None = None, improve=None) -> None:
+                rundir: RunDir, *, seed: PreparedSeed | None = None,
+                improve: ImproveConfig | None = None) -> None:
     """Commit the seed agent and add its node (recording its origin), unless already done."""
     if store.list_nodes(run_id):
         return

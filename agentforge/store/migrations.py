@@ -18,7 +18,6 @@ from agentforge.store.errors import SchemaTooNew
 Migration = Callable[[Connection], None]
 
 
-
 def _add_agent_origins(conn: Connection) -> None:
     """v1 -> v2: nodes keep a foreign id and a seed's origin; a run may be an import."""
     conn.execute(text("ALTER TABLE agentnode ADD COLUMN external_id VARCHAR"))
