@@ -125,7 +125,8 @@ def test_status_text_and_json_of_the_imported_run(dgm_imported):
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["status"] == "finished"
     text = agentforge("status", str(dgm_imported))
-    assert "imported from DGM" in text.stdout
+    assert "imported from DGM: " in text.stdout and "(read-only)" in text.stdout
+    assert f"[{B}]" in text.stdout
 
 
 def test_a_polyglot_run_renames_the_polyglot_agent_first(dgm_checkout, tmp_path):
