@@ -10,7 +10,8 @@
 
 An agent of agentforge's contract is made installable (`pip install DIR`): a pyproject.toml
 if it has none, a MANIFEST.in so that its data files (config.toml, prompts) install too, and
-a setup.py shim for pips without `wheel`; the manifest lists them under added_by_export.
+a setup.py shim for pips without `wheel`. The manifest lists every file the export added or
+changed (its README section is prepended to the agent's README.md).
 """
 
 from __future__ import annotations
@@ -53,12 +54,13 @@ def export_agent(ref: str | Path, out: Path, *, git: bool = False) -> Path:
         _copy_tree(agent.path, out)
         if git:
             _git_commit(out, f"agent {agent.path.name}")
-    extras = _packaging(agent, out)
+    source = file_hashes(out)  # the agent's own files, before the export adds its own
+    _packaging(agent, out)
     if lineage is not None:
         (out / "LINEAGE.md").write_text(lineage_markdown(lineage), encoding="utf-8")
         (out / "lineage.patch").write_text(_whole_change(agent, lineage), encoding="utf-8")
     _write_readme(agent, lineage, out)
-    manifest = build_manifest(agent, lineage, out, added=extras)
+    manifest = build_manifest(agent, lineage, out, source=source)
     (out / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
     if git:
         _git_commit(out, "agentforge export: manifest, lineage, README")
@@ -66,8 +68,9 @@ def export_agent(ref: str | Path, out: Path, *, git: bool = False) -> Path:
 
 
 def build_manifest(agent: ResolvedAgent, lineage: Lineage | None, folder: Path,
-                   added: list[str] = ()) -> dict:
-    """The manifest of an agent folder (what agentforge-agent.json holds)."""
+                   source: dict[str, str] | None = None) -> dict:
+    """The manifest of an agent folder (what agentforge-agent.json holds); `source`: the
+    hashes of the agent's own files, to tell what the export added or changed."""
     from agentforge.agent_runner import load_agent
 
     spec = None
@@ -96,8 +99,11 @@ def build_manifest(agent: ResolvedAgent, lineage: Lineage | None, folder: Path,
                              "task_ids": lineage.held_out_task_ids}},
             "models": lineage.models, "seed": lineage.seed,
             "imported_from": lineage.imported_from})
-    data["added_by_export"] = sorted(added)
     data["files"] = file_hashes(folder)
+    if source is not None:
+        data["added_by_export"] = sorted({*data["files"], MANIFEST} - set(source))
+        data["changed_by_export"] = sorted(
+            rel for rel, digest in source.items() if data["files"].get(rel) != digest)
     return data
 
 
@@ -155,32 +161,27 @@ def _whole_change(agent: ResolvedAgent, lineage: Lineage) -> str:
     return repo.repo.git.diff("--binary", root, own) + "\n" if root != own else ""
 
 
-def _packaging(agent: ResolvedAgent, out: Path) -> list[str]:
-    """Make an agentforge-contract agent pip-installable; return the files added."""
+def _packaging(agent: ResolvedAgent, out: Path) -> None:
+    """Make an agentforge-contract agent pip-installable (files it lacks for that)."""
     if agent.contract != AGENTFORGE_CONTRACT or not (out / "agent.toml").is_file():
-        return []
+        return
     from agentforge.agent_runner import load_agent
 
     spec = load_agent(out)
     package = spec.entry.split(".")[0]
-    added = []
     if not (out / "pyproject.toml").is_file() and not (out / "setup.py").is_file():
         (out / "pyproject.toml").write_text(
             f'[project]\nname = "{spec.name}-agent"\nversion = "0.1.0"\n'
             f'description = "{spec.description or spec.name}"\nrequires-python = ">=3.11"\n'
             f'\n[tool.setuptools]\npackages = ["{package}"]\n', encoding="utf-8")
-        added.append("pyproject.toml")
     if not (out / "setup.py").is_file():
         # A shim so that toolchains without `wheel` (pip's legacy path) can install it too.
         (out / "setup.py").write_text("from setuptools import setup\n\nsetup()\n",
                                       encoding="utf-8")
-        added.append("setup.py")
     if not (out / "MANIFEST.in").is_file():
         # Data files (config.toml, prompt templates) are part of the agent: install them.
         (out / "MANIFEST.in").write_text(
             f"graft {package}\nglobal-exclude *.py[cod] __pycache__\n", encoding="utf-8")
-        added.append("MANIFEST.in")
-    return added
 
 
 def _write_readme(agent: ResolvedAgent, lineage: Lineage | None, out: Path) -> None:

@@ -45,7 +45,9 @@ def test_export_of_a_plain_agent_folder(tmp_path):
     assert done.exit_code == 0, done.output
     manifest = json.loads((out / MANIFEST).read_text())
     assert manifest["run_id"] is None and manifest["seed"]["kind"] == "folder"
-    assert manifest["added_by_export"] == ["MANIFEST.in", "pyproject.toml", "setup.py"]
+    assert manifest["added_by_export"] == ["MANIFEST.in", "README.md", MANIFEST,
+                                           "pyproject.toml", "setup.py"]
+    assert manifest["changed_by_export"] == []
     assert 'packages = ["tiny"]' in (out / "pyproject.toml").read_text()
     assert "graft tiny" in (out / "MANIFEST.in").read_text()
     assert set(manifest["files"]) >= {"tiny/prompt.toml", "agent.toml", "README.md"}

@@ -43,6 +43,9 @@ def test_the_manifest_names_run_node_ancestors_scores_models_and_hashes(exported
     assert manifest["scores"]["held_out"] == {"score": 1.0, "tasks": 1, "task_ids": ["py-h"]}
     assert manifest["models"] == {"diagnose": "openai:gpt-4o-mini", "agent": "openai:gpt-4o-mini"}
     assert manifest["seed"]["kind"] == "folder"
+    assert manifest["added_by_export"] == ["LINEAGE.md", "MANIFEST.in", MANIFEST,
+                                           "lineage.patch", "setup.py"]
+    assert manifest["changed_by_export"] == ["README.md"]  # its section comes first
     on_disk = {p.relative_to(exported).as_posix() for p in exported.rglob("*")
                if p.is_file() and p.name != MANIFEST}
     assert set(manifest["files"]) == on_disk
