@@ -40,7 +40,8 @@ def read_dgm_run(run_dir: Path, base: Path | None, polyglot: bool | None = None)
                             "output_dgm/<run id>/ of a DGM checkout)")
     base = check_dgm_checkout(base)
     generations = read_json_records(run_dir / METADATA) if (run_dir / METADATA).is_file() else []
-    archive = set(generations[-1].get("archive", [])) if generations else set()
+    last = generations[-1] if generations and isinstance(generations[-1], dict) else {}
+    archive = set(last.get("archive", []))
     root = read_attempt(run_dir / ROOT, ROOT)
     if root.failure:
         raise ImportRefused(f"{run_dir}/{ROOT} has no usable metadata.json ({root.failure}): "

@@ -38,7 +38,9 @@ def read_hgm_run(run_dir: Path, base: Path | None = None,
                             "output_hgm/<run id>/ of an HGM checkout)")
     base = _root_code(run_dir, base)
     records = read_json_records(run_dir / METADATA) if (run_dir / METADATA).is_file() else []
-    tree = {node["commit_id"]: node for node in (records[-1]["nodes"] if records else [])}
+    last = records[-1] if records and isinstance(records[-1], dict) else {}
+    tree = {node["commit_id"]: node for node in last.get("nodes", [])
+            if isinstance(node, dict) and "commit_id" in node}
     by_id = {node["id"]: node["commit_id"] for node in tree.values()}
     by_id[0] = ROOT
     root = read_attempt(run_dir / ROOT, ROOT)
