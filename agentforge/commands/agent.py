@@ -11,9 +11,8 @@ from pathlib import Path
 
 import typer
 
-app = typer.Typer(help="Check an agent (its own tests) or run it on one repository.",
+app = typer.Typer(help="Check an agent (its own tests), run it on one repository, export it.",
                   no_args_is_help=True)
-
 
 AGENT = typer.Argument(None, metavar="AGENT",
                        help="Agent directory or RUN_DIR@NODE (node id or best); "
