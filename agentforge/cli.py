@@ -5,7 +5,17 @@ from __future__ import annotations
 import typer
 
 from agentforge import __version__
-from agentforge.commands import agent, bench, doctor, evolve, images, model, sandbox, status
+from agentforge.commands import (
+    agent,
+    bench,
+    doctor,
+    evolve,
+    images,
+    import_runs,
+    model,
+    sandbox,
+    status,
+)
 from agentforge.errors import AgentforgeError
 
 app = typer.Typer(
@@ -23,6 +33,7 @@ app.add_typer(agent.app, name="agent")
 app.command("doctor")(doctor.doctor)
 app.add_typer(evolve.app, name="evolve")
 app.command("status")(status.status)
+app.add_typer(import_runs.app, name="import")
 
 
 def _version(value: bool) -> None:

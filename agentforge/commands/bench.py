@@ -62,8 +62,9 @@ def list_benchmarks(
 @app.command()
 def run(
     benchmark: str = BENCHMARK,
-    agent: Path = typer.Option(
-        ..., "--agent", help="Agent directory (agent.toml), e.g. archive/base."),
+    agent: str = typer.Option(
+        ..., "--agent", help="Agent directory (agent.toml), e.g. archive/base, or RUN_DIR@NODE "
+        "(a node id or best)."),
     out: Path = typer.Option(
         ..., "--out", help="Output folder: preds.jsonl, report.json, trajectories/."),
     model: str = typer.Option(
@@ -86,7 +87,10 @@ def run(
         tasks = [bench.task(i) for i in instance_ids]
     if not tasks:
         raise BenchError(f"no tasks selected from {benchmark}; see `agentforge bench list`")
-    run_options = RunOptions(agent_dir=agent.resolve(), model_name=model or agent.name,
+    from agentforge.agents.ref import resolve_runnable_agent
+
+    agent_dir = resolve_runnable_agent(agent)[0].path
+    run_options = RunOptions(agent_dir=agent_dir, model_name=model or agent_dir.name,
                              agent_timeout=agent_timeout, out_dir=out)
     run_id = f"bench-{uuid.uuid4().hex[:8]}"
     if model:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 
@@ -22,6 +23,9 @@ def evolve(
     run_dir: Path = typer.Option(None, "--run-dir", "-d", help="Directory of the new run."),
     resume: Path = typer.Option(None, "--resume", help="Continue the run in this directory."),
     overrides: list[str] = SET,
+    seed: str = typer.Option(None, "--seed", metavar="RUN_DIR@NODE|DIR",
+                             help="Root the new run at this agent (a node id or best of "
+                                  "another run, or an agent folder); overrides seed_agent."),
     finalize_at_end: bool = typer.Option(
         True, "--finalize/--no-finalize", help="Re-score finalists on held-out tasks at the end."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No live progress lines."),
@@ -33,6 +37,8 @@ def evolve(
     from agentforge.evolve.context import open_run
 
     overrides = list(overrides or [])
+    if seed is not None:
+        overrides.append(_seed_override(seed, resume))
     if resume is not None:
         if config is not None or run_dir is not None:
             raise ConfigError("--resume DIR takes no --config/--run-dir: the run directory "
@@ -49,6 +55,18 @@ def evolve(
     with opened as run:
         _run(run, finalize_at_end, quiet)
     typer.echo(f"status: agentforge status {target}")
+
+
+def _seed_override(seed: str, resume: Path | None) -> str:
+    """--seed as a seed_agent override, its run directory absolute (from the current one)."""
+    from agentforge.agents.ref import parse_agent_ref
+
+    if resume is not None:
+        raise ConfigError("--seed starts a new run: give it with --config and --run-dir, not "
+                          "with --resume (a run keeps the seed it started from)")
+    ref = parse_agent_ref(seed)
+    absolute = f"{ref.path.resolve()}@{ref.node}" if ref.node else str(ref.path.resolve())
+    return f"seed_agent={json.dumps(absolute)}"
 
 
 def _run(run, finalize_at_end: bool, quiet: bool) -> None:

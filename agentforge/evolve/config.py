@@ -141,8 +141,9 @@ class RunConfig(BaseModel):
     model_config = _STRICT
 
     seed_agent: Path = Path("archive/base")
-    """Folder of the seed agent (agent.toml + package); relative paths: the config's folder,
-    then the current directory, then agentforge's archive/."""
+    """Folder of the seed agent (agent.toml + package), or RUN_DIR@NODE (a node id or best)
+    of another run; relative paths: the config's folder, then the current directory, then
+    agentforge's archive/."""
     seed: int = 0
     """Seed of the run's random state (task order, parent selection)."""
     llm: LLMConfig = Field(default_factory=LLMConfig)
@@ -227,6 +228,16 @@ def load_run_config(path: Path | None, overrides: list[str] = ()) -> RunConfig:
     return resolve_paths(config, path.parent if path is not None else Path.cwd())
 
 
+def _find_seed_ref(seed: Path, find) -> Path | None:
+    """RUN_DIR@NODE with its run directory made absolute; None for a plain folder."""
+    from agentforge.agents.ref import parse_agent_ref
+
+    ref = parse_agent_ref(seed)
+    if ref.node is None:
+        return None
+    return Path(f"{find(ref.path, [])}@{ref.node}")
+
+
 def resolve_paths(config: RunConfig, base: Path) -> RunConfig:
     """Make the seed folder, benchmark source and scripted model paths absolute."""
     from agentforge.paths import archive_dir
@@ -239,8 +250,9 @@ def resolve_paths(config: RunConfig, base: Path) -> RunConfig:
                 return candidate.resolve()
         return (base / p).resolve()
 
-    seed = find(config.seed_agent, [archive_dir().parent / config.seed_agent,
-                                    archive_dir() / config.seed_agent.name])
+    seed = _find_seed_ref(config.seed_agent, find) or find(
+        config.seed_agent, [archive_dir().parent / config.seed_agent,
+                            archive_dir() / config.seed_agent.name])
     update: dict[str, Any] = {"seed_agent": seed}
     bench = config.benchmark
     if bench.source is not None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import random
 import shutil
 from collections.abc import Iterator
@@ -9,11 +10,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from agentforge.agents.seed import PreparedSeed, prepare_seed
 from agentforge.bench import get_benchmark
 from agentforge.bench.protocol import Benchmark
 from agentforge.bench.task import Task
 from agentforge.errors import ConfigError
-from agentforge.evolve.config import RunConfig
+from agentforge.evolve.config import ImproveConfig, RunConfig
 from agentforge.evolve.improve import clean_copy
 from agentforge.evolve.rundir import RunDir, new_run_id
 from agentforge.llm.gateway import Budget, Gateway
@@ -62,13 +64,16 @@ def open_run(run_dir: Path, config: RunConfig | None = None,
              overrides: list[str] = ()) -> Iterator[RunContext]:
     """Start a new run (config given) or reopen one (config None, overrides applied)."""
     rundir = RunDir(Path(run_dir))
+    seed = None
     if config is not None:
         if rundir.exists():
             raise ConfigError(f"{run_dir} already holds a run: continue it with "
                               f"agentforge evolve --resume {run_dir}, or pick a new --run-dir")
+        seed = prepare_seed(config.seed_agent, config.improve)  # a bad seed writes nothing
         rundir.path.mkdir(parents=True, exist_ok=True)
         rundir.save_config(config)
     else:
+        refuse_imported_run(rundir)
         config = rundir.load_config(list(overrides))
         if overrides:
             rundir.save_config(config)
@@ -79,7 +84,8 @@ def open_run(run_dir: Path, config: RunConfig | None = None,
         run_id = runs[0].id if runs else store.create_run(
             new_run_id(rundir.path), run_dir=str(rundir.path.resolve()),
             config=config.model_dump(mode="json")).id
-        ensure_seed(store, repo, run_id, config.seed_agent, rundir)
+        ensure_seed(store, repo, run_id, config.seed_agent, rundir, seed=seed,
+                    improve=config.improve)
         ledger = Ledger(store.engine, prices=config.llm.prices)
         bench = config.benchmark
         benchmark = get_benchmark(bench.name, source=bench.source, **bench.options)
@@ -101,17 +107,38 @@ def open_run(run_dir: Path, config: RunConfig | None = None,
 
 
 def ensure_seed(store: SqlStore, repo: AgentRepo, run_id: str, seed_agent: Path,
-                rundir: RunDir) -> None:
-    """Commit the seed agent and add its node, unless an earlier start already did."""
+                rundir: RunDir, *, seed: PreparedSeed | None = None,
+                improve: ImproveConfig | None = None) -> None:
+    """Commit the seed agent and add its node (recording its origin), unless already done."""
     if store.list_nodes(run_id):
         return
-    if not (seed_agent / "agent.toml").is_file():
-        raise ConfigError(f"seed_agent {seed_agent} is not an agent folder (no agent.toml); "
-                          "point it at archive/base or another agent folder")
+    seed = seed or prepare_seed(seed_agent, improve)
     staging = rundir.path / ".seed"
     if staging.exists():
         shutil.rmtree(staging)
-    clean_copy(seed_agent, staging)
-    commit = repo.commit_folder(staging, message=f"seed: {seed_agent.name}")
-    store.add_node(run_id, parent_id=None, commit=commit, status=NodeStatus.evaluating)
-    store.add_event(run_id, "seed", f"seed agent {seed_agent.name} at {commit[:12]}")
+    clean_copy(seed.folder, staging)
+    commit = repo.commit_folder(staging, message=f"seed: {seed.name}")
+    node = store.add_node(run_id, parent_id=None, commit=commit, status=NodeStatus.evaluating)
+    store.set_node_origin(node.id, origin=seed.origin)
+    store.add_event(run_id, "seed", f"seed agent {seed.name} at {commit[:12]} from "
+                    f"{seed.origin.get('ref') or seed.origin.get('path')}", data=seed.origin)
+
+
+def refuse_imported_run(rundir: RunDir) -> None:
+    """An imported DGM/HGM run is read-only for evolution: say why and what works instead."""
+    if not rundir.database.is_file():
+        return
+    store = rundir.open_store()
+    try:
+        runs = store.list_runs()
+        origin = json.loads(runs[0].origin_json) if runs and runs[0].origin_json else None
+    finally:
+        store.close()
+    if origin:
+        system = str(origin.get("system", "another system")).upper()
+        raise ConfigError(
+            f"{rundir.path} is an imported {system} run ({origin.get('source')}): it is "
+            f"read-only, because its agents follow {system}'s agent contract and its scores "
+            "come from that system's harness. Use agentforge status / agent export on it; to "
+            "evolve further, start a new run with agentforge evolve --seed DIR from an agent "
+            "folder that follows agentforge's contract")
