@@ -15,6 +15,7 @@ from pathlib import Path
 from agentforge.agent_runner import load_agent
 from agentforge.evolve.context import RunContext
 from agentforge.evolve.diagnose import AgentFacts, DiagnosisFailed, FailureCase, diagnose
+from agentforge.evolve.diskspace import raise_if_host_disk_full
 from agentforge.evolve.evaluate import EvaluationOutcome, run_evaluation
 from agentforge.evolve.improve import export_agent, implement, validate_agent
 from agentforge.evolve.scheduler import EvaluationJob
@@ -131,6 +132,7 @@ def validate_node(ctx: RunContext, node_id: int) -> None:
                                 timeout=ctx.config.improve.validate_timeout,
                                 labels={"agentforge.run": ctx.run_id})
     except Exception as exc:  # our side broke (Docker), not the child: the step failed
+        raise_if_host_disk_full(exc)  # stays pending: a resume validates it again
         ctx.store.update_node(node_id, status=NodeStatus.failed,
                               reason=f"validation could not run: {type(exc).__name__}: {exc}")
         return
@@ -168,6 +170,7 @@ def evaluate_job(ctx: RunContext, job: EvaluationJob) -> EvaluationOutcome:
             ctx.benchmark, ctx.task(job.task_id), agent_dir(ctx, job.node_id), out_dir,
             timeout=ctx.config.evaluation.agent_timeout, grant=grant)
     except Exception as exc:  # one task's crash on our side must not stop the run
+        raise_if_host_disk_full(exc)  # ...but a full disk must, and is not the agent's failure
         resolved, reason, data, seconds = False, f"evaluation error: {type(exc).__name__}: " \
             f"{str(exc)[:400]}", None, 0.0
     finally:
