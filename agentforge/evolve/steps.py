@@ -168,7 +168,8 @@ def evaluate_job(ctx: RunContext, job: EvaluationJob) -> EvaluationOutcome:
     try:
         resolved, reason, crash, data, seconds = run_evaluation(
             ctx.benchmark, ctx.task(job.task_id), agent_dir(ctx, job.node_id), out_dir,
-            timeout=ctx.config.evaluation.agent_timeout, grant=grant)
+            timeout=ctx.config.evaluation.agent_timeout, grant=grant,
+            max_trajectory_mb=ctx.config.evaluation.max_trajectory_mb)
     except Exception as exc:  # one task's crash on our side must not stop the run
         raise_if_host_disk_full(exc)  # ...but a full disk must, and is not the agent's failure
         resolved, reason, data, seconds = False, f"evaluation error: {type(exc).__name__}: " \
