@@ -10,11 +10,14 @@ did not fit, so the archive stays as it was; `--resume` continues once space is 
 from __future__ import annotations
 
 import errno
+import os
 import shutil
 from pathlib import Path
 
-from agentforge.errors import AgentforgeError
+from agentforge.errors import AgentforgeError, ConfigError
 
+MIN_FREE_ENV = "AGENTFORGE_MIN_FREE_MB"
+"""Overrides the reserve below which a run stops (MiB; 0 turns the early stop off)."""
 MIN_FREE_BYTES = 64 * 1024 * 1024
 """Below this much free space the run stops before a write fails half-way."""
 _FULL_ERRNOS = {errno.ENOSPC, errno.EDQUOT}
@@ -57,10 +60,20 @@ def free_bytes(path: Path) -> int:
     return shutil.disk_usage(path).free
 
 
-def check_free_space(run_dir: Path, minimum: int = MIN_FREE_BYTES) -> None:
-    """Raise HostDiskFull when the run directory's filesystem has less than `minimum` free."""
+def min_free_bytes() -> int:
+    """The reserve: AGENTFORGE_MIN_FREE_MB if set, else MIN_FREE_BYTES."""
+    value = os.environ.get(MIN_FREE_ENV, "").strip()
+    try:
+        return int(float(value) * 2**20) if value else MIN_FREE_BYTES
+    except ValueError:
+        raise ConfigError(f"{MIN_FREE_ENV}={value!r} is not a number of MiB "
+                          "(e.g. 64, or 0 to turn the early stop off)") from None
+
+
+def check_free_space(run_dir: Path) -> None:
+    """Raise HostDiskFull when the run directory's filesystem has less than the reserve free."""
     free = free_bytes(run_dir)
-    if free < minimum:
+    if free < min_free_bytes():
         raise HostDiskFull(disk_full_message(run_dir, free))
 
 
@@ -71,6 +84,7 @@ def disk_full_message(run_dir: Path, free: int | None = None) -> str:
         left = f"{free / 2**20:.0f} MiB free"
     except OSError:
         left = "free space unknown"
-    return (f"the filesystem of the run directory {run_dir} is full ({left}; the run needs "
-            f"at least {MIN_FREE_BYTES // 2**20} MiB): the run stopped and its archive is "
-            f"intact. Free space there, then continue with agentforge evolve --resume {run_dir}")
+    return (f"the filesystem of the run directory {run_dir} is full ({left}; the run keeps "
+            f"a reserve of {min_free_bytes() // 2**20} MiB, {MIN_FREE_ENV}): the run stopped "
+            f"and its archive is intact. Free space there, then continue with "
+            f"agentforge evolve --resume {run_dir}")
