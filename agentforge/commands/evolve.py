@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import time
+import traceback
 from pathlib import Path
 
 import typer
 
-from agentforge.errors import ConfigError
+from agentforge.errors import AgentforgeError, ConfigError
 
 app = typer.Typer(help="Grow an archive of self-improving agents.", invoke_without_command=True)
 
@@ -58,7 +59,7 @@ def evolve(
 
 
 def _run_until_stopped(run, finalize_at_end: bool, quiet: bool) -> None:
-    """_run, with a second Ctrl-C and a full disk ending the process at once (stopping.py)."""
+    """_run, with a second Ctrl-C, a full disk or an error ending the process at once."""
     from agentforge.evolve.diskspace import disk_full_message, is_disk_full
     from agentforge.evolve.stopping import ABORT_EXIT_CODE, end_run_now
 
@@ -69,9 +70,14 @@ def _run_until_stopped(run, finalize_at_end: bool, quiet: bool) -> None:
                     f"aborted: work in flight was dropped; it runs again with "
                     f"agentforge evolve --resume {run.rundir.path}")
     except Exception as exc:
-        if not is_disk_full(exc):
-            raise
-        end_run_now(run, "disk full", 2, f"error: {disk_full_message(run.rundir.path)}")
+        if is_disk_full(exc):
+            end_run_now(run, "disk full", 2, f"error: {disk_full_message(run.rundir.path)}")
+        # Any other error ends the process at once too: left to unwind, the gateway would
+        # close under the steps in flight, and they would record its refusals as failures.
+        known = isinstance(exc, AgentforgeError)
+        end_run_now(run, f"error: {type(exc).__name__}", 2 if known else 1,
+                    f"error: {exc if known else traceback.format_exc()}; the work in flight "
+                    f"was dropped: agentforge evolve --resume {run.rundir.path} runs it again")
 
 
 def _run(run, finalize_at_end: bool, quiet: bool) -> None:

@@ -35,6 +35,8 @@ def is_disk_full(exc: BaseException) -> bool:
     current: BaseException | None = exc
     while current is not None and id(current) not in seen:
         seen.add(id(current))
+        if isinstance(current, HostDiskFull):
+            return True
         if isinstance(current, OSError) and current.errno in _FULL_ERRNOS:
             return True
         if any(text in str(current).lower() for text in _FULL_TEXTS):

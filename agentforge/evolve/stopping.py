@@ -56,10 +56,10 @@ def install_stop_handlers(scheduler: Scheduler, run_dir: str) -> Callable[[], No
         if len(hits) > 1:
             raise RunAborted(signal.Signals(signum).name)
         scheduler.stop()
-        flight = scheduler.in_flight()
-        _say(f"{signal.Signals(signum).name}: stopping: no new work starts; "
-             f"{len(flight.improving)} self-improvement and {len(flight.evaluating)} "
-             "evaluation step(s) in flight finish first. Ctrl-C again aborts them "
+        # No scheduler.in_flight() here: the handler runs on the main thread, which may hold
+        # the scheduler's lock at this very moment.
+        _say(f"{signal.Signals(signum).name}: stopping: no new work starts; the steps in "
+             "flight finish first. Ctrl-C again aborts them "
              f"(agentforge evolve --resume {run_dir} runs them again).")
 
     for sig in STOP_SIGNALS:
@@ -139,7 +139,9 @@ def remove_sandboxes_of(pid: int, wait_seconds: float = 60.0) -> list[str]:
     filters = {"label": [LABEL, f"agentforge.owner-pid={pid}",
                          f"agentforge.host={socket.gethostname()}"]}
     removed = []
-    for container in docker_client().containers.list(all=True, filters=filters):
+    # ignore_removed: a container removed while listing (another process reaping) is no error.
+    for container in docker_client().containers.list(all=True, filters=filters,
+                                                      ignore_removed=True):
         try:
             container.remove(v=True, force=True)
         except (NotFound, APIError):

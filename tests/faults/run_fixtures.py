@@ -171,4 +171,5 @@ def containers_of(pid: int) -> list[str]:
     from agentforge.sandbox.engine import LABEL, docker_client
 
     filters = {"label": [LABEL, f"agentforge.owner-pid={pid}"]}
-    return [c.name for c in docker_client().containers.list(all=True, filters=filters)]
+    return [c.name for c in docker_client().containers.list(all=True, filters=filters,
+                                                             ignore_removed=True)]
