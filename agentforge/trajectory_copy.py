@@ -34,6 +34,8 @@ _READ_FACTOR = 4
 """Stop reading a stream after this many times the cap (skipped data is read too)."""
 MAX_FILES = 5000
 """Files of an output folder considered at all (an agent may write millions)."""
+MAX_FETCHES = 500
+"""Files copied one by one from a folder over the cap (one engine call each)."""
 
 
 @dataclass
@@ -93,8 +95,9 @@ def copy_trajectory(box: Sandbox, out_dir: str, destination: Path,
         # Sizes from the sandbox are hints (a file may grow, a listing may lie): every
         # stream is still cut at what is left of the cap.
         order = sorted(files, key=lambda name: (name != TRAJECTORY, files[name], name))
-        for name in order:
-            if copied.kept_bytes + files[name] > max_bytes and name != TRAJECTORY:
+        for index, name in enumerate(order):
+            if (copied.kept_bytes + files[name] > max_bytes or index >= MAX_FETCHES) \
+                    and name != TRAJECTORY:
                 copied.dropped.append({"path": name, "bytes": files[name]})
                 continue
             parent = PurePosixPath(name).parent

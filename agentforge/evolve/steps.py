@@ -24,6 +24,7 @@ from agentforge.llm.errors import ModelError
 from agentforge.llm.ledger import CallContext
 from agentforge.store.errors import StoreError
 from agentforge.store.tables import NodeStatus
+from agentforge.trajectory_copy import NOTE_KEY
 
 _NOT_RUNNABLE = {NodeStatus.invalid, NodeStatus.failed}
 
@@ -65,6 +66,9 @@ def trajectory_excerpt(path: str | None, chars: int) -> str:
     except (OSError, ValueError):
         return ""
     lines = [f"stop_reason: {data.get('stop_reason')}"]
+    if isinstance(cut := data.get(NOTE_KEY), dict):  # the run kept only part of it
+        lines.append(f"(trajectory cut at {cut.get('cap_bytes')} bytes: "
+                     f"{cut.get('dropped_files')} file(s) left out)")
     for thread in (data.get("messages") or {}).values():
         for message in thread if isinstance(thread, list) else []:
             text = message.get("content") or ""

@@ -10,6 +10,7 @@ import pytest
 
 from agentforge.errors import SandboxError
 from agentforge.evolve.config import build_config
+from agentforge.evolve.steps import trajectory_excerpt
 from agentforge.sandbox import Sandbox, SandboxConfig
 from agentforge.trajectory_copy import NOTE_FILE, NOTE_KEY, copy_trajectory
 
@@ -47,6 +48,9 @@ def test_a_folder_over_the_cap_keeps_the_trajectory_and_says_what_was_left_out(b
     assert note["cap_bytes"] == 1 * MIB
     assert {"path": "junk.bin", "bytes": 41943040} in note["dropped"]
     assert "junk.bin (41943040 bytes)" in (out / NOTE_FILE).read_text()
+    # The diagnosis, reading the parent's failures, is told the trajectory is partial.
+    excerpt = trajectory_excerpt(str(tmp_path / "copy"), 4000)
+    assert "(trajectory cut at 1048576 bytes: 1 file(s) left out)" in excerpt
 
 
 def test_a_trajectory_over_the_cap_alone_is_kept_shortened_and_valid(box, tmp_path):
