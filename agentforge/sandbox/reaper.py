@@ -7,7 +7,7 @@ import socket
 import time
 from dataclasses import dataclass
 
-from docker.errors import NotFound
+from docker.errors import APIError, NotFound
 
 from agentforge.sandbox.engine import LABEL, docker_client
 
@@ -56,5 +56,9 @@ def reap(*, everything: bool = False, older_than: float | None = None, dry_run: 
                 container.remove(v=True, force=True)
             except NotFound:
                 continue
+            except APIError as exc:
+                if exc.status_code == 409:  # another process is removing it right now
+                    continue
+                raise
         reaped.append(ReapedContainer(container.name, reason))
     return reaped
