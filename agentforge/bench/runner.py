@@ -38,6 +38,9 @@ class RunOptions(BaseModel):
     """Wall-clock seconds one agent attempt may take."""
     out_dir: Path
     """Where trajectories/<id>/ and logs/<id>/ go."""
+    max_trajectory_mb: float = Field(16.0, gt=0)
+    """MiB of each attempt's output folder kept under trajectories/ (the rest is left out,
+    and the kept trajectory.json says so)."""
 
 
 def _safe(instance_id: str, work: Callable[[], TaskResult]) -> TaskResult:
@@ -140,6 +143,7 @@ def run_one(
             run = run_agent(
                 task, options.agent_dir, problem=problem, trajectory_dir=trajectory_dir,
                 timeout=options.agent_timeout, start_patch=patch, grant=grant,
+                max_trajectory_bytes=int(options.max_trajectory_mb * 2**20),
             )
         finally:
             # The attempt is over: its key must not outlive it (a leftover process could

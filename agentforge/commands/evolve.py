@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 import time
+import traceback
 from pathlib import Path
 
 import typer
 
-from agentforge.errors import ConfigError
+from agentforge.errors import AgentforgeError, ConfigError
 
 app = typer.Typer(help="Grow an archive of self-improving agents.", invoke_without_command=True)
 
@@ -35,6 +36,7 @@ def evolve(
         return
     from agentforge.evolve.config import load_run_config
     from agentforge.evolve.context import open_run
+    from agentforge.evolve.runlock import hold_run_lock
 
     overrides = list(overrides or [])
     if seed is not None:
@@ -43,17 +45,22 @@ def evolve(
         if config is not None or run_dir is not None:
             raise ConfigError("--resume DIR takes no --config/--run-dir: the run directory "
                               "holds its config (change fields with --set KEY=VALUE)")
-        opened = open_run(resume, None, overrides)
-        target = resume
+        target, run_config = resume, None
+        if not resume.is_dir():
+            raise ConfigError(f"{resume} does not exist: give the directory of a run "
+                              "(agentforge evolve --config FILE --run-dir DIR starts one)")
     elif config is not None and run_dir is not None:
-        opened = open_run(run_dir, load_run_config(config, overrides))
-        target = run_dir
+        target, run_config = run_dir, load_run_config(config, overrides)
+        run_dir.mkdir(parents=True, exist_ok=True)
     else:
         typer.echo(ctx.get_help())
         raise ConfigError("give --config FILE.toml and --run-dir DIR to start a run, "
                           "or --resume DIR to continue one")
-    with opened as run:
-        _run(run, finalize_at_end, quiet)
+    # The lock comes first: a resume rewrites config.json, and two processes would run the
+    # same evaluations twice.
+    with hold_run_lock(target, say=lambda line: typer.echo(line, err=True)), \
+            open_run(target, run_config, overrides if run_config is None else []) as run:
+        _run_until_stopped(run, finalize_at_end, quiet)
     typer.echo(f"status: agentforge status {target}")
 
 
@@ -69,6 +76,28 @@ def _seed_override(seed: str, resume: Path | None) -> str:
     return f"seed_agent={json.dumps(absolute)}"
 
 
+def _run_until_stopped(run, finalize_at_end: bool, quiet: bool) -> None:
+    """_run, with a second Ctrl-C, a full disk or an error ending the process at once."""
+    from agentforge.evolve.diskspace import disk_full_message, is_disk_full
+    from agentforge.evolve.stopping import ABORT_EXIT_CODE, end_run_now
+
+    try:
+        _run(run, finalize_at_end, quiet)
+    except KeyboardInterrupt:
+        end_run_now(run, "aborted", ABORT_EXIT_CODE,
+                    f"aborted: work in flight was dropped; it runs again with "
+                    f"agentforge evolve --resume {run.rundir.path}")
+    except Exception as exc:
+        if is_disk_full(exc):
+            end_run_now(run, "disk full", 2, f"error: {disk_full_message(run.rundir.path)}")
+        # Any other error ends the process at once too: left to unwind, the gateway would
+        # close under the steps in flight, and they would record its refusals as failures.
+        known = isinstance(exc, AgentforgeError)
+        end_run_now(run, f"error: {type(exc).__name__}", 2 if known else 1,
+                    f"error: {exc if known else traceback.format_exc()}; the work in flight "
+                    f"was dropped: agentforge evolve --resume {run.rundir.path} runs it again")
+
+
 def _run(run, finalize_at_end: bool, quiet: bool) -> None:
     from agentforge.evolve.finalize import finalize
     from agentforge.evolve.loop import EvolutionLoop
@@ -80,6 +109,15 @@ def _run(run, finalize_at_end: bool, quiet: bool) -> None:
     report = loop.run()
     typer.echo(f"stopped: {report.stop_reason} ({report.iterations} iterations, "
                f"{report.evaluations} evaluations, {report.elapsed_s:.0f}s)", err=True)
+    still = loop.scheduler.in_flight()
+    if still.evaluating or still.improving:
+        from agentforge.evolve.stopping import end_run_now
+
+        # Past drain_seconds: the steps still running are dropped now, not waited for.
+        end_run_now(run, None, 0, f"{len(still.evaluating)} evaluation(s) and "
+                    f"{len(still.improving)} self-improvement step(s) did not finish within "
+                    f"budget.drain_seconds and were dropped; they run again with "
+                    f"agentforge evolve --resume {run.rundir.path}")
     if report.stop_reason not in ("exhausted", "iterations"):
         typer.echo(f"not finalized; continue with: agentforge evolve --resume {run.rundir.path}",
                    err=True)
@@ -128,6 +166,8 @@ def finalize_command(run_dir: Path = typer.Argument(..., help="The run directory
     """Re-score the run's top agents on the held-out split and write report.json."""
     from agentforge.evolve.context import open_run
     from agentforge.evolve.finalize import finalize
+    from agentforge.evolve.runlock import hold_run_lock
 
-    with open_run(run_dir) as run:
+    with hold_run_lock(run_dir, say=lambda line: typer.echo(line, err=True)), \
+            open_run(run_dir) as run:
         _print_report(finalize(run))

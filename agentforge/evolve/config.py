@@ -69,6 +69,9 @@ class EvaluationConfig(BaseModel):
     """Wall-clock seconds an agent may take on one task."""
     first_task_alone: bool = True
     """Run a new child's first task alone: a crash there makes the node invalid at once."""
+    max_trajectory_mb: float = Field(default=16.0, gt=0)
+    """MiB of an agent's output folder kept per task in the run directory; a bigger one is
+    cut, and its kept trajectory.json says what was left out (agentforge_truncated)."""
 
 
 class ImproveConfig(BaseModel):

@@ -70,12 +70,12 @@ def agent_crash(trajectory_dir: Path) -> str | None:
 
 
 def run_evaluation(benchmark: Benchmark, task: Task, agent_dir: Path, out_dir: Path, *,
-                   timeout: float, grant=None) -> tuple[bool, str, str | None, TaskResultData,
-                                                        float]:
+                   timeout: float, grant=None, max_trajectory_mb: float = 16.0,
+                   ) -> tuple[bool, str, str | None, TaskResultData, float]:
     """Run the agent on one task and grade it: (resolved, reason, crash, artefacts, seconds)."""
     started = time.monotonic()
     options = RunOptions(agent_dir=agent_dir, out_dir=out_dir, agent_timeout=timeout,
-                         model_name=agent_dir.name)
+                         model_name=agent_dir.name, max_trajectory_mb=max_trajectory_mb)
     result, prediction = run_one(benchmark, task, options,
                                  (lambda _task: grant) if grant is not None else None)
     trajectories = out_dir / "trajectories" / task.instance_id

@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import os
 import random
-import signal
-import threading
 import time
 from collections.abc import Callable
 
 from agentforge.evolve.context import RunContext
+from agentforge.evolve.diskspace import check_free_space, raise_run_stop_if_disk_full
 from agentforge.evolve.evaluate import EvaluationOutcome, plan_stage
 from agentforge.evolve.executor import make_executor
 from agentforge.evolve.rundir import write_json
@@ -38,6 +37,7 @@ from agentforge.evolve.selection import (
 )
 from agentforge.evolve.selection.base import ExpandingSelector
 from agentforge.evolve.steps import evaluate_job, improve_step, validate_node
+from agentforge.evolve.stopping import install_stop_handlers
 from agentforge.sandbox.reaper import reap
 from agentforge.store.tables import NodeStatus
 
@@ -87,7 +87,7 @@ class EvolutionLoop:
                             max_iterations=budget.max_iterations,
                             max_wall_seconds=budget.max_wall_seconds,
                             drain_seconds=budget.drain_seconds))
-        restore = _install_stop_handlers(self.scheduler)
+        restore = install_stop_handlers(self.scheduler, str(ctx.rundir.path))
         try:
             report = self.scheduler.run(initial, iterations_done=children,
                                         elapsed_before=self._elapsed_before)
@@ -181,6 +181,7 @@ class EvolutionLoop:
     def improved(self, parent_id: int, outcome) -> list[EvaluationJob]:
         """A step ended: a valid child starts its evaluation; a crash becomes a failed node."""
         if isinstance(outcome, Failure):
+            raise_run_stop_if_disk_full(outcome.error, self.ctx.rundir.path)  # not the child's
             node = self.store.add_node(self.ctx.run_id, parent_id=parent_id,
                                        status=NodeStatus.failed,
                                        reason=f"self-improvement crashed: {outcome.reason}"[:2000])
@@ -194,6 +195,7 @@ class EvolutionLoop:
         """An evaluation ended: a child's crash on its first task invalidates it; else plan on."""
         self.in_flight.get(job.node_id, set()).discard(job.task_id)
         if isinstance(outcome, Failure):
+            raise_run_stop_if_disk_full(outcome.error, self.ctx.rundir.path)
             self.store.add_event(self.ctx.run_id, "eval_error", outcome.reason[:300],
                                  node_id=job.node_id)
             return []
@@ -214,6 +216,7 @@ class EvolutionLoop:
 
     def budget_exceeded(self) -> str | None:
         """Dollars or tokens of the run, from the ledger (polled; also drives live progress)."""
+        check_free_space(self.ctx.rundir.path)  # stop before a write fails half-way
         self._tick()
         budget = self.ctx.config.budget
         if budget.max_usd is None and budget.max_tokens is None:
@@ -246,25 +249,3 @@ class EvolutionLoop:
         if self.progress is not None:
             self.progress(snapshot)
 
-
-def _install_stop_handlers(scheduler: Scheduler) -> Callable[[], None]:
-    """Ctrl-C / SIGTERM stop new work and let work in flight finish; a second one aborts."""
-    if threading.current_thread() is not threading.main_thread():
-        return lambda: None
-    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
-    hits = []
-
-    def handler(signum, frame) -> None:
-        hits.append(signum)
-        if len(hits) > 1:
-            raise KeyboardInterrupt
-        scheduler.stop()
-
-    for sig in previous:
-        signal.signal(sig, handler)
-
-    def restore() -> None:
-        for sig, old in previous.items():
-            signal.signal(sig, old)
-
-    return restore

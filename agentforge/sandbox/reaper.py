@@ -7,7 +7,7 @@ import socket
 import time
 from dataclasses import dataclass
 
-from docker.errors import NotFound
+from docker.errors import APIError, NotFound
 
 from agentforge.sandbox.disk import leftover_disks, release_disk
 from agentforge.sandbox.engine import LABEL, docker_client
@@ -39,7 +39,7 @@ def reap(*, everything: bool = False, older_than: float | None = None, dry_run: 
     filters = {"label": [LABEL] + ([f"agentforge.run={run_id}"] if run_id else [])}
     reaped = []
     now = time.time()
-    # ignore_removed: a container another process removes mid-listing is not an error.
+    # ignore_removed: a container removed while listing (another process reaping) is no error.
     for container in docker_client().containers.list(all=True, filters=filters,
                                                      ignore_removed=True):
         labels = container.labels
@@ -57,6 +57,10 @@ def reap(*, everything: bool = False, older_than: float | None = None, dry_run: 
                 container.remove(v=True, force=True)
             except NotFound:
                 continue
+            except APIError as exc:
+                if exc.status_code == 409:  # another process is removing it right now
+                    continue
+                raise
             release_disk(container.name)
         reaped.append(ReapedContainer(container.name, reason))
     if run_id is None:
