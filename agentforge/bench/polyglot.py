@@ -3,9 +3,10 @@
 The agent sees the solution files (and the build files needed to compile them); tests,
 examples and .meta stay hidden. Before grading every file but the solution files is put
 back from the originals, so editing tests or build files gains nothing. The language's own
-test command decides by its exit code, within `test_timeout` seconds (180 by default, as in
-Aider's and DGM's benchmark.py: `timeout = 60 * 3`). pass@1 by default (what DGM reports);
-pass@2 retries once with the test output (attempts=2, Aider's headline number).
+test command decides by its exit code, within `test_timeout` seconds (180 by default, as
+Aider's benchmark.py: `timeout = 60 * 3`; DGM's polyglot/harness.py grades under `timeout 120`).
+pass@1 by default (what DGM reports); pass@2 retries once with the test output (attempts=2,
+Aider's headline number).
 """
 
 from __future__ import annotations
@@ -30,8 +31,8 @@ REPOSITORY = "https://github.com/Aider-AI/polyglot-benchmark"
 _HIDDEN_DIRS = (".meta", ".docs")
 _SKIP_PARTS = {".git", "node_modules", "target", "build", ".gradle", "__pycache__"}
 TEST_TIMEOUT = 180.0
-"""Seconds one test run may take: Aider's and DGM's harness give 180 (`timeout = 60 * 3`), so a
-solution that needs longer fails there and must fail here too."""
+"""Seconds one test run may take: Aider's benchmark.py gives 180 (`timeout = 60 * 3`), so a
+solution that needs longer fails there and must fail here too (DGM's harness: 120)."""
 
 
 def language_table() -> dict[str, dict]:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from agentforge.bench.named_lists import named_lists
 from agentforge.evolve.config import load_run_config
 from agentforge.evolve.context import open_run
 from agentforge.evolve.loop import EvolutionLoop
@@ -118,3 +119,31 @@ def test_the_loop_enters_the_last_stage_only_above_the_archives_second_best(
         # 1 of 2 on dgm-small = 0.5: enters dgm-medium (a fixed threshold, no archive).
         started = node({order[0]: True, order[1]: False})
         assert sorted(j.task_id for j in loop._next_jobs(started)) == sorted(MEDIUM)
+
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+
+
+@pytest.mark.parametrize(("name", "stages"), [
+    ("swebench-dgm-api.toml", ["dgm-small", "dgm-medium", "dgm-big"]),
+    ("swebench-dgm-vllm.toml", ["dgm-small", "dgm-medium", "dgm-big"]),
+    ("polyglot-api.toml", ["dgm-small", "dgm-medium"]),
+    ("polyglot-vllm.toml", ["dgm-small", "dgm-medium"]),
+])
+def test_the_example_configs_follow_dgms_stages_and_say_which_pass_at_k(name, stages):
+    config = load_run_config(EXAMPLES / name)
+    bench, lists = config.benchmark, named_lists(config.benchmark.name)
+    assert [s.subset for s in config.evaluation.stages] == stages
+    assert [s.min_score for s in config.evaluation.stages][1:] == [0.4] * (len(stages) - 1)
+    assert config.evaluation.stages[-1].archive_threshold == (
+        "second_best" if len(stages) == 3 else "none")
+    assert bench.validation_split == "all"  # DGM's lists whole, not cut by the hash split
+    # The validation subset is the stages' union and the held-out set lies outside it.
+    validation = set(lists[bench.subset].ids)
+    assert validation == {i for stage in stages for i in lists[stage].ids}
+    assert set(lists[bench.held_out_subset].excluded) == validation
+    text = (EXAMPLES / name).read_text()
+    assert "pass@1" in text
+    if bench.name == "polyglot":
+        assert bench.options["attempts"] == 1 and "pass@2" in text
+        assert bench.options["test_timeout"] == 120
