@@ -179,6 +179,10 @@ class RunConfig(BaseModel):
         stages = self.evaluation.stages
         if any(s.tasks is None and s.subset is None for s in stages[:-1]):
             raise ValueError("evaluation.stages: only the last stage may have tasks = all (unset)")
+        kinds = [s.subset is not None for s in stages]
+        if kinds != sorted(kinds, reverse=True):
+            raise ValueError("evaluation.stages: stages that name a subset come before those "
+                             "that count tasks (counts go on after the lists' tasks)")
         known = [s.tasks for s in stages if s.tasks is not None]
         if known != sorted(set(known)):
             raise ValueError("evaluation.stages: each stage's tasks must be more than the last's")

@@ -104,5 +104,7 @@ def test_a_stage_takes_a_count_or_a_list_not_both():
         {"subset": "dgm-small"}, {"subset": "dgm-medium", "min_score": 0.4},
         {"subset": "dgm-big", "min_score": 0.4, "archive_threshold": "second_best"}]}})
     assert config.evaluation.stages == DGM_STAGES
+    with pytest.raises(ConfigError, match="name a subset come before"):
+        build_config({"evaluation": {"stages": [{"tasks": 1}, {"subset": "dgm-small"}]}})
     with pytest.raises(ConfigError, match="archive_threshold"):
         build_config({"evaluation": {"stages": [{"tasks": 1, "archive_threshold": "best"}]}})
