@@ -188,6 +188,16 @@ class RunConfig(BaseModel):
             raise ValueError("evaluation.stages: each stage's tasks must be more than the last's")
         return self
 
+    @model_validator(mode="after")
+    def _splits_differ(self) -> RunConfig:
+        # The archive keys evaluations by split name: one name for both would count
+        # held-out results as validation scores.
+        bench = self.benchmark
+        if bench.validation_split == bench.held_out_split:
+            raise ValueError(f"benchmark: validation_split and held_out_split are both "
+                             f"{bench.validation_split!r}; give them different splits")
+        return self
+
 
 def parse_overrides(overrides: list[str]) -> dict[str, Any]:
     """`a.b=value` strings -> a nested dict; values are TOML literals, else plain strings."""

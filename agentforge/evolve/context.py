@@ -97,7 +97,7 @@ def open_run(run_dir: Path, config: RunConfig | None = None,
                               f"subset {bench.subset!r}: pick another subset or split")
         held_out = ordered_tasks(benchmark, config, bench.held_out_split,
                                  bench.max_held_out_tasks, "held_out", bench.held_out_subset)
-        validation, stages, warnings = _staged(benchmark, config, validation)
+        validation, stages, warnings = _staged(benchmark, config, validation, held_out)
         if not runs:
             for warning in warnings:
                 store.add_event(run_id, "warning", warning)
@@ -111,8 +111,8 @@ def open_run(run_dir: Path, config: RunConfig | None = None,
         store.close()
 
 
-def _staged(benchmark: Benchmark, config: RunConfig,
-            validation: list[Task]) -> tuple[list[Task], list[Stage], list[str]]:
+def _staged(benchmark: Benchmark, config: RunConfig, validation: list[Task],
+            held_out: list[Task]) -> tuple[list[Task], list[Stage], list[str]]:
     """Validation tasks ordered stage by stage, the stages as counts, and the warnings."""
     subsets = benchmark.subsets()
     ids = [t.instance_id for t in validation]
@@ -123,6 +123,11 @@ def _staged(benchmark: Benchmark, config: RunConfig,
                                              *(s.subset for s in config.evaluation.stages)])
                 if (w := coverage_warning(bench.name, name, subsets["full"]))]
     warnings += stage_warnings(config.evaluation.stages, ids, subsets)
+    shared = len(set(ids) & {t.instance_id for t in held_out})
+    if shared:
+        warnings.append(f"{shared} held-out tasks are also validation tasks: their held-out "
+                        f"scores are not held out; pick a held_out_subset or split outside "
+                        f"the validation tasks (e.g. not-dgm-60 / not-dgm-200)")
     return [by_id[i] for i in order], stages, warnings
 
 

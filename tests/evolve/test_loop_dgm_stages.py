@@ -48,7 +48,7 @@ source = "{checkout}"
 subset = "full"
 validation_split = "all"
 held_out_subset = "not-dgm-60"
-held_out_split = "all"
+held_out_split = "held_out"
 [evaluation]
 stages = [{{ subset = "dgm-small" }}, {{ subset = "dgm-medium", min_score = 0.5 }},
           {{ min_score = 0.5, archive_threshold = "second_best" }}]
@@ -76,6 +76,17 @@ def test_a_run_naming_lists_the_data_does_not_hold_warns_with_the_missing_count(
         assert "'dgm-medium' lists 50 ids but the loaded data has only 2: 48 missing" in warnings
         events = [e for e in run.store.list_events(run.run_id) if e.kind == "warning"]
         assert len(events) == 3
+        assert "held-out tasks are also validation" not in warnings  # not-dgm-60 lies outside
+
+
+def test_held_out_tasks_that_are_also_validation_tasks_are_warned_about(dgm_run_config,
+                                                                        tmp_path):
+    config = load_run_config(dgm_run_config, ["benchmark.held_out_subset=full"])
+    with open_run(tmp_path / "run", config) as run:
+        shared = {t.instance_id for t in run.validation} & {t.instance_id for t in run.held_out}
+        assert len(shared) == 4  # the hash split's held-out part of all five exercises
+        assert any(w.startswith("4 held-out tasks are also validation tasks")
+                   for w in run.warnings)
 
 
 def test_a_split_that_cuts_a_stage_list_is_warned_about(dgm_run_config, tmp_path):

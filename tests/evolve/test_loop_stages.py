@@ -106,5 +106,7 @@ def test_a_stage_takes_a_count_or_a_list_not_both():
     assert config.evaluation.stages == DGM_STAGES
     with pytest.raises(ConfigError, match="name a subset come before"):
         build_config({"evaluation": {"stages": [{"tasks": 1}, {"subset": "dgm-small"}]}})
+    with pytest.raises(ConfigError, match="give them different splits"):
+        build_config({"benchmark": {"validation_split": "all", "held_out_split": "all"}})
     with pytest.raises(ConfigError, match="archive_threshold"):
         build_config({"evaluation": {"stages": [{"tasks": 1, "archive_threshold": "best"}]}})
