@@ -18,6 +18,9 @@ from agentforge.bench.runner import RunOptions, dump_results, grade_predictions,
 app = typer.Typer(help="Benchmarks: list, run an agent, grade predictions.", no_args_is_help=True)
 
 BENCHMARK = typer.Option(..., "--benchmark", "-b", help="local, polyglot or swebench.")
+TEST_TIMEOUT = typer.Option(
+    None, "--test-timeout", help="Polyglot: seconds per test run (default 180 as in Aider's "
+    "harness; DGM's grades under 120).")
 SOURCE = typer.Option(
     None, "--source", help="Data: a polyglot-benchmark checkout, a SWE-bench JSON/JSONL file "
     "or dataset name, or another local suite folder (default: the bundled one).",
@@ -54,9 +57,10 @@ def _describe(name: str, source: Path | None, strict: bool) -> dict:
     else:
         try:
             bench = get_benchmark(name, source=source)
-            info = {"subsets": {k: len(v) for k, v in bench.subsets().items()},
+            subsets = bench.subsets()
+            info = {"subsets": {k: len(v) for k, v in subsets.items()},
                     "splits": {k: len(v) for k, v in bench.splits().items()},
-                    "loaded": bench.subsets()["full"]}
+                    "loaded": subsets["full"]}
         except BenchError as exc:
             if strict:
                 raise
@@ -111,17 +115,12 @@ def run(
     attempts: int = typer.Option(1, "--attempts", min=1, max=2,
                                  help="2 = pass@2 (polyglot): one retry with the test output."),
     agent_timeout: float = typer.Option(1800, "--agent-timeout", help="Seconds per agent attempt."),
-    test_timeout: float = typer.Option(
-        None, "--test-timeout", help="Polyglot: seconds per test run (default 180 as in Aider's "
-        "harness; DGM's grades under 120)."),
+    test_timeout: float = TEST_TIMEOUT,
 ) -> None:
     """Run an agent on each task in sandboxes; write preds.jsonl, report.json, trajectories."""
     options = {"attempts": attempts} if attempts != 1 else {}
-    if test_timeout is not None:
-        if benchmark != "polyglot":
-            raise BenchError(f"--test-timeout is a polyglot option; {benchmark} sets its own")
-        options["test_timeout"] = test_timeout
-    bench = get_benchmark(benchmark, source=source, **options)
+    bench = get_benchmark(benchmark, source=source,
+                          **options, **_timeout_option(benchmark, test_timeout))
     tasks = bench.tasks(subset, split)
     warning = coverage_warning(benchmark, subset, bench.subsets()["full"])
     if warning:
@@ -155,9 +154,10 @@ def grade(
     source: Path = SOURCE,
     subset: str = typer.Option(None, "--subset", help="Count totals over this subset."),
     workers: int = typer.Option(1, "--workers", "-w", min=1, help="Tasks graded at the same time."),
+    test_timeout: float = TEST_TIMEOUT,
 ) -> None:
     """Grade existing predictions without running any agent."""
-    bench = get_benchmark(benchmark, source=source)
+    bench = get_benchmark(benchmark, source=source, **_timeout_option(benchmark, test_timeout))
     preds = read_predictions(predictions)
     results = grade_predictions(bench, preds, workers=workers, log_dir=out / "logs")
     _finish(out, [t.instance_id for t in bench.tasks(subset)], preds, results,
@@ -186,6 +186,14 @@ def fetch(
         raise BenchError(f"cloning {REPOSITORY} failed; check the internet connection, or "
                          f"clone it elsewhere and pass --source DIR")
     typer.echo(f"fetched {REPOSITORY} into {target}")
+
+
+def _timeout_option(benchmark: str, test_timeout: float | None) -> dict:
+    if test_timeout is None:
+        return {}
+    if benchmark != "polyglot":
+        raise BenchError(f"--test-timeout is a polyglot option; {benchmark} sets its own limits")
+    return {"test_timeout": test_timeout}
 
 
 def _finish(out: Path, task_ids, predictions, results, metric: str) -> None:

@@ -153,3 +153,10 @@ def test_polyglot_tests_get_180_seconds_unless_configured(partial_checkout):
     assert slower.task("python__dominoes").check.timeout == 300
     with pytest.raises(BenchError, match="test_timeout must be positive"):
         get_benchmark("polyglot", source=partial_checkout, test_timeout=0)
+
+
+def test_the_test_timeout_option_is_refused_where_it_means_nothing(tmp_path):
+    done = CliRunner().invoke(app, ["bench", "run", "-b", "local", "--agent", str(tmp_path),
+                                    "--out", str(tmp_path / "out"), "--test-timeout", "5"])
+    assert done.exit_code != 0
+    assert "--test-timeout is a polyglot option" in str(done.exception)
