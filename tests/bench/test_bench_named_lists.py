@@ -160,3 +160,10 @@ def test_the_test_timeout_option_is_refused_where_it_means_nothing(tmp_path):
                                     "--out", str(tmp_path / "out"), "--test-timeout", "5"])
     assert done.exit_code != 0
     assert "--test-timeout is a polyglot option" in str(done.exception)
+
+
+def test_the_published_verified_mini_is_django_and_sphinx_and_not_the_projects_old_list():
+    mini = set(ids("swebench", "verified-mini"))
+    assert {i.split("__")[0] for i in mini} == {"django", "sphinx-doc"}
+    assert len(mini & set(ids("swebench", "dgm-medium"))) == 48
+    assert len(mini & set(ids("swebench", "agentforge-picked-50"))) == 17
