@@ -11,6 +11,7 @@ import pytest
 from agentforge.bench.named_lists import named_lists
 from agentforge.evolve.config import load_run_config
 from agentforge.evolve.context import open_run
+from agentforge.evolve.finalize import build_report
 from agentforge.evolve.loop import EvolutionLoop
 from agentforge.store.tables import NodeStatus
 
@@ -158,3 +159,11 @@ def test_the_example_configs_follow_dgms_stages_and_say_which_pass_at_k(name, st
     if bench.name == "polyglot":
         assert bench.options["attempts"] == 1 and "pass@2" in text
         assert bench.options["test_timeout"] == 120
+
+
+@pytest.mark.parametrize(("attempts", "metric"), [(1, "pass@1"), (2, "pass@2")])
+def test_the_run_report_names_which_pass_at_k_its_scores_are(dgm_run_config, tmp_path,
+                                                             attempts, metric):
+    config = load_run_config(dgm_run_config, [f"benchmark.options={{ attempts = {attempts} }}"])
+    with open_run(tmp_path / "run", config) as run:
+        assert build_report(run, [])["metric"] == metric
