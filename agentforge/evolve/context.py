@@ -101,6 +101,8 @@ def open_run(run_dir: Path, config: RunConfig | None = None,
         if not runs:
             for warning in warnings:
                 store.add_event(run_id, "warning", warning)
+        else:
+            warnings += _dropped_on_resume(store, run_id, bench.validation_split, validation)
         with Gateway(role_endpoint("agent", config.llm), ledger, retry=config.llm.retry) as gw:
             budget = config.budget
             if budget.max_usd or budget.max_tokens:
@@ -129,6 +131,21 @@ def _staged(benchmark: Benchmark, config: RunConfig, validation: list[Task],
                         f"scores are not held out; pick a held_out_subset or split outside "
                         f"the validation tasks (e.g. not-dgm-60 / not-dgm-200)")
     return [by_id[i] for i in order], stages, warnings
+
+
+def _dropped_on_resume(store: SqlStore, run_id: str, split: str,
+                       validation: list[Task]) -> list[str]:
+    """A resumed run whose validation tasks lost some it already evaluated (a list or subset
+    changed under it): its scores would mix two task sets."""
+    current = {t.instance_id for t in validation}
+    gone = {e.task_id for e in store.list_evaluations(run_id, finished=True, split=split)
+            if e.task_id not in current}
+    if not gone:
+        return []
+    return [f"{len(gone)} tasks this run already evaluated are no longer among its validation "
+            f"tasks (e.g. {sorted(gone)[0]}): the subset or its list changed since the run "
+            f"started, so scores mix two task sets; resume with the run's original subset "
+            f"(e.g. --set benchmark.subset=agentforge-picked-50 for the old verified-mini)"]
 
 
 def ensure_seed(store: SqlStore, repo: AgentRepo, run_id: str, seed_agent: Path,

@@ -167,3 +167,15 @@ def test_the_run_report_names_which_pass_at_k_its_scores_are(dgm_run_config, tmp
     config = load_run_config(dgm_run_config, [f"benchmark.options={{ attempts = {attempts} }}"])
     with open_run(tmp_path / "run", config) as run:
         assert build_report(run, [])["metric"] == metric
+
+
+def test_a_resume_whose_tasks_lost_evaluated_ones_warns(dgm_run_config, tmp_path):
+    config = load_run_config(dgm_run_config)
+    with open_run(tmp_path / "run", config) as run:
+        seed = run.store.list_nodes(run.run_id)[0]
+        finish(run.store, seed.id, {OTHER: True, SMALL[0]: False})
+    with open_run(tmp_path / "run") as run:
+        assert not any("no longer among" in w for w in run.warnings)
+    with open_run(tmp_path / "run", overrides=["benchmark.subset=dgm-60"]) as run:
+        assert any(w.startswith("1 tasks this run already evaluated are no longer among its "
+                                "validation tasks (e.g. python__other)") for w in run.warnings)
