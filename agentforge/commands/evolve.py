@@ -105,6 +105,8 @@ def _run(run, finalize_at_end: bool, quiet: bool) -> None:
     typer.echo(f"run {run.run_id} in {run.rundir.path}: {len(run.validation)} validation, "
                f"{len(run.held_out)} held-out tasks; selection {run.config.selection.name}",
                err=True)
+    for warning in run.warnings:
+        typer.secho(f"warning: {warning}", fg=typer.colors.YELLOW, err=True)
     loop = EvolutionLoop(run, progress=None if quiet else _printer(run))
     report = loop.run()
     typer.echo(f"stopped: {report.stop_reason} ({report.iterations} iterations, "

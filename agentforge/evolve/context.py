@@ -7,15 +7,17 @@ import random
 import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from agentforge.agents.seed import PreparedSeed, prepare_seed
 from agentforge.bench import get_benchmark
+from agentforge.bench.named_lists import coverage_warning
 from agentforge.bench.protocol import Benchmark
 from agentforge.bench.task import Task
 from agentforge.errors import ConfigError
-from agentforge.evolve.config import ImproveConfig, RunConfig
+from agentforge.evolve.config import ImproveConfig, RunConfig, Stage
+from agentforge.evolve.evaluate import order_for_stages, stage_warnings
 from agentforge.evolve.improve import clean_copy
 from agentforge.evolve.rundir import RunDir, new_run_id
 from agentforge.llm.gateway import Budget, Gateway
@@ -41,6 +43,11 @@ class RunContext:
     validation: list[Task]
     """Validation tasks in the run's fixed order (every node is evaluated in this order)."""
     held_out: list[Task]
+    stages: list[Stage] = field(default_factory=list)
+    """The evaluation stages as task counts on `validation`'s order (lists resolved)."""
+    warnings: list[str] = field(default_factory=list)
+    """What the user should know before spending money: named lists the loaded data does not
+    fully hold, stages whose list is cut by the split."""
 
     def task(self, task_id: str) -> Task:
         """A task of either split by id."""
@@ -96,14 +103,55 @@ def open_run(run_dir: Path, config: RunConfig | None = None,
                               f"subset {bench.subset!r}: pick another subset or split")
         held_out = ordered_tasks(benchmark, config, bench.held_out_split,
                                  bench.max_held_out_tasks, "held_out", bench.held_out_subset)
+        validation, stages, warnings = _staged(benchmark, config, validation, held_out)
+        if not runs:
+            for warning in warnings:
+                store.add_event(run_id, "warning", warning)
+        else:
+            warnings += _dropped_on_resume(store, run_id, bench.validation_split, validation)
         with Gateway(role_endpoint("agent", config.llm), ledger, retry=config.llm.retry) as gw:
             budget = config.budget
             if budget.max_usd or budget.max_tokens:
                 gw.set_run_budget(run_id, Budget(tokens=budget.max_tokens, usd=budget.max_usd))
             yield RunContext(rundir, config, run_id, store, repo, ledger, gw, benchmark,
-                             validation, held_out)
+                             validation, held_out, stages, warnings)
     finally:
         store.close()
+
+
+def _staged(benchmark: Benchmark, config: RunConfig, validation: list[Task],
+            held_out: list[Task]) -> tuple[list[Task], list[Stage], list[str]]:
+    """Validation tasks ordered stage by stage, the stages as counts, and the warnings."""
+    subsets = benchmark.subsets()
+    ids = [t.instance_id for t in validation]
+    order, stages = order_for_stages(config.evaluation.stages, ids, subsets)
+    by_id = {t.instance_id: t for t in validation}
+    bench = config.benchmark
+    warnings = [w for name in dict.fromkeys([bench.subset, bench.held_out_subset,
+                                             *(s.subset for s in config.evaluation.stages)])
+                if (w := coverage_warning(bench.name, name, subsets["full"]))]
+    warnings += stage_warnings(config.evaluation.stages, ids, subsets)
+    shared = len(set(ids) & {t.instance_id for t in held_out})
+    if shared:
+        warnings.append(f"{shared} held-out tasks are also validation tasks: their held-out "
+                        f"scores are not held out; pick a held_out_subset or split outside "
+                        f"the validation tasks (e.g. not-dgm-60 / not-dgm-200)")
+    return [by_id[i] for i in order], stages, warnings
+
+
+def _dropped_on_resume(store: SqlStore, run_id: str, split: str,
+                       validation: list[Task]) -> list[str]:
+    """A resumed run whose validation tasks lost some it already evaluated (a list or subset
+    changed under it): its scores would mix two task sets."""
+    current = {t.instance_id for t in validation}
+    gone = {e.task_id for e in store.list_evaluations(run_id, finished=True, split=split)
+            if e.task_id not in current}
+    if not gone:
+        return []
+    return [f"{len(gone)} tasks this run already evaluated are no longer among its validation "
+            f"tasks (e.g. {sorted(gone)[0]}): the subset or its list changed since the run "
+            f"started, so scores mix two task sets; resume with the run's original subset "
+            f"(e.g. --set benchmark.subset=agentforge-picked-50 for the old verified-mini)"]
 
 
 def ensure_seed(store: SqlStore, repo: AgentRepo, run_id: str, seed_agent: Path,

@@ -53,5 +53,8 @@ def build_report(ctx: RunContext, finalist_ids: list[int]) -> dict:
             for i in finalist_ids]
     best = max(rows, key=lambda r: (r["held_out_score"] or 0.0, r["validation_score"] or 0.0,
                                     -r["id"]), default=None)
-    return {"run_id": ctx.run_id, "best_id": best["id"] if best else None,
+    # Scores are pass@k of the benchmark's attempts: Polyglot's pass@1 (DGM) and pass@2
+    # (Aider's headline) are different numbers, so the report names which.
+    return {"run_id": ctx.run_id, "metric": f"pass@{ctx.benchmark.max_attempts}",
+            "best_id": best["id"] if best else None,
             "held_out_tasks": [t.instance_id for t in ctx.held_out], "finalists": rows}

@@ -15,7 +15,7 @@ from collections.abc import Callable
 
 from agentforge.evolve.context import RunContext
 from agentforge.evolve.diskspace import check_free_space, raise_run_stop_if_disk_full
-from agentforge.evolve.evaluate import EvaluationOutcome, plan_stage
+from agentforge.evolve.evaluate import EvaluationOutcome, archive_second_best, plan_stage
 from agentforge.evolve.executor import make_executor
 from agentforge.evolve.rundir import write_json
 from agentforge.evolve.scheduler import (
@@ -124,10 +124,16 @@ class EvolutionLoop:
         return {e.task_id: bool(e.resolved) for e in self.store.list_evaluations(
             self.ctx.run_id, finished=True, node_id=node_id, split=self.split)}
 
+    def _second_best(self) -> float | None:
+        """The archive's second-best score over the whole stages (DGM's full-eval threshold)."""
+        tallies = [(s.successes, s.evaluated_tasks)
+                   for s in self.store.node_summaries(self.ctx.run_id, split=self.split)]
+        return archive_second_best(tallies, self.ctx.stages, len(self.order))
+
     def _next_jobs(self, node_id: int) -> list[EvaluationJob]:
         """The node's next stage of tasks, or mark it evaluated when its stages are done."""
         finished = self._finished(node_id)
-        plan = plan_stage(finished, self.order, self.ctx.config.evaluation.stages)
+        plan = plan_stage(finished, self.order, self.ctx.stages, self._second_best())
         busy = self.in_flight.get(node_id, set())
         if plan.done:
             if not busy:
