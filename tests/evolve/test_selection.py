@@ -21,6 +21,7 @@ from agentforge.evolve.selection import (
     rng_from_json,
     rng_state_to_json,
 )
+from agentforge.evolve.selection.base import cautious_score, finalist_ids
 from agentforge.evolve.selection.beta import beta_cdf, beta_quantile
 from agentforge.evolve.selection.dgm import DgmConfig, dgm_weights
 from agentforge.evolve.selection.hgm import evaluations_started, should_expand
@@ -294,3 +295,14 @@ def test_selectors_read_store_summaries(tmp_path):
     assert make_selector("greedy").select_parent(summaries, rng) == good.id
     assert set(dgm_weights(summaries)) == {seed.id, good.id}
     store.close()
+
+
+def test_the_common_final_rule_ranks_by_a_cautious_score():
+    # 1/1: Beta(2, 1) mean 2/3, sd sqrt(2 / 36) -> 0.431; 6/10: Beta(7, 5) mean 7/12,
+    # sd sqrt(35 / (144 * 13)) -> 0.447; 40/60: Beta(41, 21) 0.661 - 0.060 = 0.602.
+    lucky, steady, proven = NodeView(2, 1, 1, 0), NodeView(3, 1, 6, 4), NodeView(4, 1, 40, 20)
+    assert round(cautious_score(lucky), 3) == 0.431
+    assert round(cautious_score(steady), 3) == 0.447
+    nodes = [NodeView(1, None, 0, 5), lucky, steady, proven, NodeView(5, 1, 9, 0, "invalid")]
+    assert finalist_ids(nodes, 3) == [4, 3, 2]
+    assert finalist_ids(nodes, 1) == [4]

@@ -13,6 +13,9 @@ are not in it; a child still being validated is an expansion in flight). Each de
 3. Evaluate: Thompson sampling on each node's own posterior over tree nodes that still have
    an unstarted task (hgm.py `sample`; tasks in flight count as taken).
 
+Once the iteration budget is spent it keeps evaluating until the rule would expand again:
+the tree then has the evaluations the rule pairs with its size.
+
 A new child gets `initial_evaluations` tasks (the reference: 0; 1 keeps our crash-on-first-
 task check) and every further evaluation is an EvaluateMore decision. The run's own answer is
 the node whose own posterior has the highest low quantile.
@@ -134,7 +137,15 @@ class HgmSelector:
         self, nodes: Sequence[NodeLike], rng: random.Random, work: WorkInFlight = IDLE
     ) -> Action:
         """Expand while evaluations outgrow the tree (and a worker is free), else evaluate."""
-        if work.can_expand and should_expand(nodes, self.config.alpha, work.expansions):
+        expand_due = should_expand(nodes, self.config.alpha, work.expansions)
+        if expand_due and work.expansion_over:
+            # The iteration budget bought a tree of this size, and the rule has now paired it
+            # with its evaluations: the search is over.
+            raise NoParentAvailable(
+                "hgm is done: the iteration budget is spent and the tree has the evaluations "
+                f"alpha={self.config.alpha} pairs with its size"
+            )
+        if expand_due and work.can_expand:
             try:
                 return Expand(self.select_parent(nodes, rng))
             except NoParentAvailable:
