@@ -109,6 +109,13 @@ def report(landscape: str, runs: dict[tuple[str, int], dict], names: list[str], 
               f"<= 0.5 in {sum(r <= 0.5 for r in reached)}/{len(reach)}")
 
 
+def _is_link(text: str) -> bool:
+    try:
+        return 0.0 <= float(text) <= 1.0
+    except ValueError:
+        return False
+
+
 def _fmt(interval: tuple[float, ...]) -> str:
     mean, low, high = interval
     return f"{mean:+.3f} [{low:+.3f}, {high:+.3f}]"
@@ -119,7 +126,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--selectors", default="dgm,hgm")
     parser.add_argument("--baseline", default="dgm")
-    parser.add_argument("--landscapes", default="strong,weak", help="strong, weak (link 1, 0)")
+    parser.add_argument("--landscapes", default="strong,weak",
+                        help="strong (link 1), weak (link 0) or a link in [0, 1], e.g. 0.5")
     parser.add_argument("--seeds", type=int, default=200)
     parser.add_argument("--budget", type=float, default=2000.0, help="cost units per run")
     parser.add_argument("--checkpoints", type=int, default=8, help="snapshots over the budget")
@@ -140,12 +148,16 @@ def main() -> None:
     base = World(improve_cost=args.improve_cost, fail_rate=args.fail_rate,
                  improve_workers=args.improve_workers, eval_workers=args.eval_workers)
     landscapes = args.landscapes.split(",")
+    for landscape in landscapes:
+        if landscape not in LINKS and not _is_link(landscape):
+            parser.error(f"--landscapes: {landscape!r} is not strong, weak or a link in [0, 1]")
     print(f"{args.seeds} seeds x {landscapes} x {names}; budget {args.budget:g} cost units "
           f"(evaluation 1, self-modification {base.improve_cost:g}, failing {base.fail_rate:.0%}"
           f"; {base.improve_workers} improve + {base.eval_workers} evaluation workers, idle "
           f"time charged); {base.validation_tasks} validation and {base.held_out_tasks} held-out"
           f" tasks; pick = common rule (top {base.top_k}, held-out re-scoring)")
-    tasks = [(landscape, name, seed, replace(base, link=LINKS[landscape]), args.budget,
+    links = {name: LINKS[name] if name in LINKS else float(name) for name in landscapes}
+    tasks = [(landscape, name, seed, replace(base, link=links[landscape]), args.budget,
               checkpoints, args.own_pick, args.target)
              for landscape in landscapes for name in names for seed in range(args.seeds)]
     started = time.monotonic()

@@ -306,3 +306,16 @@ def test_the_common_final_rule_ranks_by_a_cautious_score():
     nodes = [NodeView(1, None, 0, 5), lucky, steady, proven, NodeView(5, 1, 9, 0, "invalid")]
     assert finalist_ids(nodes, 3) == [4, 3, 2]
     assert finalist_ids(nodes, 1) == [4]
+
+
+def test_finalize_takes_its_finalists_by_the_common_rule():
+    from agentforge.evolve.finalize import finalists
+    from agentforge.store.records import NodeSummary
+
+    summaries = [
+        NodeSummary(id=1, parent_id=None, status=NodeStatus.evaluated, successes=6, failures=4),
+        NodeSummary(id=2, parent_id=1, status=NodeStatus.evaluated, successes=1, failures=0),
+        NodeSummary(id=3, parent_id=1, status=NodeStatus.invalid, successes=5, failures=0),
+    ]
+    # Raw scores would put the lucky 1/1 child first (1.0 > 0.6); 0.447 > 0.431 does not.
+    assert [s.id for s in finalists(summaries, 2)] == [1, 2]
