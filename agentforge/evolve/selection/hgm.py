@@ -5,8 +5,9 @@ are not in it; a child still being validated is an expansion in flight). Each de
 
 1. Expand iff N**alpha >= (tree size - 1) + expansions in flight, where N counts evaluations
    *started* on nodes other than the seed (hgm.py `sample`; `n_task_evals` grows when an
-   evaluation is submitted, and the seed's cached evaluations are not in it). With no free
-   self-improvement worker it evaluates instead, so evaluation workers never idle.
+   evaluation is submitted, and the seed's cached evaluations are not in it). The reference's
+   workers do either kind of work; ours are two pools, so with no free self-improvement
+   worker it evaluates instead and the evaluation workers do not idle.
 2. Expand: Thompson sampling on clade posteriors Beta(1 + s, 1 + f) (the node's own results
    pooled with all its descendants') over nodes with at least one finished evaluation and a
    mean above 0 (hgm.py `expand`; `parent_rule = "validated"` keeps every validated node).
