@@ -38,7 +38,9 @@ def reap(*, everything: bool = False, older_than: float | None = None, dry_run: 
     filters = {"label": [LABEL] + ([f"agentforge.run={run_id}"] if run_id else [])}
     reaped = []
     now = time.time()
-    for container in docker_client().containers.list(all=True, filters=filters):
+    # ignore_removed: another process may remove a listed container before it is inspected.
+    for container in docker_client().containers.list(all=True, filters=filters,
+                                                     ignore_removed=True):
         labels = container.labels
         age = now - float(labels.get("agentforge.created", now))
         if everything:
