@@ -15,7 +15,7 @@ Figures, against cost (worker slots x time, idle slots included):
   pick of the same seed (resolution: the checkpoints);
 - paired differences against the baseline with bootstrap 95% intervals.
 
-    python perf/search_efficiency.py                 # 200 seeds, strong and weak link (~3 min)
+    python perf/search_efficiency.py                 # 200 seeds, strong and weak link (~4 min)
     python perf/search_efficiency.py --seeds 50 --selectors dgm,hgm,greedy --own-pick
 """
 
