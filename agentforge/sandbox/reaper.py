@@ -7,7 +7,7 @@ import socket
 import time
 from dataclasses import dataclass
 
-from docker.errors import NotFound
+from docker.errors import APIError, NotFound
 
 from agentforge.sandbox.engine import LABEL, docker_client
 
@@ -54,7 +54,10 @@ def reap(*, everything: bool = False, older_than: float | None = None, dry_run: 
         if not dry_run:
             try:
                 container.remove(v=True, force=True)
-            except NotFound:
-                continue
+            except APIError as exc:
+                # Gone already, or another process's reap is removing it (409): not ours to do.
+                if isinstance(exc, NotFound) or exc.status_code == 409:
+                    continue
+                raise
         reaped.append(ReapedContainer(container.name, reason))
     return reaped
