@@ -123,7 +123,8 @@ class SelectionConfig(BaseModel):
     name: str = "dgm"
     """dgm, hgm, greedy, random, no-archive or best-of-n."""
     options: dict[str, Any] = Field(default_factory=dict)
-    """The selector's constants (e.g. lambda_, alpha0 for dgm); see agentforge/evolve/selection."""
+    """The selector's constants (e.g. steepness, midpoint for dgm; alpha for hgm); see
+    agentforge/evolve/selection."""
     wait_for_unscored: bool = True
     """Choose no parent while a valid node still waits for its first finished evaluation, so
     that every choice sees every child (one task's delay; off: never wait)."""

@@ -148,3 +148,9 @@ def run_evaluation(benchmark: Benchmark, task: Task, agent_dir: Path, out_dir: P
         trajectory_path=str(trajectories),
         report_json=json.dumps(result.model_dump(mode="json", exclude={"test_output"})))
     return result.resolved, result.reason, crash, data, time.monotonic() - started
+
+
+def plan_initial(finished: dict[str, bool], task_order: list[str], count: int) -> StagePlan:
+    """The first `count` tasks of a child whose later evaluations the selector decides (hgm)."""
+    missing = [t for t in task_order[:count] if t not in finished]
+    return StagePlan(missing, not missing, 0)

@@ -6,15 +6,16 @@ from agentforge.evolve.context import RunContext
 from agentforge.evolve.executor import LocalExecutor
 from agentforge.evolve.rundir import write_json
 from agentforge.evolve.scheduler import EvaluationJob
-from agentforge.evolve.selection.base import can_be_parent
+from agentforge.evolve.selection.base import finalist_ids
 from agentforge.evolve.steps import evaluate_job
 from agentforge.store.records import NodeSummary
 
 
 def finalists(summaries: list[NodeSummary], top_k: int) -> list[NodeSummary]:
-    """The best valid, scored nodes: score, then evaluations, then the earlier node."""
-    scored = [s for s in summaries if can_be_parent(s) and s.evaluated_tasks]
-    return sorted(scored, key=lambda s: (-(s.score or 0.0), -s.evaluated_tasks, s.id))[:top_k]
+    """The best valid, scored nodes by the rule common to every selector (a cautious score,
+    so that under hgm a child lucky on its one task does not take a finalist's place)."""
+    by_id = {s.id: s for s in summaries}
+    return [by_id[i] for i in finalist_ids(summaries, top_k)]
 
 
 def finalize(ctx: RunContext) -> dict:
