@@ -1,0 +1,301 @@
+"""A run directory opened read-only: the data behind every JSON route of the web view.
+
+The database is opened with SQLite's `mode=ro` (a page can never write to an archive, even
+through a bug of ours), agents.git is only read with `git diff`, and node files go through
+`files.resolve_inside`.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import subprocess
+from datetime import datetime
+from pathlib import Path
+from urllib.parse import quote
+
+import git
+from sqlalchemy import Engine, create_engine, func, text
+from sqlmodel import Session, col, select
+
+from agentforge.evolve.costs import node_costs
+from agentforge.evolve.rundir import RunDir
+from agentforge.evolve.selection.base import NoParentAvailable, best_by_score
+from agentforge.evolve.status import _process_alive
+from agentforge.llm.ledger import ModelCall
+from agentforge.store import SqlStore
+from agentforge.store.errors import StoreError
+from agentforge.store.repo import AgentRepo
+from agentforge.store.tables import AgentNode
+from agentforge.web.errors import NotFound
+from agentforge.web.files import node_files, resolve_inside
+
+NODE_FIELDS = ("id", "parent_id", "status", "reason", "score", "tasks", "resolved",
+               "held_out_score", "held_out_tasks", "operator", "created_at", "cost_usd",
+               "summary")
+"""Columns of the compact node summaries (one row per node, in this order)."""
+SHORT_TEXT = 160  # reason and summary in the summaries; the full text is in the node detail
+MAX_DIFF_CHARS = 400_000
+
+
+def readonly_engine(database: Path) -> Engine:
+    """An engine on a SQLite file that cannot write to it (SQLite's read-only URI mode)."""
+    if not database.is_file():
+        raise NotFound(f"no archive database at {database}")
+    uri = f"file:{quote(str(database.resolve()))}?mode=ro"
+
+    def connect() -> sqlite3.Connection:
+        connection = sqlite3.connect(uri, uri=True, check_same_thread=False, timeout=30)
+        connection.execute("PRAGMA query_only=ON")  # belt and braces over mode=ro
+        return connection
+
+    return create_engine("sqlite://", creator=connect)
+
+
+class RunArchive:
+    """One run: summary, node summaries and details, diffs and files, all read-only."""
+
+    def __init__(self, path: Path) -> None:
+        self.rundir = RunDir(path)
+        self.engine = readonly_engine(self.rundir.database)
+        self.store = SqlStore(self.engine)  # its read methods only; it opens no write here
+        runs = self.store.list_runs()
+        if not runs:
+            raise NotFound(f"{self.rundir.path} holds no run yet")
+        self.run_id = runs[0].id
+        config = _read_json(self.rundir.config_file) or {}
+        bench = config.get("benchmark", {})
+        self.validation_split = bench.get("validation_split", "validation")
+        self.held_out_split = bench.get("held_out_split", "held_out")
+
+    def close(self) -> None:
+        """Release the database connections."""
+        self.engine.dispose()
+
+    # the change feed ----------------------------------------------------------------------
+
+    def version(self) -> str:
+        """A token that changes whenever anything the page shows changes (one cheap query)."""
+        with self.engine.connect() as connection:
+            row = connection.execute(text(
+                "SELECT (SELECT count(*) || ':' || coalesce(max(updated_at), '') FROM agentnode"
+                "        WHERE run_id = :run),"
+                "       (SELECT count(*) || ':' || coalesce(sum(finished), 0) FROM evaluation"
+                "        WHERE run_id = :run),"
+                "       (SELECT status || ':' || updated_at FROM run WHERE id = :run),"
+                "       (SELECT coalesce(max(id), 0) FROM modelcall)"), {"run": self.run_id}
+            ).one()
+        try:
+            live = self.rundir.live_file.stat().st_mtime_ns
+        except OSError:
+            live = 0
+        return "|".join(str(part) for part in (*row, live))
+
+    # summaries ----------------------------------------------------------------------------
+
+    def nodes(self) -> dict:
+        """Compact node summaries: `fields` names the columns of every row of `rows`."""
+        valid = self.store.node_summaries(self.run_id, split=self.validation_split)
+        held = {s.id: s for s in self.store.node_summaries(self.run_id,
+                                                           split=self.held_out_split)}
+        rows = self.store.list_nodes(self.run_id)
+        costs = node_costs(self.engine, self.run_id, rows)
+        nodes = {n.id: n for n in rows}
+        out = []
+        for s in valid:
+            node = nodes[s.id]
+            proposal = _loads(node.proposal_json) or {}
+            out.append([
+                s.id, s.parent_id, s.status.value, _short(s.reason), _round(s.score),
+                s.evaluated_tasks, s.successes, _round(held[s.id].score),
+                held[s.id].evaluated_tasks, getattr(node, "operator", None),
+                _iso(node.created_at), round(costs[s.id].total_usd, 6),
+                _short(proposal.get("summary") if isinstance(proposal, dict) else None)])
+        return {"fields": list(NODE_FIELDS), "rows": out}
+
+    def summary(self) -> dict:
+        """Status, stop reason, spend, best node and lineage, work in flight."""
+        run = self.store.get_run(self.run_id)
+        summaries = self.store.node_summaries(self.run_id, split=self.validation_split)
+        try:
+            best_id = best_by_score(summaries)
+        except NoParentAvailable:
+            best_id = None
+        parents = {s.id: s.parent_id for s in summaries}
+        lineage, cursor = [], best_id
+        while cursor is not None:
+            lineage.insert(0, cursor)
+            cursor = parents.get(cursor)
+        live = self.rundir.read_live() if run.status == "running" else {}
+        alive = _process_alive(live.get("pid"))
+        flight = live if alive else {}
+        unfinished = self.store.list_evaluations(self.run_id, finished=False)
+        return {
+            "run_id": self.run_id, "run_dir": str(self.rundir.path), "status": run.status,
+            "stop_reason": run.stop_reason, "iterations": run.iterations, "alive": alive,
+            "created_at": _iso(run.created_at), "best_id": best_id, "best_lineage": lineage,
+            "spend": self._spend(),
+            "in_flight": {"improving": flight.get("improving", []),
+                          "evaluating": flight.get("evaluating", []),
+                          "unfinished_evaluations": [
+                              {"node_id": e.node_id, "task_id": e.task_id, "split": e.split}
+                              for e in unfinished]},
+            "report": _read_json(self.rundir.report_file),
+            "events": [{"kind": e.kind, "node_id": e.node_id, "message": e.message,
+                        "created_at": _iso(e.created_at)}
+                       for e in self.store.list_events(self.run_id, limit=30)],
+            "version": self.version(),
+        }
+
+    def _spend(self) -> dict:
+        with Session(self.engine) as session:
+            calls, tokens, usd = session.exec(
+                select(func.count(ModelCall.id),
+                       func.sum(ModelCall.prompt_tokens + ModelCall.completion_tokens),
+                       func.sum(ModelCall.cost_usd))
+                .where(ModelCall.run_id == self.run_id, col(ModelCall.cached).is_(False),
+                       ModelCall.status != "budget_exceeded")).one()
+            # Spend over time for the progress chart: cumulative per minute of the run.
+            minute = func.strftime("%Y-%m-%dT%H:%M:00", ModelCall.created_at)
+            steps = session.exec(
+                select(minute, func.sum(ModelCall.cost_usd),
+                       func.sum(ModelCall.prompt_tokens + ModelCall.completion_tokens))
+                .where(ModelCall.run_id == self.run_id, col(ModelCall.cached).is_(False),
+                       ModelCall.status != "budget_exceeded")
+                .group_by(minute).order_by(minute)).all()
+        series, total_usd, total_tokens = [], 0.0, 0
+        for when, step_usd, step_tokens in steps:
+            total_usd += step_usd or 0.0
+            total_tokens += step_tokens or 0
+            series.append([when, round(total_usd, 6), total_tokens])
+        return {"calls": calls or 0, "tokens": tokens or 0, "usd": round(usd or 0.0, 6),
+                "over_time": series}
+
+    # one node -----------------------------------------------------------------------------
+
+    def node_detail(self, node_id: int) -> dict:
+        """Everything about one node: proposal, diff, evaluations with reasons, files, cost."""
+        node = self._node(node_id)
+        evaluations = self.store.list_evaluations(self.run_id, node_id=node_id)
+        cost = node_costs(self.engine, self.run_id, self._family(node))[node_id]
+        tasks = []
+        for e in evaluations:
+            result = self.store.task_result(e.id) if e.finished else None
+            tasks.append({
+                "task_id": e.task_id, "split": e.split, "attempt": e.attempt,
+                "finished": e.finished, "resolved": e.resolved, "reason": e.reason,
+                "cost_usd": round(e.cost_usd, 6), "tokens": e.tokens,
+                "duration_s": round(e.duration_s, 1),
+                "test_output": result.test_output if result else None,
+                "files": self._result_files(result.trajectory_path if result else None),
+            })
+        return {
+            "id": node.id, "parent_id": node.parent_id, "status": node.status.value,
+            "reason": node.reason, "commit": node.commit, "proposal": _loads(node.proposal_json),
+            "operator": getattr(node, "operator", None), "created_at": _iso(node.created_at),
+            "updated_at": _iso(node.updated_at),
+            "diff": self._patch(node), "evaluations": tasks,
+            "files": node_files(self.rundir.path, self.rundir.node_dir(node_id)),
+            "cost": {"improve_usd": round(cost.improve_usd, 6),
+                     "improve_tokens": cost.improve_tokens,
+                     "evaluate_usd": round(cost.evaluate_usd, 6),
+                     "evaluate_tokens": cost.evaluate_tokens},
+        }
+
+    def diff(self, a: int, b: int) -> dict:
+        """The diff from node a's code to node b's."""
+        first, second = self._node(a), self._node(b)
+        if not first.commit or not second.commit:
+            raise NotFound("one of the two nodes has no commit (its step failed before one)")
+        self._repo()
+        done = subprocess.run(
+            ["git", f"--git-dir={self.rundir.repo}", "diff", "--no-color", "--no-ext-diff",
+             first.commit, second.commit, "--"], capture_output=True, text=True, timeout=60,
+            errors="replace")
+        if done.returncode != 0:
+            raise NotFound("agents.git does not hold both commits")
+        return {"a": a, "b": b, "diff": _cap(done.stdout)}
+
+    def file(self, relative: str) -> Path:
+        """A file of the run directory by its relative path (never one outside it)."""
+        return resolve_inside(self.rundir.path, relative)
+
+    # helpers ------------------------------------------------------------------------------
+
+    def _node(self, node_id: int) -> AgentNode:
+        try:
+            node = self.store.get_node(node_id)
+        except StoreError:
+            node = None
+        if node is None or node.run_id != self.run_id:
+            raise NotFound(f"node {node_id} is not in this run")
+        return node
+
+    def _family(self, node: AgentNode) -> list[AgentNode]:
+        """The node with its parent's other children (what its diagnosis cost is split over)."""
+        if node.parent_id is None:
+            return [node]
+        with Session(self.engine) as session:
+            return list(session.exec(select(AgentNode).where(
+                AgentNode.parent_id == node.parent_id)))
+
+    def _repo(self) -> AgentRepo:
+        if not (self.rundir.repo / "HEAD").exists():
+            raise NotFound("this run has no agents.git")
+        return AgentRepo(self.rundir.repo)
+
+    def _patch(self, node) -> str | None:
+        if not node.commit:
+            return None
+        try:
+            return _cap(self._repo().patch(node.commit))
+        except (StoreError, git.GitCommandError):  # commit missing: no diff, keep the rest
+            return None
+
+    def _result_files(self, trajectory_path: str | None) -> list[str]:
+        if not trajectory_path:
+            return []
+        folder = Path(trajectory_path)
+        try:
+            folder.resolve().relative_to(self.rundir.path)
+        except ValueError:
+            return []  # recorded by a run that lived elsewhere: nothing we may serve
+        files = node_files(self.rundir.path, folder)
+        logs = folder.parent.parent / "logs" / folder.name
+        return files + node_files(self.rundir.path, logs)
+
+
+def _loads(raw: str | None):
+    try:
+        return json.loads(raw) if raw else None
+    except ValueError:
+        return None
+
+
+def _read_json(path: Path):
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def _short(value: str | None) -> str | None:
+    if value is None or len(value) <= SHORT_TEXT:
+        return value
+    return value[:SHORT_TEXT - 1] + "…"
+
+
+def _round(score: float | None) -> float | None:
+    return None if score is None else round(score, 4)
+
+
+def _iso(moment: datetime | None) -> str | None:
+    if moment is None:
+        return None
+    return moment.isoformat() if moment.tzinfo else moment.isoformat() + "Z"
+
+
+def _cap(diff: str) -> str:
+    if len(diff) <= MAX_DIFF_CHARS:
+        return diff
+    return diff[:MAX_DIFF_CHARS] + f"\n[diff cut at {MAX_DIFF_CHARS:,} characters]\n"
