@@ -11,13 +11,14 @@ the evaluated node's own id and the task id.
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import json
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Engine, func
-from sqlmodel import Session, select
+from sqlalchemy import Engine, case, func
+from sqlmodel import col, select
 
 from agentforge.llm.ledger import ModelCall
 
@@ -48,19 +49,26 @@ def improve_task_id(proposal: dict) -> str:
 
 
 def node_costs(engine: Engine, run_id: str, nodes: list) -> dict[int, NodeCost]:
-    """Cost per node id of `nodes` (AgentNode rows: id, parent_id, proposal_json, created_at)."""
+    """Cost per node id of `nodes` (rows with id, parent_id, proposal_json, created_at).
+
+    Only the calls booked to these nodes or their parents are read, so a node and its
+    siblings cost one small query, and the whole archive one scan."""
     costs = {node.id: NodeCost() for node in nodes}
-    reached = (ModelCall.run_id == run_id, ModelCall.cached == False,  # noqa: E712
-               ModelCall.status != "budget_exceeded")
-    tokens = func.sum(ModelCall.prompt_tokens + ModelCall.completion_tokens)
-    with Session(engine) as session:
-        grouped = session.exec(
-            select(ModelCall.node_id, ModelCall.task_id, func.sum(ModelCall.cost_usd), tokens)
+    reached = [ModelCall.run_id == run_id, ModelCall.cached == False,  # noqa: E712
+               ModelCall.status != "budget_exceeded"]
+    if len(nodes) <= 500:
+        booked = {n.id for n in nodes} | {n.parent_id for n in nodes if n.parent_id is not None}
+        reached.append(col(ModelCall.node_id).in_(sorted(booked)))
+    tokens = ModelCall.prompt_tokens + ModelCall.completion_tokens
+    # Evaluation calls are summed per node in SQL; only improvement task ids stay apart.
+    improve = case((col(ModelCall.task_id).like(IMPROVE_TASK_PREFIX + "%"), ModelCall.task_id))
+    with engine.connect() as connection:
+        grouped = connection.execute(
+            select(ModelCall.node_id, improve, func.sum(ModelCall.cost_usd), func.sum(tokens))
             .where(*reached, ModelCall.role != "diagnose")
-            .group_by(ModelCall.node_id, ModelCall.task_id)).all()
-        diagnoses = session.exec(
-            select(ModelCall.node_id, ModelCall.created_at, ModelCall.cost_usd,
-                   ModelCall.prompt_tokens + ModelCall.completion_tokens)
+            .group_by(ModelCall.node_id, improve)).all()
+        diagnoses = connection.execute(
+            select(ModelCall.node_id, ModelCall.created_at, ModelCall.cost_usd, tokens)
             .where(*reached, ModelCall.role == "diagnose").order_by(ModelCall.id)).all()
     child_by_task = {}
     for node in nodes:
@@ -84,19 +92,24 @@ def node_costs(engine: Engine, run_id: str, nodes: list) -> dict[int, NodeCost]:
 
 
 def _attribute_diagnoses(costs: dict[int, NodeCost], nodes: list, diagnoses) -> None:
-    children: dict[int, list] = {}
-    for node in sorted(nodes, key=lambda n: (_naive(n.created_at), n.id)):
+    children: dict[int, list[tuple[datetime, int]]] = {}
+    for node in nodes:
         if node.parent_id is not None:
-            children.setdefault(node.parent_id, []).append(node)
+            children.setdefault(node.parent_id, []).append((_naive(node.created_at), node.id))
+    for family in children.values():
+        family.sort()
     for parent_id, created_at, usd, used in diagnoses:
-        when = _naive(created_at)
-        child = next((c for c in children.get(parent_id, ()) if _naive(c.created_at) >= when),
-                     None)
-        if child is not None:
-            costs[child.id].improve_usd += usd or 0.0
-            costs[child.id].improve_tokens += used or 0
+        family = children.get(parent_id, [])
+        at = bisect.bisect_left(family, (_naive(created_at), -1))
+        if at < len(family):
+            child = costs[family[at][1]]
+            child.improve_usd += usd or 0.0
+            child.improve_tokens += used or 0
 
 
-def _naive(moment: datetime) -> datetime:
-    # SQLite hands datetimes back without their zone; rows made in memory still carry UTC.
+def _naive(moment: datetime | str) -> datetime:
+    # SQLite hands datetimes back without their zone (or as text, read raw); rows made in
+    # memory still carry UTC.
+    if isinstance(moment, str):
+        moment = datetime.fromisoformat(moment)
     return moment.replace(tzinfo=None) if moment.tzinfo else moment

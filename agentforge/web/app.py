@@ -17,6 +17,7 @@ from pathlib import Path
 from fastapi import FastAPI, Request
 from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
+from starlette.middleware.gzip import GZipMiddleware
 
 from agentforge.web.errors import NotFound
 from agentforge.web.runs import RunCatalog
@@ -40,6 +41,7 @@ def create_app(paths: list[Path], *, token: str | None = None) -> FastAPI:
     app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None, debug=False,
                   lifespan=lifespan)
     app.state.catalog = catalog
+    app.add_middleware(GZipMiddleware, minimum_size=2048)  # 5,000 summaries: ~700 KB -> ~80 KB
 
     @app.middleware("http")
     async def guard(request: Request, call_next) -> Response:

@@ -14,18 +14,16 @@ from datetime import datetime
 from pathlib import Path
 from urllib.parse import quote
 
-import git
 from sqlalchemy import Engine, create_engine, func, text
 from sqlmodel import Session, col, select
 
 from agentforge.evolve.costs import node_costs
 from agentforge.evolve.rundir import RunDir
-from agentforge.evolve.selection.base import NoParentAvailable, best_by_score
+from agentforge.evolve.selection.base import NodeView, NoParentAvailable, best_by_score
 from agentforge.evolve.status import _process_alive
 from agentforge.llm.ledger import ModelCall
 from agentforge.store import SqlStore
 from agentforge.store.errors import StoreError
-from agentforge.store.repo import AgentRepo
 from agentforge.store.tables import AgentNode
 from agentforge.web.errors import NotFound
 from agentforge.web.files import node_files, resolve_inside
@@ -36,6 +34,7 @@ NODE_FIELDS = ("id", "parent_id", "status", "reason", "score", "tasks", "resolve
 """Columns of the compact node summaries (one row per node, in this order)."""
 SHORT_TEXT = 160  # reason and summary in the summaries; the full text is in the node detail
 MAX_DIFF_CHARS = 400_000
+EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"  # git's empty tree (sha1 repositories)
 
 
 def readonly_engine(database: Path) -> Engine:
@@ -67,6 +66,7 @@ class RunArchive:
         bench = config.get("benchmark", {})
         self.validation_split = bench.get("validation_split", "validation")
         self.held_out_split = bench.get("held_out_split", "held_out")
+        self._cache: dict[str, tuple[str, object]] = {}
 
     def close(self) -> None:
         """Release the database connections."""
@@ -95,33 +95,73 @@ class RunArchive:
 
     def nodes(self) -> dict:
         """Compact node summaries: `fields` names the columns of every row of `rows`."""
-        valid = self.store.node_summaries(self.run_id, split=self.validation_split)
-        held = {s.id: s for s in self.store.node_summaries(self.run_id,
-                                                           split=self.held_out_split)}
-        rows = self.store.list_nodes(self.run_id)
-        costs = node_costs(self.engine, self.run_id, rows)
-        nodes = {n.id: n for n in rows}
-        out = []
-        for s in valid:
-            node = nodes[s.id]
-            proposal = _loads(node.proposal_json) or {}
-            out.append([
-                s.id, s.parent_id, s.status.value, _short(s.reason), _round(s.score),
-                s.evaluated_tasks, s.successes, _round(held[s.id].score),
-                held[s.id].evaluated_tasks, getattr(node, "operator", None),
-                _iso(node.created_at), round(costs[s.id].total_usd, 6),
-                _short(proposal.get("summary") if isinstance(proposal, dict) else None)])
-        return {"fields": list(NODE_FIELDS), "rows": out}
+        return self._cached("nodes", self._build_nodes)
 
     def summary(self) -> dict:
         """Status, stop reason, spend, best node and lineage, work in flight."""
+        return self._cached("summary", self._build_summary)
+
+    def _cached(self, kind: str, build):
+        # Payloads are pure functions of the archive's version: an unchanged archive is
+        # served from memory however many pages poll it.
+        version = self.version()
+        hit = self._cache.get(kind)
+        if hit is not None and hit[0] == version:
+            return hit[1]
+        value = build()
+        self._cache[kind] = (version, value)
+        return value
+
+    def _rows(self) -> list[tuple]:
+        """(id, parent, status, reason, created_at, summary) of every node, one raw query."""
+        with self.engine.connect() as connection:
+            return connection.execute(text(
+                "SELECT id, parent_id, status, reason, created_at,"
+                " CASE WHEN json_valid(proposal_json)"
+                "      THEN json_extract(proposal_json, '$.summary') END"
+                " FROM agentnode WHERE run_id = :run ORDER BY id"), {"run": self.run_id}).all()
+
+    def _tallies(self) -> dict[tuple[int, str], tuple[int, int]]:
+        """(node, split) -> (resolved, finished) over finished evaluations."""
+        with self.engine.connect() as connection:
+            rows = connection.execute(text(
+                "SELECT node_id, split, sum(resolved), count(*) FROM evaluation"
+                " WHERE run_id = :run AND finished GROUP BY node_id, split"),
+                {"run": self.run_id}).all()
+        return {(node, split): (resolved or 0, count) for node, split, resolved, count in rows}
+
+    def _build_nodes(self) -> dict:
+        rows, tallies = self._rows(), self._tallies()
+        with self.engine.connect() as connection:
+            lean = connection.execute(text(
+                "SELECT id, parent_id, proposal_json, created_at FROM agentnode"
+                " WHERE run_id = :run"), {"run": self.run_id}).all()
+        costs = node_costs(self.engine, self.run_id, lean)
+        out = []
+        for node_id, parent_id, status, reason, created_at, summary in rows:
+            won, tried = tallies.get((node_id, self.validation_split), (0, 0))
+            held_won, held_tried = tallies.get((node_id, self.held_out_split), (0, 0))
+            out.append([
+                node_id, parent_id, status, _short(reason),
+                _round(won / tried) if tried else None, tried, won,
+                _round(held_won / held_tried) if held_tried else None, held_tried,
+                None,  # operator: nodes record none yet
+                _iso_text(created_at), round(costs[node_id].total_usd, 6),
+                _short(summary if isinstance(summary, str) else None)])
+        return {"fields": list(NODE_FIELDS), "rows": out}
+
+    def _build_summary(self) -> dict:
         run = self.store.get_run(self.run_id)
-        summaries = self.store.node_summaries(self.run_id, split=self.validation_split)
+        tallies = self._tallies()
+        views = []
+        for node_id, parent_id, status, *_ in self._rows():
+            won, tried = tallies.get((node_id, self.validation_split), (0, 0))
+            views.append(NodeView(node_id, parent_id, won, tried - won, status))
         try:
-            best_id = best_by_score(summaries)
+            best_id = best_by_score(views)
         except NoParentAvailable:
             best_id = None
-        parents = {s.id: s.parent_id for s in summaries}
+        parents = {v.id: v.parent_id for v in views}
         lineage, cursor = [], best_id
         while cursor is not None:
             lineage.insert(0, cursor)
@@ -207,14 +247,7 @@ class RunArchive:
         first, second = self._node(a), self._node(b)
         if not first.commit or not second.commit:
             raise NotFound("one of the two nodes has no commit (its step failed before one)")
-        self._repo()
-        done = subprocess.run(
-            ["git", f"--git-dir={self.rundir.repo}", "diff", "--no-color", "--no-ext-diff",
-             first.commit, second.commit, "--"], capture_output=True, text=True, timeout=60,
-            errors="replace")
-        if done.returncode != 0:
-            raise NotFound("agents.git does not hold both commits")
-        return {"a": a, "b": b, "diff": _cap(done.stdout)}
+        return {"a": a, "b": b, "diff": self._git_diff(first.commit, second.commit)}
 
     def file(self, relative: str) -> Path:
         """A file of the run directory by its relative path (never one outside it)."""
@@ -239,18 +272,26 @@ class RunArchive:
             return list(session.exec(select(AgentNode).where(
                 AgentNode.parent_id == node.parent_id)))
 
-    def _repo(self) -> AgentRepo:
+    def _git_diff(self, old: str, new: str) -> str:
+        """`git diff old new` in agents.git (one process), or NotFound."""
         if not (self.rundir.repo / "HEAD").exists():
             raise NotFound("this run has no agents.git")
-        return AgentRepo(self.rundir.repo)
+        done = subprocess.run(
+            ["git", f"--git-dir={self.rundir.repo}", "diff", "--no-color", "--no-ext-diff",
+             old, new, "--"], capture_output=True, text=True, timeout=60, errors="replace")
+        if done.returncode != 0:
+            raise NotFound("agents.git does not hold both commits")
+        return _cap(done.stdout)
 
-    def _patch(self, node) -> str | None:
+    def _patch(self, node: AgentNode) -> str | None:
+        """The node's change: the diff from its parent's commit (the seed: the empty tree)."""
         if not node.commit:
             return None
+        parent = self._node(node.parent_id).commit if node.parent_id is not None else EMPTY_TREE
         try:
-            return _cap(self._repo().patch(node.commit))
-        except (StoreError, git.GitCommandError):  # commit missing: no diff, keep the rest
-            return None
+            return self._git_diff(parent or EMPTY_TREE, node.commit)
+        except NotFound:
+            return None  # a commit missing from agents.git: no diff, keep the rest
 
     def _result_files(self, trajectory_path: str | None) -> list[str]:
         if not trajectory_path:
@@ -293,6 +334,11 @@ def _iso(moment: datetime | None) -> str | None:
     if moment is None:
         return None
     return moment.isoformat() if moment.tzinfo else moment.isoformat() + "Z"
+
+
+def _iso_text(stored: str | None) -> str | None:
+    """A datetime column read raw from SQLite ('YYYY-MM-DD HH:MM:SS.ffffff', UTC) as ISO."""
+    return None if stored is None else stored.replace(" ", "T") + "+00:00"
 
 
 def _cap(diff: str) -> str:

@@ -229,6 +229,7 @@ window.AF = window.AF || {};
     const first = runs.find((r) => r.name === wanted) || runs[0];
     select.value = first.name;
     await loadRun(first.name);
+    performance.mark("agentforge-tree-drawn");  // perf/web_view.py reads it
     document.body.setAttribute("data-ready", "1");
     poll();
   }
