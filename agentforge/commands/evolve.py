@@ -46,6 +46,7 @@ def evolve(
         typer.echo(ctx.get_help())
         raise ConfigError("give --config FILE.toml and --run-dir DIR to start a run, "
                           "or --resume DIR to continue one")
+    typer.echo(f"watch it: agentforge web {target}", err=True)
     with opened as run:
         _run(run, finalize_at_end, quiet)
     typer.echo(f"status: agentforge status {target}")
@@ -58,8 +59,10 @@ def _run(run, finalize_at_end: bool, quiet: bool) -> None:
     typer.echo(f"run {run.run_id} in {run.rundir.path}: {len(run.validation)} validation, "
                f"{len(run.held_out)} held-out tasks; selection {run.config.selection.name}",
                err=True)
-    loop = EvolutionLoop(run, progress=None if quiet else _printer(run))
-    report = loop.run()
+    from agentforge.commands.evolve_live import live_progress
+
+    with live_progress(run, quiet=quiet, plain=_printer) as progress:
+        report = EvolutionLoop(run, progress=progress).run()
     typer.echo(f"stopped: {report.stop_reason} ({report.iterations} iterations, "
                f"{report.evaluations} evaluations, {report.elapsed_s:.0f}s)", err=True)
     if report.stop_reason not in ("exhausted", "iterations"):
