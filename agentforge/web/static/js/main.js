@@ -205,6 +205,7 @@ window.AF = window.AF || {};
   async function start() {
     for (const button of document.querySelectorAll("#tabs button")) button.addEventListener("click", () => showTab(button.dataset.tab));
     renderFilters();
+    AF.drawLegend($("legend"));
     $("min-score").addEventListener("input", (event) => {
       state.minScore = Number(event.target.value);
       $("min-score-value").textContent = state.minScore.toFixed(2);

@@ -193,3 +193,24 @@ AF.Tree = class {
     return at >= 0 && at < siblings.length ? siblings[at] : null;
   }
 };
+
+// The legend: one mark per status and the score colours.
+AF.drawLegend = function (container) {
+  const svg = d3.select(container).append("svg").attr("class", "legend").attr("width", 430).attr("height", 22);
+  const marks = [["evaluated", d3.symbolCircle, 0.7], ["evaluating", d3.symbolCircle, 0.5],
+    ["pending", d3.symbolCircle, null], ["invalid", d3.symbolTimes, null], ["failed", d3.symbolSquare, null]];
+  let x = 8;
+  for (const [status, type, score] of marks) {
+    svg.append("path").attr("class", `mark st-${status}`).attr("d", d3.symbol(type, 70)())
+      .attr("transform", `translate(${x},11)`).style("fill", score === null ? null : AF.scoreColour(score));
+    svg.append("text").attr("x", x + 8).attr("y", 15).text(status);
+    x += 16 + status.length * 6.2;
+  }
+  const gradient = svg.append("defs").append("linearGradient").attr("id", "score-gradient");
+  for (const stop of [0, 0.25, 0.5, 0.75, 1]) {
+    gradient.append("stop").attr("offset", stop).attr("stop-color", AF.scoreColour(stop));
+  }
+  svg.append("text").attr("x", x).attr("y", 15).text("0");
+  svg.append("rect").attr("x", x + 9).attr("y", 5).attr("width", 50).attr("height", 11).attr("fill", "url(#score-gradient)");
+  svg.append("text").attr("x", x + 62).attr("y", 15).text("1");
+};
