@@ -151,3 +151,23 @@ def test_the_static_export_opens_from_file_and_runs_no_payload(page, hostile_run
     _not_pwned(page)
     page.screenshot(path=str(tmp_path / "export.png"))
     assert not page.errors
+
+
+def test_several_runs_are_listed_and_chosen_on_the_page(page, tmp_path):
+    from conftest import LiveServer
+
+    from agentforge.web.synthetic import write_synthetic_run
+
+    write_synthetic_run(tmp_path / "runs" / "alpha", 4, files_for=0)
+    write_synthetic_run(tmp_path / "runs" / "beta", 9, files_for=0, seed=5)
+    server = LiveServer([tmp_path / "runs"])
+    try:
+        _open(page, server.url)
+        options = page.locator("#run-select option")
+        assert options.all_inner_texts()[0].startswith("alpha") and options.count() == 2
+        assert page.locator("path.node").count() == 4
+        page.select_option("#run-select", "beta")
+        page.locator("#tree[data-nodes='9']").wait_for(state="attached", timeout=TIMEOUT)
+        assert page.locator("path.node").count() == 9
+    finally:
+        server.stop()
