@@ -8,6 +8,7 @@ through a bug of ours), agents.git is only read with `git diff`, and node files 
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 import subprocess
 from datetime import datetime
@@ -34,6 +35,7 @@ NODE_FIELDS = ("id", "parent_id", "status", "reason", "score", "tasks", "resolve
 """Columns of the compact node summaries (one row per node, in this order)."""
 SHORT_TEXT = 160  # reason and summary in the summaries; the full text is in the node detail
 MAX_DIFF_CHARS = 400_000
+_SHA = re.compile(r"[0-9a-f]{7,64}")
 EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"  # git's empty tree (sha1 repositories)
 
 
@@ -276,9 +278,12 @@ class RunArchive:
         """`git diff old new` in agents.git (one process), or NotFound."""
         if not (self.rundir.repo / "HEAD").exists():
             raise NotFound("this run has no agents.git")
+        if not (_SHA.fullmatch(old) and _SHA.fullmatch(new)):
+            raise NotFound("not a commit id")  # never hand git an option-like argument
         done = subprocess.run(
             ["git", f"--git-dir={self.rundir.repo}", "diff", "--no-color", "--no-ext-diff",
-             old, new, "--"], capture_output=True, text=True, timeout=60, errors="replace")
+             "--no-textconv", old, new, "--"],
+            capture_output=True, text=True, timeout=60, errors="replace")
         if done.returncode != 0:
             raise NotFound("agents.git does not hold both commits")
         return _cap(done.stdout)
