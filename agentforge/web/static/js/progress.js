@@ -38,6 +38,9 @@ AF.progressPanel = function (rows, summary, onSelect) {
     return box;
   }
   const points = spend.map(([when, usd, tokens]) => [new Date(when + "Z"), usd, tokens]);
+  const start = summary.created_at ? new Date(summary.created_at) : null;
+  if (start && !isNaN(start) && start < points[0][0]) points.unshift([start, 0, 0]);  // from zero
+  else points.unshift([new Date(points[0][0].getTime() - 60000), 0, 0]);
   const useTokens = points[points.length - 1][1] === 0;  // local models cost nothing: show tokens
   const svg2 = d3.select(box).append("svg").attr("class", "chart spend-chart").attr("viewBox", `0 0 ${width} ${height}`);
   const t = d3.scaleTime().domain(d3.extent(points, (p) => p[0])).range([m.l + 10, width - m.r]);
