@@ -4,7 +4,8 @@ Generates a run of realistic shape (DGM-like branching, about a fifth invalid, w
 through the store), serves it on loopback, and measures in Debian's headless Chromium the
 time from navigation to every node of the tree drawn (target <= 1 s), then the median
 latency of the node-detail route over many nodes (target <= 100 ms) and the bytes of the
-node-summary payload.
+node-summary payload; and how long a node written to the store takes to appear on the open
+page (the change feed; target about 2 s). The feed adds one node to the run it measures.
 
     python perf/web_view.py [--nodes 5000] [--samples 50] [--keep DIR]
 """
@@ -79,6 +80,7 @@ def measure(server: LiveServer, run, samples: int) -> None:
             # ms from the start of navigation to the tree drawn (a mark main.js sets)
             timings.append(page.evaluate(
                 "performance.getEntriesByName('agentforge-tree-drawn')[0].startTime") / 1000)
+        feed = _feed_latency(page, run)
         browser.close()
     if drawn_nodes != len(run.node_ids):
         print(f"WARNING: {drawn_nodes} nodes drawn, {len(run.node_ids)} in the run")
@@ -89,8 +91,25 @@ def measure(server: LiveServer, run, samples: int) -> None:
     print(f"navigation to tree drawn:      {drawn * 1000:8.0f} ms (median of 3, payloads cached "
           f"by version; target <= 1000)  {'met' if drawn <= 1 else 'MISSED'}")
     print(f"  first navigation (cold):     {cold * 1000:8.0f} ms (the server builds the payloads)")
+    print(f"new node on the open page:     {feed * 1000:8.0f} ms (store write to drawn; "
+          "target about 2000)")
     print(f"node detail, median of {len(latencies)}:    {median:8.1f} ms (target <= 100)  "
           f"{'met' if median <= 100 else 'MISSED'}")
+
+
+def _feed_latency(page, run) -> float:
+    """Seconds from a node written to the store to the node drawn on the open page."""
+    from agentforge.store import SqlStore
+
+    store = SqlStore.open(run.path / "archive.sqlite")
+    try:
+        run_id = store.list_runs()[0].id
+        started = time.perf_counter()
+        node = store.add_node(run_id, parent_id=1)
+    finally:
+        store.close()
+    page.wait_for_selector(f"path.node[data-id='{node.id}']", timeout=60_000, state="attached")
+    return time.perf_counter() - started
 
 
 if __name__ == "__main__":

@@ -58,8 +58,11 @@ def test_injection_payloads_are_shown_as_text_and_never_run(page, live_server, h
     assert "Meta-prompting consultations" in conversation and "chose meta-prompting" in conversation
     assert "<img src=x" in conversation
     row.get_by_text("test output").click()
+    page.hover(f"path.node[data-id='{hostile_run.hostile_node}']")
+    assert "<svg onload=window.__pwned=1>" in page.locator(".tip").inner_text()  # tooltip
     page.wait_for_timeout(300)
     _not_pwned(page)
+    assert page.locator("#tree-pane img, #tree-pane iframe").count() == 0
     assert not page.errors
 
 

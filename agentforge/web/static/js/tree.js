@@ -36,6 +36,19 @@ AF.Tree = class {
       const id = pick(event);
       if (id !== null) this.toggle(id);
     });
+    // One tooltip for every node (a <title> per node would double the DOM at 5,000 nodes).
+    this.tip = d3.select(svg.parentNode).append("div").attr("class", "tip").style("display", "none");
+    this.nodeLayer.on("mouseover", (event) => {
+      const id = pick(event);
+      const r = id === null ? null : this.byId.get(id);
+      if (!r) return;
+      this.tip.text(`node ${r.id} · ${r.status} · score ${AF.fmtScore(r.score)} (${r.tasks} tasks)` +
+        (r.summary ? "\n" + r.summary : "") + (r.reason ? "\n" + r.reason : ""));
+      const box = svg.getBoundingClientRect();
+      this.tip.style("display", null).style("left", `${event.clientX - box.left + 12}px`)
+        .style("top", `${event.clientY - box.top + 12}px`);
+    });
+    this.nodeLayer.on("mouseout", () => this.tip.style("display", "none"));
   }
 
   // rows: node summaries as objects; summary: the run summary (best lineage, in flight).
@@ -102,10 +115,7 @@ AF.Tree = class {
       .attr("d", (r) => symbols[r.status] || symbols.pending)
       .attr("transform", (r) => `translate(${points.get(r.id)[0]},${points.get(r.id)[1]})`)
       .style("fill", (r) => (r.status === "pending" || r.status === "invalid" || r.status === "failed"
-        ? null : AF.scoreColour(r.score)))
-      .selectAll("title").data((r) => [r]).join("title")
-      .text((r) => `node ${r.id} · ${r.status} · score ${AF.fmtScore(r.score)} (${r.tasks} tasks)` +
-        (r.summary ? "\n" + r.summary : "") + (r.reason ? "\n" + r.reason : ""));
+        ? null : AF.scoreColour(r.score)));
     const labelled = rows.length <= 400 ? rows : rows.filter((r) => lineage.has(r.id));
     this.labelLayer.selectAll("text").data(labelled, (r) => r.id).join("text")
       .attr("x", (r) => points.get(r.id)[0] + 8).attr("y", (r) => points.get(r.id)[1] + 4)
