@@ -83,6 +83,9 @@ def write_synthetic_run(path: Path, nodes: int = 30, *, seed: int = 0, hostile: 
         result.node_ids.append(node.id)
         if step.hostile:
             result.hostile_node = node.id
+        if parent is not None and index < files_for:  # how the parent implemented the change
+            _write_trajectory(path / "nodes" / str(node.id) / "improve" / "out" /
+                              "trajectory.json", "the proposal", step.hostile)
         if parent is not None:
             calls.append(ModelCall(run_id=run_id, node_id=parent, role="diagnose",
                                    model="gpt-4o-mini", prompt_tokens=3000,

@@ -58,6 +58,10 @@ def test_injection_payloads_are_shown_as_text_and_never_run(page, live_server, h
     assert "Meta-prompting consultations" in conversation and "chose meta-prompting" in conversation
     assert "<img src=x" in conversation
     row.get_by_text("test output").click()
+    panel.get_by_text("show how the parent implemented it").click()
+    implemented = panel.locator(".improve-trajectory .trajectory")
+    implemented.wait_for(timeout=TIMEOUT)
+    assert "Fixed the proposal." in implemented.inner_text()
     page.hover(f"path.node[data-id='{hostile_run.hostile_node}']")
     assert "<svg onload=window.__pwned=1>" in page.locator(".tip").inner_text()  # tooltip
     page.wait_for_timeout(300)
@@ -77,6 +81,11 @@ def test_filters_find_and_keyboard(page, live_server, hostile_run):
     dimmed = page.locator("path.node.dim").count()
     assert 0 < dimmed < len(hostile_run.node_ids)
     page.locator("#min-score").fill("0")
+    seed = hostile_run.node_ids[0]
+    page.dblclick(f"path.node[data-id='{seed}']")  # fold the whole tree under the seed
+    assert page.locator("path.node").count() == 1
+    page.dblclick(f"path.node[data-id='{seed}']")
+    assert page.locator("path.node").count() == len(hostile_run.node_ids)
     target = hostile_run.node_ids[3]
     page.fill("#find", str(target))
     page.press("#find", "Enter")

@@ -45,6 +45,18 @@ AF.nodePanel = function (detail, row, ctx) {
     box.appendChild(el("p", { class: "muted", text: "The seed agent: no proposal." }));
   }
 
+  const improve = (detail.files || []).find((f) => /\/improve\/.*trajectory\.json$/.test(f));
+  if (improve) {
+    const holder = el("div", { class: "improve-trajectory" });
+    const button = el("button", { class: "link", text: "show how the parent implemented it (trajectory)" });
+    button.addEventListener("click", async () => {
+      button.remove();
+      try { holder.appendChild(AF.trajectoryView(await ctx.file(improve))); } catch (err) {
+        holder.appendChild(el("p", { class: "bad", text: String(err.message || err) }));
+      }
+    });
+    box.appendChild(el("div", {}, button, holder));
+  }
   box.appendChild(el("h3", { text: detail.parent_id === null ? "Code (from the empty tree)" : "Change (diff against the parent)" }));
   box.appendChild(AF.diffView(detail.diff, detail.parent_id === null ? 300 : 2000));
 
