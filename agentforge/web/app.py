@@ -83,7 +83,10 @@ def create_app(paths: list[Path], *, token: str | None = None) -> FastAPI:
         for name, path in catalog.run_dirs().items():
             try:
                 summary = catalog.archive(name).summary()
-            except NotFound:
+            except Exception as exc:  # one unreadable run must not hide the others
+                why = str(exc) if isinstance(exc, NotFound) else "its archive cannot be read"
+                listed.append({"name": name, "path": str(path), "run_id": None,
+                               "status": "unreadable", "best_id": None, "error": why})
                 continue
             listed.append({"name": name, "path": str(path), "run_id": summary["run_id"],
                            "status": summary["status"], "best_id": summary["best_id"]})

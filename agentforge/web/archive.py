@@ -16,6 +16,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from sqlalchemy import Engine, create_engine, func, text
+from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session, col, select
 
 from agentforge.evolve.costs import node_costs
@@ -60,7 +61,12 @@ class RunArchive:
         self.rundir = RunDir(path)
         self.engine = readonly_engine(self.rundir.database)
         self.store = SqlStore(self.engine)  # its read methods only; it opens no write here
-        runs = self.store.list_runs()
+        try:
+            runs = self.store.list_runs()
+        except DBAPIError as exc:
+            self.engine.dispose()
+            raise NotFound(f"{self.rundir.database} cannot be read ({exc.orig}): is it an "
+                           "agentforge archive?") from None
         if not runs:
             raise NotFound(f"{self.rundir.path} holds no run yet")
         self.run_id = runs[0].id

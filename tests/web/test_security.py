@@ -95,3 +95,39 @@ def test_file_routes_refuse_everything_outside_the_run(client, hostile_run, tmp_
     finally:
         (node_dir / "leak.txt").unlink()
         (node_dir / "leakdir").unlink()
+
+
+def test_a_broken_archive_is_a_clear_error_not_a_traceback(tmp_path):
+    broken = tmp_path / "runs" / "broken"
+    broken.mkdir(parents=True)
+    (broken / "config.json").write_text("{}")
+    (broken / "archive.sqlite").write_bytes(b"this is not a database" * 100)
+    with TestClient(create_app([tmp_path / "runs"]), base_url="http://127.0.0.1") as client:
+        runs = client.get("/api/runs").json()
+        assert runs[0]["status"] == "unreadable" and "cannot be read" in runs[0]["error"]
+        answer = client.get("/api/runs/broken")
+        assert answer.status_code == 404 and "cannot be read" in answer.json()["error"]
+        assert "Traceback" not in answer.text
+
+
+def test_an_internal_error_is_one_json_line(tmp_path):
+    import sqlite3
+
+    from agentforge.store import SqlStore
+
+    odd = tmp_path / "runs" / "odd"
+    odd.mkdir(parents=True)
+    (odd / "config.json").write_text("{}")
+    store = SqlStore.open(odd / "archive.sqlite")
+    store.create_run("x")
+    store.close()
+    with sqlite3.connect(odd / "archive.sqlite") as db:  # an archive that lost a table
+        db.execute("DROP TABLE taskresult")
+        db.execute("DROP TABLE evaluation")
+    with TestClient(create_app([tmp_path / "runs"]), base_url="http://127.0.0.1",
+                    raise_server_exceptions=False) as client:
+        assert client.get("/api/runs").json()[0]["status"] == "unreadable"
+        answer = client.get("/api/runs/odd/nodes")
+        assert answer.status_code == 500
+        assert answer.json() == {"error": "internal error (see the server's log)"}
+        assert "content-security-policy" in answer.headers
