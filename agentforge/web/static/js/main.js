@@ -79,6 +79,7 @@ window.AF = window.AF || {};
     const [summary, nodes] = await Promise.all([source.summary(state.run), source.nodes(state.run)]);
     const previous = state.selected === null ? null : JSON.stringify(tree.byId.get(state.selected));
     state.summary = summary;
+    state.version = summary.version;  // what the change feed compares with
     state.rows = rowsOf(nodes);
     tree.visible = visible;
     tree.update(state.rows, summary);
@@ -176,9 +177,8 @@ window.AF = window.AF || {};
       try {
         const version = await source.version(state.run);
         if (version !== null && version !== state.version) {
-          const first = state.version === null;
           state.version = version;
-          if (!first) await refresh();
+          await refresh();
         }
         setLive(state.pickingCompare ? "click the node to compare with" : "live");
       } catch (err) { setLive("reconnecting…"); }
