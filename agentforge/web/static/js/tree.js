@@ -2,6 +2,7 @@
 "use strict";
 window.AF = window.AF || {};
 
+const READABLE_SCALE = 0.45;  // below this, node marks are specks
 AF.STATUSES = ["evaluated", "evaluating", "pending", "invalid", "failed"];
 AF.scoreColour = (score) =>
   score === null || score === undefined ? "#c8c8c8" : d3.interpolateRdYlGn(0.1 + 0.8 * score);
@@ -150,9 +151,16 @@ AF.Tree = class {
     const width = this.svg.node().clientWidth || 800, height = this.svg.node().clientHeight || 600;
     if (!box.width && !box.height) return;
     const scale = Math.max(0.02, Math.min(2, 0.92 * Math.min(width / (box.width + 40), height / (box.height + 40))));
-    const transform = d3.zoomIdentity
+    let transform = d3.zoomIdentity
       .translate(width / 2 - scale * (box.x + box.width / 2), height / 2 - scale * (box.y + box.height / 2))
       .scale(scale);
+    const focus = this.points && this.points.get(this.summary && this.summary.best_id);
+    if (scale < READABLE_SCALE && focus) {
+      // A tree too big to read whole: start readable, on the best node (zoom out to see all).
+      const k = Math.min(READABLE_SCALE, Math.max(scale, 0.92 * width / (box.width + 40)));
+      transform = d3.zoomIdentity.translate(width / 2 - k * (box.x + box.width / 2), height / 2 - k * focus[1]).scale(k);
+      if (k * box.width > width) transform = d3.zoomIdentity.translate(width / 2 - k * focus[0], height / 2 - k * focus[1]).scale(k);
+    }
     this.svg.call(this.zoom.transform, transform);
     this.fitted = true;
   }
