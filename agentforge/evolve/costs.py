@@ -12,6 +12,7 @@ the evaluated node's own id and the task id.
 from __future__ import annotations
 
 import bisect
+import functools
 import hashlib
 import json
 from dataclasses import dataclass
@@ -73,11 +74,9 @@ def node_costs(engine: Engine, run_id: str, nodes: list) -> dict[int, NodeCost]:
     child_by_task = {}
     for node in nodes:
         if node.parent_id is not None and node.proposal_json:
-            try:
-                key = improve_task_id(json.loads(node.proposal_json))
-            except ValueError:  # a proposal this version cannot read: leave it unattributed
-                continue
-            child_by_task[(node.parent_id, key)] = node.id
+            key = _improve_key(node.proposal_json)
+            if key is not None:
+                child_by_task[(node.parent_id, key)] = node.id
     for node_id, task_id, usd, used in grouped:
         if task_id and task_id.startswith(IMPROVE_TASK_PREFIX):
             target = costs.get(child_by_task.get((node_id, task_id)))
@@ -89,6 +88,15 @@ def node_costs(engine: Engine, run_id: str, nodes: list) -> dict[int, NodeCost]:
             costs[node_id].evaluate_tokens += used or 0
     _attribute_diagnoses(costs, nodes, diagnoses)
     return costs
+
+
+@functools.lru_cache(maxsize=65_536)
+def _improve_key(proposal_json: str) -> str | None:
+    # A proposal never changes once stored: a web page polling a big run keys it once.
+    try:
+        return improve_task_id(json.loads(proposal_json))
+    except ValueError:  # a proposal this version cannot read: leave it unattributed
+        return None
 
 
 def _attribute_diagnoses(costs: dict[int, NodeCost], nodes: list, diagnoses) -> None:
