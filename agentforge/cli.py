@@ -24,7 +24,8 @@ app.command("doctor")(doctor.doctor)
 app.add_typer(evolve.app, name="evolve")
 app.command("status")(status.status)
 app.command(
-    "web", context_settings={"ignore_unknown_options": True, "allow_extra_args": True}
+    "web", context_settings={"ignore_unknown_options": True, "allow_extra_args": True,
+                             "help_option_names": []},  # `web export --help` is export's
 )(web.web)
 
 

@@ -24,12 +24,17 @@ def web(
     port: int = typer.Option(8765, "--port", help="Port to listen on."),
     token: str = typer.Option(None, "--token", help="Require this token on every request."),
     open_browser: bool = typer.Option(False, "--open", help="Open the page in a browser."),
+    show_help: bool = typer.Option(False, "--help", "-h", help="Show this message and exit."),
 ) -> None:
     """Watch runs in the browser: the archive tree, live, with every node's change and cost."""
-    if paths and paths[0] == "export":
+    if paths and paths[0] == "export":  # `web export …`: its own options, its own --help
         command = typer.main.get_command(_export_app)
-        command.main(args=[*paths[1:], *ctx.args], prog_name="agentforge web export")
+        command.main(args=[*paths[1:], *ctx.args, *(["--help"] if show_help else [])],
+                     prog_name="agentforge web export")
         return
+    if show_help:
+        typer.echo(ctx.get_help())
+        raise typer.Exit()
     import uvicorn
 
     from agentforge.web.app import create_app

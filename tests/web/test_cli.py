@@ -78,3 +78,11 @@ def test_a_path_that_is_not_a_directory_is_a_clear_error(tmp_path):
     out = tmp_path / "x.html"
     done = CliRunner().invoke(app, ["web", "export", str(tmp_path), "--out", str(out)])
     assert done.exit_code != 0 and not out.exists()
+
+
+def test_help_of_web_and_of_web_export():
+    runner = CliRunner()
+    web = runner.invoke(app, ["web", "--help"])
+    assert web.exit_code == 0 and "--host" in web.output and "--token" in web.output
+    export = runner.invoke(app, ["web", "export", "--help"])
+    assert export.exit_code == 0 and "--out" in export.output and "--host" not in export.output
