@@ -22,7 +22,7 @@ from pathlib import Path
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "web"))
-from conftest import CHROMIUM, CHROMIUM_ARGS, LiveServer  # noqa: E402
+from web_server import CHROMIUM, CHROMIUM_ARGS, LiveServer  # noqa: E402
 
 from agentforge.web.synthetic import SyntheticRun, write_synthetic_run  # noqa: E402
 

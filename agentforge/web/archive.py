@@ -17,6 +17,7 @@ from urllib.parse import quote
 
 from sqlalchemy import Engine, create_engine, func, text
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.pool import QueuePool
 from sqlmodel import Session, col, select
 
 from agentforge.evolve.costs import node_costs
@@ -51,7 +52,10 @@ def readonly_engine(database: Path) -> Engine:
         connection.execute("PRAGMA query_only=ON")  # belt and braces over mode=ro
         return connection
 
-    return create_engine("sqlite://", creator=connect)
+    # The URL alone would pick SingletonThreadPool (meant for :memory:), which closes the
+    # connections of other threads once more than five threads have used it.
+    return create_engine("sqlite://", creator=connect, poolclass=QueuePool, pool_size=4,
+                         max_overflow=16)
 
 
 class RunArchive:

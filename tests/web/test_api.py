@@ -104,3 +104,22 @@ def test_change_feed_answers_304_until_the_archive_changes(tmp_path):
         changed = client.get("/api/runs/growing/version", headers={"If-None-Match": etag})
         assert changed.status_code == 200 and changed.headers["etag"] != etag
         assert added.id in _nodes(client, "growing")
+
+
+def test_many_requests_at_once_over_real_http(hostile_run):
+    """Uvicorn answers sync routes from a thread pool: the read-only engine serves them all."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    import httpx
+    from web_server import LiveServer
+
+    server = LiveServer([hostile_run.path.parent])
+    try:
+        urls = [f"{server.url}api/runs/hostile/nodes/{node_id}"
+                for node_id in hostile_run.node_ids] * 2
+        urls += [f"{server.url}api/runs/hostile", f"{server.url}api/runs/hostile/nodes"] * 10
+        with httpx.Client(timeout=120) as client, ThreadPoolExecutor(24) as pool:
+            codes = list(pool.map(lambda url: client.get(url).status_code, urls))
+        assert codes == [200] * len(urls)
+    finally:
+        server.stop()

@@ -79,7 +79,7 @@ def test_the_api_agrees_with_status_and_shows_the_childs_own_edit(demo_run, demo
 
 @pytest.mark.browser
 def test_the_page_of_the_demo_run(demo_run, page, tmp_path_factory):
-    from conftest import LiveServer
+    from web_server import LiveServer
 
     status = _status(demo_run)
     server = LiveServer([demo_run.parent])

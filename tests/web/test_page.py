@@ -117,7 +117,7 @@ def test_compare_two_nodes_shows_their_diff_and_tasks(page, live_server, hostile
 
 
 def test_a_node_added_while_the_page_is_open_appears(page, tmp_path):
-    from conftest import LiveServer
+    from web_server import LiveServer
 
     from agentforge.store import SqlStore
     from agentforge.web.synthetic import write_synthetic_run
@@ -166,7 +166,7 @@ def test_the_static_export_opens_from_file_and_runs_no_payload(page, hostile_run
 
 
 def test_several_runs_are_listed_and_chosen_on_the_page(page, tmp_path):
-    from conftest import LiveServer
+    from web_server import LiveServer
 
     from agentforge.web.synthetic import write_synthetic_run
 
