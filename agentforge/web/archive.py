@@ -11,6 +11,7 @@ import json
 import re
 import sqlite3
 import subprocess
+import time
 from datetime import datetime
 from pathlib import Path
 from urllib.parse import quote
@@ -78,7 +79,7 @@ class RunArchive:
         bench = config.get("benchmark", {})
         self.validation_split = bench.get("validation_split", "validation")
         self.held_out_split = bench.get("held_out_split", "held_out")
-        self._cache: dict[str, tuple[str, object]] = {}
+        self._cache: dict[str, tuple[str, object, float, float]] = {}
 
     def close(self) -> None:
         """Release the database connections."""
@@ -115,13 +116,16 @@ class RunArchive:
 
     def _cached(self, kind: str, build):
         # Payloads are pure functions of the archive's version: an unchanged archive is
-        # served from memory however many pages poll it.
+        # served from memory however many pages poll it. A busy run changes its version
+        # every second; rebuilding a big archive that often would keep a core busy, so a
+        # payload is rebuilt at most once per twice the time its last build took.
         version = self.version()
         hit = self._cache.get(kind)
-        if hit is not None and hit[0] == version:
+        now = time.monotonic()
+        if hit is not None and (hit[0] == version or now - hit[2] < 2 * hit[3]):
             return hit[1]
         value = build()
-        self._cache[kind] = (version, value)
+        self._cache[kind] = (version, value, now, time.monotonic() - now)
         return value
 
     def _rows(self) -> list[tuple]:
