@@ -28,6 +28,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from agentforge.errors import AgentforgeError
 from agentforge.sandbox import ExecResult, Sandbox
+from agentforge.trajectory_copy import DEFAULT_MAX_BYTES, copy_trajectory
 
 AGENT_DIR = "/task/agent"
 """Where the agent's code is installed in the sandbox (its working directory)."""
@@ -135,13 +136,15 @@ def repo_patch(box: Sandbox, base_commit: str, repo: str = REPO_DIR) -> str:
 def run_agent(box: Sandbox, agent: AgentSpec, problem: str, *, repo: str = REPO_DIR,
               timeout: float = 1800.0, env: dict[str, str] | None = None,
               args: list[str] | None = None, trajectory_dir: Path | None = None,
-              scripted_server: bool = True, task_box: Sandbox | None = None) -> AgentRun:
+              scripted_server: bool = True, task_box: Sandbox | None = None,
+              max_trajectory_bytes: int = DEFAULT_MAX_BYTES) -> AgentRun:
     """Run the agent on `problem` in the sandbox's `repo` and collect its patch and trajectory.
 
     The model must already be reachable: a gateway grant applied to the sandbox's config (and
     its forwarder started), or OPENAI_BASE_URL/OPENAI_API_KEY/AGENTFORGE_MODEL in `env`.
     `args` are extra command-line flags (e.g. ["--strategy", "direct"]); `trajectory_dir`, if
-    given, receives a copy of the agent's whole output folder. With `scripted_server`, the
+    given, receives a copy of the agent's output folder, cut at `max_trajectory_bytes` (what
+    was left out is noted in the copy: agentforge.trajectory_copy). With `scripted_server`, the
     scripted model file is there too (AGENTFORGE_SCRIPTED_SERVER), so an agent working on its
     own source can run its own tests.
 
@@ -173,7 +176,7 @@ def run_agent(box: Sandbox, agent: AgentSpec, problem: str, *, repo: str = REPO_
     duration = time.monotonic() - started
     patch = repo_patch(repo_box, base, repo)
     if trajectory_dir is not None:
-        box.copy_out(OUT_DIR, Path(trajectory_dir))
+        copy_trajectory(box, OUT_DIR, Path(trajectory_dir), max_trajectory_bytes)
     return AgentRun(exit_code=done.exit_code, timed_out=done.timed_out, duration=duration,
                     patch=patch, trajectory=_read_trajectory(box), base_commit=base,
                     output=done.output[-8000:])

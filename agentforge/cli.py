@@ -5,7 +5,18 @@ from __future__ import annotations
 import typer
 
 from agentforge import __version__
-from agentforge.commands import agent, bench, doctor, evolve, images, model, sandbox, status, web
+from agentforge.commands import (
+    agent,
+    bench,
+    doctor,
+    evolve,
+    images,
+    import_runs,
+    model,
+    sandbox,
+    status,
+    web,
+)
 from agentforge.errors import AgentforgeError
 
 app = typer.Typer(
@@ -23,6 +34,7 @@ app.add_typer(agent.app, name="agent")
 app.command("doctor")(doctor.doctor)
 app.add_typer(evolve.app, name="evolve")
 app.command("status")(status.status)
+app.add_typer(import_runs.app, name="import")
 app.command(
     "web", context_settings={"ignore_unknown_options": True, "allow_extra_args": True,
                              "help_option_names": []},  # `web export --help` is export's

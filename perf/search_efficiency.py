@@ -1,138 +1,173 @@
-"""Search efficiency of the parent selectors on a synthetic landscape (no model, pure Python).
+"""Search efficiency of the selectors: the same synthetic landscapes, budget and final-pick rule.
 
-A node's true quality q is hidden; the seed has q0, a child has its parent's q plus Gaussian
-noise (clipped to [0, 1]); an evaluation is a Bernoulli(q) draw. Expanding selectors (dgm,
-greedy, best-of-n) evaluate each new child on a fixed number of tasks; hgm follows its own
-expand-or-evaluate rule, one task at a time. After E evaluations we read the true quality of
-(a) the node the selector would answer with (its best_node) and (b) the best node created.
+Every selector runs its own protocol (dgm: DGM's staging, 10 tasks then all 60 if >= 40%;
+hgm: one initial task per child, then its expand-or-evaluate rule) through the real
+Scheduler, SearchPolicy and selector code on simulated time (perf/search_landscape.py
+describes the world). The same seeds serve every selector, so differences are paired.
 
-    python perf/search_efficiency.py      # mean and 95% interval of the mean over 50 seeds
+Figures, against cost (worker slots x time, idle slots included):
+- best: true score of the best valid node created;
+- pick: true score of the final pick by the common rule (top-k by a cautious validation
+  score, each re-scored on every held-out task; the best held-out score wins);
+- cost to first reach a true score X (--target; the best node created; censored at the
+  budget, with how many runs reached it);
+- the share of the budget at which a selector's pick first reaches the baseline's final
+  pick of the same seed (resolution: the checkpoints);
+- paired differences against the baseline with bootstrap 95% intervals.
+
+    python perf/search_efficiency.py                 # 200 seeds, strong and weak link (~4 min)
+    python perf/search_efficiency.py --seeds 50 --selectors dgm,hgm,greedy --own-pick
 """
 
 from __future__ import annotations
 
 import argparse
-import math
 import random
 import statistics
+import sys
 import time
-from dataclasses import dataclass, field
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import replace
+from pathlib import Path
 
-from agentforge.evolve.selection import EvaluateMore, Expand, NodeView, make_selector
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from search_landscape import SimulatedRun, World  # noqa: E402
 
-@dataclass
-class Landscape:
-    """Hidden qualities and the evaluation record of one synthetic run."""
-
-    rng: random.Random
-    drift: float
-    noise: float
-    tasks_per_node: int
-    quality: list[float] = field(default_factory=list)
-    parent: list[int | None] = field(default_factory=list)
-    successes: list[int] = field(default_factory=list)
-    failures: list[int] = field(default_factory=list)
-    evaluations: int = 0
-
-    def add(self, parent: int | None, q0: float = 0.0) -> int:
-        """A new node: the seed at q0, or a mutated child of `parent`."""
-        change = 0.0 if parent is None else self.rng.gauss(self.drift, self.noise)
-        q = q0 if parent is None else self.quality[parent] + change
-        self.quality.append(min(1.0, max(0.0, q)))
-        self.parent.append(parent)
-        self.successes.append(0)
-        self.failures.append(0)
-        return len(self.quality) - 1
-
-    def evaluate(self, node: int, times: int = 1) -> None:
-        """Run `times` Bernoulli evaluations of a node."""
-        for _ in range(times):
-            if self.rng.random() < self.quality[node]:
-                self.successes[node] += 1
-            else:
-                self.failures[node] += 1
-            self.evaluations += 1
-
-    def views(self) -> list[NodeView]:
-        """The archive as selection sees it (no true qualities)."""
-        return [
-            NodeView(
-                i,
-                self.parent[i],
-                self.successes[i],
-                self.failures[i],
-                tasks_left=self.tasks_per_node - self.successes[i] - self.failures[i],
-            )
-            for i in range(len(self.quality))
-        ]
+LINKS = {"strong": 1.0, "weak": 0.0}
 
 
-def simulate(name: str, seed: int, checkpoints: list[int], args) -> dict[int, tuple[float, float]]:
-    """Run one selector on one landscape; at each checkpoint E: (pick quality, best quality)."""
-    land = Landscape(random.Random(seed), args.drift, args.noise, args.tasks)
-    selector = make_selector(name)
-    rng = random.Random(10_000 + seed)
-    seed_node = land.add(None, args.q0)
-    per_child = args.evals_per_child
-    land.evaluate(seed_node, 1 if name == "hgm" else per_child)
-    results: dict[int, tuple[float, float]] = {}
-    pending = sorted(checkpoints)
-    while pending:
-        action = selector.next_action(land.views(), rng)
-        if isinstance(action, EvaluateMore):
-            land.evaluate(action.node_id)
-        elif isinstance(action, Expand):
-            child = land.add(action.parent_id)
-            land.evaluate(child, 1 if name == "hgm" else per_child)
-        while pending and land.evaluations >= pending[0]:
-            pick = selector.best_node(land.views())
-            results[pending.pop(0)] = (land.quality[pick], max(land.quality))
-    return results
+def one_run(task: tuple[str, str, int, World, float, list[float], bool, float]) -> dict:
+    """Run one selector on one seed; its snapshots as plain numbers."""
+    landscape, name, seed, world, budget, checkpoints, own, target = task
+    run = SimulatedRun(name, seed, world, budget, checkpoints, own_pick=own)
+    snapshots = run.run()
+    # Cost at which the best node created first reached the target (censored: None).
+    reach = next((cost for cost, truth in run.best_curve if truth >= target), None)
+    return {"landscape": landscape, "selector": name, "seed": seed, "to_target": reach,
+            "best": [s.best_truth for s in snapshots], "pick": [s.pick_truth for s in snapshots],
+            "own": [s.own_truth for s in snapshots], "nodes": snapshots[-1].nodes,
+            "evaluations": snapshots[-1].evaluations}
 
 
-def interval(values: list[float]) -> tuple[float, float, float]:
-    """Mean and the 95% interval of the mean (normal approximation)."""
-    mean = statistics.fmean(values)
-    half = 1.96 * statistics.stdev(values) / math.sqrt(len(values))
-    return mean, mean - half, mean + half
+def bootstrap(diffs: list[float], rng: random.Random, resamples: int = 2000) -> tuple[float, ...]:
+    """Mean of paired differences and its bootstrap 95% interval."""
+    n = len(diffs)
+    means = sorted(sum(rng.choices(diffs, k=n)) / n for _ in range(resamples))
+    return statistics.fmean(diffs), means[int(0.025 * resamples)], means[int(0.975 * resamples)]
+
+
+def reach_fraction(pick: list[float], target: float, checkpoints: list[float]) -> float | None:
+    """The first checkpoint (as a share of the budget) where `pick` reaches `target`."""
+    for value, cost in zip(pick, checkpoints, strict=True):
+        if value >= target - 1e-12:
+            return cost / checkpoints[-1]
+    return None
+
+
+def report(landscape: str, runs: dict[tuple[str, int], dict], names: list[str], baseline: str,
+           checkpoints: list[float], seeds: list[int], own: bool, target: float) -> None:
+    """Print one landscape's table."""
+    rng = random.Random(0)
+    print(f"\n== {landscape} link ==")
+    shown = sorted({len(checkpoints) // 4 - 1, len(checkpoints) // 2 - 1, len(checkpoints) - 1})
+    header = "".join(f"  {'best@' + format(checkpoints[i], 'g'):>11} {'pick':>6}" for i in shown)
+    print(f"{'selector':<11}{header}  {'nodes':>6} {'evals':>6}  {'cost to ' + str(target):>14}")
+    for name in names:
+        rows = [runs[name, s] for s in seeds]
+        cells = "".join(f"  {statistics.fmean(r['best'][i] for r in rows):>11.3f}"
+                        f" {statistics.fmean(r['pick'][i] for r in rows):>6.3f}" for i in shown)
+        extra = f"  own pick {statistics.fmean(r['own'][-1] for r in rows):.3f}" if own else ""
+        # Censored at the budget: a run that never reached the target counts the budget.
+        to_target = [r["to_target"] if r["to_target"] is not None else checkpoints[-1]
+                     for r in rows]
+        hit = sum(r["to_target"] is not None for r in rows)
+        print(f"{name:<11}{cells}  {statistics.fmean(r['nodes'] for r in rows):>6.1f}"
+              f" {statistics.fmean(r['evaluations'] for r in rows):>6.0f}"
+              f"  {statistics.fmean(to_target):>6.0f} ({hit:>3}/{len(rows)}){extra}")
+    half = len(checkpoints) // 2 - 1
+    print(f"paired against {baseline} (mean [bootstrap 95% interval]); "
+          f"reach = share of the budget at which the pick first reaches {baseline}'s final pick")
+    for name in names:
+        if name == baseline:
+            continue
+        pairs = [(runs[name, s], runs[baseline, s]) for s in seeds]
+        final = bootstrap([m["pick"][-1] - b["pick"][-1] for m, b in pairs], rng)
+        at_half = bootstrap([m["pick"][half] - b["pick"][-1] for m, b in pairs], rng)
+        best = bootstrap([m["best"][-1] - b["best"][-1] for m, b in pairs], rng)
+        reach = [reach_fraction(m["pick"], b["pick"][-1], checkpoints) for m, b in pairs]
+        reached = [r for r in reach if r is not None]
+        censored = sorted(r if r is not None else float("inf") for r in reach)
+        median = censored[len(censored) // 2]
+        print(f"  {name:<9} pick@B - {baseline}@B {_fmt(final)}   "
+              f"pick@B/2 - {baseline}@B {_fmt(at_half)}   best@B {_fmt(best)}")
+        verdict = ("above" if at_half[1] > 0 else "below" if at_half[2] < 0
+                   else "not distinguishable from")
+        print(f"  {'':<9} at half the cost its pick is {verdict} {baseline}'s final pick")
+        print(f"  {'':<9} reach: median {'>1' if median == float('inf') else format(median, '.2f')}"
+              f" of the budget, reached in {len(reached)}/{len(reach)} seeds, "
+              f"<= 0.5 in {sum(r <= 0.5 for r in reached)}/{len(reach)}")
+
+
+def _is_link(text: str) -> bool:
+    try:
+        return 0.0 <= float(text) <= 1.0
+    except ValueError:
+        return False
+
+
+def _fmt(interval: tuple[float, ...]) -> str:
+    mean, low, high = interval
+    return f"{mean:+.3f} [{low:+.3f}, {high:+.3f}]"
 
 
 def main() -> None:
-    """Print the table."""
+    """Run every selector on every seed and landscape; print the tables."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--selectors", default="dgm,hgm,greedy,best-of-n")
-    parser.add_argument("--budgets", default="100,300,1000", help="evaluation counts E")
-    parser.add_argument("--seeds", type=int, default=50)
-    parser.add_argument("--q0", type=float, default=0.2, help="true quality of the seed")
-    parser.add_argument("--drift", type=float, default=-0.02, help="mean change parent->child")
-    parser.add_argument("--noise", type=float, default=0.08, help="sd of that change")
-    parser.add_argument("--tasks", type=int, default=50, help="validation tasks per node")
-    parser.add_argument("--evals-per-child", type=int, default=10)
+    parser.add_argument("--selectors", default="dgm,hgm")
+    parser.add_argument("--baseline", default="dgm")
+    parser.add_argument("--landscapes", default="strong,weak",
+                        help="strong (link 1), weak (link 0) or a link in [0, 1], e.g. 0.5")
+    parser.add_argument("--seeds", type=int, default=200)
+    parser.add_argument("--budget", type=float, default=2000.0, help="cost units per run")
+    parser.add_argument("--checkpoints", type=int, default=8, help="snapshots over the budget")
+    parser.add_argument("--improve-cost", type=float, default=World.improve_cost)
+    parser.add_argument("--fail-rate", type=float, default=World.fail_rate)
+    parser.add_argument("--improve-workers", type=int, default=World.improve_workers)
+    parser.add_argument("--eval-workers", type=int, default=World.eval_workers)
+    parser.add_argument("--target", type=float, default=0.7,
+                        help="true score whose cost to reach is reported (best node created)")
+    parser.add_argument("--own-pick", action="store_true",
+                        help="also report each selector's own best_node (slower)")
+    parser.add_argument("--jobs", type=int, default=2, help="processes")
     args = parser.parse_args()
-    budgets = [int(b) for b in args.budgets.split(",")]
     names = args.selectors.split(",")
-
-    print(
-        f"seed quality {args.q0}, child = parent + N({args.drift}, {args.noise}) clipped to "
-        f"[0, 1]; {args.evals_per_child} evaluations per new child (hgm: 1, then its rule); "
-        f"{args.seeds} seeds; mean [95% interval of the mean]"
-    )
-    print("pick = true quality of the node the selector answers with; best = best node created")
-    header = f"{'selector':<10} {'E':>5}  {'pick':>22}  {'best':>22}"
-    print(header)
-    print("-" * len(header))
+    if args.baseline not in names:
+        parser.error(f"--baseline {args.baseline} must be one of --selectors {args.selectors}")
+    checkpoints = [args.budget * (i + 1) / args.checkpoints for i in range(args.checkpoints)]
+    base = World(improve_cost=args.improve_cost, fail_rate=args.fail_rate,
+                 improve_workers=args.improve_workers, eval_workers=args.eval_workers)
+    landscapes = args.landscapes.split(",")
+    for landscape in landscapes:
+        if landscape not in LINKS and not _is_link(landscape):
+            parser.error(f"--landscapes: {landscape!r} is not strong, weak or a link in [0, 1]")
+    print(f"{args.seeds} seeds x {landscapes} x {names}; budget {args.budget:g} cost units "
+          f"(evaluation 1, self-modification {base.improve_cost:g}, failing {base.fail_rate:.0%}"
+          f"; {base.improve_workers} improve + {base.eval_workers} evaluation workers, idle "
+          f"time charged); {base.validation_tasks} validation and {base.held_out_tasks} held-out"
+          f" tasks; pick = common rule (top {base.top_k}, held-out re-scoring)")
+    links = {name: LINKS[name] if name in LINKS else float(name) for name in landscapes}
+    tasks = [(landscape, name, seed, replace(base, link=links[landscape]), args.budget,
+              checkpoints, args.own_pick, args.target)
+             for landscape in landscapes for name in names for seed in range(args.seeds)]
     started = time.monotonic()
-    for name in names:
-        runs = [simulate(name, seed, budgets, args) for seed in range(args.seeds)]
-        for budget in budgets:
-            pick = interval([run[budget][0] for run in runs])
-            best = interval([run[budget][1] for run in runs])
-            print(
-                f"{name:<10} {budget:>5}  {pick[0]:.3f} [{pick[1]:.3f}, {pick[2]:.3f}]  "
-                f"{best[0]:.3f} [{best[1]:.3f}, {best[2]:.3f}]"
-            )
-    print(f"({time.monotonic() - started:.1f} s)")
+    with ProcessPoolExecutor(args.jobs) as pool:
+        results = list(pool.map(one_run, tasks, chunksize=8))
+    for landscape in landscapes:
+        runs = {(r["selector"], r["seed"]): r for r in results if r["landscape"] == landscape}
+        report(landscape, runs, names, args.baseline, checkpoints, list(range(args.seeds)),
+               args.own_pick, args.target)
+    print(f"\n({time.monotonic() - started:.0f} s)")
 
 
 if __name__ == "__main__":

@@ -60,6 +60,7 @@ def run_agent(
     timeout: float = 1800.0,
     start_patch: str = "",
     grant: ModelGrant | None = None,
+    max_trajectory_bytes: int = agent_runner.DEFAULT_MAX_BYTES,
 ) -> AgentRun:
     """Run the agent on the task's snapshot (plus `start_patch`) and return its patch.
 
@@ -111,7 +112,8 @@ def run_agent(
                 raise BenchError(f"cannot restore the previous attempt: {applied.output[-300:]}")
         trajectory_dir.mkdir(parents=True, exist_ok=True)
         run = agent_runner.run_agent(box, agent, problem, repo=workdir, timeout=timeout,
-                                     env=env, trajectory_dir=trajectory_dir, task_box=task_box)
+                                     env=env, trajectory_dir=trajectory_dir, task_box=task_box,
+                                     max_trajectory_bytes=max_trajectory_bytes)
         patch = (agent_runner.repo_patch(repo_box, first_base, workdir)
                  if start_patch.strip() else run.patch)
     ended = (f"timed out after {run.duration:.0f}s" if run.timed_out

@@ -21,8 +21,15 @@ def gateway_for_run(model_spec: str, out_dir: Path, run_id: str) -> Iterator[Gra
     endpoint = resolve_endpoint(model_spec)
     ledger = Ledger(out_dir / "ledger.sqlite")
     with Gateway(endpoint, ledger) as gateway:
+        grants = []
 
         def grant_for(task: Task):
-            return gateway.grant(run_id=run_id, task_id=task.instance_id, role="agent")
+            grant = gateway.grant(run_id=run_id, task_id=task.instance_id, role="agent")
+            grants.append(grant)
+            return grant
 
-        yield grant_for
+        try:
+            yield grant_for
+        finally:
+            for grant in grants:  # each attempt revokes its own; this catches any left over
+                grant.revoke()

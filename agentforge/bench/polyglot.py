@@ -3,8 +3,10 @@
 The agent sees the solution files (and the build files needed to compile them); tests,
 examples and .meta stay hidden. Before grading every file but the solution files is put
 back from the originals, so editing tests or build files gains nothing. The language's own
-test command decides by its exit code. pass@1 by default; pass@2 retries once with the
-test output (attempts=2).
+test command decides by its exit code, within `test_timeout` seconds (180 by default, as
+Aider's benchmark.py: `timeout = 60 * 3`; DGM's polyglot/harness.py grades under `timeout 120`).
+pass@1 by default (what DGM reports); pass@2 retries once with the test output (attempts=2,
+Aider's headline number).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from functools import cached_property
 from pathlib import Path
 
 from agentforge.bench.grading import grade_in_sandbox
+from agentforge.bench.named_lists import named_lists
 from agentforge.bench.patches import diff_files
 from agentforge.bench.protocol import BenchError, TaskCatalog
 from agentforge.bench.split import hash_split
@@ -27,6 +30,9 @@ CACHE_DIR = Path.home() / ".cache" / "agentforge" / "polyglot-benchmark"
 REPOSITORY = "https://github.com/Aider-AI/polyglot-benchmark"
 _HIDDEN_DIRS = (".meta", ".docs")
 _SKIP_PARTS = {".git", "node_modules", "target", "build", ".gradle", "__pycache__"}
+TEST_TIMEOUT = 180.0
+"""Seconds one test run may take: Aider's benchmark.py gives 180 (`timeout = 60 * 3`), so a
+solution that needs longer fails there and must fail here too (DGM's harness: 120)."""
 
 
 def language_table() -> dict[str, dict]:
@@ -40,7 +46,8 @@ class PolyglotBenchmark(TaskCatalog):
     name = "polyglot"
 
     def __init__(
-        self, source: Path | None = None, attempts: int = 1, languages: list[str] | None = None
+        self, source: Path | None = None, attempts: int = 1, languages: list[str] | None = None,
+        test_timeout: float = TEST_TIMEOUT,
     ) -> None:
         self.source = Path(source) if source is not None else CACHE_DIR
         if not self.source.is_dir():
@@ -51,6 +58,9 @@ class PolyglotBenchmark(TaskCatalog):
         if attempts not in (1, 2):
             raise BenchError(f"polyglot supports pass@1 or pass@2, got attempts={attempts}")
         self.max_attempts = attempts
+        if not test_timeout > 0:
+            raise BenchError(f"polyglot test_timeout must be positive seconds, got {test_timeout}")
+        self.test_timeout = float(test_timeout)
         self.languages = languages or list(LANGUAGES)
         self._snapshots = Path(tempfile.mkdtemp(prefix="agentforge-polyglot-"))
 
@@ -113,23 +123,26 @@ class PolyglotBenchmark(TaskCatalog):
             check=Check(
                 kind=CheckKind.EXIT_CODE,
                 test_command=rules["test_command"].strip().replace("{tests}", " ".join(tests)),
-                timeout=600,
+                timeout=self.test_timeout,
             ),
             metadata={"exercise": folder.name, "test_files": tests},
         )
 
     def subsets(self) -> dict[str, list[str]]:
-        """`full`, one subset per language, and `dgm-60`: the first 10 exercises per language."""
+        """`full`, one subset per language, and the named lists (DGM's; only loaded ids)."""
         ids = list(self._tasks)
         subsets = {"full": ids}
         for language in self.languages:
             subsets[language] = [i for i in ids if i.startswith(f"{language}__")]
-        subsets["dgm-60"] = [i for lang in self.languages for i in subsets[lang][:10]]
+        for name, listed in named_lists(self.name).items():
+            subsets[name] = listed.select(ids)
         return subsets
 
     def splits(self) -> dict[str, list[str]]:
-        """A stable hash split: about 2/3 validation, 1/3 held out."""
-        return hash_split(list(self._tasks))
+        """A stable hash split (about 2/3 validation, 1/3 held out), and `all`: every task,
+        for runs that must evaluate a reference's list whole."""
+        ids = list(self._tasks)
+        return {**hash_split(ids), "all": ids}
 
     def prepare(self, task: Task) -> Task:
         """Nothing to do: the snapshot is already on the host."""

@@ -38,6 +38,9 @@ class RunOptions(BaseModel):
     """Wall-clock seconds one agent attempt may take."""
     out_dir: Path
     """Where trajectories/<id>/ and logs/<id>/ go."""
+    max_trajectory_mb: float = Field(16.0, gt=0)
+    """MiB of each attempt's output folder kept under trajectories/ (the rest is left out,
+    and the kept trajectory.json says so)."""
 
 
 def _safe(instance_id: str, work: Callable[[], TaskResult]) -> TaskResult:
@@ -135,11 +138,19 @@ def run_one(
         trajectory_dir = options.out_dir / "trajectories" / task.instance_id
         if attempts > 1:
             trajectory_dir = trajectory_dir / f"attempt-{attempt}"
-        run = run_agent(
-            task, options.agent_dir, problem=problem, trajectory_dir=trajectory_dir,
-            timeout=options.agent_timeout, start_patch=patch,
-            grant=grant_for(task) if grant_for else None,
-        )
+        grant = grant_for(task) if grant_for else None
+        try:
+            run = run_agent(
+                task, options.agent_dir, problem=problem, trajectory_dir=trajectory_dir,
+                timeout=options.agent_timeout, start_patch=patch, grant=grant,
+                max_trajectory_bytes=int(options.max_trajectory_mb * 2**20),
+            )
+        finally:
+            # The attempt is over: its key must not outlive it (a leftover process could
+            # otherwise keep spending on the run's model).
+            revoke = getattr(grant, "revoke", None)
+            if revoke is not None:
+                revoke()
         _save_log(options.out_dir / "logs", task.instance_id, f"agent-{attempt}.log", run.log_tail)
         patch, ended = run.patch, run.ended
         prediction = Prediction(instance_id=task.instance_id,

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import tempfile
 import time
-import tomllib
 from functools import cached_property
 from pathlib import Path
 
@@ -17,6 +16,7 @@ from swebench.harness.utils import load_swebench_dataset, make_test_spec
 from swebench.image_builder.constants import CONTAINER_WORKDIR
 
 from agentforge.bench.images import resolve_task_image
+from agentforge.bench.named_lists import named_lists
 from agentforge.bench.protocol import BenchError, TaskCatalog
 from agentforge.bench.split import hash_split
 from agentforge.bench.task import Check, CheckKind, Outcome, Prediction, Task, TaskResult
@@ -38,13 +38,6 @@ def instance_image(instance_id: str, namespace: str = "swebench", tag: str = "la
     """The published image name of an instance (`__` becomes `_1776_`, as Docker Hub needs)."""
     key = f"sweb.eval.{ARCH}.{instance_id}:{tag}"
     return (f"{namespace}/{key}".replace("__", "_1776_") if namespace else key).lower()
-
-
-def named_subsets() -> dict[str, list[str]]:
-    """The subset lists of swebench_subsets.toml, without loading any rows."""
-    lists = tomllib.loads((Path(__file__).parent / "swebench_subsets.toml").read_text())
-    lists["dgm-stage-2"] = lists["verified-mini"]
-    return lists
 
 
 class SWEBenchBenchmark(TaskCatalog):
@@ -104,14 +97,16 @@ class SWEBenchBenchmark(TaskCatalog):
             ) from exc
 
     def subsets(self) -> dict[str, list[str]]:
-        """full, verified-mini, dgm-stage-1, dgm-stage-2 (ids missing from the rows dropped)."""
-        lists = named_subsets()
-        return {"full": list(self.rows),
-                **{k: [i for i in v if i in self.rows] for k, v in lists.items()}}
+        """full and the named lists of lists/swebench/ (ids missing from the rows dropped)."""
+        ids = list(self.rows)
+        return {"full": ids, **{name: listed.select(ids)
+                                for name, listed in named_lists(self.name).items()}}
 
     def splits(self) -> dict[str, list[str]]:
-        """A stable hash split: about 2/3 validation, 1/3 held out."""
-        return hash_split(list(self.rows))
+        """A stable hash split (about 2/3 validation, 1/3 held out), and `all`: every row,
+        for runs that must evaluate a reference's list whole."""
+        ids = list(self.rows)
+        return {**hash_split(ids), "all": ids}
 
     def prepare(self, task: Task) -> Task:
         """Nothing to copy: the repo stays at /testbed in the instance image, where the agent's

@@ -1,34 +1,42 @@
-"""`agentforge agent`: run an agent directory's own tests, or run it on a repository."""
+"""`agentforge agent`: run an agent's own tests, run it on a repository, export it.
+
+An agent is named by a directory or by `RUN_DIR@NODE` (a node id or `best`).
+"""
 
 from __future__ import annotations
 
 import json
 import sys
-import uuid
 from pathlib import Path
 
 import typer
 
-app = typer.Typer(help="Check an agent (its own tests) or run it on one repository.",
+app = typer.Typer(help="Check an agent (its own tests), run it on one repository, export it.",
                   no_args_is_help=True)
 
+AGENT = typer.Argument(None, metavar="AGENT",
+                       help="Agent directory or RUN_DIR@NODE (node id or best); "
+                            "default: the seed agent.")
 
-def _default_agent() -> Path:
+
+def _agent(ref: str | None):
+    """The AgentSpec a reference names (the seed agent when none is given)."""
+    from agentforge.agents.ref import resolve_runnable_agent
     from agentforge.paths import archive_dir
 
-    return archive_dir() / "base"
+    return resolve_runnable_agent(ref or archive_dir() / "base")[1]
 
 
 @app.command()
 def test(
-    agent_dir: Path = typer.Argument(None, help="Agent directory (default: the seed agent)."),
+    agent_ref: str = AGENT,
     timeout: float = typer.Option(300.0, help="Seconds the test suite may run."),
 ) -> None:
     """Run the agent's own tests in a sandbox with the scripted model; exit with pytest's code."""
-    from agentforge.agent_runner import load_agent, run_agent_tests
+    from agentforge.agent_runner import run_agent_tests
     from agentforge.sandbox import Sandbox, SandboxConfig
 
-    agent = load_agent(agent_dir or _default_agent())
+    agent = _agent(agent_ref)
     with Sandbox(SandboxConfig(labels={"agentforge.role": "agent-tests"})) as box:
         result = run_agent_tests(box, agent, timeout=timeout)
     sys.stdout.write(result.output)
@@ -39,7 +47,7 @@ def test(
 
 @app.command()
 def run(
-    agent_dir: Path = typer.Argument(None, help="Agent directory (default: the seed agent)."),
+    agent_ref: str = AGENT,
     repo: Path = typer.Option(..., help="Host directory copied into the sandbox's /workspace."),
     problem: Path = typer.Option(..., help="File holding the task statement."),
     model: str = typer.Option(..., help="Model spec: openai:NAME, vllm:NAME, scripted:FILE."),
@@ -48,27 +56,31 @@ def run(
     timeout: float = typer.Option(1800.0, help="Seconds the agent may run."),
 ) -> None:
     """Run an agent on a repository in a sandbox, the model reached through the gateway."""
-    from agentforge.agent_runner import load_agent, run_agent
-    from agentforge.llm.gateway import Gateway
-    from agentforge.llm.ledger import Ledger
-    from agentforge.llm.spec import resolve_endpoint
-    from agentforge.sandbox import Sandbox, SandboxConfig
+    from agentforge.agents.api import solve_in_sandbox
 
-    agent = load_agent(agent_dir or _default_agent())
-    out.mkdir(parents=True, exist_ok=True)
-    endpoint = resolve_endpoint(model)
-    with Gateway(endpoint, Ledger(out / "ledger.sqlite")) as gateway:
-        grant = gateway.grant(run_id=f"agent-run-{uuid.uuid4().hex[:8]}", role="agent")
-        with Sandbox(grant.apply(SandboxConfig(labels={"agentforge.role": "agent"}))) as box:
-            grant.start_forwarder(box)
-            box.copy_in(repo, "/workspace")
-            result = run_agent(box, agent, problem.read_text(encoding="utf-8"),
-                               args=["--strategy", strategy] if strategy else [],
-                               timeout=timeout, trajectory_dir=out)
-    (out / "patch.diff").write_text(result.patch, encoding="utf-8")
-    usage = (result.trajectory or {}).get("usage", {})
+    result = solve_in_sandbox(_agent(agent_ref), repo, problem.read_text(encoding="utf-8"),
+                              model=model, out=out, strategy=strategy, timeout=timeout)
     typer.echo(json.dumps({"stop_reason": result.stop_reason, "exit_code": result.exit_code,
                            "timed_out": result.timed_out, "duration": round(result.duration, 1),
-                           "usage": usage, "patch": str(out / "patch.diff"),
+                           "usage": result.usage, "cost_usd": round(result.cost_usd, 6),
+                           "tokens": result.tokens,
+                           "patch": str(out / "patch.diff"),
                            "trajectory": str(out / "out" / "trajectory.json")}, indent=1))
     raise typer.Exit(0 if result.exit_code == 0 else 1)
+
+
+@app.command()
+def export(
+    agent_ref: str = typer.Argument(..., metavar="RUN_DIR@NODE",
+                                    help="RUN_DIR@NODE (node id or best), or an agent directory."),
+    out: Path = typer.Option(..., "--out", help="New or empty folder for the export."),
+    git: bool = typer.Option(False, "--git", help="Make it a git repository, one commit per "
+                             "ancestor (messages from the proposals)."),
+) -> None:
+    """Write a standalone agent: source, agentforge-agent.json, LINEAGE.md, lineage.patch."""
+    from agentforge.agents.export import MANIFEST, export_agent
+
+    folder = export_agent(agent_ref, out, git=git)
+    manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
+    typer.echo(f"exported {agent_ref} to {folder} ({len(manifest['files'])} files, "
+               f"{manifest['contract']} contract)")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +21,8 @@ class Check:
     name: str
     ok: bool
     detail: str
+    warning: bool = False
+    """Passed, but something the user should know about (not counted as a failure)."""
 
 
 def check_engine() -> Check:
@@ -58,6 +61,51 @@ def check_disk(path: Path = Path(".")) -> Check:
     return Check("disk space", ok, detail)
 
 
+PROBE_DISK_LIMIT_MIB = 16
+
+
+def check_sandbox_disk(engine_ok: bool) -> Check:
+    """Which mechanism bounds sandboxes' disk writes here, tried for real when possible."""
+    from agentforge.sandbox import Sandbox, SandboxConfig
+    from agentforge.sandbox.disk import NONE, choose, storage_opt_supported
+    from agentforge.sandbox.images import find_built
+
+    default = SandboxConfig()
+    try:
+        choice = choose(default)
+    except AgentforgeError as exc:
+        return Check("sandbox disk limit", False, str(exc))
+    if choice.mechanism == NONE:
+        return Check("sandbox disk limit", True, f"{choice.reason}; an agent can fill this "
+                     "machine's disk: run agentforge as root (loop disks) or set "
+                     "AGENTFORGE_SANDBOX_DISK_LIMIT within the sandbox memory", warning=True)
+    detail = f"{choice.mechanism}: {choice.reason}"
+    image = find_built("agent-runtime") if engine_ok else None
+    if image is None:
+        return Check("sandbox disk limit", True, detail + " (not tried: no engine or image)")
+    probe = SandboxConfig(image=image, disk_limit=f"{PROBE_DISK_LIMIT_MIB}m",
+                          disk_mechanism=choice.mechanism)
+    try:
+        with Sandbox(probe) as box:
+            fill = box.exec(f"dd if=/dev/zero of=/workspace/fill bs=1M "
+                            f"count={2 * PROBE_DISK_LIMIT_MIB} 2>&1", timeout=120)
+    except AgentforgeError as exc:
+        return Check("sandbox disk limit", False, f"{choice.mechanism} failed here: {exc}")
+    if "No space left on device" not in fill.output:
+        return Check("sandbox disk limit", False, f"{choice.mechanism} did not stop a write "
+                     f"past {PROBE_DISK_LIMIT_MIB} MiB: {fill.output.strip()[-200:]}")
+    detail += f"; tried: a write past {PROBE_DISK_LIMIT_MIB} MiB failed with ENOSPC"
+    if storage_opt_supported():  # the driver says so; only creating a container tells
+        with contextlib.suppress(AgentforgeError), Sandbox(
+                probe.model_copy(update={"read_only_root": False})):
+            pass
+    root = ("bounded by --storage-opt size" if storage_opt_supported() else
+            "NOT bounded (the storage driver takes no --storage-opt size)")
+    return Check("sandbox disk limit", True,
+                 f"{detail}; writable root filesystems (SWE-bench grading): {root}",
+                 warning=not storage_opt_supported())
+
+
 def check_model() -> Check | None:
     """Check the model named by $AGENTFORGE_MODEL_SPEC, if one is configured."""
     from agentforge.llm.check import configured_model_check
@@ -72,6 +120,7 @@ def run_checks() -> list[Check]:
     if engine.ok:
         checks += check_images()
     checks.append(check_disk())
+    checks.append(check_sandbox_disk(engine.ok))
     model = check_model()
     if model is not None:
         checks.append(model)
@@ -79,11 +128,13 @@ def run_checks() -> list[Check]:
 
 
 def doctor() -> None:
-    """Check the Docker engine, the sandbox images and disk space; exit 0 only if all pass."""
+    """Check the engine, the images, disk space and the sandbox disk limit; exit 0 if all pass."""
     checks = run_checks()
     for check in checks:
         mark = typer.style("ok  ", fg=typer.colors.GREEN) if check.ok else typer.style(
             "FAIL", fg=typer.colors.RED)
+        if check.ok and check.warning:
+            mark = typer.style("warn", fg=typer.colors.YELLOW)
         typer.echo(f"{mark} {check.name}: {check.detail}")
     failed = [c for c in checks if not c.ok]
     if failed:

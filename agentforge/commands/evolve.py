@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import time
+import traceback
 from pathlib import Path
 
 import typer
 
-from agentforge.errors import ConfigError
+from agentforge.errors import AgentforgeError, ConfigError
 
 app = typer.Typer(help="Grow an archive of self-improving agents.", invoke_without_command=True)
 
@@ -22,6 +24,9 @@ def evolve(
     run_dir: Path = typer.Option(None, "--run-dir", "-d", help="Directory of the new run."),
     resume: Path = typer.Option(None, "--resume", help="Continue the run in this directory."),
     overrides: list[str] = SET,
+    seed: str = typer.Option(None, "--seed", metavar="RUN_DIR@NODE|DIR",
+                             help="Root the new run at this agent (a node id or best of "
+                                  "another run, or an agent folder); overrides seed_agent."),
     finalize_at_end: bool = typer.Option(
         True, "--finalize/--no-finalize", help="Re-score finalists on held-out tasks at the end."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No live progress lines."),
@@ -31,25 +36,67 @@ def evolve(
         return
     from agentforge.evolve.config import load_run_config
     from agentforge.evolve.context import open_run
+    from agentforge.evolve.runlock import hold_run_lock
 
     overrides = list(overrides or [])
+    if seed is not None:
+        overrides.append(_seed_override(seed, resume))
     if resume is not None:
         if config is not None or run_dir is not None:
             raise ConfigError("--resume DIR takes no --config/--run-dir: the run directory "
                               "holds its config (change fields with --set KEY=VALUE)")
-        opened = open_run(resume, None, overrides)
-        target = resume
+        target, run_config = resume, None
+        if not resume.is_dir():
+            raise ConfigError(f"{resume} does not exist: give the directory of a run "
+                              "(agentforge evolve --config FILE --run-dir DIR starts one)")
     elif config is not None and run_dir is not None:
-        opened = open_run(run_dir, load_run_config(config, overrides))
-        target = run_dir
+        target, run_config = run_dir, load_run_config(config, overrides)
+        run_dir.mkdir(parents=True, exist_ok=True)
     else:
         typer.echo(ctx.get_help())
         raise ConfigError("give --config FILE.toml and --run-dir DIR to start a run, "
                           "or --resume DIR to continue one")
     typer.echo(f"watch it: agentforge web {target}", err=True)
-    with opened as run:
-        _run(run, finalize_at_end, quiet)
+    # The lock comes first: a resume rewrites config.json, and two processes would run the
+    # same evaluations twice.
+    with hold_run_lock(target, say=lambda line: typer.echo(line, err=True)), \
+            open_run(target, run_config, overrides if run_config is None else []) as run:
+        _run_until_stopped(run, finalize_at_end, quiet)
     typer.echo(f"status: agentforge status {target}")
+
+
+def _seed_override(seed: str, resume: Path | None) -> str:
+    """--seed as a seed_agent override, its run directory absolute (from the current one)."""
+    from agentforge.agents.ref import parse_agent_ref
+
+    if resume is not None:
+        raise ConfigError("--seed starts a new run: give it with --config and --run-dir, not "
+                          "with --resume (a run keeps the seed it started from)")
+    ref = parse_agent_ref(seed)
+    absolute = f"{ref.path.resolve()}@{ref.node}" if ref.node else str(ref.path.resolve())
+    return f"seed_agent={json.dumps(absolute)}"
+
+
+def _run_until_stopped(run, finalize_at_end: bool, quiet: bool) -> None:
+    """_run, with a second Ctrl-C, a full disk or an error ending the process at once."""
+    from agentforge.evolve.diskspace import disk_full_message, is_disk_full
+    from agentforge.evolve.stopping import ABORT_EXIT_CODE, end_run_now
+
+    try:
+        _run(run, finalize_at_end, quiet)
+    except KeyboardInterrupt:
+        end_run_now(run, "aborted", ABORT_EXIT_CODE,
+                    f"aborted: work in flight was dropped; it runs again with "
+                    f"agentforge evolve --resume {run.rundir.path}")
+    except Exception as exc:
+        if is_disk_full(exc):
+            end_run_now(run, "disk full", 2, f"error: {disk_full_message(run.rundir.path)}")
+        # Any other error ends the process at once too: left to unwind, the gateway would
+        # close under the steps in flight, and they would record its refusals as failures.
+        known = isinstance(exc, AgentforgeError)
+        end_run_now(run, f"error: {type(exc).__name__}", 2 if known else 1,
+                    f"error: {exc if known else traceback.format_exc()}; the work in flight "
+                    f"was dropped: agentforge evolve --resume {run.rundir.path} runs it again")
 
 
 def _run(run, finalize_at_end: bool, quiet: bool) -> None:
@@ -59,12 +106,24 @@ def _run(run, finalize_at_end: bool, quiet: bool) -> None:
     typer.echo(f"run {run.run_id} in {run.rundir.path}: {len(run.validation)} validation, "
                f"{len(run.held_out)} held-out tasks; selection {run.config.selection.name}",
                err=True)
+    for warning in run.warnings:
+        typer.secho(f"warning: {warning}", fg=typer.colors.YELLOW, err=True)
     from agentforge.commands.evolve_live import live_progress
 
     with live_progress(run, quiet=quiet, plain=_printer) as progress:
-        report = EvolutionLoop(run, progress=progress).run()
+        loop = EvolutionLoop(run, progress=progress)
+        report = loop.run()
     typer.echo(f"stopped: {report.stop_reason} ({report.iterations} iterations, "
                f"{report.evaluations} evaluations, {report.elapsed_s:.0f}s)", err=True)
+    still = loop.scheduler.in_flight()
+    if still.evaluating or still.improving:
+        from agentforge.evolve.stopping import end_run_now
+
+        # Past drain_seconds: the steps still running are dropped now, not waited for.
+        end_run_now(run, None, 0, f"{len(still.evaluating)} evaluation(s) and "
+                    f"{len(still.improving)} self-improvement step(s) did not finish within "
+                    f"budget.drain_seconds and were dropped; they run again with "
+                    f"agentforge evolve --resume {run.rundir.path}")
     if report.stop_reason not in ("exhausted", "iterations"):
         typer.echo(f"not finalized; continue with: agentforge evolve --resume {run.rundir.path}",
                    err=True)
@@ -113,6 +172,8 @@ def finalize_command(run_dir: Path = typer.Argument(..., help="The run directory
     """Re-score the run's top agents on the held-out split and write report.json."""
     from agentforge.evolve.context import open_run
     from agentforge.evolve.finalize import finalize
+    from agentforge.evolve.runlock import hold_run_lock
 
-    with open_run(run_dir) as run:
+    with hold_run_lock(run_dir, say=lambda line: typer.echo(line, err=True)), \
+            open_run(run_dir) as run:
         _print_report(finalize(run))

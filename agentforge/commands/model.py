@@ -95,6 +95,9 @@ def check(
             mark = "ok  " if probe.ok else "FAIL"
             typer.echo(f"{mark} {name}: {probe.latency_s:.2f}s, {probe.prompt_tokens} prompt + "
                        f"{probe.completion_tokens} completion tokens; {probe.detail}")
+        if report.token_param:
+            typer.echo(f"completion cap sent as {report.token_param} "
+                       f"({report.token_param_reason})")
         if report.hint:
             typer.echo(f"hint: {report.hint}")
     raise typer.Exit(0 if report.ok else 1)

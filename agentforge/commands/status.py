@@ -25,6 +25,9 @@ def status(
                + (f" ({data['stop_reason']})" if data["stop_reason"] else "")
                + (" — its process is gone: continue with agentforge evolve --resume "
                   f"{run_dir}" if data["status"] == "running" and not data["alive"] else ""))
+    if data.get("imported_from"):
+        typer.echo(f"imported from {data['imported_from']['system'].upper()}: "
+                   f"{data['imported_from']['source']} (read-only)")
     typer.echo(f"spend: ${data['spend']['usd']:.4f}, {data['spend']['tokens']:,} tokens, "
                f"{data['spend']['calls']} calls")
     for node in data["nodes"]:
@@ -32,6 +35,8 @@ def status(
         held = "" if node["held_out_score"] is None else f", held-out {node['held_out_score']:.2f}"
         mark = "*" if node["id"] == data["best_id"] else " "
         why = f" — {node['reason']}" if node["reason"] else ""
+        if node.get("external_id"):
+            why = f" [{node['external_id']}]{why}"
         typer.echo(f"{mark} node {node['id']:>3} parent {str(node['parent_id']):>4} "
                    f"{node['status']:<10} score {score} ({node['evaluated_tasks']} tasks{held})"
                    f"{why[:160]}")

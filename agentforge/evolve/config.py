@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -41,14 +41,33 @@ class BenchmarkConfig(BaseModel):
 
 
 class Stage(BaseModel):
-    """One stage of staged evaluation: evaluate up to `tasks` tasks if the score so far allows."""
+    """One stage of staged evaluation: more validation tasks, if the score so far allows.
+
+    A stage names either a count (`tasks`, cumulative, on the run's task order) or a list
+    (`subset`, whose validation tasks it adds); DGM's SWE-bench stages are
+    `[{subset = "dgm-small"}, {subset = "dgm-medium", min_score = 0.4},
+    {subset = "dgm-big", min_score = 0.4, archive_threshold = "second_best"}]`.
+    """
 
     model_config = _STRICT
 
     tasks: int | None = Field(default=None, ge=1)
-    """Validation tasks evaluated by the end of this stage (cumulative); None: all of them."""
+    """Validation tasks evaluated by the end of this stage (cumulative); None: all of them
+    (or, with `subset`, that list's)."""
+    subset: str | None = None
+    """Named list (see `agentforge bench list`) whose validation tasks this stage adds."""
     min_score: float = Field(default=0.0, ge=0.0, le=1.0)
     """Score over the earlier stages needed to enter this stage (ignored for the first)."""
+    archive_threshold: Literal["none", "second_best"] = "none"
+    """`second_best`: the score needed is max(min_score, second-best score among the nodes
+    that finished every stage; the only one's score if there is one), as DGM_outer.py's
+    get_full_eval_threshold. `none`: min_score alone."""
+
+    @model_validator(mode="after")
+    def _count_or_list(self) -> Stage:
+        if self.subset is not None and self.tasks is not None:
+            raise ValueError("a stage takes `tasks` (a count) or `subset` (a list), not both")
+        return self
 
 
 class EvaluationConfig(BaseModel):
@@ -59,7 +78,8 @@ class EvaluationConfig(BaseModel):
     stages: list[Stage] = Field(
         default_factory=lambda: [Stage(tasks=10), Stage(tasks=50, min_score=0.4),
                                  Stage(tasks=None, min_score=0.4)], min_length=1)
-    """Stages in order, e.g. 10 tasks, then 50 if the score is >= 0.4, then all."""
+    """Stages in order, e.g. 10 tasks, then 50 if the score is >= 0.4, then all (DGM's own
+    lists and thresholds: see `Stage`)."""
     workers: int = Field(default=2, ge=1)
     """Evaluations running at the same time."""
     executor: str = Field(default="local", pattern="^local$")
@@ -69,6 +89,9 @@ class EvaluationConfig(BaseModel):
     """Wall-clock seconds an agent may take on one task."""
     first_task_alone: bool = True
     """Run a new child's first task alone: a crash there makes the node invalid at once."""
+    max_trajectory_mb: float = Field(default=16.0, gt=0)
+    """MiB of an agent's output folder kept per task in the run directory; a bigger one is
+    cut, and its kept trajectory.json says what was left out (agentforge_truncated)."""
 
 
 class ImproveConfig(BaseModel):
@@ -100,7 +123,8 @@ class SelectionConfig(BaseModel):
     name: str = "dgm"
     """dgm, hgm, greedy, random, no-archive or best-of-n."""
     options: dict[str, Any] = Field(default_factory=dict)
-    """The selector's constants (e.g. lambda_, alpha0 for dgm); see agentforge/evolve/selection."""
+    """The selector's constants (e.g. steepness, midpoint for dgm; alpha for hgm); see
+    agentforge/evolve/selection."""
     wait_for_unscored: bool = True
     """Choose no parent while a valid node still waits for its first finished evaluation, so
     that every choice sees every child (one task's delay; off: never wait)."""
@@ -141,8 +165,9 @@ class RunConfig(BaseModel):
     model_config = _STRICT
 
     seed_agent: Path = Path("archive/base")
-    """Folder of the seed agent (agent.toml + package); relative paths: the config's folder,
-    then the current directory, then agentforge's archive/."""
+    """Folder of the seed agent (agent.toml + package), or RUN_DIR@NODE (a node id or best)
+    of another run; relative paths: the config's folder, then the current directory, then
+    agentforge's archive/."""
     seed: int = 0
     """Seed of the run's random state (task order, parent selection)."""
     llm: LLMConfig = Field(default_factory=LLMConfig)
@@ -156,12 +181,26 @@ class RunConfig(BaseModel):
 
     @model_validator(mode="after")
     def _stages_grow(self) -> RunConfig:
-        sizes = [s.tasks for s in self.evaluation.stages]
-        if None in sizes[:-1]:
+        stages = self.evaluation.stages
+        if any(s.tasks is None and s.subset is None for s in stages[:-1]):
             raise ValueError("evaluation.stages: only the last stage may have tasks = all (unset)")
-        known = [s for s in sizes if s is not None]
+        kinds = [s.subset is not None for s in stages]
+        if kinds != sorted(kinds, reverse=True):
+            raise ValueError("evaluation.stages: stages that name a subset come before those "
+                             "that count tasks (counts go on after the lists' tasks)")
+        known = [s.tasks for s in stages if s.tasks is not None]
         if known != sorted(set(known)):
             raise ValueError("evaluation.stages: each stage's tasks must be more than the last's")
+        return self
+
+    @model_validator(mode="after")
+    def _splits_differ(self) -> RunConfig:
+        # The archive keys evaluations by split name: one name for both would count
+        # held-out results as validation scores.
+        bench = self.benchmark
+        if bench.validation_split == bench.held_out_split:
+            raise ValueError(f"benchmark: validation_split and held_out_split are both "
+                             f"{bench.validation_split!r}; give them different splits")
         return self
 
 
@@ -227,6 +266,16 @@ def load_run_config(path: Path | None, overrides: list[str] = ()) -> RunConfig:
     return resolve_paths(config, path.parent if path is not None else Path.cwd())
 
 
+def _find_seed_ref(seed: Path, find) -> Path | None:
+    """RUN_DIR@NODE with its run directory made absolute; None for a plain folder."""
+    from agentforge.agents.ref import parse_agent_ref
+
+    ref = parse_agent_ref(seed)
+    if ref.node is None:
+        return None
+    return Path(f"{find(ref.path, [])}@{ref.node}")
+
+
 def resolve_paths(config: RunConfig, base: Path) -> RunConfig:
     """Make the seed folder, benchmark source and scripted model paths absolute."""
     from agentforge.paths import archive_dir
@@ -239,8 +288,9 @@ def resolve_paths(config: RunConfig, base: Path) -> RunConfig:
                 return candidate.resolve()
         return (base / p).resolve()
 
-    seed = find(config.seed_agent, [archive_dir().parent / config.seed_agent,
-                                    archive_dir() / config.seed_agent.name])
+    seed = _find_seed_ref(config.seed_agent, find) or find(
+        config.seed_agent, [archive_dir().parent / config.seed_agent,
+                            archive_dir() / config.seed_agent.name])
     update: dict[str, Any] = {"seed_agent": seed}
     bench = config.benchmark
     if bench.source is not None:

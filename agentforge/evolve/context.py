@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import json
 import random
 import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
+from agentforge.agents.seed import PreparedSeed, prepare_seed
 from agentforge.bench import get_benchmark
+from agentforge.bench.named_lists import coverage_warning
 from agentforge.bench.protocol import Benchmark
 from agentforge.bench.task import Task
 from agentforge.errors import ConfigError
-from agentforge.evolve.config import RunConfig
+from agentforge.evolve.config import ImproveConfig, RunConfig, Stage
+from agentforge.evolve.evaluate import order_for_stages, stage_warnings
 from agentforge.evolve.improve import clean_copy
 from agentforge.evolve.rundir import RunDir, new_run_id
 from agentforge.llm.gateway import Budget, Gateway
@@ -39,6 +43,11 @@ class RunContext:
     validation: list[Task]
     """Validation tasks in the run's fixed order (every node is evaluated in this order)."""
     held_out: list[Task]
+    stages: list[Stage] = field(default_factory=list)
+    """The evaluation stages as task counts on `validation`'s order (lists resolved)."""
+    warnings: list[str] = field(default_factory=list)
+    """What the user should know before spending money: named lists the loaded data does not
+    fully hold, stages whose list is cut by the split."""
 
     def task(self, task_id: str) -> Task:
         """A task of either split by id."""
@@ -62,13 +71,16 @@ def open_run(run_dir: Path, config: RunConfig | None = None,
              overrides: list[str] = ()) -> Iterator[RunContext]:
     """Start a new run (config given) or reopen one (config None, overrides applied)."""
     rundir = RunDir(Path(run_dir))
+    seed = None
     if config is not None:
         if rundir.exists():
             raise ConfigError(f"{run_dir} already holds a run: continue it with "
                               f"agentforge evolve --resume {run_dir}, or pick a new --run-dir")
+        seed = prepare_seed(config.seed_agent, config.improve)  # a bad seed writes nothing
         rundir.path.mkdir(parents=True, exist_ok=True)
         rundir.save_config(config)
     else:
+        refuse_imported_run(rundir)
         config = rundir.load_config(list(overrides))
         if overrides:
             rundir.save_config(config)
@@ -79,7 +91,8 @@ def open_run(run_dir: Path, config: RunConfig | None = None,
         run_id = runs[0].id if runs else store.create_run(
             new_run_id(rundir.path), run_dir=str(rundir.path.resolve()),
             config=config.model_dump(mode="json")).id
-        ensure_seed(store, repo, run_id, config.seed_agent, rundir)
+        ensure_seed(store, repo, run_id, config.seed_agent, rundir, seed=seed,
+                    improve=config.improve)
         ledger = Ledger(store.engine, prices=config.llm.prices)
         bench = config.benchmark
         benchmark = get_benchmark(bench.name, source=bench.source, **bench.options)
@@ -90,28 +103,90 @@ def open_run(run_dir: Path, config: RunConfig | None = None,
                               f"subset {bench.subset!r}: pick another subset or split")
         held_out = ordered_tasks(benchmark, config, bench.held_out_split,
                                  bench.max_held_out_tasks, "held_out", bench.held_out_subset)
+        validation, stages, warnings = _staged(benchmark, config, validation, held_out)
+        if not runs:
+            for warning in warnings:
+                store.add_event(run_id, "warning", warning)
+        else:
+            warnings += _dropped_on_resume(store, run_id, bench.validation_split, validation)
         with Gateway(role_endpoint("agent", config.llm), ledger, retry=config.llm.retry) as gw:
             budget = config.budget
             if budget.max_usd or budget.max_tokens:
                 gw.set_run_budget(run_id, Budget(tokens=budget.max_tokens, usd=budget.max_usd))
             yield RunContext(rundir, config, run_id, store, repo, ledger, gw, benchmark,
-                             validation, held_out)
+                             validation, held_out, stages, warnings)
     finally:
         store.close()
 
 
+def _staged(benchmark: Benchmark, config: RunConfig, validation: list[Task],
+            held_out: list[Task]) -> tuple[list[Task], list[Stage], list[str]]:
+    """Validation tasks ordered stage by stage, the stages as counts, and the warnings."""
+    subsets = benchmark.subsets()
+    ids = [t.instance_id for t in validation]
+    order, stages = order_for_stages(config.evaluation.stages, ids, subsets)
+    by_id = {t.instance_id: t for t in validation}
+    bench = config.benchmark
+    warnings = [w for name in dict.fromkeys([bench.subset, bench.held_out_subset,
+                                             *(s.subset for s in config.evaluation.stages)])
+                if (w := coverage_warning(bench.name, name, subsets["full"]))]
+    warnings += stage_warnings(config.evaluation.stages, ids, subsets)
+    shared = len(set(ids) & {t.instance_id for t in held_out})
+    if shared:
+        warnings.append(f"{shared} held-out tasks are also validation tasks: their held-out "
+                        f"scores are not held out; pick a held_out_subset or split outside "
+                        f"the validation tasks (e.g. not-dgm-60 / not-dgm-200)")
+    return [by_id[i] for i in order], stages, warnings
+
+
+def _dropped_on_resume(store: SqlStore, run_id: str, split: str,
+                       validation: list[Task]) -> list[str]:
+    """A resumed run whose validation tasks lost some it already evaluated (a list or subset
+    changed under it): its scores would mix two task sets."""
+    current = {t.instance_id for t in validation}
+    gone = {e.task_id for e in store.list_evaluations(run_id, finished=True, split=split)
+            if e.task_id not in current}
+    if not gone:
+        return []
+    return [f"{len(gone)} tasks this run already evaluated are no longer among its validation "
+            f"tasks (e.g. {sorted(gone)[0]}): the subset or its list changed since the run "
+            f"started, so scores mix two task sets; resume with the run's original subset "
+            f"(e.g. --set benchmark.subset=agentforge-picked-50 for the old verified-mini)"]
+
+
 def ensure_seed(store: SqlStore, repo: AgentRepo, run_id: str, seed_agent: Path,
-                rundir: RunDir) -> None:
-    """Commit the seed agent and add its node, unless an earlier start already did."""
+                rundir: RunDir, *, seed: PreparedSeed | None = None,
+                improve: ImproveConfig | None = None) -> None:
+    """Commit the seed agent and add its node (recording its origin), unless already done."""
     if store.list_nodes(run_id):
         return
-    if not (seed_agent / "agent.toml").is_file():
-        raise ConfigError(f"seed_agent {seed_agent} is not an agent folder (no agent.toml); "
-                          "point it at archive/base or another agent folder")
+    seed = seed or prepare_seed(seed_agent, improve)
     staging = rundir.path / ".seed"
     if staging.exists():
         shutil.rmtree(staging)
-    clean_copy(seed_agent, staging)
-    commit = repo.commit_folder(staging, message=f"seed: {seed_agent.name}")
-    store.add_node(run_id, parent_id=None, commit=commit, status=NodeStatus.evaluating)
-    store.add_event(run_id, "seed", f"seed agent {seed_agent.name} at {commit[:12]}")
+    clean_copy(seed.folder, staging)
+    commit = repo.commit_folder(staging, message=f"seed: {seed.name}")
+    node = store.add_node(run_id, parent_id=None, commit=commit, status=NodeStatus.evaluating)
+    store.set_node_origin(node.id, origin=seed.origin)
+    store.add_event(run_id, "seed", f"seed agent {seed.name} at {commit[:12]} from "
+                    f"{seed.origin.get('ref') or seed.origin.get('path')}", data=seed.origin)
+
+
+def refuse_imported_run(rundir: RunDir) -> None:
+    """An imported DGM/HGM run is read-only for evolution: say why and what works instead."""
+    if not rundir.database.is_file():
+        return
+    store = rundir.open_store()
+    try:
+        runs = store.list_runs()
+        origin = json.loads(runs[0].origin_json) if runs and runs[0].origin_json else None
+    finally:
+        store.close()
+    if origin:
+        system = str(origin.get("system", "another system")).upper()
+        raise ConfigError(
+            f"{rundir.path} is an imported {system} run ({origin.get('source')}): it is "
+            f"read-only, because its agents follow {system}'s agent contract and its scores "
+            "come from that system's harness. Use agentforge status / agent export on it; to "
+            "evolve further, start a new run with agentforge evolve --seed DIR from an agent "
+            "folder that follows agentforge's contract")

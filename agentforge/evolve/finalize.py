@@ -6,15 +6,16 @@ from agentforge.evolve.context import RunContext
 from agentforge.evolve.executor import LocalExecutor
 from agentforge.evolve.rundir import write_json
 from agentforge.evolve.scheduler import EvaluationJob
-from agentforge.evolve.selection.base import can_be_parent
+from agentforge.evolve.selection.base import finalist_ids
 from agentforge.evolve.steps import evaluate_job
 from agentforge.store.records import NodeSummary
 
 
 def finalists(summaries: list[NodeSummary], top_k: int) -> list[NodeSummary]:
-    """The best valid, scored nodes: score, then evaluations, then the earlier node."""
-    scored = [s for s in summaries if can_be_parent(s) and s.evaluated_tasks]
-    return sorted(scored, key=lambda s: (-(s.score or 0.0), -s.evaluated_tasks, s.id))[:top_k]
+    """The best valid, scored nodes by the rule common to every selector (a cautious score,
+    so that under hgm a child lucky on its one task does not take a finalist's place)."""
+    by_id = {s.id: s for s in summaries}
+    return [by_id[i] for i in finalist_ids(summaries, top_k)]
 
 
 def finalize(ctx: RunContext) -> dict:
@@ -53,5 +54,8 @@ def build_report(ctx: RunContext, finalist_ids: list[int]) -> dict:
             for i in finalist_ids]
     best = max(rows, key=lambda r: (r["held_out_score"] or 0.0, r["validation_score"] or 0.0,
                                     -r["id"]), default=None)
-    return {"run_id": ctx.run_id, "best_id": best["id"] if best else None,
+    # Scores are pass@k of the benchmark's attempts: Polyglot's pass@1 (DGM) and pass@2
+    # (Aider's headline) are different numbers, so the report names which.
+    return {"run_id": ctx.run_id, "metric": f"pass@{ctx.benchmark.max_attempts}",
+            "best_id": best["id"] if best else None,
             "held_out_tasks": [t.instance_id for t in ctx.held_out], "finalists": rows}

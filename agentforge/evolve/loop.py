@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import os
 import random
-import signal
-import threading
 import time
 from collections.abc import Callable
 
 from agentforge.evolve.context import RunContext
-from agentforge.evolve.evaluate import EvaluationOutcome, plan_stage
+from agentforge.evolve.diskspace import check_free_space, raise_run_stop_if_disk_full
+from agentforge.evolve.evaluate import EvaluationOutcome, archive_second_best
 from agentforge.evolve.executor import make_executor
+from agentforge.evolve.policy import SearchPolicy
 from agentforge.evolve.rundir import write_json
 from agentforge.evolve.scheduler import (
     EvaluationJob,
@@ -30,14 +30,12 @@ from agentforge.evolve.scheduler import (
 from agentforge.evolve.selection import (
     EvaluateMore,
     Expand,
-    NodeView,
-    NoParentAvailable,
     make_selector,
     rng_from_json,
     rng_state_to_json,
 )
-from agentforge.evolve.selection.base import ExpandingSelector
 from agentforge.evolve.steps import evaluate_job, improve_step, validate_node
+from agentforge.evolve.stopping import install_stop_handlers
 from agentforge.sandbox.reaper import reap
 from agentforge.store.tables import NodeStatus
 
@@ -55,7 +53,10 @@ class EvolutionLoop:
         self.rng = rng_from_json(run.rng_state) if run.rng_state else random.Random(ctx.config.seed)
         self.order = [t.instance_id for t in ctx.validation]
         self.split = ctx.config.benchmark.validation_split
-        self.in_flight: dict[int, set[str]] = {}
+        config = ctx.config
+        self.policy = SearchPolicy(self.selector, self.rng, self.order, ctx.stages,
+                                   first_task_alone=config.evaluation.first_task_alone,
+                                   wait_for_unscored=config.selection.wait_for_unscored)
         self.progress = progress
         self.scheduler: Scheduler | None = None
         self._last_tick = 0.0
@@ -87,7 +88,7 @@ class EvolutionLoop:
                             max_iterations=budget.max_iterations,
                             max_wall_seconds=budget.max_wall_seconds,
                             drain_seconds=budget.drain_seconds))
-        restore = _install_stop_handlers(self.scheduler)
+        restore = install_stop_handlers(self.scheduler, str(ctx.rundir.path))
         try:
             report = self.scheduler.run(initial, iterations_done=children,
                                         elapsed_before=self._elapsed_before)
@@ -117,70 +118,60 @@ class EvolutionLoop:
         return jobs
 
     def _claim(self, node_id: int, task_id: str) -> EvaluationJob:
-        self.in_flight.setdefault(node_id, set()).add(task_id)
-        return EvaluationJob(node_id=node_id, task_id=task_id, split=self.split)
+        return EvaluationJob(node_id=node_id, task_id=self.policy.claim(node_id, task_id),
+                             split=self.split)
 
     def _finished(self, node_id: int) -> dict[str, bool]:
         return {e.task_id: bool(e.resolved) for e in self.store.list_evaluations(
             self.ctx.run_id, finished=True, node_id=node_id, split=self.split)}
 
+    def _second_best(self) -> float | None:
+        """The archive's second-best score over the whole stages (DGM's full-eval threshold)."""
+        tallies = [(s.successes, s.evaluated_tasks)
+                   for s in self.store.node_summaries(self.ctx.run_id, split=self.split)]
+        return archive_second_best(tallies, self.ctx.stages, len(self.order))
+
     def _next_jobs(self, node_id: int) -> list[EvaluationJob]:
-        """The node's next stage of tasks, or mark it evaluated when its stages are done."""
-        finished = self._finished(node_id)
-        plan = plan_stage(finished, self.order, self.ctx.config.evaluation.stages)
-        busy = self.in_flight.get(node_id, set())
-        if plan.done:
-            if not busy:
-                self.store.update_node(node_id, status=NodeStatus.evaluated)
-            return []
-        todo = [t for t in plan.task_ids if t not in busy]
+        """The node's next planned tasks, or mark it evaluated when its plan is done."""
         node = self.store.get_node(node_id)
-        if (self.ctx.config.evaluation.first_task_alone and node.parent_id is not None
-                and not finished):
-            todo = [] if busy else todo[:1]  # a crash on the first task ends it cheaply
-        return [self._claim(node_id, t) for t in todo]
+        planned = self.policy.next_tasks(node_id, node.parent_id is None,
+                                         self._finished(node_id), self._second_best())
+        if planned.finished:
+            self.store.update_node(node_id, status=NodeStatus.evaluated)
+        return [EvaluationJob(node_id=node_id, task_id=t, split=self.split)
+                for t in planned.task_ids]
 
     # -- scheduler hooks (all on the scheduler's thread) -----------------------------------
 
     def propose(self, can_expand: bool, can_evaluate: bool):
         """Ask the selector what to grow next; save the RNG state right after every draw."""
-        if not can_expand and (not can_evaluate or isinstance(self.selector, ExpandingSelector)):
+        if not self.policy.wants_work(can_expand, can_evaluate):
             return None
-        views = self._views()
-        if self.ctx.config.selection.wait_for_unscored and any(
-                v.status == NodeStatus.evaluating.value and not (v.successes + v.failures)
-                for v in views):
-            can_expand = False
-            if not can_evaluate or isinstance(self.selector, ExpandingSelector):
-                return None
+        summaries = self.store.node_summaries(self.ctx.run_id, split=self.split)
         try:
-            action = self.selector.next_action(views, self.rng)
-        except NoParentAvailable:
-            return None
+            action = self.policy.decide(summaries, can_expand, can_evaluate,
+                                        self.scheduler is not None
+                                        and self.scheduler.expansion_over())
         finally:
             self.store.update_run(self.ctx.run_id, rng_state=rng_state_to_json(self.rng))
-        if isinstance(action, Expand) and can_expand:
+        if isinstance(action, Expand):
+            self.policy.expansions += 1
             run = self.store.get_run(self.ctx.run_id)
             self.store.update_run(self.ctx.run_id, iterations=run.iterations + 1)
             self.store.add_event(self.ctx.run_id, "expand", f"improving node {action.parent_id}",
                                  node_id=action.parent_id)
             return action
-        if isinstance(action, EvaluateMore) and can_evaluate:
-            finished, busy = self._finished(action.node_id), self.in_flight.get(action.node_id,
-                                                                                set())
-            rest = [t for t in self.order if t not in finished and t not in busy]
-            return [self._claim(action.node_id, rest[0])] if rest else None
+        if isinstance(action, EvaluateMore):
+            task = self.policy.more_task(action.node_id, self._finished(action.node_id))
+            return [EvaluationJob(node_id=action.node_id, task_id=task, split=self.split)
+                    ] if task else None
         return None
-
-    def _views(self) -> list[NodeView]:
-        return [NodeView(id=s.id, parent_id=s.parent_id, successes=s.successes,
-                         failures=s.failures, status=str(s.status.value),
-                         tasks_left=len(self.order) - s.evaluated_tasks)
-                for s in self.store.node_summaries(self.ctx.run_id, split=self.split)]
 
     def improved(self, parent_id: int, outcome) -> list[EvaluationJob]:
         """A step ended: a valid child starts its evaluation; a crash becomes a failed node."""
+        self.policy.expansions = max(self.policy.expansions - 1, 0)
         if isinstance(outcome, Failure):
+            raise_run_stop_if_disk_full(outcome.error, self.ctx.rundir.path)  # not the child's
             node = self.store.add_node(self.ctx.run_id, parent_id=parent_id,
                                        status=NodeStatus.failed,
                                        reason=f"self-improvement crashed: {outcome.reason}"[:2000])
@@ -192,8 +183,9 @@ class EvolutionLoop:
 
     def evaluated(self, job: EvaluationJob, outcome) -> list[EvaluationJob]:
         """An evaluation ended: a child's crash on its first task invalidates it; else plan on."""
-        self.in_flight.get(job.node_id, set()).discard(job.task_id)
+        self.policy.release(job.node_id, job.task_id)
         if isinstance(outcome, Failure):
+            raise_run_stop_if_disk_full(outcome.error, self.ctx.rundir.path)
             self.store.add_event(self.ctx.run_id, "eval_error", outcome.reason[:300],
                                  node_id=job.node_id)
             return []
@@ -208,12 +200,13 @@ class EvolutionLoop:
                                    reason=f"crash on its first task {job.task_id}: "
                                           f"{outcome.reason}"[:2000])
             return []
-        if node.status != NodeStatus.evaluating or self.in_flight.get(node.id):
+        if node.status != NodeStatus.evaluating or self.policy.busy(node.id):
             return []
         return self._next_jobs(node.id)
 
     def budget_exceeded(self) -> str | None:
         """Dollars or tokens of the run, from the ledger (polled; also drives live progress)."""
+        check_free_space(self.ctx.rundir.path)  # stop before a write fails half-way
         self._tick()
         budget = self.ctx.config.budget
         if budget.max_usd is None and budget.max_tokens is None:
@@ -223,7 +216,8 @@ class EvolutionLoop:
             return f"dollars: ${spend.cost_usd:.4f} of ${budget.max_usd:.4f} spent"
         if budget.max_tokens is not None and spend.tokens >= budget.max_tokens:
             return f"tokens: {spend.tokens} of {budget.max_tokens} used"
-        return None
+        # The gateway refuses calls whose worst case no longer fits: then the run is done too.
+        return self.ctx.gateway.run_budget_exhausted(self.ctx.run_id)
 
     # -- live progress ---------------------------------------------------------------------
 
@@ -245,25 +239,3 @@ class EvolutionLoop:
         if self.progress is not None:
             self.progress(snapshot)
 
-
-def _install_stop_handlers(scheduler: Scheduler) -> Callable[[], None]:
-    """Ctrl-C / SIGTERM stop new work and let work in flight finish; a second one aborts."""
-    if threading.current_thread() is not threading.main_thread():
-        return lambda: None
-    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
-    hits = []
-
-    def handler(signum, frame) -> None:
-        hits.append(signum)
-        if len(hits) > 1:
-            raise KeyboardInterrupt
-        scheduler.stop()
-
-    for sig in previous:
-        signal.signal(sig, handler)
-
-    def restore() -> None:
-        for sig, old in previous.items():
-            signal.signal(sig, old)
-
-    return restore

@@ -11,6 +11,7 @@ ready, and a new self-improvement step starts as soon as a worker is free.
 
 from __future__ import annotations
 
+import itertools
 import threading
 import time
 import traceback
@@ -18,7 +19,7 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -83,8 +84,9 @@ class SchedulerConfig(BaseModel):
     eval_workers: int | None = Field(default=None, ge=1)
     """Evaluations in flight at the same time (default: the executor's capacity)."""
     max_iterations: int | None = Field(default=None, ge=0)
-    """Self-improvement steps to start in total; reaching it stops expanding, and the
-    children already made still finish their evaluations."""
+    """Self-improvement steps to start in total; reaching it stops expanding: the children
+    already made still finish their evaluations, and `propose` is still asked for evaluations
+    (can_expand False) until it has none (hgm's EvaluateMore)."""
     max_evaluations: int | None = Field(default=None, ge=0)
     """Evaluations to start in total; reaching it stops all new work."""
     max_wall_seconds: float | None = Field(default=None, gt=0)
@@ -94,6 +96,26 @@ class SchedulerConfig(BaseModel):
     work still running then is reported abandoned and its result ignored."""
     poll_seconds: float = Field(default=0.5, gt=0)
     """How often budgets and stop requests are checked while waiting."""
+
+
+class Clock(Protocol):
+    """Time as the scheduler sees it: real time, or simulated (agentforge/evolve/simclock.py)."""
+
+    def monotonic(self) -> float: ...
+    def wait(self, futures: Sequence[Future], timeout: float | None) -> set[Future]: ...
+
+
+class RealClock:
+    """The wall clock; waiting blocks until a future finishes or the timeout passes."""
+
+    def monotonic(self) -> float:
+        """Seconds on the monotonic clock."""
+        return time.monotonic()
+
+    def wait(self, futures: Sequence[Future], timeout: float | None) -> set[Future]:
+        """The futures done within `timeout` (at least one unless it passed)."""
+        done, _ = wait(futures, timeout=timeout, return_when=FIRST_COMPLETED)
+        return done
 
 
 class SchedulerError(AgentforgeError):
@@ -128,16 +150,23 @@ class InFlight:
 class Scheduler:
     """Runs `SchedulerSteps` on worker pools until the work or a budget runs out."""
 
-    def __init__(self, steps: SchedulerSteps, executor: Executor, config: SchedulerConfig) -> None:
+    def __init__(self, steps: SchedulerSteps, executor: Executor, config: SchedulerConfig, *,
+                 improve_executor: Executor | None = None, clock: Clock | None = None) -> None:
         self.steps = steps
         self.executor = executor
         self.config = config
+        self.improve_executor = improve_executor
+        """Where self-improvement steps run (None: a thread pool of improve_workers)."""
+        self.clock = clock or RealClock()
         self.eval_workers = config.eval_workers or executor.capacity
         self._stop = threading.Event()
         self._lock = threading.Lock()
         self._improving: dict[Future, int] = {}
         self._evaluating: dict[Future, EvaluationJob] = {}
         self._queue: deque[EvaluationJob] = deque()
+        # Submission order: outcomes finishing together are handed over in it (reproducible).
+        self._order: dict[Future, int] = {}
+        self._sequence = itertools.count()
         self.iterations = 0
         self.evaluations = 0
         self.failures = 0
@@ -168,8 +197,10 @@ class Scheduler:
         """Schedule until done or stopped; the *_done/elapsed arguments continue a resumed run."""
         self.iterations, self.evaluations = iterations_done, evaluations_done
         self._queue.extend(initial_jobs)
-        started = time.monotonic() - elapsed_before
-        pool = LocalExecutor(self.config.improve_workers, name="agentforge-improve")
+        started = self.clock.monotonic() - elapsed_before
+        own_pool = self.improve_executor is None
+        pool = self.improve_executor or LocalExecutor(self.config.improve_workers,
+                                                      name="agentforge-improve")
         stop_reason: str | None = None
         try:
             while stop_reason is None:
@@ -178,25 +209,27 @@ class Scheduler:
                     break
                 self._fill(pool)
                 if not self._improving and not self._evaluating:
-                    stop_reason = "iterations" if self._expansion_over() else "exhausted"
+                    stop_reason = "iterations" if self.expansion_over() else "exhausted"
                     break
                 self._collect(self._wait_timeout(started))
             abandoned = self._drain()
         finally:
-            pool.shutdown(wait=not (self._improving or self._evaluating))
+            if own_pool:
+                pool.shutdown(wait=not (self._improving or self._evaluating))
         return SchedulerReport(
             stop_reason=stop_reason,
             iterations=self.iterations,
             evaluations=self.evaluations,
             failures=self.failures,
-            elapsed_s=time.monotonic() - started,
+            elapsed_s=self.clock.monotonic() - started,
             abandoned_evaluations=abandoned[0],
             abandoned_improvements=abandoned[1],
         )
 
     # internals --------------------------------------------------------------------------
 
-    def _expansion_over(self) -> bool:
+    def expansion_over(self) -> bool:
+        """The iteration budget is spent: no more self-improvement steps in this run."""
         limit = self.config.max_iterations
         return limit is not None and self.iterations >= limit
 
@@ -204,7 +237,7 @@ class Scheduler:
         if self._stop.is_set():
             return "stopped"
         limit = self.config.max_wall_seconds
-        if limit is not None and time.monotonic() - started >= limit:
+        if limit is not None and self.clock.monotonic() - started >= limit:
             return "wall_time"
         limit = self.config.max_evaluations
         if limit is not None and self.evaluations >= limit:
@@ -212,11 +245,15 @@ class Scheduler:
         reason = self.steps.budget_exceeded()
         return f"budget: {reason}" if reason else None
 
-    def _fill(self, pool: LocalExecutor) -> None:
-        """Ask for work while workers are free, then start queued evaluations."""
-        # Past the iteration budget nothing new is decided: only follow-up jobs still run.
-        while not self._expansion_over():
-            can_expand = len(self._improving) < self.config.improve_workers
+    def _fill(self, pool: Executor) -> None:
+        """Start queued evaluations, then ask for work while workers are free."""
+        while True:
+            # Planned follow-up jobs go first, so that the workers they leave free are offered
+            # to `propose` in the same pass instead of idling until the next completion.
+            self._submit_queued()
+            # Past the iteration budget only evaluations are asked for.
+            can_expand = (not self.expansion_over()
+                          and len(self._improving) < self.config.improve_workers)
             can_evaluate = not self._queue and len(self._evaluating) < self.eval_workers
             if not (can_expand or can_evaluate):
                 break
@@ -229,6 +266,7 @@ class Scheduler:
                 future = pool.submit(self.steps.improve, proposal.parent_id)
                 with self._lock:
                     self._improving[future] = proposal.parent_id
+                    self._order[future] = next(self._sequence)
                     self.iterations += 1
                 continue
             if not can_evaluate:
@@ -252,12 +290,13 @@ class Scheduler:
                 job = self._queue.popleft()
                 future = self.executor.submit(self.steps.evaluate, job)
                 self._evaluating[future] = job
+                self._order[future] = next(self._sequence)
                 self.evaluations += 1
 
     def _wait_timeout(self, started: float) -> float:
         timeout = self.config.poll_seconds
         if self.config.max_wall_seconds is not None:
-            left = self.config.max_wall_seconds - (time.monotonic() - started)
+            left = self.config.max_wall_seconds - (self.clock.monotonic() - started)
             timeout = min(timeout, max(left, 0.0))
         return timeout
 
@@ -266,8 +305,9 @@ class Scheduler:
         futures = [*self._improving, *self._evaluating]
         if not futures:
             return False
-        done, _ = wait(futures, timeout=timeout, return_when=FIRST_COMPLETED)
-        for future in done:
+        done = self.clock.wait(futures, timeout)
+        for future in sorted(done, key=lambda f: self._order.get(f, 0)):
+            self._order.pop(future, None)
             outcome = _outcome(future)
             if isinstance(outcome, Failure):
                 self.failures += 1
@@ -286,11 +326,11 @@ class Scheduler:
     def _drain(self) -> tuple[list[EvaluationJob], list[int]]:
         """Let work in flight finish (within drain_seconds); return what was abandoned."""
         limit = self.config.drain_seconds
-        deadline = None if limit is None else time.monotonic() + limit
+        deadline = None if limit is None else self.clock.monotonic() + limit
         while self._improving or self._evaluating:
             timeout = self.config.poll_seconds
             if deadline is not None:
-                timeout = min(timeout, deadline - time.monotonic())
+                timeout = min(timeout, deadline - self.clock.monotonic())
                 if timeout <= 0:
                     break
             self._collect(timeout)

@@ -26,6 +26,7 @@ def run_status(run_dir: Path, *, evaluations: bool = False) -> dict:
         nodes = store.list_nodes(run_id)
         proposals = {n.id: json.loads(n.proposal_json) if n.proposal_json else None
                      for n in nodes}
+        foreign = {n.id: _node_origin(n) for n in nodes}
         try:
             best_id = best_by_score(summaries)
         except NoParentAvailable:
@@ -53,7 +54,9 @@ def run_status(run_dir: Path, *, evaluations: bool = False) -> dict:
                 "held_out_tasks": held[s.id].evaluated_tasks, "commit": s.commit,
                 "summary": (proposals.get(s.id) or {}).get("summary"),
                 "created_at": created[s.id], "cost_usd": round(costs[s.id].total_usd, 6),
+                **foreign[s.id],
             } for s in summaries],
+            "imported_from": json.loads(run.origin_json) if run.origin_json else None,
             "best_id": best_id, "best_lineage": lineage,
             "spend": {"tokens": spend.tokens, "usd": round(spend.cost_usd, 6),
                       "calls": spend.calls},
@@ -73,6 +76,12 @@ def run_status(run_dir: Path, *, evaluations: bool = False) -> dict:
         return data
     finally:
         store.close()
+
+
+def _node_origin(node) -> dict:
+    """A node's foreign id (imported runs) and where a seed came from (None otherwise)."""
+    return {"external_id": node.external_id,
+            "origin": json.loads(node.origin_json) if node.origin_json else None}
 
 
 def _process_alive(pid: int | None) -> bool:

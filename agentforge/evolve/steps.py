@@ -15,6 +15,7 @@ from pathlib import Path
 from agentforge.agent_runner import load_agent
 from agentforge.evolve.context import RunContext
 from agentforge.evolve.diagnose import AgentFacts, DiagnosisFailed, FailureCase, diagnose
+from agentforge.evolve.diskspace import raise_if_host_disk_full
 from agentforge.evolve.evaluate import EvaluationOutcome, run_evaluation
 from agentforge.evolve.improve import export_agent, implement, validate_agent
 from agentforge.evolve.scheduler import EvaluationJob
@@ -23,6 +24,7 @@ from agentforge.llm.errors import ModelError
 from agentforge.llm.ledger import CallContext
 from agentforge.store.errors import StoreError
 from agentforge.store.tables import NodeStatus
+from agentforge.trajectory_copy import NOTE_KEY
 
 _NOT_RUNNABLE = {NodeStatus.invalid, NodeStatus.failed}
 
@@ -64,6 +66,9 @@ def trajectory_excerpt(path: str | None, chars: int) -> str:
     except (OSError, ValueError):
         return ""
     lines = [f"stop_reason: {data.get('stop_reason')}"]
+    if isinstance(cut := data.get(NOTE_KEY), dict):  # the run kept only part of it
+        lines.append(f"(trajectory cut at {cut.get('cap_bytes')} bytes: "
+                     f"{cut.get('dropped_files')} file(s) left out)")
     for thread in (data.get("messages") or {}).values():
         for message in thread if isinstance(thread, list) else []:
             text = message.get("content") or ""
@@ -131,6 +136,7 @@ def validate_node(ctx: RunContext, node_id: int) -> None:
                                 timeout=ctx.config.improve.validate_timeout,
                                 labels={"agentforge.run": ctx.run_id})
     except Exception as exc:  # our side broke (Docker), not the child: the step failed
+        raise_if_host_disk_full(exc)  # stays pending: a resume validates it again
         ctx.store.update_node(node_id, status=NodeStatus.failed,
                               reason=f"validation could not run: {type(exc).__name__}: {exc}")
         return
@@ -166,8 +172,10 @@ def evaluate_job(ctx: RunContext, job: EvaluationJob) -> EvaluationOutcome:
     try:
         resolved, reason, crash, data, seconds = run_evaluation(
             ctx.benchmark, ctx.task(job.task_id), agent_dir(ctx, job.node_id), out_dir,
-            timeout=ctx.config.evaluation.agent_timeout, grant=grant)
+            timeout=ctx.config.evaluation.agent_timeout, grant=grant,
+            max_trajectory_mb=ctx.config.evaluation.max_trajectory_mb)
     except Exception as exc:  # one task's crash on our side must not stop the run
+        raise_if_host_disk_full(exc)  # ...but a full disk must, and is not the agent's failure
         resolved, reason, data, seconds = False, f"evaluation error: {type(exc).__name__}: " \
             f"{str(exc)[:400]}", None, 0.0
     finally:

@@ -11,9 +11,11 @@ from pathlib import Path
 from agentforge.llm.client import ModelClient
 from agentforge.llm.config import RetryPolicy
 from agentforge.llm.errors import ModelError
+from agentforge.llm.params import token_param_reason
 from agentforge.llm.spec import Endpoint
 
 PROMPTS = Path(__file__).with_name("check.toml")
+PROBE_MAX_TOKENS = 1024  # room for a reasoning model's thinking before its one-word answer
 
 
 @dataclass
@@ -36,6 +38,9 @@ class CheckReport:
     chat: Probe
     tools: Probe
     hint: str = ""
+    token_param: str = ""
+    """The parameter the completion cap was sent as (max_tokens or max_completion_tokens)."""
+    token_param_reason: str = ""
     extra: dict = field(default_factory=dict)
 
     @property
@@ -53,7 +58,8 @@ def check_endpoint(endpoint: Endpoint, retry: RetryPolicy | None = None,
     """Send the chat and the tool probe; never raises for a model-side failure."""
     prompts = tomllib.loads(PROMPTS.read_text())
     retry = retry or RetryPolicy(attempts=2, initial_backoff=0.5, timeout=120)
-    client = ModelClient(endpoint, retry=retry)
+    # A cap on every probe, so the report says which parameter this model takes for it.
+    client = ModelClient(endpoint, retry=retry, defaults={"max_tokens": PROBE_MAX_TOKENS})
     chat = _probe(client, [{"role": "system", "content": prompts["chat"]["system"]},
                            {"role": "user", "content": prompts["chat"]["user"]}], None)
     if chat.ok:
@@ -68,7 +74,9 @@ def check_endpoint(endpoint: Endpoint, retry: RetryPolicy | None = None,
     if is_vllm is None:
         is_vllm = endpoint.provider == "vllm"
     hint = "" if tools.ok else prompts["hints"]["vllm" if is_vllm else "other"]
-    return CheckReport(endpoint.base_url, endpoint.model, chat, tools, hint)
+    return CheckReport(endpoint.base_url, endpoint.model, chat, tools, hint,
+                       token_param=client.token_param_sent or "",
+                       token_param_reason=token_param_reason(endpoint.model))
 
 
 def _probe(client: ModelClient, messages: list[dict], tools: list[dict] | None,

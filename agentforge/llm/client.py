@@ -13,6 +13,7 @@ from openai.types.chat import ChatCompletion
 from agentforge.llm.config import LLMConfig, RetryPolicy
 from agentforge.llm.errors import ModelRequestError, ModelUnavailable
 from agentforge.llm.ledger import CachedResponse, CallContext, Ledger, ModelCall, request_hash
+from agentforge.llm.params import TOKEN_PARAMS, learn_from_error, token_param, use_token_param
 from agentforge.llm.spec import Endpoint, role_endpoint
 
 T = TypeVar("T")
@@ -40,18 +41,32 @@ def backoff_delay(exc: BaseException, attempt: int, policy: RetryPolicy) -> floa
     return min(delay * (0.75 + random.random() / 2), policy.max_backoff)  # jitter: no herds
 
 
-def call_with_retries(request: Callable[[], T], endpoint: Endpoint, policy: RetryPolicy) -> T:
-    """Run `request`, retrying bounded on transient failures, then raise a ModelError."""
+class InvalidAnswer(Exception):
+    """The server answered 200 with something that is not a chat completion."""
+
+
+def call_with_retries(request: Callable[[], T], endpoint: Endpoint, policy: RetryPolicy,
+                      check: Callable[[T], None] | None = None) -> T:
+    """Run `request`, retrying bounded on transient failures, then raise a ModelError.
+
+    `check` may raise InvalidAnswer for a result that is not usable (retried like a 5xx).
+    """
     for attempt in range(1, policy.attempts + 1):
         try:
-            return request()
+            result = request()
+            if check is not None:
+                check(result)
+            return result
         except openai.APIError as exc:
             if not is_retryable(exc):
                 raise ModelRequestError(
                     f"model {endpoint.describe()} rejected the request: {exc}") from exc
-            if attempt == policy.attempts:
-                raise ModelUnavailable(unavailable_message(endpoint, exc, attempt)) from exc
-            time.sleep(backoff_delay(exc, attempt, policy))
+            failure: Exception = exc
+        except (InvalidAnswer, ValueError) as exc:  # truncated or non-JSON bodies
+            failure = InvalidAnswer(f"the answer is not a chat completion ({exc})")
+        if attempt == policy.attempts:
+            raise ModelUnavailable(unavailable_message(endpoint, failure, attempt)) from failure
+        time.sleep(backoff_delay(failure, attempt, policy))
     raise AssertionError("unreachable: attempts >= 1")
 
 
@@ -76,6 +91,8 @@ class ModelClient:
         self.context = context or CallContext()
         self.use_cache = use_cache and ledger is not None
         self.defaults = defaults or {}
+        self.token_param_sent: str | None = None
+        """The completion-cap parameter the last request carried (None: it had no cap)."""
         # Our own retry loop decides (and reports); the client's built-in one stays off.
         self.openai = openai.OpenAI(base_url=endpoint.base_url, api_key=endpoint.api_key,
                                     max_retries=0, timeout=self.retry.timeout)
@@ -110,8 +127,8 @@ class ModelClient:
                 return ChatCompletion.model_validate_json(hit.body)
         started = time.monotonic()
         try:
-            reply = call_with_retries(lambda: self.openai.chat.completions.create(**body),
-                                      self.endpoint, self.retry)
+            reply = call_with_retries(lambda: self._create(body), self.endpoint, self.retry,
+                                      check=_is_completion)
         except (ModelUnavailable, ModelRequestError) as exc:
             self._book(key, time.monotonic() - started, "error", error=str(exc))
             raise
@@ -124,6 +141,22 @@ class ModelClient:
                 prompt_tokens=tokens[0], completion_tokens=tokens[1]))
         return reply
 
+    def _create(self, body: dict[str, Any]) -> ChatCompletion:
+        """One request, with the completion cap under the name this model takes."""
+        model = self.endpoint.model
+        sent = use_token_param(body, token_param(model))
+        try:
+            return self._send(sent)
+        except openai.BadRequestError as exc:
+            name = next((n for n in TOKEN_PARAMS if n in sent), None)
+            if name is None or learn_from_error(model, name, str(exc)) is None:
+                raise
+            return self._send(use_token_param(body, token_param(model)))
+
+    def _send(self, body: dict[str, Any]) -> ChatCompletion:
+        self.token_param_sent = next((n for n in TOKEN_PARAMS if n in body), None)
+        return self.openai.chat.completions.create(**body)
+
     def _book(self, key: str, latency: float, status: str, *, cached: bool = False,
               tokens: tuple[int, int] = (0, 0), error: str | None = None) -> None:
         if self.ledger is None:
@@ -132,3 +165,9 @@ class ModelClient:
             **self.context.fields(), model=self.endpoint.model, endpoint=self.endpoint.base_url,
             prompt_tokens=tokens[0], completion_tokens=tokens[1], latency_s=latency,
             status=status, cached=cached, error=error, request_hash=key))
+
+
+def _is_completion(reply: object) -> None:
+    # A 200 with an HTML page parses as a plain string, not as a ChatCompletion.
+    if not isinstance(reply, ChatCompletion) or reply.choices is None:
+        raise InvalidAnswer(f"got {type(reply).__name__}: {str(reply)[:200]!r}")

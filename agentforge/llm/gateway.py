@@ -24,12 +24,27 @@ import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
-from http.server import ThreadingHTTPServer
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from agentforge.llm.config import RetryPolicy
+from agentforge.llm.gateway_budget import (
+    Budget,
+    BudgetRefused,
+    Budgets,
+    Reservation,
+    run_scope,
+    task_scope,
+)
 from agentforge.llm.gateway_http import GatewayHandler
+from agentforge.llm.gateway_server import (
+    ConnectionLimits,
+    Deadlines,
+    ServerLimits,
+    TCPHTTPServer,
+    UnixHTTPServer,
+    raise_open_file_limit,
+)
 from agentforge.llm.gateway_upstream import Upstream
 from agentforge.llm.ledger import (
     CachedResponse,
@@ -51,14 +66,7 @@ SOCKET_NAME = "gateway.sock"
 FORWARDER_NAME = "forwarder.py"
 FORWARDER_PORT = 8765
 _WRITE_BATCH_SECONDS = 0.05
-
-
-@dataclass(frozen=True)
-class Budget:
-    """A spending limit; None means unlimited. Tokens count prompt plus completion."""
-
-    tokens: int | None = None
-    usd: float | None = None
+__all__ = ["Budget", "BudgetRefused", "Gateway", "Grant"]
 
 
 @dataclass
@@ -70,6 +78,8 @@ class Grant:
     gateway: Gateway = field(repr=False)
     budget: Budget = field(default_factory=Budget)
     cache_scope: str = ""
+    socket_dir: Path | None = None
+    """This grant's own directory (socket + forwarder.py), the one its sandbox sees."""
 
     @property
     def env(self) -> dict[str, str]:
@@ -80,8 +90,10 @@ class Grant:
                 "AGENTFORGE_GATEWAY_SOCKET": f"{CONTAINER_DIR}/{SOCKET_NAME}"}
 
     def apply(self, config: SandboxConfig) -> SandboxConfig:
-        """A copy of `config` with the gateway directory mounted and the environment set."""
-        binds = {**config.binds, str(self.gateway.socket_dir): f"{CONTAINER_DIR}:ro"}
+        """A copy of `config` with this grant's directory mounted and the environment set."""
+        if self.socket_dir is None:
+            raise RuntimeError("start the gateway before applying its grants to sandboxes")
+        binds = {**config.binds, str(self.socket_dir): f"{CONTAINER_DIR}:ro"}
         return config.model_copy(update={"binds": binds, "env": {**config.env, **self.env}})
 
     def start_forwarder(self, sandbox: Sandbox, timeout: float = 60.0) -> None:
@@ -92,7 +104,7 @@ class Grant:
                         f"{CONTAINER_DIR}/{SOCKET_NAME}", self.gateway.forwarder_port, timeout)
 
     def revoke(self) -> None:
-        """Refuse further calls with this grant's key."""
+        """Refuse further calls with this grant's key and close its socket."""
         self.gateway.revoke(self.token)
 
 
@@ -101,7 +113,8 @@ class Gateway:
 
     def __init__(self, upstream: Endpoint, ledger: Ledger, *, socket_dir: Path | None = None,
                  retry: RetryPolicy | None = None, cache: bool = True,
-                 tcp_port: int | None = None, forwarder_port: int = FORWARDER_PORT) -> None:
+                 tcp_port: int | None = None, forwarder_port: int = FORWARDER_PORT,
+                 limits: ServerLimits | None = None) -> None:
         self.upstream = upstream
         self.ledger = ledger
         self.retry = retry or RetryPolicy()
@@ -112,8 +125,12 @@ class Gateway:
         self.socket_path = self.socket_dir / SOCKET_NAME
         self._tcp_port = tcp_port
         self._grants: dict[str, Grant] = {}
-        self._run_budgets: dict[str, Budget] = {}
-        self._spent: dict[tuple, list[float]] = {}  # scope -> [tokens, usd]
+        self._grant_servers: dict[str, socketserver.BaseServer] = {}
+        self.budgets = Budgets(lambda prompt, completion: ledger.cost(upstream.model, prompt,
+                                                                     completion))
+        self.limits = limits or ServerLimits()
+        self.connections = ConnectionLimits(self.limits)
+        self.deadlines = Deadlines()
         self._lock = threading.Lock()
         self._books: queue.Queue[CallRecord | CacheEntry | None] = queue.Queue()
         # The cache's keys live in memory so that a miss costs no database read, and fresh
@@ -130,18 +147,14 @@ class Gateway:
 
     def start(self) -> Gateway:
         """Listen on the socket (and TCP if asked) and start the ledger writer."""
-        self.socket_dir.mkdir(parents=True, exist_ok=True)
-        # The sandbox user (uid 1000) must traverse the directory and connect to the socket,
-        # also when this process runs as root; the tokens are the access control.
-        os.chmod(self.socket_dir, 0o755)
-        shutil.copyfile(Path(__file__).with_name(FORWARDER_NAME), self.socket_dir / FORWARDER_NAME)
-        os.chmod(self.socket_dir / FORWARDER_NAME, 0o644)
+        # Thousands of sandbox connections must meet our limits, not the kernel's: at 1,024
+        # open files the gateway could no longer open its database or reach Docker.
+        raise_open_file_limit()
         self.socket_path.unlink(missing_ok=True)
-        unix = _UnixHTTPServer(str(self.socket_path), GatewayHandler)
-        os.chmod(self.socket_path, 0o666)
-        self._serve(unix)
+        self._serve(_listen_in(self.socket_dir))
         if self._tcp_port is not None:
-            self._serve(_TCPHTTPServer(("127.0.0.1", self._tcp_port), GatewayHandler))
+            self._serve(TCPHTTPServer(("127.0.0.1", self._tcp_port), GatewayHandler))
+        self.deadlines.start()
         if self.cache:
             self._cache_keys = self.ledger.cache_keys()
         writer = threading.Thread(target=self._write_books, daemon=True, name="gateway-ledger")
@@ -149,19 +162,29 @@ class Gateway:
         self._threads.append(writer)
         return self
 
-    def _serve(self, server: socketserver.BaseServer) -> None:
+    def _serve(self, server: socketserver.BaseServer, *, keep: bool = True) -> None:
         server.gateway = self
         thread = threading.Thread(target=server.serve_forever, daemon=True, name="gateway")
         thread.start()
-        self._servers.append(server)
-        self._threads.append(thread)
+        if keep:
+            self._servers.append(server)
+            self._threads.append(thread)
 
     def close(self) -> None:
         """Stop serving, write the remaining ledger entries, remove the socket directory."""
-        for server in self._servers:
-            server.shutdown()
+        with self._lock:
+            grant_servers = list(self._grant_servers.values())
+            self._grant_servers.clear()
+        servers = [*self._servers, *grant_servers]
+        # Each shutdown waits for its serve loop's next poll: wait for them all at once.
+        stoppers = [threading.Thread(target=server.shutdown) for server in servers]
+        for stopper in stoppers:
+            stopper.start()
+        for stopper, server in zip(stoppers, servers, strict=True):
+            stopper.join()
             server.server_close()
         self._servers.clear()
+        self.deadlines.stop()
         self._books.put(None)
         for thread in self._threads:
             thread.join(timeout=30)
@@ -171,6 +194,7 @@ class Gateway:
             shutil.rmtree(self.socket_dir, ignore_errors=True)
         else:
             self.socket_path.unlink(missing_ok=True)
+            shutil.rmtree(self.socket_dir / "grants", ignore_errors=True)
 
     def __enter__(self) -> Gateway:
         return self.start()
@@ -182,7 +206,7 @@ class Gateway:
     def tcp_base_url(self) -> str:
         """http://127.0.0.1:PORT/v1 of the TCP listener (tests, perf, host-side tools)."""
         for server in self._servers:
-            if isinstance(server, _TCPHTTPServer):
+            if isinstance(server, TCPHTTPServer):
                 return f"http://127.0.0.1:{server.server_address[1]}/v1"
         raise RuntimeError("this gateway has no TCP listener: pass tcp_port=0")
 
@@ -204,60 +228,62 @@ class Gateway:
         else:
             task_spend = self.ledger.spend(run_id=run_id, node_id=node_id, task_id=task_id)
             run_spend = self.ledger.spend(run_id=run_id)
+        # Seeded from the ledger: a resumed run keeps counting where it stopped.
+        self.budgets.seed(context, task_spend, run_spend)
+        if self._servers:  # started: the grant's own socket, the only one its sandbox sees
+            grant.socket_dir = self.socket_dir / "grants" / secrets.token_hex(8)
+            server = _listen_in(grant.socket_dir)
+            server.grant_token = grant.token
+            self._serve(server, keep=False)
         with self._lock:
-            # Seeded from the ledger: a resumed run keeps counting where it stopped.
-            self._spent[_task_scope(context)] = [task_spend.tokens, task_spend.cost_usd]
-            run_key = ("run", run_id)
-            current = self._spent.get(run_key, [0, 0.0])
-            self._spent[run_key] = [max(current[0], run_spend.tokens),
-                                    max(current[1], run_spend.cost_usd)]
             self._grants[grant.token] = grant
+            if grant.socket_dir is not None:
+                self._grant_servers[grant.token] = server
         return grant
 
     def set_run_budget(self, run_id: str, budget: Budget) -> None:
         """Limit what all grants of a run may spend together."""
-        with self._lock:
-            self._run_budgets[run_id] = budget
+        self.budgets.set_run_budget(run_id, budget)
+
+    def run_budget_exhausted(self, run_id: str) -> str | None:
+        """Why the run's budget can pay for no further call (see Budgets.run_exhausted)."""
+        return self.budgets.run_exhausted(run_id)
 
     def revoke(self, token: str) -> None:
-        """Forget a grant's key."""
+        """Forget a grant's key and close its socket."""
         with self._lock:
-            self._grants.pop(token, None)
+            grant = self._grants.pop(token, None)
+            server = self._grant_servers.pop(token, None)
+        if server is not None:
+            server.shutdown()
+            server.server_close()
+        if grant is not None and grant.socket_dir is not None:
+            shutil.rmtree(grant.socket_dir, ignore_errors=True)
+
+    def live_grants(self) -> int:
+        """How many grants are not revoked."""
+        with self._lock:
+            return len(self._grants)
 
     def grant_for(self, token: str) -> Grant | None:
         """The grant a key belongs to, if it is live."""
         with self._lock:
             return self._grants.get(token)
 
-    def over_budget(self, grant: Grant) -> str | None:
-        """A message for the agent if the grant's task or run budget is spent, else None."""
-        ctx = grant.context
-        with self._lock:
-            checks = [(grant.budget, self._spent.get(_task_scope(ctx), [0, 0.0]),
-                       f"task {ctx.task_id} (node {ctx.node_id}, run {ctx.run_id})"),
-                      (self._run_budgets.get(ctx.run_id or ""),
-                       self._spent.get(("run", ctx.run_id), [0, 0.0]), f"run {ctx.run_id}")]
-        for budget, (tokens, usd), name in checks:
-            if budget is None:
-                continue
-            if budget.tokens is not None and tokens >= budget.tokens:
-                return _budget_message(name, f"{int(tokens)} tokens used of {budget.tokens}")
-            if budget.usd is not None and usd >= budget.usd:
-                return _budget_message(name, f"${usd:.4f} used of ${budget.usd:.4f}")
-        return None
+    def reserve(self, grant: Grant, body: dict) -> Reservation:
+        """Hold the request's worst case against its budgets, capping it to fit; may refuse."""
+        return self.budgets.reserve(grant.context, grant.budget, body)
 
-    def book(self, call: CallRecord | ModelCall) -> None:
-        """Count a call against its budgets now and queue it for the ledger."""
+    def book(self, call: CallRecord | ModelCall, reservation: Reservation | None = None) -> None:
+        """Count a call against its budgets (settling its reservation) and queue it."""
+        tokens, usd = 0, 0.0
         if not call.cached:
             call.cost_usd = self.ledger.cost(call.model, call.prompt_tokens,
                                              call.completion_tokens)
-            tokens = call.prompt_tokens + call.completion_tokens
-            context = CallContext(call.run_id, call.node_id, call.task_id, call.role)
-            with self._lock:
-                for scope in (_task_scope(context), ("run", call.run_id)):
-                    spent = self._spent.setdefault(scope, [0, 0.0])
-                    spent[0] += tokens
-                    spent[1] += call.cost_usd
+            tokens, usd = call.prompt_tokens + call.completion_tokens, call.cost_usd
+        context = CallContext(call.run_id, call.node_id, call.task_id, call.role)
+        self.budgets.settle(reservation, (task_scope(context), run_scope(call.run_id)),
+                            tokens, usd)
         self._books.put(call)
 
     def cached(self, key: str) -> CachedResponse | CacheEntry | None:
@@ -315,31 +341,14 @@ class Gateway:
                 return
 
 
-def _task_scope(context: CallContext) -> tuple:
-    return ("task", context.run_id, context.node_id, context.task_id)
-
-
-def _budget_message(scope: str, used: str) -> str:
-    return (f"agentforge gateway: the model budget of {scope} is spent ({used}). No further "
-            "model calls will be answered for it: stop calling the model and finish with the "
-            "work you have.")
-
-
-class _QuietOnHangUp:
-    def handle_error(self, request, client_address) -> None:
-        # A caller hanging up (timeout, killed sandbox) is normal: no traceback on stderr.
-        if not isinstance(sys.exc_info()[1], ConnectionError):
-            super().handle_error(request, client_address)
-
-
-class _UnixHTTPServer(_QuietOnHangUp, socketserver.ThreadingMixIn,
-                      socketserver.UnixStreamServer):
-    daemon_threads = True
-    request_queue_size = 256  # 32+ concurrent callers must not be refused
-    gateway: Gateway
-
-
-class _TCPHTTPServer(_QuietOnHangUp, ThreadingHTTPServer):
-    daemon_threads = True
-    request_queue_size = 256
-    gateway: Gateway
+def _listen_in(directory: Path) -> UnixHTTPServer:
+    """An HTTP server on DIRECTORY/gateway.sock, with forwarder.py next to it."""
+    directory.mkdir(parents=True, exist_ok=True)
+    # The sandbox user (uid 1000) must traverse the directory and connect to the socket,
+    # also when this process runs as root; the tokens are the access control.
+    os.chmod(directory, 0o755)
+    shutil.copyfile(Path(__file__).with_name(FORWARDER_NAME), directory / FORWARDER_NAME)
+    os.chmod(directory / FORWARDER_NAME, 0o644)
+    server = UnixHTTPServer(str(directory / SOCKET_NAME), GatewayHandler)
+    os.chmod(directory / SOCKET_NAME, 0o666)
+    return server

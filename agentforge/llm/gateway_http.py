@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import socket
 import time
@@ -10,19 +11,24 @@ from typing import TYPE_CHECKING, Any
 
 from agentforge.llm.client import backoff_delay
 from agentforge.llm.config import RetryPolicy
+from agentforge.llm.gateway_server import IDLE_TIMEOUT
 from agentforge.llm.gateway_upstream import UpstreamFailure
 from agentforge.llm.ledger import CacheEntry, CallRecord, request_hash
 
 if TYPE_CHECKING:
     from agentforge.llm.gateway import Gateway, Grant
 
+_DISCARDED_BODY_BYTES = 256 * 1024
+
 
 class GatewayHandler(BaseHTTPRequestHandler):
     """One connection from a sandbox (through its forwarder) or a host-side caller."""
 
     protocol_version = "HTTP/1.1"
+    timeout = IDLE_TIMEOUT  # any one read or write; a slow request has its own deadline
 
     def setup(self) -> None:
+        self.timeout = self.gateway.limits.idle_timeout
         # Headers and body go out in separate writes: without TCP_NODELAY, Nagle's algorithm
         # and delayed ACKs add ~40 ms to every answer on the TCP listener.
         self.disable_nagle_algorithm = self.request.family == socket.AF_INET
@@ -38,7 +44,22 @@ class GatewayHandler(BaseHTTPRequestHandler):
     def address_string(self) -> str:
         return "sandbox"  # unix-socket peers have no address
 
+    def handle_one_request(self) -> None:
+        # Waiting for the next request on a kept-alive connection is bounded...
+        self.gateway.deadlines.watch(self.connection, self.gateway.limits.idle_timeout)
+        try:
+            super().handle_one_request()
+        finally:
+            self.gateway.deadlines.clear(self.connection)
+
+    def parse_request(self) -> bool:
+        # ...and once its first line is in, the rest of a request must follow promptly: a
+        # slow sender must not hold a thread and a connection for long.
+        self.gateway.deadlines.watch(self.connection, self.gateway.limits.request_timeout)
+        return super().parse_request()
+
     def do_GET(self) -> None:  # noqa: N802 - stdlib naming
+        self.gateway.deadlines.clear(self.connection)
         path = self.path.split("?")[0].rstrip("/")
         if path == "/health":
             self.send_json(200, {"status": "ok"})
@@ -51,16 +72,20 @@ class GatewayHandler(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:  # noqa: N802 - stdlib naming
         path = self.path.split("?")[0].rstrip("/")
-        raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        # Nothing of the body is read before the key and the size are checked: an unknown
+        # caller or a huge body is answered and the connection closed.
+        grant = self._grant()
+        if grant is None:
+            self.refuse(401, "agentforge gateway: unknown or revoked API key; use the "
+                        "OPENAI_API_KEY this sandbox was given", "invalid_api_key")
+            return
+        raw = self._body()
+        if raw is None:
+            return
+        self.gateway.deadlines.clear(self.connection)
         if path not in ("/v1/chat/completions", "/chat/completions"):
             self.send_error_json(404, f"agentforge gateway: no route POST {path}; only "
                                  "/v1/chat/completions is served", "not_found")
-            return
-        auth = self.headers.get("Authorization", "")
-        grant = self.gateway.grant_for(auth.removeprefix("Bearer ").strip())
-        if grant is None:
-            self.send_error_json(401, "agentforge gateway: unknown or revoked API key; use the "
-                                 "OPENAI_API_KEY this sandbox was given", "invalid_api_key")
             return
         try:
             body = json.loads(raw)
@@ -73,6 +98,58 @@ class GatewayHandler(BaseHTTPRequestHandler):
         from agentforge.llm.gateway_relay import answer_chat
 
         answer_chat(self, grant, body)
+
+    def _grant(self) -> Grant | None:
+        token = self.headers.get("Authorization", "").removeprefix("Bearer ").strip()
+        own = getattr(self.server, "grant_token", None)
+        if own is not None and token != own:
+            return None  # a grant's socket serves that grant only
+        return self.gateway.grant_for(token)
+
+    def _body(self) -> bytes | None:
+        """The request body, or None after answering why it is not read."""
+        length = self.headers.get("Content-Length")
+        if length is None:
+            self.refuse(411, "agentforge gateway: send the body with a Content-Length "
+                        "(chunked request bodies are not accepted)", "length_required")
+            return None
+        try:
+            size = int(length)
+            if size < 0:
+                raise ValueError(length)
+        except ValueError:
+            self.refuse(400, f"agentforge gateway: bad Content-Length {length!r}",
+                        "invalid_request_error")
+            return None
+        limit = self.gateway.limits.max_body_bytes
+        if size > limit:
+            self.refuse(413, f"agentforge gateway: the request body has {size} bytes, more than "
+                        f"the {limit} accepted; send a shorter conversation",
+                        "request_too_large")
+            return None
+        raw = self.rfile.read(size)
+        if len(raw) < size:  # hung up, or cut off by the request deadline
+            self.close_connection = True
+            return None
+        return raw
+
+    def refuse(self, status: int, message: str, kind: str) -> None:
+        """An error answer after which the connection closes (its body stays unread)."""
+        self.close_connection = True
+        # A small body is read and dropped, so that closing with unread bytes (a TCP reset)
+        # does not swallow our answer; a large one is never read.
+        with contextlib.suppress(ValueError, OSError):
+            size = int(self.headers.get("Content-Length") or 0)
+            if 0 < size <= _DISCARDED_BODY_BYTES:
+                self.rfile.read(size)
+        self.send_response(status)
+        self.send_header("Connection", "close")
+        body = json.dumps({"error": {"message": message, "type": kind, "param": None,
+                                     "code": kind}}).encode()
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self._headers_buffer.append(b"\r\n" + body)
+        self.flush_headers()
 
     # -- writing -----------------------------------------------------------------------------
 

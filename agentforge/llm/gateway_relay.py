@@ -6,6 +6,7 @@ import json
 import time
 from typing import TYPE_CHECKING
 
+from agentforge.llm.gateway_budget import BudgetRefused, Reservation
 from agentforge.llm.gateway_http import (
     GatewayHandler,
     cache_key,
@@ -15,6 +16,13 @@ from agentforge.llm.gateway_http import (
 )
 from agentforge.llm.gateway_upstream import UpstreamFailure
 from agentforge.llm.ledger import CallRecord
+from agentforge.llm.params import (
+    OPENAI_CHAT_FIELDS,
+    TOKEN_PARAMS,
+    learn_from_error,
+    token_param,
+    use_token_param,
+)
 
 if TYPE_CHECKING:
     from agentforge.llm.gateway import Grant
@@ -25,25 +33,29 @@ _CALLER_GONE = (BrokenPipeError, ConnectionResetError)
 def answer_chat(handler: GatewayHandler, grant: Grant, body: dict) -> None:
     """Answer one chat completion request for a grant and book it."""
     gateway = grant.gateway
-    body["model"] = gateway.upstream.model  # the run decides the model, not the agent
+    # Only what the OpenAI protocol defines goes upstream; the run decides the model.
+    body = {name: value for name, value in body.items() if name in OPENAI_CHAT_FIELDS}
+    body["model"] = gateway.upstream.model
     streaming = bool(body.get("stream"))
     key = cache_key(grant, body)
     call = new_call(grant, key, streamed=streaming)
-    refusal = gateway.over_budget(grant)
-    if refusal is not None:
-        _fail(call, 402, refusal, outcome="budget_exceeded")
+    try:
+        reservation = gateway.reserve(grant, body)
+    except BudgetRefused as refused:
+        _fail(call, refused.status, refused.message, outcome="budget_exceeded")
         gateway.book(call)
-        handler.send_error_json(402, refusal, "budget_exceeded")
+        kind = "budget_exceeded" if refused.status == 402 else "budget_held"
+        handler.send_error_json(refused.status, refused.message, kind)
         return
     hit = gateway.cached(key) if gateway.cache else None
     if hit is not None:
         call.cached, call.status = True, "cached"
         call.prompt_tokens, call.completion_tokens = hit.prompt_tokens, hit.completion_tokens
         call.http_status = 200
-        gateway.book(call)
+        gateway.book(call, reservation)
         handler.send_bytes(200, hit.body.encode(), hit.content_type)
         return
-    ledger_entry = _Booking(gateway, call)
+    ledger_entry = _Booking(gateway, call, reservation)
     try:
         if streaming:
             _relay_stream(handler, grant, body, ledger_entry, key)
@@ -61,9 +73,10 @@ class _Booking:
     """Books a call exactly once, before its last bytes go out, so that the caller's next
     request already sees the budget spent and a flush() after the answer finds the row."""
 
-    def __init__(self, gateway, call: CallRecord) -> None:
+    def __init__(self, gateway, call: CallRecord, reservation: Reservation) -> None:
         self.gateway = gateway
         self.call = call
+        self.reservation = reservation
         self.started = time.monotonic()
         self.done = False
 
@@ -71,19 +84,27 @@ class _Booking:
         if not self.done:
             self.done = True
             self.call.latency_s = time.monotonic() - self.started
-            self.gateway.book(self.call)
+            self.gateway.book(self.call, self.reservation)
 
 
 def _relay_plain(handler: GatewayHandler, grant: Grant, body: dict, entry: _Booking,
                  key: str) -> None:
     gateway, call = grant.gateway, entry.call
+    body = use_token_param(body, token_param(gateway.upstream.model))
     payload = json.dumps(body).encode()
     policy = gateway.retry
-    for attempt in range(1, policy.attempts + 1):
+    attempt, switched = 0, False
+    while True:
+        attempt += 1
         try:
             raw, content_type, parsed = gateway.http.post(payload)
             break
         except UpstreamFailure as failure:
+            if not switched and _switch_token_param(gateway, body, failure):
+                switched = True  # once: the endpoint told us which name it takes
+                body = use_token_param(body, token_param(gateway.upstream.model))
+                payload, attempt = json.dumps(body).encode(), attempt - 1
+                continue
             if failure.retryable and attempt < policy.attempts:
                 sleep_before_retry(failure, attempt, policy)
                 continue
@@ -105,23 +126,34 @@ def _relay_stream(handler: GatewayHandler, grant: Grant, body: dict, entry: _Boo
     gateway, call = grant.gateway, entry.call
     # Ask for usage in the last chunk so the ledger gets real token counts.
     options = {**(body.get("stream_options") or {}), "include_usage": True}
-    payload = json.dumps({**body, "stream_options": options}).encode()
+    body = use_token_param({**body, "stream_options": options},
+                           token_param(gateway.upstream.model))
+    payload = json.dumps(body).encode()
     policy = gateway.retry
-    for attempt in range(1, policy.attempts + 1):
+    attempt, switched = 0, False
+    while True:
+        attempt += 1
         parser = _SSEParser()
         try:
             _stream_once(handler, gateway, payload, parser)
         except UpstreamFailure as failure:
             if parser.started:  # bytes went out: the caller gets an error event, no retry
                 message = _attempts_note(str(failure), attempt)
-                _fail(call, 502, message)
+                _fail(call, 499 if parser.caller_gone else 502, message)
                 _count(call, parser.usage, len(payload), parser.relayed)
                 entry.book()
+                if parser.caller_gone:
+                    return
                 event = {"error": {"message": message, "type": "upstream_error",
                                    "code": "upstream_error"}}
                 handler.send_chunk(f"data: {json.dumps(event)}\n\n".encode())
                 handler.send_chunk(b"")
                 return
+            if not switched and _switch_token_param(gateway, body, failure):
+                switched = True  # once: the endpoint told us which name it takes
+                body = use_token_param(body, token_param(gateway.upstream.model))
+                payload, attempt = json.dumps(body).encode(), attempt - 1
+                continue
             if failure.retryable and attempt < policy.attempts:
                 sleep_before_retry(failure, attempt, policy)
                 continue
@@ -131,6 +163,11 @@ def _relay_stream(handler: GatewayHandler, grant: Grant, body: dict, entry: _Boo
             handler.send_error_json(failure.status, message, "upstream_error")
             return
         _count(call, parser.usage, len(payload), parser.relayed)
+        if parser.caller_gone:  # the answer was read to its end and is booked in full
+            _fail(call, 499, "the caller hung up before the end of the stream; the model's "
+                  "answer was read to its end and booked")
+            entry.book()
+            return
         call.http_status = 200
         remember(grant, key, b"".join(parser.events), "text/event-stream", parser.usage)
         entry.book()
@@ -138,15 +175,29 @@ def _relay_stream(handler: GatewayHandler, grant: Grant, body: dict, entry: _Boo
         return
 
 
+def _switch_token_param(gateway, body: dict, failure: UpstreamFailure) -> bool:
+    """After a 400 naming the completion-cap parameter we sent, use the other one."""
+    sent = next((name for name in TOKEN_PARAMS if name in body), None)
+    if failure.status != 400 or sent is None:
+        return False
+    return learn_from_error(gateway.upstream.model, sent, str(failure)) is not None
+
+
 def _stream_once(handler: GatewayHandler, gateway, payload: bytes, parser: _SSEParser) -> None:
     upstream = gateway.http
     with upstream.stream(payload) as pieces:
         for data in pieces:
             for event in parser.feed(data, upstream):
-                if not parser.started:
-                    handler.start_stream()
-                    parser.started = True
-                handler.send_chunk(event)
+                if parser.caller_gone:
+                    continue  # read on until the usage arrives, so that the call is booked
+                try:
+                    if not parser.started:
+                        handler.start_stream()
+                        parser.started = True
+                    handler.send_chunk(event)
+                except _CALLER_GONE + (TimeoutError,):
+                    parser.caller_gone = parser.started = True
+                    handler.close_connection = True
     if not parser.done:
         raise upstream.failure(0, "ended the stream without its closing [DONE] event"
                                + (f"; it sent {parser.rest()!r}" if parser.rest() else ""),
@@ -162,6 +213,7 @@ class _SSEParser:
         self.usage: dict = {}
         self.done = False
         self.started = False
+        self.caller_gone = False
         self.relayed = 0
 
     def feed(self, data: bytes, upstream) -> list[bytes]:

@@ -7,6 +7,7 @@ connection per gateway thread needs no pool.
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import http.client
 import json
@@ -14,8 +15,10 @@ import socket
 import ssl
 import threading
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
+from urllib.request import getproxies_environment, proxy_bypass_environment
 
 from agentforge.llm.config import RetryPolicy
 from agentforge.llm.spec import Endpoint
@@ -34,6 +37,30 @@ class UpstreamFailure(Exception):
         self.response: Any = None  # backoff_delay looks for a Retry-After header here
 
 
+@dataclass(frozen=True)
+class Proxy:
+    """An HTTP proxy from HTTPS_PROXY / HTTP_PROXY (NO_PROXY respected)."""
+
+    host: str
+    port: int
+    headers: dict  # Proxy-Authorization when the proxy URL carries credentials
+
+    @classmethod
+    def from_environment(cls, scheme: str, host: str) -> Proxy | None:
+        """The proxy the environment names for `scheme`, unless NO_PROXY exempts `host`."""
+        proxies = getproxies_environment()  # *_proxy and *_PROXY, lowercase winning
+        url = proxies.get(scheme)
+        if not url or proxy_bypass_environment(host, proxies):
+            return None
+        parts = urlsplit(url if "://" in url else f"http://{url}")
+        headers = {}
+        if parts.username:
+            secret = f"{unquote(parts.username)}:{unquote(parts.password or '')}"
+            headers["Proxy-Authorization"] = "Basic " + base64.b64encode(
+                secret.encode()).decode()
+        return cls(parts.hostname or "127.0.0.1", parts.port or 8080, headers)
+
+
 class Upstream:
     """Sends chat requests to the real model server with its real credentials."""
 
@@ -48,6 +75,11 @@ class Upstream:
         self.url = endpoint.base_url.rstrip("/") + "/chat/completions"
         self.headers = {"Authorization": f"Bearer {endpoint.api_key}",
                         "Content-Type": "application/json", "Accept": "*/*"}
+        self.proxy = Proxy.from_environment(parts.scheme, self.host)
+        if self.proxy is not None and not self.https:
+            # Plain HTTP through a proxy: the request names the whole URL.
+            self.path = self.url
+            self.headers.update(self.proxy.headers)
         self._local = threading.local()
         self._all: list[http.client.HTTPConnection] = []
         self._lock = threading.Lock()
@@ -63,6 +95,8 @@ class Upstream:
     def failure(self, status: int | None, detail: str, retryable: bool) -> UpstreamFailure:
         """An UpstreamFailure whose message names the upstream."""
         where = f"the model server at {self.endpoint.base_url} (model {self.endpoint.model!r})"
+        if self.proxy is not None:
+            where += f" through the proxy {self.proxy.host}:{self.proxy.port}"
         code = {429: 429, None: 504}.get(status, 502)
         return UpstreamFailure(code, f"agentforge gateway: {where} {detail}", retryable)
 
@@ -164,13 +198,14 @@ class Upstream:
             return connection
         if connection is not None:
             self._drop()
+        host, port = (self.proxy.host, self.proxy.port) if self.proxy else (self.host, self.port)
         if self.https:
-            connection = http.client.HTTPSConnection(self.host, self.port,
-                                                     timeout=_CONNECT_TIMEOUT,
+            connection = http.client.HTTPSConnection(host, port, timeout=_CONNECT_TIMEOUT,
                                                      context=self._ssl)
+            if self.proxy is not None:  # TLS to the model server inside a CONNECT tunnel
+                connection.set_tunnel(self.host, self.port, headers=self.proxy.headers)
         else:
-            connection = http.client.HTTPConnection(self.host, self.port,
-                                                    timeout=_CONNECT_TIMEOUT)
+            connection = http.client.HTTPConnection(host, port, timeout=_CONNECT_TIMEOUT)
         connection.connect()
         connection.sock.settimeout(self.retry.timeout)
         if connection.sock.family in (socket.AF_INET, socket.AF_INET6):

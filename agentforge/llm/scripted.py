@@ -27,7 +27,7 @@ from typing import Any
 
 CONDITIONS = (
     "last_message_contains", "any_message_contains", "system_contains", "not_contains",
-    "model", "tools_offered", "regex",
+    "model", "tools_offered", "regex", "has_param",
 )
 RESPONSE_KEYS = (
     "content", "tool_calls", "finish_reason", "status", "error", "raw_body", "delay",
@@ -123,6 +123,7 @@ def rule_matches(rule: dict, request: dict) -> bool:
         "model" not in cond or request.get("model") in _as_list(cond["model"]),
         all(name in offered for name in _as_list(cond.get("tools_offered"))),
         all(re.search(p, joined, re.S) for p in _as_list(cond.get("regex"))),
+        all(name in request for name in _as_list(cond.get("has_param"))),
     ]
     return all(checks)
 

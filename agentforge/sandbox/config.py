@@ -2,11 +2,32 @@
 
 from __future__ import annotations
 
+import os
 import re
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 _SIZE = re.compile(r"^\d+(\.\d+)?[bkmg]?$", re.IGNORECASE)
+_UNITS = {"b": 1, "k": 1024, "m": 1024**2, "g": 1024**3}
+DISK_LIMIT_VAR = "AGENTFORGE_SANDBOX_DISK_LIMIT"
+"""Overrides the default disk limit of every sandbox a process creates (`8g`, or `none`)."""
+DEFAULT_DISK_LIMIT = "4g"
+DiskMechanism = Literal["auto", "loop", "tmpfs", "none"]
+
+
+def size_bytes(size: str) -> int:
+    """Bytes in a docker-style size (512m, 2g, 1.5g; binary units; no unit means bytes)."""
+    if not _SIZE.match(size):
+        raise ValueError(f"a size looks like 64m or 4g, got {size!r}")
+    unit = size[-1].lower() if size[-1].isalpha() else "b"
+    number = size[:-1] if size[-1].isalpha() else size
+    return int(float(number) * _UNITS[unit])
+
+
+def _default_disk_limit() -> str | None:
+    value = os.environ.get(DISK_LIMIT_VAR, DEFAULT_DISK_LIMIT).strip()
+    return None if value.lower() in {"", "none", "0"} else value
 
 
 class SandboxConfig(BaseModel):
@@ -50,12 +71,31 @@ class SandboxConfig(BaseModel):
     """Default wall-clock limit in seconds for one command, enforced from the host."""
     output_limit: int = Field(1_000_000, ge=1024)
     """Bytes of command output kept (half from the head, half from the tail)."""
+    tree_supervisor: bool = True
+    """Run each command under `supervise.py` (needs a Python 3 in the image), so a timeout
+    ends every process it started. False starts commands directly (one Python start less);
+    a timeout then misses processes that left the command's session and environment."""
+    disk_limit: str | None = Field(default_factory=_default_disk_limit, validate_default=True)
+    """Bytes the sandbox may write to its writable_paths together (64m, 4g); None: unbounded.
+    Defaults to 4g, or to $AGENTFORGE_SANDBOX_DISK_LIMIT."""
+    disk_mechanism: DiskMechanism = "auto"
+    """How the disk limit is enforced: `loop` (an ext4 image per sandbox; needs root and a
+    local engine), `tmpfs` (memory-backed; only when disk_limit fits in memory), `none`, or
+    `auto` (the first of these that works here). `agentforge doctor` says which is in force."""
 
     @field_validator("memory")
     @classmethod
     def _memory_size(cls, value: str) -> str:
         if not _SIZE.match(value):
             raise ValueError(f"memory must look like 512m or 2g, got {value!r}")
+        return value
+
+    @field_validator("disk_limit")
+    @classmethod
+    def _disk_size(cls, value: str | None) -> str | None:
+        if value is not None and (not _SIZE.match(value) or size_bytes(value) < 1024**2):
+            raise ValueError(f"disk_limit must look like 64m or 4g (at least 1m), got {value!r}"
+                             f" (set ${DISK_LIMIT_VAR} or disk_limit: none for no limit)")
         return value
 
     @field_validator("user")
@@ -68,6 +108,14 @@ class SandboxConfig(BaseModel):
     @property
     def uid(self) -> int:
         return int(self.user.split(":")[0])
+
+    @property
+    def memory_bytes(self) -> int:
+        return size_bytes(self.memory)
+
+    @property
+    def disk_limit_bytes(self) -> int | None:
+        return None if self.disk_limit is None else size_bytes(self.disk_limit)
 
     @property
     def gid(self) -> int:

@@ -2,23 +2,30 @@
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import os
 import shlex
 import socket
+import threading
 import time
 import uuid
+from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
 
-from docker.errors import APIError, NotFound
-from docker.types import LogConfig, Mount
+from docker.errors import APIError, DockerException, NotFound
+from docker.types import LogConfig
 from requests.exceptions import RequestException
 
 from agentforge.errors import SandboxError
 from agentforge.sandbox import files
 from agentforge.sandbox.config import SandboxConfig
+from agentforge.sandbox.disk import NONE, SandboxDisk, storage_opt_failed
 from agentforge.sandbox.engine import LABEL, docker_client
-from agentforge.sandbox.execution import ExecResult, stream_exec
+from agentforge.sandbox.execution import ExecResult, find_supervisor, stream_exec
 from agentforge.sandbox.images import require_image
+
+log = logging.getLogger(__name__)
 
 KEEPALIVE = ["sleep", "infinity"]
 # Prints the cgroup's count of OOM kills (cgroup v2, then v1) with shell builtins only.
@@ -48,8 +55,13 @@ class Sandbox:
         self.name = name or f"agentforge-{uuid.uuid4().hex[:12]}"
         self.image = self.config.image or require_image()
         self.container_id: str | None = None
+        self.disk: SandboxDisk | None = None
+        """What bounds the writable paths (`disk.choice` says which mechanism, and why)."""
         self._oom_seen = 0
         self._background: list[tuple[list[str], dict[str, str] | None, str | None]] = []
+        self._supervisor: str | None = None
+        self._supervisor_probed = False
+        self._probe_lock = threading.Lock()
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -57,9 +69,40 @@ class Sandbox:
         """Create and start the container; on any failure nothing is left behind."""
         api = docker_client().api
         cfg = self.config
-        mounts = [Mount(target=path, source=None, type="volume") for path in cfg.writable_paths]
+        labels = standard_labels(cfg.labels)
         binds = {host: {"bind": target.split(":")[0], "mode": _mode(target)}
                  for host, target in cfg.binds.items()}
+        try:
+            self.disk = SandboxDisk(self.name, cfg, labels)
+            _warn_if_unbounded(self.disk)
+            mounts = self.disk.mounts()
+            storage_opt = self.disk.storage_opt()
+            try:
+                created = self._create(api, mounts, binds, labels, storage_opt)
+            except APIError as exc:
+                if storage_opt is None or "storage-opt" not in str(exc.explanation or exc):
+                    raise
+                # The driver looked able to bound a root filesystem but is not (overlay2 on
+                # xfs without pquota): go on unbounded, as doctor says.
+                storage_opt_failed(str(exc.explanation or exc))
+                log.warning("the engine refused --storage-opt size (%s): writable root "
+                            "filesystems are not bounded", exc.explanation or exc)
+                created = self._create(api, mounts, binds, labels, None)
+            self.container_id = created["Id"]
+            api.start(self.container_id)
+        except (APIError, SandboxError, OSError) as exc:
+            self._remove_quietly()
+            detail = exc.explanation if isinstance(exc, APIError) else exc
+            raise SandboxError(
+                f"could not start a sandbox from image {self.image!r}: {detail or exc}"
+            ) from exc
+        except BaseException:
+            self._remove_quietly()
+            raise
+        return self
+
+    def _create(self, api, mounts, binds, labels, storage_opt) -> dict:
+        cfg = self.config
         host_config = api.create_host_config(
             network_mode=cfg.network,
             cap_drop=cfg.cap_drop,
@@ -74,44 +117,49 @@ class Sandbox:
             binds=binds or None,
             init=True,
             log_config=LogConfig(type="none"),
+            storage_opt=storage_opt,
         )
+        return api.create_container(
+            self.image,
+            command=KEEPALIVE,
+            name=self.name,
+            user=cfg.user,
+            working_dir=cfg.workdir,
+            environment=cfg.env,
+            labels=labels,
+            host_config=host_config,
+            network_disabled=cfg.network == "none",
+        )
+
+    def _remove_quietly(self) -> None:
+        # Cleaning up after a failed start must not hide why the start failed.
         try:
-            created = api.create_container(
-                self.image,
-                command=KEEPALIVE,
-                name=self.name,
-                user=cfg.user,
-                working_dir=cfg.workdir,
-                environment=cfg.env,
-                labels=standard_labels(cfg.labels),
-                host_config=host_config,
-                network_disabled=cfg.network == "none",
-            )
-            self.container_id = created["Id"]
-            api.start(self.container_id)
-        except APIError as exc:
             self.remove()
-            raise SandboxError(
-                f"could not start a sandbox from image {self.image!r}: {exc.explanation or exc}"
-            ) from exc
-        return self
+        except SandboxError as exc:
+            log.warning("cleaning up the failed sandbox %s: %s", self.name, exc)
 
     def remove(self) -> None:
-        """Remove the container and its volumes; safe to call twice."""
-        if self.container_id is None:
-            return
-        try:
-            docker_client().api.remove_container(self.container_id, v=True, force=True)
-        except NotFound:
-            pass
-        except APIError as exc:
-            # Another remover (the reaper, a second remove()) being at it counts as removed.
-            if "already in progress" not in str(exc.explanation or exc):
+        """Remove the container, its volumes and its disk; safe to call twice."""
+        if self.container_id is not None:
+            try:
+                docker_client().api.remove_container(self.container_id, v=True, force=True)
+            except NotFound:
+                pass
+            except APIError as exc:
+                # Another remover (the reaper, a second remove()) being at it counts as removed.
+                if "already in progress" not in str(exc.explanation or exc):
+                    raise SandboxError(
+                        f"could not remove sandbox {self.name}: {exc.explanation or exc}; "
+                        "remove it with `agentforge sandbox reap --all` or `docker rm -f`"
+                    ) from exc
+            except (RequestException, DockerException) as exc:
                 raise SandboxError(
-                    f"could not remove sandbox {self.name}: {exc.explanation or exc}; "
-                    "remove it with `agentforge sandbox reap --all` or `docker rm -f`"
-                ) from exc
-        self.container_id = None
+                    f"the Docker engine did not answer when removing sandbox {self.name} "
+                    f"({exc}); remove it later with `agentforge sandbox reap`") from exc
+            self.container_id = None
+        if self.disk is not None:
+            self.disk.release()
+            self.disk = None
 
     def __enter__(self) -> Sandbox:
         return self.start()
@@ -134,7 +182,7 @@ class Sandbox:
         cid = self._require_running()
         argv = ["/bin/sh", "-c", cmd] if isinstance(cmd, str) else list(cmd)
         api = docker_client().api
-        try:
+        with self._docker_errors(f"exec {describe_command(cmd)[:80]!r}"):
             outcome = stream_exec(
                 api,
                 cid,
@@ -144,38 +192,58 @@ class Sandbox:
                 workdir=workdir or self.config.workdir,
                 env={**self.config.env, **(env or {})},
                 output_limit=self.config.output_limit,
+                supervisor=self._tree_supervisor(),
             )
-        except APIError as exc:
-            raise SandboxError(f"exec failed in sandbox {self.name}: {exc.explanation}") from exc
-        except RequestException as exc:
-            raise SandboxError(
-                f"the Docker engine did not answer an exec in sandbox {self.name} ({exc}); "
-                "check `docker info` and the machine's load, then retry"
-            ) from exc
-        result = outcome.result
-        if outcome.restarted:
-            # The killer could not end a timed-out tree, so the container was restarted:
-            # bring back the helper daemons that the rest of the sandbox relies on.
-            for background in self._background:
-                self.start_background(background[0], env=background[1], user=background[2])
-        # 137 is SIGKILL; the cgroup's OOM counter tells the kernel's OOM killer from a kill.
-        if result.exit_code == 137 and not result.timed_out:
-            result.oom_killed = self._new_oom_kill()
+            result = outcome.result
+            if outcome.restarted:
+                # Neither the supervisor nor the killer could end a timed-out tree, so the
+                # container was restarted: bring back the helper daemons the sandbox relies on.
+                for background in self._background:
+                    self.start_background(background[0], env=background[1], user=background[2])
+            # 137 is SIGKILL; the cgroup's OOM counter tells the kernel's OOM killer from a kill.
+            if result.exit_code == 137 and not result.timed_out:
+                result.oom_killed = self._new_oom_kill()
         return result
+
+    def _tree_supervisor(self) -> str | None:
+        """The container's Python that runs the tree supervisor (probed once), or None."""
+        if not self.config.tree_supervisor:
+            return None
+        with self._probe_lock:
+            if not self._supervisor_probed:
+                self._supervisor = find_supervisor(docker_client().api, self._require_running(),
+                                                   self.config.user)
+                self._supervisor_probed = True
+        return self._supervisor
+
+    @contextlib.contextmanager
+    def _docker_errors(self, action: str) -> Iterator[None]:
+        """Turn the engine's errors into a SandboxError that says what to check."""
+        try:
+            yield
+        except NotFound as exc:
+            raise SandboxError(
+                f"{action} failed: sandbox {self.name} is gone ({exc.explanation or exc}); "
+                "was it removed by `agentforge sandbox reap` or `docker rm`?") from exc
+        except APIError as exc:
+            raise SandboxError(
+                f"{action} failed in sandbox {self.name}: {exc.explanation or exc}; "
+                f"check `docker inspect {self.name}` (is it running?)") from exc
+        except (RequestException, DockerException) as exc:
+            raise SandboxError(
+                f"the Docker engine did not answer ({action} in sandbox {self.name}: {exc}); "
+                "check `docker info` and the machine's load, then retry") from exc
 
     def start_background(self, cmd: list[str], *, env: dict[str, str] | None = None,
                          user: str | None = None) -> None:
         """Start a detached command (a helper daemon); it lives until the sandbox is removed."""
         api = docker_client().api
-        try:
+        with self._docker_errors(f"starting {describe_command(cmd)}"):
             exec_id = api.exec_create(self._require_running(), cmd, user=user or self.config.user,
                                       workdir="/", environment={**self.config.env, **(env or {})})
             api.exec_start(exec_id["Id"], detach=True)
-            if (cmd, env, user) not in self._background:
-                self._background.append((cmd, env, user))
-        except APIError as exc:
-            raise SandboxError(f"cannot start {describe_command(cmd)} in sandbox {self.name}: "
-                               f"{exc.explanation}") from exc
+        if (cmd, env, user) not in self._background:
+            self._background.append((cmd, env, user))
 
     def _new_oom_kill(self) -> bool:
         """True if the kernel's OOM killer fired in this sandbox since the last check."""
@@ -216,11 +284,10 @@ class Sandbox:
 
     def copy_out(self, path: str, destination: Path, *, max_bytes: int = 512 * 1024 * 1024) -> Path:
         """Copy a file or directory out of the sandbox into `destination` (a host folder)."""
-        try:
-            chunks, _stat = docker_client().api.get_archive(self._require_running(), path)
-        except NotFound as exc:
-            raise SandboxError(f"{path} does not exist in sandbox {self.name}") from exc
-        with files.spool_stream(chunks, max_bytes, path) as archive:
+        chunks = self._archive_of(path)
+        with self._docker_errors(f"copying {path} out"), files.spool_stream(
+            chunks, max_bytes, path
+        ) as archive:
             files.extract_safely(archive, Path(destination))
         return Path(destination) / PurePosixPath(path).name
 
@@ -228,17 +295,25 @@ class Sandbox:
         """Return the bytes of one file in the sandbox."""
         import tarfile
 
-        try:
-            chunks, _stat = docker_client().api.get_archive(self._require_running(), path)
-        except NotFound as exc:
-            raise SandboxError(f"{path} does not exist in sandbox {self.name}") from exc
-        with files.spool_stream(chunks, max_bytes, path) as archive, tarfile.open(
-            fileobj=archive
-        ) as tar:
+        chunks = self._archive_of(path)
+        with self._docker_errors(f"reading {path}"), files.spool_stream(
+            chunks, max_bytes, path
+        ) as archive, tarfile.open(fileobj=archive) as tar:
             member = tar.next()
             if member is None or not member.isfile():
                 raise SandboxError(f"{path} in sandbox {self.name} is not a regular file")
             return tar.extractfile(member).read()
+
+    def _archive_of(self, path: str):
+        cid = self._require_running()
+        try:
+            chunks, _stat = docker_client().api.get_archive(cid, path)
+        except NotFound as exc:
+            raise SandboxError(f"{path} does not exist in sandbox {self.name}") from exc
+        except (APIError, RequestException, DockerException) as exc:
+            raise SandboxError(f"cannot copy {path} out of sandbox {self.name}: {exc}; "
+                               f"check `docker inspect {self.name}` (is it running?)") from exc
+        return chunks
 
     def _mkdir(self, target: str) -> None:
         done = self.exec(["mkdir", "-p", target], timeout=30, workdir="/")
@@ -252,6 +327,19 @@ class Sandbox:
             raise SandboxError(
                 f"cannot copy into {target} (is it one of writable_paths?): {exc.explanation}"
             ) from exc
+        except (RequestException, DockerException) as exc:
+            raise SandboxError(f"cannot copy into {target} in sandbox {self.name}: {exc}; "
+                               "check `docker info` and the machine's load") from exc
+
+
+_warned_unbounded = False
+
+
+def _warn_if_unbounded(disk: SandboxDisk) -> None:
+    global _warned_unbounded
+    if disk.choice.mechanism == NONE and disk.config.disk_limit and not _warned_unbounded:
+        _warned_unbounded = True
+        log.warning("sandbox %s: %s (see `agentforge doctor`)", disk.name, disk.choice.reason)
 
 
 def _mode(target: str) -> str:

@@ -1,15 +1,19 @@
 """Running one command in a container with a host-enforced deadline and capped output.
 
 The Docker SDK's `exec_run` has no timeout, so we read the exec's multiplexed stream
-ourselves with `select` and a deadline. Each command carries a marker in its environment.
-On timeout a killer command, run in the same container, SIGKILLs every process that carries
-the marker and every process of the sessions those processes belong to (docker starts each
-exec as a session leader, so background children and grandchildren are caught even when
-they wiped their environment while the session's leader lives). While the killer runs we
-keep draining the command's stream: an undrained exec stream blocks the Docker daemon's
-work on that container. If the killer cannot start (the sandbox is at its PID limit, e.g.
-under a fork bomb) or cannot finish, the container is restarted, which kills everything in
-it: the workspace volumes survive, /tmp and background daemons do not.
+ourselves with `select` and a deadline. While anything waits we keep draining the stream:
+an undrained exec stream blocks the Docker daemon's work on that container.
+
+Ending a timed-out command's tree, in order of preference:
+1. The supervisor (`supervise.py`, run by the container's own Python): a child subreaper
+   around the command that, at the host's deadline, kills every process below it, including
+   ones that left their session and cleared their environment. Nothing new has to start, so
+   this works at the PID limit too, and other commands and files are untouched.
+2. The killer: a shell script run in the container that SIGKILLs every process carrying the
+   command's marker (an environment variable) and every process of their sessions. Used when
+   the image has no Python or the supervisor did not end the tree in time.
+3. Restarting the container, when the killer cannot start or finish: everything in it dies;
+   the workspace volumes survive, /tmp and background daemons do not.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ import struct
 import time
 import uuid
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import docker
 from docker.errors import APIError, NotFound
@@ -30,12 +35,16 @@ from requests.exceptions import RequestException
 
 from agentforge.sandbox.output import CappedOutput
 
+SUPERVISOR_SCRIPT = (Path(__file__).parent / "supervise.py").read_text()
+
 MARKER_VAR = "AGENTFORGE_EXEC"
 TIMEOUT_EXIT_CODE = 124
 KILLER_START_TIMEOUT = 3.0
 """Seconds the engine gets to start the killer; longer means the sandbox is saturated."""
 KILL_BUDGET = 4.0
 """Seconds from the deadline until the killer must be done, else the container restarts."""
+SUPERVISOR_GRACE = 2.0
+"""Seconds past the deadline the supervisor gets to end the tree before the killer is sent."""
 
 log = logging.getLogger(__name__)
 
@@ -162,6 +171,21 @@ def _raw_socket(sock) -> socket.socket:
     return getattr(sock, "_sock", sock)
 
 
+SUPERVISOR_VAR = "AGENTFORGE_SUPERVISOR"
+SUPERVISED_ARGV_VAR = "AGENTFORGE_ARGV"
+# The supervisor's text and the command travel in its environment (and are removed from it
+# before the command starts): `ps` stays readable and `pkill -f` never matches a supervisor.
+_SUPERVISOR_BOOT = f"import os;exec(os.environ.pop({SUPERVISOR_VAR!r}))"
+
+
+def supervised(python: str, cmd: list[str], deadline: float, timeout: float
+               ) -> tuple[list[str], dict[str, str]]:
+    """The argv and extra environment that run `cmd` under the tree supervisor."""
+    argv = [python, "-I", "-S", "-c", _SUPERVISOR_BOOT, repr(deadline), repr(timeout)]
+    encoded = " ".join(arg.encode("utf-8", "surrogateescape").hex() for arg in cmd)
+    return argv, {SUPERVISOR_VAR: SUPERVISOR_SCRIPT, SUPERVISED_ARGV_VAR: encoded}
+
+
 def stream_exec(
     api,
     container_id: str,
@@ -172,25 +196,38 @@ def stream_exec(
     workdir: str | None,
     env: dict[str, str],
     output_limit: int,
+    supervisor: str | None = None,
 ) -> ExecOutcome:
-    """Run `cmd` (argv, no shell added) until it ends or `timeout` seconds pass."""
+    """Run `cmd` (argv, no shell added) until it ends or `timeout` seconds pass.
+
+    `supervisor` is the path of a Python in the container that runs `supervise.py` around
+    the command; None runs the command directly (the killer then ends a timed-out tree).
+    """
     token = uuid.uuid4().hex[:16]
-    exec_id = api.exec_create(
-        container_id, cmd, stdout=True, stderr=True, user=user, workdir=workdir,
-        environment={**env, MARKER_VAR: token},
-    )["Id"]
     start = time.monotonic()
+    deadline = start + timeout
+    environment = {**env, MARKER_VAR: token}
+    argv = cmd
+    if supervisor:
+        argv, extra = supervised(supervisor, cmd, deadline, timeout)
+        environment.update(extra)
+    exec_id = api.exec_create(
+        container_id, argv, stdout=True, stderr=True, user=user, workdir=workdir,
+        environment=environment,
+    )["Id"]
     sock = api.exec_start(exec_id, socket=True)
     reader = FrameReader(_raw_socket(sock), CappedOutput(output_limit), CappedOutput(output_limit))
     restarted = False
     exit_code: int | None = None
     try:
-        if reader.pump(start + timeout):
+        if reader.pump(deadline):
             # The stream can close before the command ends (it may close its stdout), so
             # the deadline holds until the engine says the process has exited.
             # The engine records an exit a moment after the stream closes: allow for that.
-            exit_code = _wait_exit(api, exec_id, max(start + timeout, time.monotonic() + 0.5))
-        if exit_code is None:
+            exit_code = _wait_exit(api, exec_id, max(deadline, time.monotonic() + 0.5))
+        if supervisor and _ended_by_supervisor(exit_code, deadline):
+            exit_code = None
+        if exit_code is None and not (supervisor and _supervisor_ended(api, exec_id, reader)):
             restarted = not kill_tree(api, container_id, token, user, reader)
     finally:
         with contextlib.suppress(OSError):
@@ -210,6 +247,21 @@ def stream_exec(
         stdout=reader.stdout.text(),
     )
     return ExecOutcome(result, token, restarted)
+
+
+def _ended_by_supervisor(exit_code: int | None, deadline: float) -> bool:
+    # The supervisor exits 124 only once the deadline has passed; a command exiting 124 by
+    # itself before the deadline is not a timeout.
+    return exit_code == TIMEOUT_EXIT_CODE and time.monotonic() >= deadline
+
+
+def _supervisor_ended(api, exec_id: str, reader: FrameReader) -> bool:
+    """Wait for the supervisor to kill a timed-out tree and exit; False if it did not."""
+    grace_end = time.monotonic() + SUPERVISOR_GRACE
+    if reader.pump(grace_end) and _wait_exit(api, exec_id, grace_end) is not None:
+        return True
+    log.warning("the supervisor did not end a timed-out command in time; sending the killer")
+    return False
 
 
 def _wait_exit(api, exec_id: str, deadline: float) -> int | None:
@@ -271,3 +323,27 @@ def _start_killer(container_id: str, token: str, user: str) -> str | None:
     except (APIError, RequestException):
         return None
     return killer_id
+
+
+# Finds a Python 3 in the container and checks that it can become a subreaper. `$0` is the
+# supervisor's boot line; the probe prints "ok <interpreter path>".
+_SUPERVISOR_PROBE = (
+    'for p in python3 python; do if command -v "$p" >/dev/null 2>&1; then'
+    ' exec "$p" -I -S -c "$0" --probe; fi; done; exit 127'
+)
+
+
+def find_supervisor(api, container_id: str, user: str) -> str | None:
+    """Path of the container's Python able to run the tree supervisor, or None."""
+    probe = stream_exec(
+        api, container_id, ["/bin/sh", "-c", _SUPERVISOR_PROBE, _SUPERVISOR_BOOT],
+        timeout=60, user=user, workdir="/", env={SUPERVISOR_VAR: SUPERVISOR_SCRIPT},
+        output_limit=4096,
+    ).result
+    answer = probe.stdout.strip()
+    if probe.ok and answer.startswith("ok /"):
+        return answer[3:]
+    log.warning("no Python 3 for the tree supervisor in %s (%s): timeouts fall back to the "
+                "killer, which misses processes that leave their session and environment",
+                container_id[:12], probe.output.strip()[-200:] or probe.describe())
+    return None

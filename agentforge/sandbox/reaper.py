@@ -7,8 +7,9 @@ import socket
 import time
 from dataclasses import dataclass
 
-from docker.errors import NotFound
+from docker.errors import APIError, NotFound
 
+from agentforge.sandbox.disk import leftover_disks, release_disk
 from agentforge.sandbox.engine import LABEL, docker_client
 
 
@@ -38,7 +39,9 @@ def reap(*, everything: bool = False, older_than: float | None = None, dry_run: 
     filters = {"label": [LABEL] + ([f"agentforge.run={run_id}"] if run_id else [])}
     reaped = []
     now = time.time()
-    for container in docker_client().containers.list(all=True, filters=filters):
+    # ignore_removed: a container removed while listing (another process reaping) is no error.
+    for container in docker_client().containers.list(all=True, filters=filters,
+                                                     ignore_removed=True):
         labels = container.labels
         age = now - float(labels.get("agentforge.created", now))
         if everything:
@@ -54,5 +57,34 @@ def reap(*, everything: bool = False, older_than: float | None = None, dry_run: 
                 container.remove(v=True, force=True)
             except NotFound:
                 continue
+            except APIError as exc:
+                if exc.status_code == 409:  # another process is removing it right now
+                    continue
+                raise
+            release_disk(container.name)
         reaped.append(ReapedContainer(container.name, reason))
+    if run_id is None:
+        reaped += reap_disks(everything=everything, dry_run=dry_run)
+    return reaped
+
+
+def reap_disks(*, everything: bool, dry_run: bool) -> list[ReapedContainer]:
+    """Sandbox disks (loop filesystems, named volumes) whose sandbox is gone."""
+    api = docker_client().api
+    owners: dict[str, dict[str, str]] = {}
+    for name, owner in leftover_disks():
+        host, _, pid = owner.partition(" ")
+        owners[name] = {"agentforge.host": host, "agentforge.owner-pid": pid or "0"}
+    volumes = api.volumes(filters={"label": "agentforge.disk-of"}).get("Volumes") or []
+    for volume in volumes:
+        labels = volume.get("Labels") or {}
+        owners.setdefault(labels["agentforge.disk-of"], labels)
+    live = {c.name for c in docker_client().containers.list(all=True, filters={"label": LABEL})}
+    reaped = []
+    for name, labels in sorted(owners.items()):
+        if name in live or not (everything or not _owner_alive(labels)):
+            continue  # in use, or its owner may still be starting it
+        if not dry_run:
+            release_disk(name)
+        reaped.append(ReapedContainer(f"{name} (disk)", "its sandbox is gone"))
     return reaped

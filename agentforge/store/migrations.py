@@ -17,8 +17,16 @@ from agentforge.store.errors import SchemaTooNew
 
 Migration = Callable[[Connection], None]
 
+
+def _add_agent_origins(conn: Connection) -> None:
+    """v1 -> v2: nodes keep a foreign id and a seed's origin; a run may be an import."""
+    conn.execute(text("ALTER TABLE agentnode ADD COLUMN external_id VARCHAR"))
+    conn.execute(text("ALTER TABLE agentnode ADD COLUMN origin_json TEXT"))
+    conn.execute(text("ALTER TABLE run ADD COLUMN origin_json TEXT"))
+
+
 # MIGRATIONS[i] upgrades version i+1 to version i+2; version 1 is the first released schema.
-MIGRATIONS: list[Migration] = []
+MIGRATIONS: list[Migration] = [_add_agent_origins]
 
 
 def latest_version(migrations: Sequence[Migration] = MIGRATIONS) -> int:

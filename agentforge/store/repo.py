@@ -58,7 +58,10 @@ class AgentRepo:
         command = ["git", f"--git-dir={self.path}"]
         if work_tree is not None:
             command.append(f"--work-tree={work_tree}")
-        return self.repo.git.execute([*command, *args], env=env, strip_newline_in_stdout=False)
+        # Own session: a terminal's Ctrl-C (sent to the whole process group) asks the run to
+        # finish its work in flight, which must not kill the git command doing that work.
+        return self.repo.git.execute([*command, *args], env=env, strip_newline_in_stdout=False,
+                                     start_new_session=True)
 
     def _commit_index(self, index: Path, parent: str | None, message: str) -> str:
         tree = self._git("write-tree", index=index).strip()

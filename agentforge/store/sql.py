@@ -23,7 +23,7 @@ from agentforge.store.tables import (
     utcnow,
 )
 
-_RUN_FIELDS = {"run_dir", "status", "stop_reason", "rng_state", "iterations"}
+_RUN_FIELDS = {"run_dir", "status", "stop_reason", "rng_state", "iterations", "origin_json"}
 _NEEDS_REASON = {NodeStatus.invalid, NodeStatus.failed}
 
 
@@ -135,6 +135,19 @@ class SqlStore:
             if commit is not None:
                 node.commit = commit
             node.updated_at = utcnow()
+            session.add(node)
+            session.commit()
+            return node
+
+    def set_node_origin(self, node_id: int, *, external_id: str | None = None,
+                        origin: dict | None = None) -> AgentNode:
+        """Record a node's foreign id (an import) and/or where a seed came from."""
+        with self._session() as session:
+            node = _require(session.get(AgentNode, node_id), f"node {node_id}")
+            if external_id is not None:
+                node.external_id = external_id
+            if origin is not None:
+                node.origin_json = json.dumps(origin)
             session.add(node)
             session.commit()
             return node

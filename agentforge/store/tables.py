@@ -41,6 +41,9 @@ class Run(SQLModel, table=True):
     # random.Random state of the run's selection RNG, JSON (see selection.rng_state_to_json)
     rng_state: str | None = Field(default=None, sa_column=Column(Text))
     iterations: int = 0  # self-improvement attempts started so far (for the budget on resume)
+    # where an imported run came from (JSON: system, source, contract); None: grown here.
+    # An imported run is read-only for evolution.
+    origin_json: str | None = Field(default=None, sa_column=Column(Text))
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
 
@@ -56,6 +59,10 @@ class AgentNode(SQLModel, table=True):
     reason: str | None = Field(default=None, sa_column=Column(Text))
     # the diagnosis that produced this node (JSON), empty for the seed
     proposal_json: str | None = Field(default=None, sa_column=Column(Text))
+    # the node's id in the system it was imported from (a DGM/HGM run id), if any
+    external_id: str | None = None
+    # where a seed came from (JSON: run dir, run id, node id, commit, or a folder)
+    origin_json: str | None = Field(default=None, sa_column=Column(Text))
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
 

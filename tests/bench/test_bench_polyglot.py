@@ -59,6 +59,8 @@ def test_pass_at_2_retries_once_with_the_test_output(make_agent, agent_image, tm
         report = json.loads((out / "report.json").read_text())
         assert report["resolved_ids"] == resolved
         assert report["tasks"]["python__word-flip"]["attempts"] == int(attempts)
+        assert report["metric"] == f"pass@{attempts}"  # a figure says which kind it is
+        assert f"({report['metric']};" in done.output
     retry_problem = (tmp_path / "pass-at-2" / "trajectories" / "python__word-flip" /
                      "attempt-2" / "out" / "trajectory.json").read_text()
     # The retry prompt carried the first attempt's real test failure.

@@ -102,4 +102,5 @@ def test_bench_list_shows_subsets_and_splits_without_loading_remote_rows():
     assert "polyglot" in listing  # listed even where no checkout is fetched
     one = CliRunner().invoke(app, ["bench", "list", "-b", "polyglot", "--source",
                                    str(FIXTURES / "polyglot")])
-    assert "dgm-60 (6)" in one.output and "validation (4), held_out (2)" in one.output
+    assert "dgm-60 (0)" in one.output and "validation (4), held_out (2), all (6)" in one.output
+    assert "0/59 loaded" in one.output  # the fixture holds none of DGM's exercises

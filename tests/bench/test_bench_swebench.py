@@ -37,9 +37,11 @@ def test_rows_load_from_a_local_file_and_eval_scripts_are_built(rows_file):
     # swebench's own script shape: strict shell flags, markers, the recorded exit code.
     assert script.startswith("#!/bin/bash\nset -uxo pipefail\n")
     assert "SWEBENCH_TEST_EXIT_CODE=$?" in script and ">>>>> Test Exit Code" in script
-    assert set(bench.subsets()) >= {"full", "verified-mini", "dgm-stage-1", "dgm-stage-2"}
+    assert set(bench.subsets()) >= {"full", "verified-mini", "dgm-small", "dgm-60", "dgm-200"}
     assert bench.subsets()["verified-mini"] == []  # none of the 50 ids is in these rows
-    assert sorted(sum(bench.splits().values(), [])) == sorted(bench.rows)
+    splits = bench.splits()
+    assert sorted(splits["validation"] + splits["held_out"]) == sorted(splits["all"])
+    assert sorted(splits["all"]) == sorted(bench.rows)
 
 
 def _real_pytest_log(tmp_path, body: str) -> str:

@@ -53,18 +53,38 @@ def test_hgm_spends_budget_on_one_more_task_of_a_node_when_the_tree_is_big(tiny_
     config = load_run_config(demo_config(tmp_path, tiny_suite), ["selection.name=hgm"])
     with open_run(tmp_path / "run", config) as run:
         loop = EvolutionLoop(run)
+        order = loop.order
         seed = run.store.list_nodes(run.run_id)[0]
-        child = run.store.add_node(run.run_id, parent_id=seed.id, commit=seed.commit,
-                                   status=NodeStatus.evaluated)
-        _finish(run.store, seed.id, loop.order[0], False)
-        _finish(run.store, child.id, loop.order[0], True)
-        # 2 evaluations ** 0.6 < 2 nodes: HGM evaluates one more task instead of expanding.
+        scored, fresh = (run.store.add_node(run.run_id, parent_id=seed.id, commit=seed.commit,
+                                            status=NodeStatus.evaluated) for _ in range(2))
+        _finish(run.store, seed.id, order[0], False)
+        _finish(run.store, scored.id, order[0], True)
+        # N = 1 evaluation started on children (the seed's do not count): 1**0.6 < 3 nodes - 1,
+        # so HGM evaluates one more task instead of expanding.
         jobs = loop.propose(True, True)
         assert isinstance(jobs, list) and len(jobs) == 1
         job = jobs[0]
-        assert job.node_id in {seed.id, child.id} and job.task_id == loop.order[1]
-        assert loop.in_flight[job.node_id] == {loop.order[1]}
+        first_unstarted = {seed.id: order[1], scored.id: order[1], fresh.id: order[0]}
+        assert job.task_id == first_unstarted[job.node_id]
+        assert loop.policy.busy(job.node_id) == {job.task_id}
         # The claimed task is not handed out twice.
         again = loop.propose(False, True)
         assert again is None or all((j.node_id, j.task_id) != (job.node_id, job.task_id)
                                     for j in again)
+
+
+def test_under_hgm_a_new_child_runs_its_initial_task_then_waits_for_the_search(tiny_suite,
+                                                                                tmp_path):
+    config = load_run_config(demo_config(tmp_path, tiny_suite), ["selection.name=hgm"])
+    with open_run(tmp_path / "run", config) as run:
+        loop = EvolutionLoop(run)
+        seed = run.store.list_nodes(run.run_id)[0]
+        child = run.store.add_node(run.run_id, parent_id=seed.id, commit=seed.commit,
+                                   status=NodeStatus.evaluating)
+        # initial_evaluations = 1: one task, not the first stage's tasks.
+        jobs = loop._next_jobs(child.id)
+        assert [(j.node_id, j.task_id) for j in jobs] == [(child.id, loop.order[0])]
+        _finish(run.store, child.id, loop.order[0], True)
+        loop.policy.release(child.id, loop.order[0])
+        assert loop._next_jobs(child.id) == []
+        assert run.store.get_node(child.id).status == NodeStatus.evaluated

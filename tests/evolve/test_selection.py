@@ -15,14 +15,16 @@ from agentforge.evolve.selection import (
     Expand,
     NodeView,
     NoParentAvailable,
+    WorkInFlight,
     clade_totals,
     make_selector,
     rng_from_json,
     rng_state_to_json,
 )
+from agentforge.evolve.selection.base import cautious_score, finalist_ids
 from agentforge.evolve.selection.beta import beta_cdf, beta_quantile
 from agentforge.evolve.selection.dgm import DgmConfig, dgm_weights
-from agentforge.evolve.selection.hgm import should_expand
+from agentforge.evolve.selection.hgm import evaluations_started, should_expand
 from agentforge.store import NodeStatus, SqlStore
 
 
@@ -31,11 +33,11 @@ def _sigmoid(x: float) -> float:
 
 
 ARCHIVE = [
-    NodeView(1, None, successes=3, failures=7),  # score 0.3, 3 children
-    NodeView(2, 1, successes=5, failures=5),  # score 0.5, 1 child
+    NodeView(1, None, successes=3, failures=7),  # score 0.3, 2 valid children (3 is invalid)
+    NodeView(2, 1, successes=5, failures=5),  # score 0.5, 1 valid child
     NodeView(3, 1, successes=0, failures=0, status="invalid"),
     NodeView(4, 2, successes=10, failures=0),  # perfect: excluded by dgm
-    NodeView(5, 1, successes=7, failures=3, status="evaluating"),  # score 0.7, no child yet
+    NodeView(5, 1, successes=7, failures=3, status="evaluating"),  # score 0.7, no valid child
     NodeView(6, 5, successes=9, failures=1, status="failed"),  # never a parent
     NodeView(7, 5, successes=0, failures=0, status="pending"),  # not validated yet
 ]
@@ -44,9 +46,10 @@ ARCHIVE = [
 def test_dgm_weights_match_hand_computed_values():
     weights = dgm_weights(ARCHIVE)
     assert set(weights) == {1, 2, 5}
-    assert weights[1] == pytest.approx(_sigmoid(10 * (0.3 - 0.5)) / 4)
+    assert weights[1] == pytest.approx(_sigmoid(10 * (0.3 - 0.5)) / 3)
     assert weights[2] == pytest.approx(0.5 / 2)
-    assert weights[5] == pytest.approx(_sigmoid(10 * (0.7 - 0.5)) / 3)
+    # Node 5's children are failed (6) and not yet validated (7): no valid child.
+    assert weights[5] == pytest.approx(_sigmoid(10 * (0.7 - 0.5)))
     # With perfect nodes allowed the perfect child is in, with its own sigmoid.
     keep = dgm_weights(ARCHIVE, DgmConfig(exclude_perfect=False, steepness=2, midpoint=0.4))
     assert keep[4] == pytest.approx(_sigmoid(2 * 0.6))
@@ -114,22 +117,114 @@ def test_hgm_pools_evaluations_over_clades():
 
 
 def test_hgm_expands_only_while_evaluations_outgrow_the_tree():
-    seed_only = [NodeView(1, None, 0, 0, tasks_left=10)]
-    assert not should_expand(seed_only, 0.6)
+    # Only the seed: N = 0 and 0**0.6 >= 1 - 1 -> expand, but nothing is scored yet, so the
+    # seed is evaluated instead.
+    seed_only = [NodeView(1, None, 0, 0, "evaluating", tasks_left=10)]
+    assert should_expand(seed_only, 0.6)
     selector = make_selector("hgm")
     assert selector.next_action(seed_only, random.Random(0)) == EvaluateMore(1)
-    # 10 evaluations: 10**0.6 = 3.98 >= 3 nodes -> expand; >= 4 nodes fails -> evaluate.
+    # The seed's own evaluations are not in N: two fresh children -> 0**0.6 < 3 - 1: evaluate.
     three = [NodeView(1, None, 4, 6, tasks_left=5), NodeView(2, 1), NodeView(3, 1)]
-    assert should_expand(three, 0.6)
-    assert isinstance(selector.next_action(three, random.Random(0)), Expand)
-    four = [*three, NodeView(4, 1, 0, 0, "invalid")]
-    assert not should_expand(four, 0.6)
-    assert isinstance(selector.next_action(four, random.Random(0)), EvaluateMore)
-    # A node without tasks left is never sent to evaluation; with none left, expand.
-    exhausted = [NodeView(n.id, n.parent_id, n.successes, n.failures, n.status, 0) for n in four]
-    assert isinstance(selector.next_action(exhausted, random.Random(0)), Expand)
-    wider = make_selector("hgm", {"alpha": 1.0})
-    assert isinstance(wider.next_action(four, random.Random(0)), Expand)
+    assert evaluations_started(three) == 0
+    assert not should_expand(three, 0.6)
+    assert isinstance(selector.next_action(three, random.Random(0)), EvaluateMore)
+    # N counts started evaluations: 2 + 1 finished and 2 in flight on node 2, 3 on node 3
+    # -> N = 8, 8**0.6 = 3.48 >= (3 nodes - 1) + 1 expansion in flight = 3 -> expand.
+    # Invalid and failed children are not in the tree (their evaluations still count in N).
+    eight = [
+        NodeView(1, None, 10, 0, tasks_left=0),
+        NodeView(2, 1, 2, 1, "evaluating", tasks_left=5, in_flight=2),
+        NodeView(3, 1, 0, 3, tasks_left=7),
+        NodeView(4, 1, 0, 0, "invalid"),
+        NodeView(5, 2, 0, 0, "failed"),
+    ]
+    assert evaluations_started(eight) == 8
+    assert round(8**0.6, 3) == 3.482
+    assert should_expand(eight, 0.6, expansions_in_flight=1)
+    assert isinstance(selector.next_action(eight, random.Random(0), WorkInFlight(1)), Expand)
+    # Two expansions in flight: 3.48 < 2 + 2 -> evaluate, instead of expanding a stale tree.
+    assert not should_expand(eight, 0.6, expansions_in_flight=2)
+    assert isinstance(selector.next_action(eight, random.Random(0), WorkInFlight(2)), EvaluateMore)
+    wider = make_selector("hgm", {"alpha": 1.0})  # 8 >= 4: expand
+    assert isinstance(wider.next_action(eight, random.Random(0), WorkInFlight(2)), Expand)
+
+
+def test_hgm_evaluates_when_it_would_expand_but_no_improve_worker_is_free():
+    nodes = [NodeView(1, None, 5, 5, tasks_left=3), NodeView(2, 1, 3, 1, tasks_left=6)]
+    selector = make_selector("hgm")
+    assert should_expand(nodes, 0.6)  # 4**0.6 = 2.3 >= 1
+    busy = WorkInFlight(expansions=1, can_expand=False)
+    for seed in range(50):
+        assert isinstance(selector.next_action(nodes, random.Random(seed), busy), EvaluateMore)
+    # Nothing left to start and no worker to expand: nothing to do now.
+    done = [NodeView(1, None, 5, 5, tasks_left=0), NodeView(2, 1, 3, 1, tasks_left=0)]
+    with pytest.raises(NoParentAvailable, match="no self-improvement worker is free"):
+        selector.next_action(done, random.Random(0), busy)
+    assert isinstance(selector.next_action(done, random.Random(0)), Expand)
+
+
+def test_hgm_never_evaluates_a_node_whose_remaining_tasks_are_all_in_flight():
+    # Node 2 looks best by far but its last 2 tasks are both running: node 3 is chosen.
+    nodes = [
+        NodeView(1, None, 0, 10, tasks_left=0),
+        NodeView(2, 1, 9, 0, tasks_left=0, in_flight=2),
+        NodeView(3, 1, 0, 4, tasks_left=6),
+    ]
+    selector = make_selector("hgm")
+    picks = {selector.select_for_evaluation(nodes, random.Random(s)) for s in range(100)}
+    assert picks == {3}
+
+
+def test_hgm_parents_need_a_finished_evaluation_and_a_success():
+    nodes = [
+        NodeView(1, None, 0, 5),  # mean 0: not a parent
+        NodeView(2, 1, 1, 3),  # mean 0.25: the only candidate
+        NodeView(3, 1, 0, 0, "evaluating"),  # no finished evaluation yet
+        NodeView(4, 2, 0, 2, "evaluating"),
+    ]
+    selector = make_selector("hgm")
+    assert [n.id for n in selector.parent_candidates(nodes)] == [2]
+    assert {selector.select_parent(nodes, random.Random(s)) for s in range(50)} == {2}
+    # The earlier rule (every validated node) stays available.
+    validated = make_selector("hgm", {"parent_rule": "validated"})
+    assert [n.id for n in validated.parent_candidates(nodes)] == [1, 2, 3, 4]
+    # No success anywhere yet: every scored node is eligible rather than stopping the run.
+    weak = [NodeView(1, None, 0, 5), NodeView(2, 1, 0, 0, "evaluating"), NodeView(3, 1, 0, 1)]
+    assert [n.id for n in selector.parent_candidates(weak)] == [1, 3]
+
+
+def test_hgm_clade_pooling_counts_each_descendant_once_and_changes_no_record():
+    # A chain 1 <- 2 <- 3: node 1's clade is 1+0+1 successes and 0+1+1 failures.
+    chain = [NodeView(1, None, 1, 0), NodeView(2, 1, 0, 1), NodeView(3, 2, 1, 1)]
+    first = clade_totals(chain)
+    assert first == {1: (2, 2), 2: (1, 2), 3: (1, 1)}
+    # HGM's tree.py appends descendants into the node's own list: a second call would grow
+    # node 1's totals there. Ours is a pure function of the records.
+    assert clade_totals(chain) == first
+    assert [(n.successes, n.failures) for n in chain] == [(1, 0), (0, 1), (1, 1)]
+
+
+def test_dgm_counts_only_valid_children_and_drops_only_finished_perfect_nodes():
+    nodes = [
+        NodeView(1, None, 4, 6),  # score 0.4
+        NodeView(2, 1, 3, 0, "evaluating"),  # 3/3 still being evaluated: stays in
+        NodeView(3, 1, 3, 0, "evaluated"),  # 3/3 finished: perfect, left out
+        NodeView(4, 1, 0, 0, "failed"),
+        NodeView(5, 1, 0, 1, "invalid"),
+        NodeView(6, 1, 0, 0, "pending"),
+    ]
+    weights = dgm_weights(nodes)
+    assert set(weights) == {1, 2}
+    # Node 1 has 2 valid children (2 and 3): sigmoid(10 * (0.4 - 0.5)) / 3.
+    assert weights[1] == pytest.approx(_sigmoid(-1) / 3)
+    assert weights[1] == pytest.approx(0.26894 / 3, abs=1e-5)
+    assert weights[2] == pytest.approx(_sigmoid(5))  # 0.99331, no children
+
+
+def test_dgm_old_config_keys_still_load():
+    old = make_selector("dgm", {"lambda_": 2, "alpha0": 0.4})
+    new = make_selector("dgm", {"steepness": 2, "midpoint": 0.4})
+    assert old.config == new.config
 
 
 def test_hgm_final_pick_is_cautious_where_greedy_is_not():
@@ -200,3 +295,27 @@ def test_selectors_read_store_summaries(tmp_path):
     assert make_selector("greedy").select_parent(summaries, rng) == good.id
     assert set(dgm_weights(summaries)) == {seed.id, good.id}
     store.close()
+
+
+def test_the_common_final_rule_ranks_by_a_cautious_score():
+    # 1/1: Beta(2, 1) mean 2/3, sd sqrt(2 / 36) -> 0.431; 6/10: Beta(7, 5) mean 7/12,
+    # sd sqrt(35 / (144 * 13)) -> 0.447; 40/60: Beta(41, 21) 0.661 - 0.060 = 0.602.
+    lucky, steady, proven = NodeView(2, 1, 1, 0), NodeView(3, 1, 6, 4), NodeView(4, 1, 40, 20)
+    assert round(cautious_score(lucky), 3) == 0.431
+    assert round(cautious_score(steady), 3) == 0.447
+    nodes = [NodeView(1, None, 0, 5), lucky, steady, proven, NodeView(5, 1, 9, 0, "invalid")]
+    assert finalist_ids(nodes, 3) == [4, 3, 2]
+    assert finalist_ids(nodes, 1) == [4]
+
+
+def test_finalize_takes_its_finalists_by_the_common_rule():
+    from agentforge.evolve.finalize import finalists
+    from agentforge.store.records import NodeSummary
+
+    summaries = [
+        NodeSummary(id=1, parent_id=None, status=NodeStatus.evaluated, successes=6, failures=4),
+        NodeSummary(id=2, parent_id=1, status=NodeStatus.evaluated, successes=1, failures=0),
+        NodeSummary(id=3, parent_id=1, status=NodeStatus.invalid, successes=5, failures=0),
+    ]
+    # Raw scores would put the lucky 1/1 child first (1.0 > 0.6); 0.447 > 0.431 does not.
+    assert [s.id for s in finalists(summaries, 2)] == [1, 2]

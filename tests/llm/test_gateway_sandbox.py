@@ -110,7 +110,7 @@ def test_sandbox_calls_the_model_only_through_the_gateway(agent_image, upstream,
     assert all((c.node_id, c.task_id, c.role) == (7, "task-a", "agent") for c in calls)
     assert [c.status for c in calls].count("budget_exceeded") == len(statuses)
     spent = ledger.spend(run_id="run-1", task_id="task-a")
-    assert spent.tokens >= 120 and spent.calls == len(answered)
+    assert 100 <= spent.tokens <= 120 and spent.calls == len(answered)
     assert len(upstream.requests) == len(answered)  # no call reached the upstream after that
 
 

@@ -13,11 +13,17 @@ import pytest
 
 from agentforge.errors import SandboxError
 from agentforge.sandbox import Sandbox, SandboxConfig
+from agentforge.sandbox.disk import disk_root
 from agentforge.sandbox.engine import LABEL, docker_client
 
 
 def containers_named(name: str) -> list:
     return docker_client().containers.list(all=True, filters={"name": f"^/{name}$"})
+
+
+def disk_volumes(sandbox: str) -> list:
+    found = docker_client().api.volumes(filters={"label": f"agentforge.disk-of={sandbox}"})
+    return found.get("Volumes") or []
 
 
 def volume_exists(name: str) -> bool:
@@ -55,6 +61,8 @@ def test_failed_start_leaves_nothing_behind(agent_image: str):
     with pytest.raises(SandboxError, match="could not start a sandbox"):
         box.start()
     assert containers_named(box.name) == []
+    # Its disk was made before the engine refused the container: it is gone too.
+    assert not disk_volumes(box.name) and not (disk_root() / box.name).exists()
 
 
 def test_every_container_carries_the_reaper_labels(agent_image: str):
@@ -105,5 +113,30 @@ def test_reap_removes_what_a_killed_process_left_and_spares_live_sandboxes(agent
         assert reaped.returncode == 0, reaped.stderr
         assert f"removed {orphan}" in reaped.stdout and "removed 1 container(s)" in reaped.stdout
         assert containers_named(orphan) == []
+        # Its disk (a loop filesystem or tmpfs volumes) went with it; the live one's did not.
+        assert not disk_volumes(orphan) and not (disk_root() / orphan).exists()
         assert live.exec(["echo", "spared"]).output == "spared\n"
+        assert disk_volumes(live.name) or live.disk.choice.mechanism == "none"
     assert containers_named(live.name) == []
+    assert not disk_volumes(live.name) and not (disk_root() / live.name).exists()
+
+
+def test_a_disk_whose_sandbox_and_owner_are_gone_is_reaped(agent_image: str, missing):
+    from agentforge.sandbox.reaper import reap_disks
+
+    owner = subprocess.Popen([sys.executable, "-c", CRASHING_OWNER, agent_image, "disk-test"],
+                             stdout=subprocess.PIPE, text=True)
+    try:
+        orphan = owner.stdout.readline().strip()
+    finally:
+        owner.send_signal(signal.SIGKILL)
+        owner.wait(30)
+    # The container went some other way (`docker rm -f`); its disk stayed behind.
+    docker_client().api.remove_container(orphan, force=True)
+    if not disk_volumes(orphan):
+        missing("no disk mechanism bounds sandboxes here (see agentforge doctor)")
+    with Sandbox(SandboxConfig(image=agent_image)) as live:
+        reaped = [entry.name for entry in reap_disks(everything=False, dry_run=False)]
+        assert f"{orphan} (disk)" in reaped and f"{live.name} (disk)" not in reaped
+        assert not disk_volumes(orphan) and not (disk_root() / orphan).exists()
+        assert live.exec(["echo", "spared"]).output == "spared\n"

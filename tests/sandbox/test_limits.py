@@ -257,3 +257,26 @@ def test_truncated_output_keeps_head_and_tail_and_reports_the_gap(agent_image: s
     assert done.output.endswith("filler 00199999\nLAST LINE\n")
     assert f"[... {total - 64 * 1024} bytes of output omitted ...]" in done.output
     assert done.stdout == done.output
+
+
+def test_pkill_in_a_command_does_not_end_the_command_itself(agent_image: str):
+    # Each command runs under a Python supervisor: killing "python" or matching the command
+    # line with pkill -f must not take down the command that asked.
+    with Sandbox(SandboxConfig(image=agent_image)) as box:
+        box.write_files("/workspace", {"kill.sh": "sleep 300 & sleep 0.2; pkill -f 'sleep 300'\n"
+                                            "pkill python; pkill -f python; sleep 0.2\n"
+                                            "echo alive\n"})
+        done = box.exec(["sh", "/workspace/kill.sh"], timeout=60)
+        assert done.ok and done.output == "alive\n", done
+        assert "sleep 300" not in processes(box)
+
+
+def test_a_detached_helper_outlives_a_command_that_ended_normally(agent_image: str):
+    # A server started in the background with its output redirected is the agent's to keep;
+    # only a timeout ends what a command started.
+    with Sandbox(SandboxConfig(image=agent_image)) as box:
+        started = time.monotonic()
+        done = box.exec("setsid sleep 4444 >/dev/null 2>&1 & echo started", timeout=60)
+        assert done.ok and done.output == "started\n"
+        assert time.monotonic() - started < 30
+        assert "sleep 4444" in processes(box)

@@ -24,7 +24,7 @@ def test_a_fresh_database_gets_the_latest_version_and_every_table(db_url):
 
 def test_an_older_database_is_upgraded_in_order_and_keeps_its_data(db_url):
     path = db_url
-    store = SqlStore.open(path)  # version 1
+    store = SqlStore(open_engine(path, migrations=[]))  # stamped version 1
     store.create_run("r")
     store.add_event("r", "note", "written by version 1")
     store.close()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import random
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -45,7 +46,10 @@ class NodeView:
     failures: int = 0
     status: str = "evaluated"
     tasks_left: int | None = None
-    """Validation tasks not yet evaluated (None: unknown, treated as some left)."""
+    """Validation tasks not yet started, neither finished nor in flight (None: unknown,
+    treated as some left)."""
+    in_flight: int = 0
+    """Evaluations of this node started and not finished yet."""
 
 
 @dataclass(frozen=True)
@@ -65,11 +69,28 @@ class EvaluateMore:
 Action = Expand | EvaluateMore
 
 
+@dataclass(frozen=True)
+class WorkInFlight:
+    """What the scheduler has running when it asks for a decision."""
+
+    expansions: int = 0
+    """Self-improvement steps started whose child has not joined the archive yet."""
+    can_expand: bool = True
+    """A self-improvement worker is free now (else only an evaluation can start)."""
+    expansion_over: bool = False
+    """The iteration budget is spent: no child will ever be made again in this run."""
+
+
+IDLE = WorkInFlight()
+
+
 class Selector(Protocol):
     """Chooses what to grow next, and which agent is the run's answer."""
 
     def select_parent(self, nodes: Sequence[NodeLike], rng: random.Random) -> int: ...
-    def next_action(self, nodes: Sequence[NodeLike], rng: random.Random) -> Action: ...
+    def next_action(
+        self, nodes: Sequence[NodeLike], rng: random.Random, work: WorkInFlight = IDLE
+    ) -> Action: ...
     def best_node(self, nodes: Sequence[NodeLike]) -> int: ...
 
 
@@ -79,7 +100,9 @@ class ExpandingSelector:
     def select_parent(self, nodes: Sequence[NodeLike], rng: random.Random) -> int:
         raise NotImplementedError
 
-    def next_action(self, nodes: Sequence[NodeLike], rng: random.Random) -> Action:
+    def next_action(
+        self, nodes: Sequence[NodeLike], rng: random.Random, work: WorkInFlight = IDLE
+    ) -> Action:
         """Always a new child of the selected parent."""
         return Expand(self.select_parent(nodes, rng))
 
@@ -108,6 +131,16 @@ def evaluated(node: NodeLike) -> int:
     return node.successes + node.failures
 
 
+def started(node: NodeLike) -> int:
+    """Evaluations of the node started: finished plus in flight."""
+    return evaluated(node) + getattr(node, "in_flight", 0)
+
+
+def finished_evaluating(node: NodeLike) -> bool:
+    """Its planned evaluation is over (status `evaluated`)."""
+    return status_of(node) == "evaluated"
+
+
 def score(node: NodeLike) -> float:
     """Share of resolved evaluations (0 for a node without any)."""
     n = evaluated(node)
@@ -128,17 +161,39 @@ def best_by_score(nodes: Sequence[NodeLike]) -> int:
     return max(candidates, key=lambda n: (score(n), evaluated(n), -order[n.id])).id
 
 
-def children_counts(nodes: Iterable[NodeLike]) -> dict[int, int]:
-    """How many children (of any status) each node has."""
+def cautious_score(node: NodeLike) -> float:
+    """Mean minus one standard deviation of the Beta(1 + successes, 1 + failures) posterior."""
+    a, b = 1 + node.successes, 1 + node.failures
+    return a / (a + b) - math.sqrt(a * b / ((a + b) ** 2 * (a + b + 1)))
+
+
+def finalist_ids(nodes: Sequence[NodeLike], top_k: int) -> list[int]:
+    """The common final-pick rule's finalists, whatever the selector: the top_k scored nodes
+    by cautious score (a lucky 1/1 at 0.431 ranks below 6/10 at 0.447), then more evaluations,
+    then the earlier node. Re-scoring them on held-out tasks picks the answer."""
+    order = {n.id: i for i, n in enumerate(nodes)}
+    ranked = sorted(scored_parents(nodes),
+                    key=lambda n: (-cautious_score(n), -evaluated(n), order[n.id]))
+    return [n.id for n in ranked[:top_k]]
+
+
+def valid_children_counts(nodes: Iterable[NodeLike]) -> dict[int, int]:
+    """How many valid children (validated, not invalid or failed) each node has."""
+    # DGM_outer.py choose_selfimproves counts children among the archive, which holds only
+    # children that compiled: failed, invalid and not-yet-validated children do not count.
     counts: dict[int, int] = {}
     for node in nodes:
-        if node.parent_id is not None:
+        if node.parent_id is not None and can_be_parent(node):
             counts[node.parent_id] = counts.get(node.parent_id, 0) + 1
     return counts
 
 
 def clade_totals(nodes: Sequence[NodeLike]) -> dict[int, tuple[int, int]]:
     """(successes, failures) of each node pooled with all its descendants."""
+    # The paper's clade: the node's own results plus every descendant's, each counted once.
+    # HGM's tree.py get_decendant_evals appends the descendants' results into the list that
+    # holds the node's own record (a shared list), so each call inflates that node's own
+    # evaluations; we follow the paper's definition, not that side effect.
     children: dict[int, list[int]] = {}
     own = {n.id: (n.successes, n.failures) for n in nodes}
     for n in nodes:

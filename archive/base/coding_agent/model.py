@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 
 import openai
@@ -22,6 +23,26 @@ class ModelError(Exception):
     """The model endpoint failed after the client's retries."""
 
 
+# OpenAI's reasoning models take `max_completion_tokens` instead of `max_tokens` and only
+# their default temperature; other servers (vLLM, older models) take `max_tokens`.
+_REASONING_MODEL = re.compile(r"^(o\d|gpt-5)", re.IGNORECASE)
+
+
+def request_params(name: str) -> dict[str, str | None]:
+    """How this model takes its limits: the cap's parameter name, and whether temperature."""
+    reasoning = bool(_REASONING_MODEL.match(name.rsplit("/", 1)[-1]))
+    return {"cap": "max_completion_tokens" if reasoning else "max_tokens",
+            "temperature": None if reasoning else "temperature"}
+
+
+def _rejected(message: str, param: str) -> bool:
+    """Whether an endpoint's 400 says `param` is not supported (as OpenAI words it)."""
+    text = message.lower().replace("\\", "")
+    return f"'{param}'" in text and any(
+        word in text for word in ("unsupported", "not supported", "unrecognized", "unknown",
+                                  "extra inputs", "only the default"))
+
+
 class Model:
     """One model behind OPENAI_BASE_URL; every call is recorded in the trajectory."""
 
@@ -33,6 +54,7 @@ class Model:
         self.limits = limits
         self.pricing = pricing
         self.trajectory = trajectory
+        self.params = request_params(name)
 
     def check_budget(self) -> None:
         """Raise LimitReached if the run has spent its cost or token budget."""
@@ -47,13 +69,7 @@ class Model:
         self.check_budget()
         started = time.monotonic()
         try:
-            response = self.client.chat.completions.create(
-                model=self.name,
-                messages=messages,
-                tools=tools or openai.omit,
-                temperature=self.limits.temperature,
-                max_tokens=self.limits.max_tokens,
-            )
+            response = self._create(messages, tools)
         except openai.APIStatusError as exc:
             if exc.status_code == 402:  # the gateway's budget for this run or task is spent
                 raise LimitReached("budget_exhausted") from exc
@@ -67,6 +83,28 @@ class Model:
             finish_reason=choice.finish_reason, latency=round(time.monotonic() - started, 3),
         )
         return _as_dict(choice.message)
+
+    def _create(self, messages: list[dict], tools: list[dict] | None):
+        """One request; a 400 naming a parameter this model refuses teaches us, once each."""
+        learned: set[str] = set()
+        while True:
+            limits = {self.params["cap"]: self.limits.max_tokens}
+            if self.params["temperature"]:
+                limits["temperature"] = self.limits.temperature
+            try:
+                return self.client.chat.completions.create(
+                    model=self.name, messages=messages, tools=tools or openai.omit, **limits)
+            except openai.BadRequestError as exc:
+                if "cap" not in learned and _rejected(str(exc), self.params["cap"]):
+                    learned.add("cap")
+                    self.params["cap"] = ("max_completion_tokens"
+                                          if self.params["cap"] == "max_tokens" else "max_tokens")
+                elif (self.params["temperature"] and "temperature" not in learned
+                      and _rejected(str(exc), "temperature")):
+                    learned.add("temperature")
+                    self.params["temperature"] = None
+                else:
+                    raise
 
     def _cost(self, usage: dict) -> float:
         # A gateway may report the cost itself (OpenRouter-style usage.cost); trust it if so.

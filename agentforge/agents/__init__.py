@@ -1,0 +1,1 @@
+"""Agents outside the run: names (`RUN_DIR@NODE`), export with provenance, the Python API."""

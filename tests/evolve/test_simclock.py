@@ -1,0 +1,131 @@
+"""The real Scheduler on simulated time: exact timings, and hgm keeping every worker busy."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+
+from agentforge.evolve.config import Stage
+from agentforge.evolve.policy import SearchPolicy
+from agentforge.evolve.scheduler import EvaluationJob, Scheduler, SchedulerConfig, SchedulerSteps
+from agentforge.evolve.selection import EvaluateMore, Expand, make_selector
+from agentforge.evolve.simclock import SimulatedExecutor, VirtualClock
+
+TASKS = [f"t{i}" for i in range(20)]
+
+
+def test_jobs_finish_in_simulated_time_order():
+    clock = VirtualClock()
+    finished: list[tuple[float, str]] = []
+    steps = SchedulerSteps(
+        propose=lambda can_expand, can_evaluate: None, improve=lambda parent: parent,
+        improved=lambda parent, outcome: [],
+        evaluate=lambda job: job.task_id,
+        evaluated=lambda job, outcome: finished.append((clock.now, outcome)) or [])
+    durations = {"a": 3.0, "b": 1.0, "c": 1.0, "d": 1.5}
+    executor = SimulatedExecutor(clock, lambda job: durations[job.task_id])
+    scheduler = Scheduler(steps, executor, SchedulerConfig(eval_workers=2), clock=clock)
+    report = scheduler.run([EvaluationJob(1, t) for t in "abcd"])
+    # Two workers: a runs 0-3; b 0-1; c 1-2; d 2-3.5 (d finishes after a).
+    assert finished == [(1.0, "b"), (2.0, "c"), (3.0, "a"), (3.5, "d")]
+    assert (report.stop_reason, report.evaluations, report.elapsed_s) == ("exhausted", 4, 3.5)
+
+
+@dataclass
+class Row:
+    """An archive row as the policy reads it."""
+
+    id: int
+    parent_id: int | None
+    status: str
+    successes: int = 0
+    failures: int = 0
+    finished: dict[str, bool] = field(default_factory=dict)
+
+
+class TinyRun:
+    """hgm on a toy archive: improving takes 10 time units, an evaluation 1; every even task
+    is solved."""
+
+    def __init__(self, improve_workers: int, eval_workers: int, iterations: int) -> None:
+        self.clock = VirtualClock()
+        seed_results = {"t0": True, "t1": False}
+        self.rows = [Row(0, None, "evaluated", 1, 1, seed_results)]
+        self.policy = SearchPolicy(make_selector("hgm"), random.Random(0), TASKS, [Stage(tasks=2)])
+        self.started: list[tuple[float, str]] = []
+        steps = SchedulerSteps(propose=self.propose, improve=lambda parent: parent,
+                               improved=self.improved, evaluate=lambda job: int(job.task_id[1:])
+                               % 2 == 0, evaluated=self.evaluated)
+        self.scheduler = Scheduler(
+            steps, SimulatedExecutor(self.clock, lambda job: 1.0),
+            SchedulerConfig(improve_workers=improve_workers, eval_workers=eval_workers,
+                            max_iterations=iterations),
+            improve_executor=SimulatedExecutor(self.clock, lambda parent: 10.0), clock=self.clock)
+
+    def propose(self, can_expand: bool, can_evaluate: bool):
+        action = self.policy.decide(self.rows, can_expand, can_evaluate,
+                                    self.scheduler.expansion_over())
+        if isinstance(action, Expand):
+            self.policy.expansions += 1
+            self.started.append((self.clock.now, "expand"))
+            return action
+        if isinstance(action, EvaluateMore):
+            task = self.policy.more_task(action.node_id, self.rows[action.node_id].finished)
+            self.started.append((self.clock.now, "evaluate"))
+            return [EvaluationJob(action.node_id, task)]
+        return None
+
+    def improved(self, parent_id: int, outcome) -> list[EvaluationJob]:
+        self.policy.expansions -= 1
+        child = Row(len(self.rows), parent_id, "evaluating")
+        self.rows.append(child)
+        return self._next(child)
+
+    def evaluated(self, job: EvaluationJob, solved: bool) -> list[EvaluationJob]:
+        self.policy.release(job.node_id, job.task_id)
+        row = self.rows[job.node_id]
+        row.finished[job.task_id] = solved
+        row.successes += solved
+        row.failures += not solved
+        return self._next(row) if row.status == "evaluating" else []
+
+    def _next(self, row: Row) -> list[EvaluationJob]:
+        planned = self.policy.next_tasks(row.id, row.parent_id is None, row.finished)
+        if planned.finished:
+            row.status = "evaluated"
+        return [EvaluationJob(row.id, t) for t in planned.task_ids]
+
+
+def test_hgm_keeps_evaluation_workers_busy_while_the_improve_worker_is_busy():
+    run = TinyRun(improve_workers=1, eval_workers=2, iterations=3)
+    run.scheduler.run()
+    # t=0: N = 0 (the seed's evaluations do not count), 0 >= 1 - 1: expand. The one improve
+    # worker is then busy for 10 units; the rule would expand again, but evaluating instead
+    # keeps both evaluation workers busy: 2 per unit of time, 20 before the child arrives.
+    assert run.started[0] == (0.0, "expand")
+    early = [t for t, kind in run.started if kind == "evaluate" and t < 10]
+    assert len(early) == 18  # the seed's 18 unstarted tasks: then nothing is left to start
+    assert max(early) == 8.0
+
+
+def test_hgm_counts_expansions_in_flight():
+    # Two improve workers: at t=0 the first expands (0 >= 0), the second sees 0 >= 0 + 1 fail
+    # and evaluates instead of expanding from the same stale tree.
+    run = TinyRun(improve_workers=2, eval_workers=2, iterations=4)
+    run.scheduler.run()
+    at_start = [kind for t, kind in run.started if t == 0.0]
+    assert at_start == ["expand", "evaluate", "evaluate"]
+
+
+def test_past_the_iteration_budget_hgm_evaluates_until_its_rule_would_expand():
+    run = TinyRun(improve_workers=1, eval_workers=2, iterations=2)
+    report = run.scheduler.run()
+    # t=10 child 1 arrives and runs its initial task; t=11 N = 1 >= 1**0.6: the second (last)
+    # expansion. From then on only evaluations, while N**0.6 < (tree 2 - 1) + 1 in flight:
+    # N = 2, 3 (2**0.6 = 1.52, 3**0.6 = 1.93) go on, N = 4 (2.30) ends the search.
+    # Child 2 arrives at t=21 and runs its planned initial task: N = 5.
+    assert report.stop_reason == "iterations" and report.iterations == 2
+    children = [(r.id, r.successes + r.failures) for r in run.rows if r.parent_id is not None]
+    assert children == [(1, 4), (2, 1)]
+    after_budget = [t for t, kind in run.started if kind == "evaluate" and t >= 11.0]
+    assert len(after_budget) == 2
