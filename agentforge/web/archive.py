@@ -28,6 +28,7 @@ from agentforge.evolve.status import _process_alive
 from agentforge.llm.ledger import ModelCall
 from agentforge.store import SqlStore
 from agentforge.store.errors import StoreError
+from agentforge.store.migrations import latest_version, read_version
 from agentforge.store.tables import AgentNode
 from agentforge.web.errors import NotFound
 from agentforge.web.files import node_files, resolve_inside
@@ -67,6 +68,7 @@ class RunArchive:
         self.engine = readonly_engine(self.rundir.database)
         self.store = SqlStore(self.engine)  # its read methods only; it opens no write here
         try:
+            self._check_schema()
             runs = self.store.list_runs()
         except DBAPIError as exc:
             self.engine.dispose()
@@ -84,6 +86,22 @@ class RunArchive:
     def close(self) -> None:
         """Release the database connections."""
         self.engine.dispose()
+
+    def _check_schema(self) -> None:
+        # Read-only means no migration here: an older archive is upgraded by any command
+        # that opens it for writing, once.
+        with self.engine.connect() as connection:
+            found = read_version(connection)
+        latest = latest_version()
+        if found is not None and found < latest:
+            self.engine.dispose()
+            raise NotFound(f"{self.rundir.database} has schema version {found}, this agentforge "
+                           f"reads {latest}: upgrade it once with `agentforge status "
+                           f"{self.rundir.path}` (it migrates in place), then reload")
+        if found is not None and found > latest:
+            self.engine.dispose()
+            raise NotFound(f"{self.rundir.database} was written by a newer agentforge (schema "
+                           f"{found}, this one reads {latest}): upgrade agentforge")
 
     # the change feed ----------------------------------------------------------------------
 

@@ -131,3 +131,17 @@ def test_an_internal_error_is_one_json_line(tmp_path):
         assert answer.status_code == 500
         assert answer.json() == {"error": "internal error (see the server's log)"}
         assert "content-security-policy" in answer.headers
+
+
+def test_an_older_archive_says_how_to_upgrade_it(tmp_path):
+    import sqlite3
+
+    from agentforge.web.synthetic import write_synthetic_run
+
+    run = write_synthetic_run(tmp_path / "runs" / "old", 3, files_for=0)
+    with sqlite3.connect(run.path / "archive.sqlite") as db:  # as an older agentforge left it
+        db.execute("UPDATE schemaversion SET version = 0 WHERE id = 1")
+    with TestClient(create_app([tmp_path / "runs"]), base_url="http://127.0.0.1") as client:
+        answer = client.get("/api/runs/old")
+        assert answer.status_code == 404
+        assert f"agentforge status {run.path}" in answer.json()["error"]
