@@ -15,6 +15,7 @@ from agentforge.commands import (
     model,
     sandbox,
     status,
+    web,
 )
 from agentforge.errors import AgentforgeError
 
@@ -34,6 +35,10 @@ app.command("doctor")(doctor.doctor)
 app.add_typer(evolve.app, name="evolve")
 app.command("status")(status.status)
 app.add_typer(import_runs.app, name="import")
+app.command(
+    "web", context_settings={"ignore_unknown_options": True, "allow_extra_args": True,
+                             "help_option_names": []},  # `web export --help` is export's
+)(web.web)
 
 
 def _version(value: bool) -> None:

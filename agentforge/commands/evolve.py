@@ -56,6 +56,7 @@ def evolve(
         typer.echo(ctx.get_help())
         raise ConfigError("give --config FILE.toml and --run-dir DIR to start a run, "
                           "or --resume DIR to continue one")
+    typer.echo(f"watch it: agentforge web {target}", err=True)
     # The lock comes first: a resume rewrites config.json, and two processes would run the
     # same evaluations twice.
     with hold_run_lock(target, say=lambda line: typer.echo(line, err=True)), \
@@ -107,8 +108,11 @@ def _run(run, finalize_at_end: bool, quiet: bool) -> None:
                err=True)
     for warning in run.warnings:
         typer.secho(f"warning: {warning}", fg=typer.colors.YELLOW, err=True)
-    loop = EvolutionLoop(run, progress=None if quiet else _printer(run))
-    report = loop.run()
+    from agentforge.commands.evolve_live import live_progress
+
+    with live_progress(run, quiet=quiet, plain=_printer) as progress:
+        loop = EvolutionLoop(run, progress=progress)
+        report = loop.run()
     typer.echo(f"stopped: {report.stop_reason} ({report.iterations} iterations, "
                f"{report.evaluations} evaluations, {report.elapsed_s:.0f}s)", err=True)
     still = loop.scheduler.in_flight()

@@ -6,6 +6,7 @@ import json
 import os
 from pathlib import Path
 
+from agentforge.evolve.costs import node_costs
 from agentforge.evolve.rundir import RunDir
 from agentforge.evolve.selection.base import NoParentAvailable, best_by_score
 from agentforge.llm.ledger import Ledger
@@ -37,6 +38,8 @@ def run_status(run_dir: Path, *, evaluations: bool = False) -> dict:
             cursor = parents.get(cursor)
         spend = Ledger(store.engine).spend(run_id=run_id)
         unfinished = store.list_evaluations(run_id, finished=False)
+        costs = node_costs(store.engine, run_id, nodes)
+        created = {n.id: n.created_at.isoformat() for n in nodes}
         live = rundir.read_live() if run.status == "running" else {}
         alive = _process_alive(live.get("pid"))
         if not alive:
@@ -50,6 +53,7 @@ def run_status(run_dir: Path, *, evaluations: bool = False) -> dict:
                 "resolved_tasks": s.successes, "held_out_score": held[s.id].score,
                 "held_out_tasks": held[s.id].evaluated_tasks, "commit": s.commit,
                 "summary": (proposals.get(s.id) or {}).get("summary"),
+                "created_at": created[s.id], "cost_usd": round(costs[s.id].total_usd, 6),
                 **foreign[s.id],
             } for s in summaries],
             "imported_from": json.loads(run.origin_json) if run.origin_json else None,

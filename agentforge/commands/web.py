@@ -1,0 +1,78 @@
+"""`agentforge web [PATH ...]`: the live web view; `agentforge web export RUN --out FILE.html`."""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+
+import typer
+
+from agentforge.errors import ConfigError
+
+LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+_export_app = typer.Typer(add_completion=False)
+
+
+def web(
+    ctx: typer.Context,
+    paths: list[str] = typer.Argument(
+        None, metavar="[PATH ...]",
+        help="Run directories or folders of run directories (default runs/); "
+             "or `export RUN_DIR --out FILE.html`."),
+    host: str = typer.Option("127.0.0.1", "--host", help="Address to bind; any non-loopback "
+                             "address needs a token (one is generated if not given)."),
+    port: int = typer.Option(8765, "--port", help="Port to listen on."),
+    token: str = typer.Option(None, "--token", help="Require this token on every request."),
+    open_browser: bool = typer.Option(False, "--open", help="Open the page in a browser."),
+    show_help: bool = typer.Option(False, "--help", "-h", help="Show this message and exit."),
+) -> None:
+    """Watch runs in the browser: the archive tree, live, with every node's change and cost."""
+    if paths and paths[0] == "export":  # `web export …`: its own options, its own --help
+        command = typer.main.get_command(_export_app)
+        command.main(args=[*paths[1:], *ctx.args, *(["--help"] if show_help else [])],
+                     prog_name="agentforge web export")
+        return
+    if show_help:
+        typer.echo(ctx.get_help())
+        raise typer.Exit()
+    import uvicorn
+
+    from agentforge.web.app import create_app
+
+    folders = [Path(p) for p in (paths or ["runs"])]
+    for folder in folders:
+        if not folder.is_dir():
+            raise ConfigError(f"{folder} is not a directory: give a run directory (or a folder "
+                              "of them) made by agentforge evolve --run-dir DIR")
+    if token is None and host not in LOOPBACK:
+        token = secrets.token_urlsafe(24)
+    shown = f"[{host}]" if ":" in host else host
+    url = f"http://{shown}:{port}/" + (f"?token={token}" if token else "")
+    typer.echo(f"agentforge web: serving {', '.join(str(f) for f in folders)} at {url}")
+    if open_browser:
+        import webbrowser
+
+        webbrowser.open(url)
+    uvicorn.run(create_app(folders, token=token), host=host, port=port, log_level="warning",
+                server_header=False, proxy_headers=False)
+
+
+@_export_app.command()
+def export(
+    run_dir: Path = typer.Argument(..., help="The run directory."),
+    out: Path = typer.Option(..., "--out", "-o", help="The HTML file to write."),
+) -> None:
+    """Write one self-contained HTML file of the run (opens from file://)."""
+    from agentforge.web.errors import NotFound
+    from agentforge.web.export import export_html
+
+    if not (run_dir / "archive.sqlite").is_file():
+        raise ConfigError(f"{run_dir} is not a run directory (no archive.sqlite): give the "
+                          "directory of agentforge evolve --run-dir DIR")
+    try:
+        page = export_html(run_dir)
+    except NotFound as exc:
+        raise ConfigError(f"cannot export {run_dir}: {exc}") from exc
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(page, encoding="utf-8")
+    typer.echo(f"wrote {out} ({len(page.encode()) / 1e6:.1f} MB): open it in a browser")

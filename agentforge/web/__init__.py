@@ -1,0 +1,1 @@
+"""The web view of a run's archive: `agentforge web` (see README.md in this folder)."""

@@ -1,0 +1,384 @@
+"""A run directory opened read-only: the data behind every JSON route of the web view.
+
+The database is opened with SQLite's `mode=ro` (a page can never write to an archive, even
+through a bug of ours), agents.git is only read with `git diff`, and node files go through
+`files.resolve_inside`.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+import subprocess
+import time
+from datetime import datetime
+from pathlib import Path
+from urllib.parse import quote
+
+from sqlalchemy import Engine, create_engine, func, text
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.pool import QueuePool
+from sqlmodel import Session, col, select
+
+from agentforge.evolve.costs import node_costs
+from agentforge.evolve.rundir import RunDir
+from agentforge.evolve.selection.base import NodeView, NoParentAvailable, best_by_score
+from agentforge.evolve.status import _process_alive
+from agentforge.llm.ledger import ModelCall
+from agentforge.store import SqlStore
+from agentforge.store.errors import StoreError
+from agentforge.store.migrations import latest_version, read_version
+from agentforge.store.tables import AgentNode
+from agentforge.web.errors import NotFound
+from agentforge.web.files import node_files, resolve_inside
+
+NODE_FIELDS = ("id", "parent_id", "status", "reason", "score", "tasks", "resolved",
+               "held_out_score", "held_out_tasks", "operator", "created_at", "cost_usd",
+               "summary")
+"""Columns of the compact node summaries (one row per node, in this order)."""
+SHORT_TEXT = 160  # reason and summary in the summaries; the full text is in the node detail
+MAX_DIFF_CHARS = 400_000
+_SHA = re.compile(r"[0-9a-f]{7,64}")
+EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"  # git's empty tree (sha1 repositories)
+
+
+def readonly_engine(database: Path) -> Engine:
+    """An engine on a SQLite file that cannot write to it (SQLite's read-only URI mode)."""
+    if not database.is_file():
+        raise NotFound(f"no archive database at {database}")
+    uri = f"file:{quote(str(database.resolve()))}?mode=ro"
+
+    def connect() -> sqlite3.Connection:
+        connection = sqlite3.connect(uri, uri=True, check_same_thread=False, timeout=30)
+        connection.execute("PRAGMA query_only=ON")  # belt and braces over mode=ro
+        return connection
+
+    # The URL alone would pick SingletonThreadPool (meant for :memory:), which closes the
+    # connections of other threads once more than five threads have used it.
+    return create_engine("sqlite://", creator=connect, poolclass=QueuePool, pool_size=4,
+                         max_overflow=16)
+
+
+class RunArchive:
+    """One run: summary, node summaries and details, diffs and files, all read-only."""
+
+    def __init__(self, path: Path) -> None:
+        self.rundir = RunDir(path)
+        self.engine = readonly_engine(self.rundir.database)
+        self.store = SqlStore(self.engine)  # its read methods only; it opens no write here
+        try:
+            self._check_schema()
+            runs = self.store.list_runs()
+        except DBAPIError as exc:
+            self.engine.dispose()
+            raise NotFound(f"{self.rundir.database} cannot be read ({exc.orig}): is it an "
+                           "agentforge archive?") from None
+        if not runs:
+            raise NotFound(f"{self.rundir.path} holds no run yet")
+        self.run_id = runs[0].id
+        config = _read_json(self.rundir.config_file) or {}
+        bench = config.get("benchmark", {})
+        self.validation_split = bench.get("validation_split", "validation")
+        self.held_out_split = bench.get("held_out_split", "held_out")
+        self._cache: dict[str, tuple[str, object, float, float]] = {}
+
+    def close(self) -> None:
+        """Release the database connections."""
+        self.engine.dispose()
+
+    def _check_schema(self) -> None:
+        # Read-only means no migration here: an older archive is upgraded by any command
+        # that opens it for writing, once.
+        with self.engine.connect() as connection:
+            found = read_version(connection)
+        latest = latest_version()
+        if found is not None and found < latest:
+            self.engine.dispose()
+            raise NotFound(f"{self.rundir.database} has schema version {found}, this agentforge "
+                           f"reads {latest}: upgrade it once with `agentforge status "
+                           f"{self.rundir.path}` (it migrates in place), then reload")
+        if found is not None and found > latest:
+            self.engine.dispose()
+            raise NotFound(f"{self.rundir.database} was written by a newer agentforge (schema "
+                           f"{found}, this one reads {latest}): upgrade agentforge")
+
+    # the change feed ----------------------------------------------------------------------
+
+    def version(self) -> str:
+        """A token that changes whenever anything the page shows changes (one cheap query)."""
+        with self.engine.connect() as connection:
+            row = connection.execute(text(
+                "SELECT (SELECT count(*) || ':' || coalesce(max(updated_at), '') FROM agentnode"
+                "        WHERE run_id = :run),"
+                "       (SELECT count(*) || ':' || coalesce(sum(finished), 0) FROM evaluation"
+                "        WHERE run_id = :run),"
+                "       (SELECT status || ':' || updated_at FROM run WHERE id = :run),"
+                "       (SELECT coalesce(max(id), 0) FROM modelcall)"), {"run": self.run_id}
+            ).one()
+        try:
+            live = self.rundir.live_file.stat().st_mtime_ns
+        except OSError:
+            live = 0
+        return "|".join(str(part) for part in (*row, live))
+
+    # summaries ----------------------------------------------------------------------------
+
+    def nodes(self) -> dict:
+        """Compact node summaries: `fields` names the columns of every row of `rows`."""
+        return self._cached("nodes", self._build_nodes)
+
+    def summary(self) -> dict:
+        """Status, stop reason, spend, best node and lineage, work in flight."""
+        return self._cached("summary", self._build_summary)
+
+    def _cached(self, kind: str, build):
+        # Payloads are pure functions of the archive's version: an unchanged archive is
+        # served from memory however many pages poll it. A busy run changes its version
+        # every second; rebuilding a big archive that often would keep a core busy, so a
+        # payload is rebuilt at most once per twice the time its last build took.
+        version = self.version()
+        hit = self._cache.get(kind)
+        now = time.monotonic()
+        if hit is not None and (hit[0] == version or now - hit[2] < 2 * hit[3]):
+            return hit[1]
+        value = build()
+        self._cache[kind] = (version, value, now, time.monotonic() - now)
+        return value
+
+    def _rows(self) -> list[tuple]:
+        """(id, parent, status, reason, created_at, summary) of every node, one raw query."""
+        with self.engine.connect() as connection:
+            return connection.execute(text(
+                "SELECT id, parent_id, status, reason, created_at,"
+                " CASE WHEN json_valid(proposal_json)"
+                "      THEN json_extract(proposal_json, '$.summary') END"
+                " FROM agentnode WHERE run_id = :run ORDER BY id"), {"run": self.run_id}).all()
+
+    def _tallies(self) -> dict[tuple[int, str], tuple[int, int]]:
+        """(node, split) -> (resolved, finished) over finished evaluations."""
+        with self.engine.connect() as connection:
+            rows = connection.execute(text(
+                "SELECT node_id, split, sum(resolved), count(*) FROM evaluation"
+                " WHERE run_id = :run AND finished GROUP BY node_id, split"),
+                {"run": self.run_id}).all()
+        return {(node, split): (resolved or 0, count) for node, split, resolved, count in rows}
+
+    def _build_nodes(self) -> dict:
+        rows, tallies = self._rows(), self._tallies()
+        with self.engine.connect() as connection:
+            lean = connection.execute(text(
+                "SELECT id, parent_id, proposal_json, created_at FROM agentnode"
+                " WHERE run_id = :run"), {"run": self.run_id}).all()
+        costs = node_costs(self.engine, self.run_id, lean)
+        out = []
+        for node_id, parent_id, status, reason, created_at, summary in rows:
+            won, tried = tallies.get((node_id, self.validation_split), (0, 0))
+            held_won, held_tried = tallies.get((node_id, self.held_out_split), (0, 0))
+            out.append([
+                node_id, parent_id, status, _short(reason),
+                _round(won / tried) if tried else None, tried, won,
+                _round(held_won / held_tried) if held_tried else None, held_tried,
+                None,  # operator: nodes record none yet
+                _iso_text(created_at), round(costs[node_id].total_usd, 6),
+                _short(summary if isinstance(summary, str) else None)])
+        return {"fields": list(NODE_FIELDS), "rows": out}
+
+    def _build_summary(self) -> dict:
+        run = self.store.get_run(self.run_id)
+        tallies = self._tallies()
+        views = []
+        for node_id, parent_id, status, *_ in self._rows():
+            won, tried = tallies.get((node_id, self.validation_split), (0, 0))
+            views.append(NodeView(node_id, parent_id, won, tried - won, status))
+        try:
+            best_id = best_by_score(views)
+        except NoParentAvailable:
+            best_id = None
+        parents = {v.id: v.parent_id for v in views}
+        lineage, cursor = [], best_id
+        while cursor is not None:
+            lineage.insert(0, cursor)
+            cursor = parents.get(cursor)
+        live = self.rundir.read_live() if run.status == "running" else {}
+        alive = _process_alive(live.get("pid"))
+        flight = live if alive else {}
+        unfinished = self.store.list_evaluations(self.run_id, finished=False)
+        return {
+            "run_id": self.run_id, "run_dir": str(self.rundir.path), "status": run.status,
+            "stop_reason": run.stop_reason, "iterations": run.iterations, "alive": alive,
+            "created_at": _iso(run.created_at), "best_id": best_id, "best_lineage": lineage,
+            "spend": self._spend(),
+            "in_flight": {"improving": flight.get("improving", []),
+                          "evaluating": flight.get("evaluating", []),
+                          "unfinished_evaluations": [
+                              {"node_id": e.node_id, "task_id": e.task_id, "split": e.split}
+                              for e in unfinished]},
+            "report": _read_json(self.rundir.report_file),
+            "events": [{"kind": e.kind, "node_id": e.node_id, "message": e.message,
+                        "created_at": _iso(e.created_at)}
+                       for e in self.store.list_events(self.run_id, limit=30)],
+            "version": self.version(),
+        }
+
+    def _spend(self) -> dict:
+        with Session(self.engine) as session:
+            calls, tokens, usd = session.exec(
+                select(func.count(ModelCall.id),
+                       func.sum(ModelCall.prompt_tokens + ModelCall.completion_tokens),
+                       func.sum(ModelCall.cost_usd))
+                .where(ModelCall.run_id == self.run_id, col(ModelCall.cached).is_(False),
+                       ModelCall.status != "budget_exceeded")).one()
+            # Spend over time for the progress chart: cumulative per minute of the run.
+            minute = func.strftime("%Y-%m-%dT%H:%M:00", ModelCall.created_at)
+            steps = session.exec(
+                select(minute, func.sum(ModelCall.cost_usd),
+                       func.sum(ModelCall.prompt_tokens + ModelCall.completion_tokens))
+                .where(ModelCall.run_id == self.run_id, col(ModelCall.cached).is_(False),
+                       ModelCall.status != "budget_exceeded")
+                .group_by(minute).order_by(minute)).all()
+        series, total_usd, total_tokens = [], 0.0, 0
+        for when, step_usd, step_tokens in steps:
+            total_usd += step_usd or 0.0
+            total_tokens += step_tokens or 0
+            series.append([when, round(total_usd, 6), total_tokens])
+        return {"calls": calls or 0, "tokens": tokens or 0, "usd": round(usd or 0.0, 6),
+                "over_time": series}
+
+    # one node -----------------------------------------------------------------------------
+
+    def node_detail(self, node_id: int) -> dict:
+        """Everything about one node: proposal, diff, evaluations with reasons, files, cost."""
+        node = self._node(node_id)
+        evaluations = self.store.list_evaluations(self.run_id, node_id=node_id)
+        cost = node_costs(self.engine, self.run_id, self._family(node))[node_id]
+        tasks = []
+        for e in evaluations:
+            result = self.store.task_result(e.id) if e.finished else None
+            tasks.append({
+                "task_id": e.task_id, "split": e.split, "attempt": e.attempt,
+                "finished": e.finished, "resolved": e.resolved, "reason": e.reason,
+                "cost_usd": round(e.cost_usd, 6), "tokens": e.tokens,
+                "duration_s": round(e.duration_s, 1),
+                "test_output": result.test_output if result else None,
+                "files": self._result_files(result.trajectory_path if result else None),
+            })
+        return {
+            "id": node.id, "parent_id": node.parent_id, "status": node.status.value,
+            "reason": node.reason, "commit": node.commit, "proposal": _loads(node.proposal_json),
+            "operator": getattr(node, "operator", None), "created_at": _iso(node.created_at),
+            "updated_at": _iso(node.updated_at),
+            "diff": self._patch(node), "evaluations": tasks,
+            "files": node_files(self.rundir.path, self.rundir.node_dir(node_id)),
+            "cost": {"improve_usd": round(cost.improve_usd, 6),
+                     "improve_tokens": cost.improve_tokens,
+                     "evaluate_usd": round(cost.evaluate_usd, 6),
+                     "evaluate_tokens": cost.evaluate_tokens},
+        }
+
+    def diff(self, a: int, b: int) -> dict:
+        """The diff from node a's code to node b's."""
+        first, second = self._node(a), self._node(b)
+        if not first.commit or not second.commit:
+            raise NotFound("one of the two nodes has no commit (its step failed before one)")
+        return {"a": a, "b": b, "diff": self._git_diff(first.commit, second.commit)}
+
+    def file(self, relative: str) -> Path:
+        """A file of the run directory by its relative path (never one outside it)."""
+        return resolve_inside(self.rundir.path, relative)
+
+    # helpers ------------------------------------------------------------------------------
+
+    def _node(self, node_id: int) -> AgentNode:
+        try:
+            node = self.store.get_node(node_id)
+        except StoreError:
+            node = None
+        if node is None or node.run_id != self.run_id:
+            raise NotFound(f"node {node_id} is not in this run")
+        return node
+
+    def _family(self, node: AgentNode) -> list[AgentNode]:
+        """The node with its parent's other children (what its diagnosis cost is split over)."""
+        if node.parent_id is None:
+            return [node]
+        with Session(self.engine) as session:
+            return list(session.exec(select(AgentNode).where(
+                AgentNode.parent_id == node.parent_id)))
+
+    def _git_diff(self, old: str, new: str) -> str:
+        """`git diff old new` in agents.git (one process), or NotFound."""
+        if not (self.rundir.repo / "HEAD").exists():
+            raise NotFound("this run has no agents.git")
+        if not (_SHA.fullmatch(old) and _SHA.fullmatch(new)):
+            raise NotFound("not a commit id")  # never hand git an option-like argument
+        done = subprocess.run(
+            ["git", f"--git-dir={self.rundir.repo}", "diff", "--no-color", "--no-ext-diff",
+             "--no-textconv", old, new, "--"],
+            capture_output=True, text=True, timeout=60, errors="replace")
+        if done.returncode != 0:
+            raise NotFound("agents.git does not hold both commits")
+        return _cap(done.stdout)
+
+    def _patch(self, node: AgentNode) -> str | None:
+        """The node's change: the diff from its parent's commit (the seed: the empty tree)."""
+        if not node.commit:
+            return None
+        parent = self._node(node.parent_id).commit if node.parent_id is not None else EMPTY_TREE
+        try:
+            return self._git_diff(parent or EMPTY_TREE, node.commit)
+        except NotFound:
+            return None  # a commit missing from agents.git: no diff, keep the rest
+
+    def _result_files(self, trajectory_path: str | None) -> list[str]:
+        if not trajectory_path:
+            return []
+        folder = Path(trajectory_path)
+        try:
+            folder.resolve().relative_to(self.rundir.path)
+        except ValueError:
+            return []  # recorded by a run that lived elsewhere: nothing we may serve
+        files = node_files(self.rundir.path, folder)
+        logs = folder.parent.parent / "logs" / folder.name
+        return files + node_files(self.rundir.path, logs)
+
+
+def _loads(raw: str | None):
+    try:
+        return json.loads(raw) if raw else None
+    except ValueError:
+        return None
+
+
+def _read_json(path: Path):
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def _short(value: str | None) -> str | None:
+    if value is None or len(value) <= SHORT_TEXT:
+        return value
+    return value[:SHORT_TEXT - 1] + "…"
+
+
+def _round(score: float | None) -> float | None:
+    return None if score is None else round(score, 4)
+
+
+def _iso(moment: datetime | None) -> str | None:
+    if moment is None:
+        return None
+    return moment.isoformat() if moment.tzinfo else moment.isoformat() + "Z"
+
+
+def _iso_text(stored: str | None) -> str | None:
+    """A datetime column read raw from SQLite ('YYYY-MM-DD HH:MM:SS.ffffff', UTC) as ISO."""
+    return None if stored is None else stored.replace(" ", "T") + "+00:00"
+
+
+def _cap(diff: str) -> str:
+    if len(diff) <= MAX_DIFF_CHARS:
+        return diff
+    return diff[:MAX_DIFF_CHARS] + f"\n[diff cut at {MAX_DIFF_CHARS:,} characters]\n"
