@@ -180,6 +180,11 @@ def _relay_stream(handler: Responder, grant: Grant, body: dict, entry: _Booking,
         call.http_status = 200
         remember(grant, key, b"".join(parser.events), "text/event-stream", parser.usage)
         entry.book()
+        # Only now the [DONE]: once the caller has its answer, its next request (and a
+        # flush()) already finds the call booked.
+        if not parser.started:
+            handler.start_stream()
+        handler.send_chunk(parser.closing)
         handler.send_chunk(b"")
         return
 
@@ -221,6 +226,7 @@ class _SSEParser:
         self.events: list[bytes] = []
         self.usage: dict = {}
         self.done = False
+        self.closing = b""
         self.started = False
         self.caller_gone = False
         self.relayed = 0
@@ -234,8 +240,12 @@ class _SSEParser:
             payload = b"".join(line[5:].strip() for line in event.split(b"\n")
                                if line.startswith(b"data:"))
             if payload == b"[DONE]":
-                self.done = True
-            elif payload:
+                # Held back until the call is booked: a client stops reading at [DONE].
+                self.done, self.closing = True, event
+                self.events.append(event)
+                self.relayed += len(event)
+                continue
+            if payload:
                 try:
                     parsed = json.loads(payload)
                 except ValueError as exc:

@@ -11,7 +11,7 @@ import hashlib
 import json
 import threading
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
 from sqlalchemy import delete, func, insert
@@ -21,6 +21,7 @@ from sqlmodel import Session, SQLModel, select
 from agentforge.llm.config import Price
 from agentforge.store.database import open_engine
 from agentforge.store.ledger_tables import CachedResponse, ModelCall
+from agentforge.store.tables import utcnow
 
 PRICES: dict[str, Price] = {
     # $ per 1M tokens (input, output); a model's dated variants match by prefix.
@@ -35,10 +36,6 @@ PRICES: dict[str, Price] = {
 }
 """Built-in prices; `[llm.prices]` in the config overrides or extends them. Unknown models
 (local vLLM, scripted) cost nothing."""
-
-
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 @dataclass
@@ -61,7 +58,7 @@ class CallRecord:
     cached: bool = False
     streamed: bool = False
     request_hash: str = ""
-    created_at: datetime = field(default_factory=_utcnow)
+    created_at: datetime = field(default_factory=utcnow)
 
 
 @dataclass
@@ -74,7 +71,7 @@ class CacheEntry:
     body: str
     prompt_tokens: int = 0
     completion_tokens: int = 0
-    created_at: datetime = field(default_factory=_utcnow)
+    created_at: datetime = field(default_factory=utcnow)
 
 
 @dataclass(frozen=True)

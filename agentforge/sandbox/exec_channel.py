@@ -59,8 +59,6 @@ class ExecChannel:
         self.token = "ex-" + secrets.token_urlsafe(24)
         self.mount = SocketMount(Path(tempfile.mkdtemp(prefix="agentforge-exec-")),
                                  CONTAINER_DIR, SOCKET_NAME, forwarder_port)
-        self.socket_dir = self.mount.host_dir
-        self.socket_path = self.mount.socket_path
         self._server: UnixHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -87,7 +85,7 @@ class ExecChannel:
             self._server = None
         if self._thread is not None:
             self._thread.join(timeout=30)
-        shutil.rmtree(self.socket_dir, ignore_errors=True)
+        shutil.rmtree(self.mount.host_dir, ignore_errors=True)
 
     def __enter__(self) -> ExecChannel:
         return self.start()
