@@ -10,7 +10,8 @@ import is still a dependency). The checks:
 - no cycle between the modules of `llm/`, where a module may name the types of the module
   that drives it under `if TYPE_CHECKING:` (the handler names its `Gateway`): such an import
   never runs, and the layers are what the running imports make;
-- only `store/` creates tables (`create_all`), so the schema has one owner.
+- only `store/` creates tables (`create_all`), so the schema has one owner;
+- `sandbox/` and `store/` are foundations: they import only `errors` (and `paths`).
 """
 
 from __future__ import annotations
@@ -185,3 +186,10 @@ def _is_table_create(node: ast.Attribute) -> bool:
     """`X.__table__.create(...)`: a single table created by hand."""
     return (node.attr == "create" and isinstance(node.value, ast.Attribute)
             and node.value.attr == "__table__")
+
+
+def test_sandbox_and_store_are_foundations():
+    """What their READMEs promise: llm/ and the rest build on them, never the reverse."""
+    packages = package_graph(module_graph())
+    assert packages["sandbox"] <= {"errors", "paths"}, packages["sandbox"]
+    assert packages["store"] <= {"errors"}, packages["store"]
