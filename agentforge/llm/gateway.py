@@ -7,14 +7,18 @@
             grant.start_forwarder(box)
             box.exec(["python", "-m", "agent", ...])   # sees OPENAI_BASE_URL=http://127.0.0.1:8765/v1
 
-The gateway listens on a unix socket in a host directory; `grant.apply` bind-mounts that
-directory read-only into the sandbox and sets the environment; `grant.start_forwarder`
-starts forwarder.py (which sits next to the socket) inside the sandbox.
+Each grant listens on a unix socket in a host directory of its own, a `SocketMount`
+(sandbox/socket_mount.py): `grant.apply` bind-mounts that directory read-only into the
+sandbox and sets the environment; `grant.start_forwarder` starts forwarder.py (which sits
+next to the socket) inside the sandbox.
+
+The gateway's modules form layers, each importing only those below it:
+gateway (lifecycle, grants, ledger writer) -> gateway_http (the handler) -> gateway_relay
+(one request) -> gateway_budget, gateway_upstream, params; gateway -> gateway_server.
 """
 
 from __future__ import annotations
 
-import os
 import queue
 import secrets
 import shutil
@@ -40,9 +44,9 @@ from agentforge.llm.gateway_http import GatewayHandler
 from agentforge.llm.gateway_server import (
     ConnectionLimits,
     Deadlines,
+    GatewayTCPServer,
+    GatewayUnixServer,
     ServerLimits,
-    TCPHTTPServer,
-    UnixHTTPServer,
     raise_open_file_limit,
 )
 from agentforge.llm.gateway_upstream import Upstream
@@ -56,6 +60,7 @@ from agentforge.llm.ledger import (
     Spend,
 )
 from agentforge.llm.spec import Endpoint
+from agentforge.sandbox.socket_mount import SocketMount
 
 if TYPE_CHECKING:
     from agentforge.sandbox import Sandbox, SandboxConfig
@@ -63,7 +68,6 @@ if TYPE_CHECKING:
 CONTAINER_DIR = "/run/agentforge"
 """Where the gateway directory (socket + forwarder.py) appears inside sandboxes."""
 SOCKET_NAME = "gateway.sock"
-FORWARDER_NAME = "forwarder.py"
 FORWARDER_PORT = 8765
 _WRITE_BATCH_SECONDS = 0.05
 __all__ = ["Budget", "BudgetRefused", "Gateway", "Grant"]
@@ -78,8 +82,13 @@ class Grant:
     gateway: Gateway = field(repr=False)
     budget: Budget = field(default_factory=Budget)
     cache_scope: str = ""
-    socket_dir: Path | None = None
+    mount: SocketMount | None = None
     """This grant's own directory (socket + forwarder.py), the one its sandbox sees."""
+
+    @property
+    def socket_dir(self) -> Path | None:
+        """The host directory of this grant's socket (None before the gateway started)."""
+        return None if self.mount is None else self.mount.host_dir
 
     @property
     def env(self) -> dict[str, str]:
@@ -91,17 +100,16 @@ class Grant:
 
     def apply(self, config: SandboxConfig) -> SandboxConfig:
         """A copy of `config` with this grant's directory mounted and the environment set."""
-        if self.socket_dir is None:
-            raise RuntimeError("start the gateway before applying its grants to sandboxes")
-        binds = {**config.binds, str(self.socket_dir): f"{CONTAINER_DIR}:ro"}
-        return config.model_copy(update={"binds": binds, "env": {**config.env, **self.env}})
+        return self._started_mount().apply(config, self.env)
 
     def start_forwarder(self, sandbox: Sandbox, timeout: float = 60.0) -> None:
         """Start the loopback forwarder in a running sandbox and wait until it accepts."""
-        from agentforge.llm.sandbox_forwarder import start_forwarder
+        self._started_mount().start_forwarder(sandbox, timeout)
 
-        start_forwarder(sandbox, f"{CONTAINER_DIR}/{FORWARDER_NAME}",
-                        f"{CONTAINER_DIR}/{SOCKET_NAME}", self.gateway.forwarder_port, timeout)
+    def _started_mount(self) -> SocketMount:
+        if self.mount is None:
+            raise RuntimeError("start the gateway before applying its grants to sandboxes")
+        return self.mount
 
     def revoke(self) -> None:
         """Refuse further calls with this grant's key and close its socket."""
@@ -150,10 +158,9 @@ class Gateway:
         # Thousands of sandbox connections must meet our limits, not the kernel's: at 1,024
         # open files the gateway could no longer open its database or reach Docker.
         raise_open_file_limit()
-        self.socket_path.unlink(missing_ok=True)
-        self._serve(_listen_in(self.socket_dir))
+        self._serve(self._mount(self.socket_dir).listen(GatewayHandler, GatewayUnixServer))
         if self._tcp_port is not None:
-            self._serve(TCPHTTPServer(("127.0.0.1", self._tcp_port), GatewayHandler))
+            self._serve(GatewayTCPServer(("127.0.0.1", self._tcp_port), GatewayHandler))
         self.deadlines.start()
         if self.cache:
             self._cache_keys = self.ledger.cache_keys()
@@ -162,8 +169,12 @@ class Gateway:
         self._threads.append(writer)
         return self
 
+    def _mount(self, directory: Path) -> SocketMount:
+        return SocketMount(directory, CONTAINER_DIR, SOCKET_NAME, self.forwarder_port)
+
     def _serve(self, server: socketserver.BaseServer, *, keep: bool = True) -> None:
-        server.gateway = self
+        server.gateway = self  # the handler's way back to us
+        server.connections = self.connections
         thread = threading.Thread(target=server.serve_forever, daemon=True, name="gateway")
         thread.start()
         if keep:
@@ -206,7 +217,7 @@ class Gateway:
     def tcp_base_url(self) -> str:
         """http://127.0.0.1:PORT/v1 of the TCP listener (tests, perf, host-side tools)."""
         for server in self._servers:
-            if isinstance(server, TCPHTTPServer):
+            if isinstance(server, GatewayTCPServer):
                 return f"http://127.0.0.1:{server.server_address[1]}/v1"
         raise RuntimeError("this gateway has no TCP listener: pass tcp_port=0")
 
@@ -231,13 +242,13 @@ class Gateway:
         # Seeded from the ledger: a resumed run keeps counting where it stopped.
         self.budgets.seed(context, task_spend, run_spend)
         if self._servers:  # started: the grant's own socket, the only one its sandbox sees
-            grant.socket_dir = self.socket_dir / "grants" / secrets.token_hex(8)
-            server = _listen_in(grant.socket_dir)
+            grant.mount = self._mount(self.socket_dir / "grants" / secrets.token_hex(8))
+            server = grant.mount.listen(GatewayHandler, GatewayUnixServer)
             server.grant_token = grant.token
             self._serve(server, keep=False)
         with self._lock:
             self._grants[grant.token] = grant
-            if grant.socket_dir is not None:
+            if grant.mount is not None:
                 self._grant_servers[grant.token] = server
         return grant
 
@@ -340,15 +351,3 @@ class Gateway:
             if None in batch:
                 return
 
-
-def _listen_in(directory: Path) -> UnixHTTPServer:
-    """An HTTP server on DIRECTORY/gateway.sock, with forwarder.py next to it."""
-    directory.mkdir(parents=True, exist_ok=True)
-    # The sandbox user (uid 1000) must traverse the directory and connect to the socket,
-    # also when this process runs as root; the tokens are the access control.
-    os.chmod(directory, 0o755)
-    shutil.copyfile(Path(__file__).with_name(FORWARDER_NAME), directory / FORWARDER_NAME)
-    os.chmod(directory / FORWARDER_NAME, 0o644)
-    server = UnixHTTPServer(str(directory / SOCKET_NAME), GatewayHandler)
-    os.chmod(directory / SOCKET_NAME, 0o666)
-    return server

@@ -5,15 +5,11 @@ from __future__ import annotations
 import contextlib
 import json
 import socket
-import time
 from http.server import BaseHTTPRequestHandler
 from typing import TYPE_CHECKING, Any
 
-from agentforge.llm.client import backoff_delay
-from agentforge.llm.config import RetryPolicy
+from agentforge.llm.gateway_relay import answer_chat
 from agentforge.llm.gateway_server import IDLE_TIMEOUT
-from agentforge.llm.gateway_upstream import UpstreamFailure
-from agentforge.llm.ledger import CacheEntry, CallRecord, request_hash
 
 if TYPE_CHECKING:
     from agentforge.llm.gateway import Gateway, Grant
@@ -95,8 +91,6 @@ class GatewayHandler(BaseHTTPRequestHandler):
             self.send_error_json(400, f"agentforge gateway: request body is not JSON: {exc}",
                                  "invalid_request_error")
             return
-        from agentforge.llm.gateway_relay import answer_chat
-
         answer_chat(self, grant, body)
 
     def _grant(self) -> Grant | None:
@@ -184,28 +178,3 @@ class GatewayHandler(BaseHTTPRequestHandler):
         self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
         self.wfile.flush()
 
-
-def new_call(grant: Grant, key: str, *, streamed: bool) -> CallRecord:
-    """A ledger row for one request under a grant, to be completed by the relay."""
-    gateway = grant.gateway
-    return CallRecord(**grant.context.fields(), model=gateway.upstream.model,
-                     endpoint=gateway.upstream.base_url, request_hash=key, streamed=streamed)
-
-
-def cache_key(grant: Grant, body: dict) -> str:
-    """The cache key: the request plus the grant's cache scope."""
-    return request_hash({"scope": grant.cache_scope, "request": body})
-
-
-def remember(grant: Grant, key: str, body: bytes, content_type: str, usage: dict) -> None:
-    """Cache a complete successful answer."""
-    if grant.gateway.cache:
-        grant.gateway.remember(CacheEntry(
-            request_hash=key, model=grant.gateway.upstream.model, content_type=content_type,
-            body=body.decode("utf-8", "replace"), prompt_tokens=usage.get("prompt_tokens", 0),
-            completion_tokens=usage.get("completion_tokens", 0)))
-
-
-def sleep_before_retry(failure: UpstreamFailure, attempt: int, policy: RetryPolicy) -> None:
-    """Back off before the next attempt."""
-    time.sleep(backoff_delay(failure, attempt, policy))

@@ -4,18 +4,13 @@ from __future__ import annotations
 
 import json
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
+from agentforge.llm.client import backoff_delay
+from agentforge.llm.config import RetryPolicy
 from agentforge.llm.gateway_budget import BudgetRefused, Reservation
-from agentforge.llm.gateway_http import (
-    GatewayHandler,
-    cache_key,
-    new_call,
-    remember,
-    sleep_before_retry,
-)
 from agentforge.llm.gateway_upstream import UpstreamFailure
-from agentforge.llm.ledger import CallRecord
+from agentforge.llm.ledger import CacheEntry, CallRecord, request_hash
 from agentforge.llm.params import (
     OPENAI_CHAT_FIELDS,
     TOKEN_PARAMS,
@@ -30,7 +25,21 @@ if TYPE_CHECKING:
 _CALLER_GONE = (BrokenPipeError, ConnectionResetError)
 
 
-def answer_chat(handler: GatewayHandler, grant: Grant, body: dict) -> None:
+class Responder(Protocol):
+    """What the relay needs of the HTTP side (gateway_http.GatewayHandler) to answer."""
+
+    close_connection: bool
+
+    def send_bytes(self, status: int, body: bytes, content_type: str) -> None: ...
+
+    def send_error_json(self, status: int, message: str, kind: str) -> None: ...
+
+    def start_stream(self) -> None: ...
+
+    def send_chunk(self, data: bytes) -> None: ...
+
+
+def answer_chat(handler: Responder, grant: Grant, body: dict) -> None:
     """Answer one chat completion request for a grant and book it."""
     gateway = grant.gateway
     # Only what the OpenAI protocol defines goes upstream; the run decides the model.
@@ -87,7 +96,7 @@ class _Booking:
             self.gateway.book(self.call, self.reservation)
 
 
-def _relay_plain(handler: GatewayHandler, grant: Grant, body: dict, entry: _Booking,
+def _relay_plain(handler: Responder, grant: Grant, body: dict, entry: _Booking,
                  key: str) -> None:
     gateway, call = grant.gateway, entry.call
     body = use_token_param(body, token_param(gateway.upstream.model))
@@ -121,7 +130,7 @@ def _relay_plain(handler: GatewayHandler, grant: Grant, body: dict, entry: _Book
     handler.send_bytes(200, raw, content_type)
 
 
-def _relay_stream(handler: GatewayHandler, grant: Grant, body: dict, entry: _Booking,
+def _relay_stream(handler: Responder, grant: Grant, body: dict, entry: _Booking,
                   key: str) -> None:
     gateway, call = grant.gateway, entry.call
     # Ask for usage in the last chunk so the ledger gets real token counts.
@@ -171,6 +180,11 @@ def _relay_stream(handler: GatewayHandler, grant: Grant, body: dict, entry: _Boo
         call.http_status = 200
         remember(grant, key, b"".join(parser.events), "text/event-stream", parser.usage)
         entry.book()
+        # Only now the [DONE]: once the caller has its answer, its next request (and a
+        # flush()) already finds the call booked.
+        if not parser.started:
+            handler.start_stream()
+        handler.send_chunk(parser.closing)
         handler.send_chunk(b"")
         return
 
@@ -183,7 +197,7 @@ def _switch_token_param(gateway, body: dict, failure: UpstreamFailure) -> bool:
     return learn_from_error(gateway.upstream.model, sent, str(failure)) is not None
 
 
-def _stream_once(handler: GatewayHandler, gateway, payload: bytes, parser: _SSEParser) -> None:
+def _stream_once(handler: Responder, gateway, payload: bytes, parser: _SSEParser) -> None:
     upstream = gateway.http
     with upstream.stream(payload) as pieces:
         for data in pieces:
@@ -212,6 +226,7 @@ class _SSEParser:
         self.events: list[bytes] = []
         self.usage: dict = {}
         self.done = False
+        self.closing = b""
         self.started = False
         self.caller_gone = False
         self.relayed = 0
@@ -225,8 +240,12 @@ class _SSEParser:
             payload = b"".join(line[5:].strip() for line in event.split(b"\n")
                                if line.startswith(b"data:"))
             if payload == b"[DONE]":
-                self.done = True
-            elif payload:
+                # Held back until the call is booked: a client stops reading at [DONE].
+                self.done, self.closing = True, event
+                self.events.append(event)
+                self.relayed += len(event)
+                continue
+            if payload:
                 try:
                     parsed = json.loads(payload)
                 except ValueError as exc:
@@ -241,6 +260,32 @@ class _SSEParser:
 
     def rest(self) -> bytes:
         return self.buffer[:200]
+
+
+def new_call(grant: Grant, key: str, *, streamed: bool) -> CallRecord:
+    """A ledger row for one request under a grant, to be completed by the relay."""
+    gateway = grant.gateway
+    return CallRecord(**grant.context.fields(), model=gateway.upstream.model,
+                     endpoint=gateway.upstream.base_url, request_hash=key, streamed=streamed)
+
+
+def cache_key(grant: Grant, body: dict) -> str:
+    """The cache key: the request plus the grant's cache scope."""
+    return request_hash({"scope": grant.cache_scope, "request": body})
+
+
+def remember(grant: Grant, key: str, body: bytes, content_type: str, usage: dict) -> None:
+    """Cache a complete successful answer."""
+    if grant.gateway.cache:
+        grant.gateway.remember(CacheEntry(
+            request_hash=key, model=grant.gateway.upstream.model, content_type=content_type,
+            body=body.decode("utf-8", "replace"), prompt_tokens=usage.get("prompt_tokens", 0),
+            completion_tokens=usage.get("completion_tokens", 0)))
+
+
+def sleep_before_retry(failure: UpstreamFailure, attempt: int, policy: RetryPolicy) -> None:
+    """Back off before the next attempt."""
+    time.sleep(backoff_delay(failure, attempt, policy))
 
 
 def _count(call: CallRecord, usage: dict, sent: int, received: int) -> None:

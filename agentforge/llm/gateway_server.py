@@ -12,16 +12,13 @@ from __future__ import annotations
 import contextlib
 import resource
 import socket
-import socketserver
 import sys
 import threading
 import time
 from dataclasses import dataclass
 from http.server import ThreadingHTTPServer
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from agentforge.llm.gateway import Gateway
+from agentforge.sandbox.socket_mount import UnixHTTPServer
 
 MAX_CONNECTIONS = 1024
 """Connections open at once over all listeners; more are refused with a 503."""
@@ -150,7 +147,7 @@ def _refuse(request: socket.socket, reason: str) -> None:
 class _Bounded:
     """Mixin: count each connection against its listener's key before a thread is spent."""
 
-    gateway: Gateway
+    connections: ConnectionLimits  # shared by all listeners of one gateway
     grant_token: str | None = None  # set on a grant's own listener
 
     @property
@@ -158,21 +155,21 @@ class _Bounded:
         return self.grant_token or _SHARED
 
     def process_request(self, request, client_address) -> None:
-        refused = self.gateway.connections.acquire(self.limit_key)
+        refused = self.connections.acquire(self.limit_key)
         if refused is not None:
             _refuse(request, refused)
             return
         try:
             super().process_request(request, client_address)  # type: ignore[misc]
         except Exception:
-            self.gateway.connections.release(self.limit_key)
+            self.connections.release(self.limit_key)
             raise
 
     def process_request_thread(self, request, client_address) -> None:
         try:
             super().process_request_thread(request, client_address)  # type: ignore[misc]
         finally:
-            self.gateway.connections.release(self.limit_key)
+            self.connections.release(self.limit_key)
 
     def handle_error(self, request, client_address) -> None:
         # A caller hanging up (timeout, killed sandbox, deadline) is normal: no traceback.
@@ -180,16 +177,12 @@ class _Bounded:
             super().handle_error(request, client_address)  # type: ignore[misc]
 
 
-class UnixHTTPServer(_Bounded, socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
-    """A threaded HTTP server on a unix socket."""
-
-    daemon_threads = True
-    block_on_close = False  # closing must not wait for a sandbox's idle keep-alive connections
-    request_queue_size = 256  # 32+ concurrent callers must not be refused
+class GatewayUnixServer(_Bounded, UnixHTTPServer):
+    """The sandbox's unix-socket HTTP server (sandbox/socket_mount.py), with the bounds."""
 
 
-class TCPHTTPServer(_Bounded, ThreadingHTTPServer):
-    """A threaded HTTP server on loopback TCP."""
+class GatewayTCPServer(_Bounded, ThreadingHTTPServer):
+    """A threaded HTTP server on loopback TCP, with the bounds."""
 
     daemon_threads = True
     block_on_close = False

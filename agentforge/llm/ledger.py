@@ -1,7 +1,8 @@
-"""The ledger: every model call (tokens, cost, latency, who made it) in SQLite, plus the cache.
+"""The ledger: every model call (tokens, cost, latency, who made it) in SQL, plus the cache.
 
-`ModelCall` and `CachedResponse` are plain SQLModel tables on the default metadata, so the
-archive's store can keep them in the same database as runs and nodes.
+Its tables, `ModelCall` and `CachedResponse`, are the store's (store/ledger_tables.py): they
+live in the run's database next to runs and nodes, and the store's `open_engine` creates
+and migrates them. The ledger only writes and queries them.
 """
 
 from __future__ import annotations
@@ -10,14 +11,17 @@ import hashlib
 import json
 import threading
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
-from sqlalchemy import Column, Text, delete, event, func, insert
+from sqlalchemy import delete, func, insert
 from sqlalchemy.engine import Engine
-from sqlmodel import Field, Session, SQLModel, create_engine, select
+from sqlmodel import Session, SQLModel, select
 
 from agentforge.llm.config import Price
+from agentforge.store.database import open_engine
+from agentforge.store.ledger_tables import CachedResponse, ModelCall
+from agentforge.store.tables import utcnow
 
 PRICES: dict[str, Price] = {
     # $ per 1M tokens (input, output); a model's dated variants match by prefix.
@@ -32,45 +36,6 @@ PRICES: dict[str, Price] = {
 }
 """Built-in prices; `[llm.prices]` in the config overrides or extends them. Unknown models
 (local vLLM, scripted) cost nothing."""
-
-
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
-class ModelCall(SQLModel, table=True):
-    """One request to a model, whoever made it (the gateway or a host-side client)."""
-
-    id: int | None = Field(default=None, primary_key=True)
-    run_id: str | None = Field(default=None, index=True)
-    node_id: int | None = Field(default=None, index=True)
-    task_id: str | None = Field(default=None, index=True)
-    role: str | None = Field(default=None, index=True)  # diagnose | agent
-    model: str = ""
-    endpoint: str = ""  # the upstream base URL (never a key)
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-    cost_usd: float = 0.0
-    latency_s: float = 0.0
-    status: str = "ok"  # ok | error | cached | budget_exceeded
-    http_status: int | None = None
-    error: str | None = Field(default=None, sa_column=Column(Text))
-    cached: bool = False
-    streamed: bool = False
-    request_hash: str = Field(default="", index=True)
-    created_at: datetime = Field(default_factory=_utcnow)
-
-
-class CachedResponse(SQLModel, table=True):
-    """A successful upstream answer, replayed verbatim for an identical request."""
-
-    request_hash: str = Field(primary_key=True)
-    model: str = ""
-    content_type: str = "application/json"
-    body: str = Field(default="", sa_column=Column(Text, nullable=False))
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-    created_at: datetime = Field(default_factory=_utcnow)
 
 
 @dataclass
@@ -93,7 +58,7 @@ class CallRecord:
     cached: bool = False
     streamed: bool = False
     request_hash: str = ""
-    created_at: datetime = field(default_factory=_utcnow)
+    created_at: datetime = field(default_factory=utcnow)
 
 
 @dataclass
@@ -106,7 +71,7 @@ class CacheEntry:
     body: str
     prompt_tokens: int = 0
     completion_tokens: int = 0
-    created_at: datetime = field(default_factory=_utcnow)
+    created_at: datetime = field(default_factory=utcnow)
 
 
 @dataclass(frozen=True)
@@ -145,41 +110,14 @@ def request_hash(body: dict) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def sqlite_engine(path: str | Path) -> Engine:
-    """An engine on a SQLite file in WAL mode, safe to share between threads."""
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(f"sqlite:///{path}", connect_args={"check_same_thread": False,
-                                                             "timeout": 30})
-
-    @event.listens_for(engine, "connect")
-    def _pragmas(dbapi_connection, _record) -> None:  # WAL: readers never block the writer
-        cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.execute("PRAGMA busy_timeout=30000")
-        cursor.close()
-
-    return engine
-
-
-def _engine_for(database: Engine | str | Path) -> Engine:
-    if isinstance(database, Engine):
-        return database
-    text = str(database)
-    if "://" in text:
-        return create_engine(text)
-    return sqlite_engine(text)
-
-
 class Ledger:
     """Records model calls and answers spend questions; also holds the response cache."""
 
     def __init__(self, database: Engine | str | Path,
                  prices: dict[str, Price] | None = None) -> None:
-        """`database`: an SQLAlchemy engine, a database URL, or a SQLite file path."""
-        self.engine = _engine_for(database)
-        SQLModel.metadata.create_all(
-            self.engine, tables=[ModelCall.__table__, CachedResponse.__table__])
+        """`database`: the store's engine (`open_engine`), a database URL, or a SQLite path."""
+        # A path or URL is opened by the store, which creates and upgrades every table.
+        self.engine = database if isinstance(database, Engine) else open_engine(database)
         self.prices = {**PRICES, **(prices or {})}
         self._write_lock = threading.Lock()  # one writer at a time: no SQLITE_BUSY storms
 
@@ -204,15 +142,6 @@ class Ledger:
             session.add(call)
             session.commit()
         return call
-
-    def record_many(self, calls: list[ModelCall]) -> None:
-        """Store several calls in one transaction (the gateway's writer batches them)."""
-        for call in calls:
-            if not call.cost_usd and not call.cached:
-                call.cost_usd = self.cost(call.model, call.prompt_tokens, call.completion_tokens)
-        with self._write_lock, Session(self.engine, expire_on_commit=False) as session:
-            session.add_all(calls)
-            session.commit()
 
     def spend(self, *, run_id: str | None = None, node_id: int | None = None,
               task_id: str | None = None, role: str | None = None) -> Spend:

@@ -6,11 +6,11 @@
             agent_box.exec([...])   # sees AGENTFORGE_EXEC_URL=http://127.0.0.1:8766
 
 The host serves a small JSON-over-HTTP API on a unix socket in a host directory that is
-bind-mounted read-only into the agent's sandbox (the gateway's pattern, and its byte
-forwarder, reused). Every operation goes through the task sandbox's own `Sandbox` methods,
-so the task container keeps its policy (no network, no capabilities, host-enforced
-timeouts); no container ever sees the Docker socket. One channel serves one task sandbox
-and accepts one token.
+bind-mounted read-only into the agent's sandbox (a `SocketMount`, as the model gateway's
+grants use, with the same loopback forwarder). Every operation goes through the task
+sandbox's own `Sandbox` methods, so the task container keeps its policy (no network, no
+capabilities, host-enforced timeouts); no container ever sees the Docker socket. One
+channel serves one task sandbox and accepts one token.
 
     POST /exec        {cmd, timeout?, cwd?}  -> {exit_code, output, timed_out}
     POST /read_file   {path}                 -> {content}        (UTF-8 text)
@@ -20,12 +20,10 @@ and accepts one token.
 from __future__ import annotations
 
 import json
-import os
 import posixpath
 import secrets
 import shlex
 import shutil
-import socketserver
 import tempfile
 import threading
 from http.server import BaseHTTPRequestHandler
@@ -33,14 +31,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from agentforge.errors import SandboxError
+from agentforge.sandbox.socket_mount import SocketMount, UnixHTTPServer
 
 if TYPE_CHECKING:
-    from agentforge.sandbox import Sandbox, SandboxConfig
+    from agentforge.sandbox.config import SandboxConfig
+    from agentforge.sandbox.container import Sandbox
 
 CONTAINER_DIR = "/run/agentforge-exec"
 """Where the channel directory (socket + forwarder.py) appears in the agent's sandbox."""
 SOCKET_NAME = "exec.sock"
-FORWARDER_NAME = "forwarder.py"
 FORWARDER_PORT = 8766
 MAX_TIMEOUT = 3600.0
 _MAX_BODY = 32 * 1024 * 1024
@@ -58,9 +57,9 @@ class ExecChannel:
         self.default_timeout = default_timeout
         self.forwarder_port = forwarder_port
         self.token = "ex-" + secrets.token_urlsafe(24)
-        self.socket_dir = Path(tempfile.mkdtemp(prefix="agentforge-exec-"))
-        self.socket_path = self.socket_dir / SOCKET_NAME
-        self._server: _UnixHTTPServer | None = None
+        self.mount = SocketMount(Path(tempfile.mkdtemp(prefix="agentforge-exec-")),
+                                 CONTAINER_DIR, SOCKET_NAME, forwarder_port)
+        self._server: UnixHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
     @property
@@ -71,16 +70,8 @@ class ExecChannel:
 
     def start(self) -> ExecChannel:
         """Listen on the socket; the forwarder file sits next to it."""
-        from agentforge.llm import forwarder
-
-        # The agent's user (uid 1000) must reach the socket also when we run as root; the
-        # token is the access control, as with the gateway.
-        os.chmod(self.socket_dir, 0o755)
-        shutil.copyfile(forwarder.__file__, self.socket_dir / FORWARDER_NAME)
-        os.chmod(self.socket_dir / FORWARDER_NAME, 0o644)
-        self._server = _UnixHTTPServer(str(self.socket_path), _ChannelHandler)
-        self._server.channel = self
-        os.chmod(self.socket_path, 0o666)
+        self._server = self.mount.listen(_ChannelHandler)
+        self._server.channel = self  # type: ignore[attr-defined]
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True,
                                         name="exec-channel")
         self._thread.start()
@@ -94,7 +85,7 @@ class ExecChannel:
             self._server = None
         if self._thread is not None:
             self._thread.join(timeout=30)
-        shutil.rmtree(self.socket_dir, ignore_errors=True)
+        shutil.rmtree(self.mount.host_dir, ignore_errors=True)
 
     def __enter__(self) -> ExecChannel:
         return self.start()
@@ -104,16 +95,12 @@ class ExecChannel:
 
     def apply(self, config: SandboxConfig) -> SandboxConfig:
         """A copy of the agent's `config` with the channel mounted and its environment set."""
-        binds = {**config.binds, str(self.socket_dir): f"{CONTAINER_DIR}:ro"}
-        return config.model_copy(update={"binds": binds, "env": {**config.env, **self.env}})
+        return self.mount.apply(config, self.env)
 
     def start_forwarder(self, agent_box: Sandbox, timeout: float = 60.0) -> None:
         """Start the loopback forwarder in the agent's sandbox and wait until it accepts."""
-        from agentforge.llm.sandbox_forwarder import start_forwarder
-
         try:
-            start_forwarder(agent_box, f"{CONTAINER_DIR}/{FORWARDER_NAME}",
-                            f"{CONTAINER_DIR}/{SOCKET_NAME}", self.forwarder_port, timeout)
+            self.mount.start_forwarder(agent_box, timeout)
         except SandboxError as exc:
             raise SandboxError(f"the exec channel's forwarder did not start: {exc}; apply "
                                "the channel to the agent's config (ExecChannel.apply)") from exc
@@ -215,8 +202,3 @@ class _ChannelHandler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
         self.wfile.write(data)
-
-
-class _UnixHTTPServer(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
-    daemon_threads = True
-    channel: ExecChannel

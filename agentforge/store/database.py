@@ -1,20 +1,21 @@
-"""Opening the run database: SQLite (WAL, foreign keys, busy timeout) by default, or PostgreSQL."""
+"""Opening the run database: SQLite (WAL, foreign keys, busy timeout) by default, or PostgreSQL.
+
+The one engine set-up of agentforge: the archive (`SqlStore`) and the model-call ledger
+(`llm.ledger.Ledger`) both open their database here, and every table is created here.
+"""
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Sequence
 from pathlib import Path
 
 from sqlalchemy import Engine, event
 from sqlmodel import create_engine
 
-from agentforge.store import tables  # noqa: F401  (registers our tables on SQLModel.metadata)
+# Importing the table modules registers every table on SQLModel.metadata.
+from agentforge.store import ledger_tables, tables  # noqa: F401
 from agentforge.store.errors import StoreError
 from agentforge.store.migrations import MIGRATIONS, Migration, upgrade
-
-# Tables of other packages that live in the same database; imported only if present.
-_OPTIONAL_TABLE_MODULES = ("agentforge.llm.ledger",)
 
 BUSY_TIMEOUT_MS = 30_000
 
@@ -25,15 +26,6 @@ def database_url(path_or_url: str | Path) -> str:
     if "://" in text:
         return text
     return f"sqlite:///{Path(text).resolve()}"
-
-
-def _register_optional_tables() -> None:
-    for name in _OPTIONAL_TABLE_MODULES:
-        try:
-            importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name != name:  # the module exists but is broken: that must not be hidden
-                raise
 
 
 def _configure_sqlite(engine: Engine) -> None:
@@ -58,7 +50,6 @@ def _configure_sqlite(engine: Engine) -> None:
 def open_engine(path_or_url: str | Path, migrations: Sequence[Migration] = MIGRATIONS) -> Engine:
     """Open (creating or upgrading as needed) the database at a path or URL."""
     url = database_url(path_or_url)
-    _register_optional_tables()
     if url.startswith("sqlite"):
         if url.startswith("sqlite:///") and url != "sqlite:///:memory:":
             Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)

@@ -68,6 +68,6 @@ def upgrade(engine: Engine, url: str, migrations: Sequence[Migration] = MIGRATIO
         for version in range(current, latest):
             migrations[version - 1](conn)
             _stamp(conn, version + 1)
-        # Tables added by other modules (the model-call ledger) may be new to this database.
+        # A new table needs no migration: whatever this database lacks is created here.
         SQLModel.metadata.create_all(conn)
         return current

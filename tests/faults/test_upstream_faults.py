@@ -77,6 +77,18 @@ def test_a_passing_fault_is_retried_and_booked_once(gateway, upstream, ledger, f
     assert call.status == "ok" and call.completion_tokens == 20
 
 
+def test_a_streamed_answer_is_booked_before_the_caller_sees_its_end(gateway, upstream, ledger):
+    """A client stops reading at [DONE]: by then the call must be booked, so that its next
+    request meets the spent budget (and flush() finds the row), however late the upstream
+    closes the stream after it."""
+    text = f"fault=hold-end delay=1 id={nonce()}"  # within the 1.5 s read timeout
+    assert ask(gateway, gateway.grant(run_id="r", task_id="t"), text, stream=True).startswith(
+        "ok: fault=hold-end")
+    gateway.flush()
+    [call] = ledger.calls(run_id="r")
+    assert call.status == "ok" and call.streamed and call.completion_tokens == 20
+
+
 def test_retry_after_is_honoured(gateway, upstream):
     text = f"fault=429-retry-after retry_after=1 times=1 id={nonce()}"
     assert ask(gateway, gateway.grant(run_id="r"), text).startswith("ok")

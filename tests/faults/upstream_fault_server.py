@@ -10,6 +10,7 @@ N requests with that exact message fail, later ones are answered; `retry_after=S
     stream-cut     a streamed answer that stops halfway without its end
     not-json       an HTML page with status 200
     hold-usage     a streamed answer whose usage chunk comes `delay=S` after the content
+    hold-end       a streamed answer that ends `delay=S` after its [DONE] event
     reject-max-tokens   400 "Unsupported parameter: 'max_tokens'" when max_tokens is sent
 
 A model named like OpenAI's reasoning models (o1, o3-mini, gpt-5...) always rejects
@@ -157,6 +158,8 @@ class Handler(BaseHTTPRequestHandler):
                 time.sleep(delay)
             self._chunk(f"data: {json.dumps(usage)}\n\n".encode())
             self._chunk(b"data: [DONE]\n\n")
+            if fault == "hold-end":
+                time.sleep(delay)
             self._chunk(b"")
             self.server.log("completed", {"text": text})
         except OSError:

@@ -5,10 +5,13 @@ from __future__ import annotations
 import sqlite3
 from concurrent.futures import ThreadPoolExecutor
 
-from sqlmodel import SQLModel, create_engine
+from sqlalchemy import inspect
+from sqlmodel import SQLModel
 
 from agentforge.llm.config import Price
 from agentforge.llm.ledger import CachedResponse, Ledger, ModelCall, request_hash
+from agentforge.store.database import open_engine
+from agentforge.store.migrations import latest_version, read_version
 
 
 def test_prices_exact_prefix_override_and_unknown(tmp_path):
@@ -57,12 +60,38 @@ def test_concurrent_writers(tmp_path):
 
 
 def test_shares_an_engine_and_metadata_with_other_tables(tmp_path):
-    engine = create_engine(f"sqlite:///{tmp_path / 'shared.db'}")
-    SQLModel.metadata.create_all(engine)  # what the store does with its own tables
+    engine = open_engine(tmp_path / "shared.db")  # the store creates every table
     ledger = Ledger(engine)
     ledger.record(ModelCall(run_id="r", model="m"))
     assert ModelCall.__table__.metadata is SQLModel.metadata
     assert Ledger(f"sqlite:///{tmp_path / 'shared.db'}").spend(run_id="r").calls == 1
+
+
+def test_a_path_is_opened_by_the_store_with_its_engine_set_up(tmp_path):
+    """One engine set-up: a ledger file gets the store's schema, version and pragmas."""
+    ledger = Ledger(tmp_path / "alone.db")
+    with ledger.engine.connect() as conn:
+        assert read_version(conn) == latest_version()
+        assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+        assert {"modelcall", "cachedresponse", "run"} <= set(inspect(conn).get_table_names())
+
+
+def test_a_ledger_file_written_before_the_store_owned_it_still_opens(tmp_path):
+    path = tmp_path / "old.db"
+    with sqlite3.connect(path) as db:  # the ledger's own tables, no schema version
+        db.executescript(
+            "CREATE TABLE modelcall (id INTEGER PRIMARY KEY, run_id VARCHAR, node_id INTEGER,"
+            " task_id VARCHAR, role VARCHAR, model VARCHAR NOT NULL, endpoint VARCHAR NOT NULL,"
+            " prompt_tokens INTEGER NOT NULL, completion_tokens INTEGER NOT NULL,"
+            " cost_usd FLOAT NOT NULL, latency_s FLOAT NOT NULL, status VARCHAR NOT NULL,"
+            " http_status INTEGER, error TEXT, cached BOOLEAN NOT NULL, streamed BOOLEAN NOT NULL,"
+            " request_hash VARCHAR NOT NULL, created_at DATETIME NOT NULL);"
+            "INSERT INTO modelcall VALUES (1, 'r', NULL, NULL, 'agent', 'm', '', 7, 3, 0.25, 0,"
+            " 'ok', 200, NULL, 0, 0, '', '2026-01-01 00:00:00');")
+    ledger = Ledger(path)
+    assert ledger.spend(run_id="r").tokens == 10
+    ledger.record(ModelCall(run_id="r", model="m", prompt_tokens=1))
+    assert ledger.spend(run_id="r").calls == 2
 
 
 def test_cache_round_trip_and_request_hash(tmp_path):

@@ -1,11 +1,12 @@
-"""In-sandbox loopback forwarder: 127.0.0.1:PORT <-> the gateway's unix socket, byte for byte.
+"""In-sandbox loopback forwarder: 127.0.0.1:PORT <-> a host service's unix socket, byte for byte.
 
-Standard library only and standalone: the gateway puts this file next to its socket, the
-sandbox sees both through one read-only bind mount and runs
+Standard library only and standalone: `SocketMount` (socket_mount.py) puts this file next to
+the host's socket, the sandbox sees both through one read-only bind mount and runs
 
     python3 forwarder.py --socket /run/agentforge/gateway.sock --port 8765
 
-in the background, so an agent can use a plain OPENAI_BASE_URL=http://127.0.0.1:8765/v1.
+in the background, so an agent can use a plain OPENAI_BASE_URL=http://127.0.0.1:8765/v1 (the
+model gateway) or AGENTFORGE_EXEC_URL=http://127.0.0.1:8766 (the exec channel).
 """
 
 from __future__ import annotations
@@ -40,9 +41,9 @@ def _relay(client: socket.socket, socket_path: str) -> None:
         upstream = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         upstream.connect(socket_path)
     except OSError as exc:
-        body = (b'{"error": {"message": "agentforge forwarder: the model gateway socket '
+        body = (b'{"error": {"message": "agentforge forwarder: the host socket '
                 + socket_path.encode() + b" is not reachable (" + str(exc).encode()
-                + b'); the run may have ended", "type": "gateway_unreachable"}}')
+                + b'); the run may have ended", "type": "host_unreachable"}}')
         head = b"HTTP/1.1 502 Bad Gateway\r\nContent-Type: application/json\r\n"
         with contextlib.suppress(OSError):
             client.sendall(head + b"Content-Length: %d\r\nConnection: close\r\n\r\n" % len(body)
@@ -77,7 +78,7 @@ def serve(socket_path: str, port: int, host: str = "127.0.0.1",
 def main(argv: list[str] | None = None) -> int:
     """Command line: forward until killed."""
     parser = argparse.ArgumentParser(description="Loopback TCP -> unix socket forwarder.")
-    parser.add_argument("--socket", required=True, help="the gateway's unix socket")
+    parser.add_argument("--socket", required=True, help="the host's unix socket")
     parser.add_argument("--port", type=int, default=8765, help="loopback port (0: any free)")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port-file", help="write the listening port here once ready")
