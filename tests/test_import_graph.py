@@ -22,13 +22,7 @@ from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parent.parent / "agentforge"
 
-KNOWN_PACKAGE_CYCLES: set[frozenset[str]] = {
-    # Issue 16 ("misplaced modules"), not yet broken: evolve.config names agents.ref's
-    # AgentRef and evolve.context seeds through agents.seed, while agents.ref/seed/export/
-    # lineage reach back into evolve.rundir, evolve.improve and evolve.selection. evolve/ was
-    # being edited by others when this test was written; take the entry out with the fix.
-    frozenset({"agents", "evolve"}),
-}
+KNOWN_PACKAGE_CYCLES: set[frozenset[str]] = set()
 """Package cycles waiting for their fix, each with the issue that will break it."""
 
 

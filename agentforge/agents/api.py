@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from agentforge.agent_runner import AgentSpec
-from agentforge.agents.ref import ResolvedAgent, resolve_runnable_agent
+from agentforge.evolve.agent_ref import ResolvedAgent, resolve_runnable_agent
 
 
 @dataclass

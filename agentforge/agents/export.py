@@ -29,7 +29,12 @@ import jinja2
 
 from agentforge import __version__
 from agentforge.agents.lineage import Lineage, lineage_markdown, read_lineage
-from agentforge.agents.ref import AGENTFORGE_CONTRACT, AgentRefError, ResolvedAgent, resolve_agent
+from agentforge.evolve.agent_ref import (
+    AGENTFORGE_CONTRACT,
+    AgentRefError,
+    ResolvedAgent,
+    resolve_agent,
+)
 
 FORMAT_VERSION = 1
 MANIFEST = "agentforge-agent.json"

@@ -21,7 +21,7 @@ AGENT = typer.Argument(None, metavar="AGENT",
 
 def _agent(ref: str | None):
     """The AgentSpec a reference names (the seed agent when none is given)."""
-    from agentforge.agents.ref import resolve_runnable_agent
+    from agentforge.evolve.agent_ref import resolve_runnable_agent
     from agentforge.paths import archive_dir
 
     return resolve_runnable_agent(ref or archive_dir() / "base")[1]

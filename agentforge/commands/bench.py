@@ -130,7 +130,7 @@ def run(
         tasks = [bench.task(i) for i in instance_ids]
     if not tasks:
         raise BenchError(f"no tasks selected from {benchmark}; see `agentforge bench list`")
-    from agentforge.agents.ref import resolve_runnable_agent
+    from agentforge.evolve.agent_ref import resolve_runnable_agent
 
     agent_dir = resolve_runnable_agent(agent)[0].path
     run_options = RunOptions(agent_dir=agent_dir, model_name=model or agent_dir.name,

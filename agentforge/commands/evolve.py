@@ -45,12 +45,13 @@ def evolve(
         if config is not None or run_dir is not None:
             raise ConfigError("--resume DIR takes no --config/--run-dir: the run directory "
                               "holds its config (change fields with --set KEY=VALUE)")
-        target, run_config = resume, None
+        target, run_config, created = resume, None, False
         if not resume.is_dir():
             raise ConfigError(f"{resume} does not exist: give the directory of a run "
                               "(agentforge evolve --config FILE --run-dir DIR starts one)")
     elif config is not None and run_dir is not None:
         target, run_config = run_dir, load_run_config(config, overrides)
+        created = not run_dir.exists()
         run_dir.mkdir(parents=True, exist_ok=True)
     else:
         typer.echo(ctx.get_help())
@@ -59,15 +60,29 @@ def evolve(
     typer.echo(f"watch it: agentforge web {target}", err=True)
     # The lock comes first: a resume rewrites config.json, and two processes would run the
     # same evaluations twice.
-    with hold_run_lock(target, say=lambda line: typer.echo(line, err=True)), \
-            open_run(target, run_config, overrides if run_config is None else []) as run:
-        _run_until_stopped(run, finalize_at_end, quiet)
+    try:
+        with hold_run_lock(target, say=lambda line: typer.echo(line, err=True)), \
+                open_run(target, run_config, overrides if run_config is None else []) as run:
+            _run_until_stopped(run, finalize_at_end, quiet)
+    except BaseException:
+        if run_config is not None and created:
+            _remove_if_only_lock(target)  # a refused start (e.g. a bad seed) leaves nothing
+        raise
     typer.echo(f"status: agentforge status {target}")
+
+
+def _remove_if_only_lock(run_dir: Path) -> None:
+    """Remove a run directory this command created if nothing but its lock file is in it."""
+    from agentforge.evolve.runlock import LOCK_NAME
+
+    if run_dir.is_dir() and {p.name for p in run_dir.iterdir()} <= {LOCK_NAME}:
+        (run_dir / LOCK_NAME).unlink(missing_ok=True)
+        run_dir.rmdir()
 
 
 def _seed_override(seed: str, resume: Path | None) -> str:
     """--seed as a seed_agent override, its run directory absolute (from the current one)."""
-    from agentforge.agents.ref import parse_agent_ref
+    from agentforge.evolve.agent_ref import parse_agent_ref
 
     if resume is not None:
         raise ConfigError("--seed starts a new run: give it with --config and --run-dir, not "

@@ -10,7 +10,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from agentforge.agents.seed import PreparedSeed, prepare_seed
 from agentforge.bench import get_benchmark
 from agentforge.bench.named_lists import coverage_warning
 from agentforge.bench.protocol import Benchmark
@@ -20,6 +19,7 @@ from agentforge.evolve.config import ImproveConfig, RunConfig, Stage
 from agentforge.evolve.evaluate import order_for_stages, stage_warnings
 from agentforge.evolve.improve import clean_copy
 from agentforge.evolve.rundir import RunDir, new_run_id
+from agentforge.evolve.seed import PreparedSeed, prepare_seed
 from agentforge.llm.gateway import Budget, Gateway
 from agentforge.llm.ledger import Ledger
 from agentforge.llm.spec import role_endpoint

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from agentforge.agents.export import export_agent
-from agentforge.agents.ref import AgentRefError
 from agentforge.bench import get_benchmark
+from agentforge.evolve.agent_ref import AgentRefError
 from agentforge.evolve.demo import SUMMARY, demo_script
 
 TASK = "py-exercise-duration-format"

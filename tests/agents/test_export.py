@@ -11,8 +11,8 @@ import pytest
 from typer.testing import CliRunner
 
 from agentforge.agents.export import MANIFEST, export_agent
-from agentforge.agents.ref import AgentRefError
 from agentforge.cli import app
+from agentforge.evolve.agent_ref import AgentRefError
 from agentforge.evolve.demo import MARKER, SUMMARY
 
 

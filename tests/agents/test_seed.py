@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 
 from agentforge.agents.export import MANIFEST, export_agent
-from agentforge.agents.seed import SeedRefused, prepare_seed
 from agentforge.evolve.config import load_run_config
 from agentforge.evolve.context import open_run
 from agentforge.evolve.demo import MARKER
+from agentforge.evolve.seed import SeedRefused, prepare_seed
 from agentforge.evolve.status import run_status
 
 

@@ -24,7 +24,7 @@ from foreign_runs import (
 )
 
 from agentforge.agents.export import MANIFEST, export_agent
-from agentforge.agents.ref import AgentRefError, resolve_agent, resolve_runnable_agent
+from agentforge.evolve.agent_ref import AgentRefError, resolve_agent, resolve_runnable_agent
 from agentforge.evolve.rundir import RunDir
 from agentforge.evolve.status import run_status
 from agentforge.importers.common import write_imported_run

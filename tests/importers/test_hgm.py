@@ -11,7 +11,7 @@ import pytest
 from foreign_runs import SWE_IDS, A, B, C, E, make_hgm_run
 
 from agentforge.agents.export import MANIFEST, export_agent
-from agentforge.agents.ref import resolve_agent
+from agentforge.evolve.agent_ref import resolve_agent
 from agentforge.evolve.status import run_status
 from agentforge.importers.records import ImportRefused, read_json_records
 

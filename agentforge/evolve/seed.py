@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from agentforge.agents.ref import AgentRefError, resolve_runnable_agent
 from agentforge.errors import ConfigError
+from agentforge.evolve.agent_ref import AgentRefError, resolve_runnable_agent
 
 if TYPE_CHECKING:
     from agentforge.evolve.config import ImproveConfig
