@@ -50,6 +50,11 @@ class AgentRun:
     trajectory_dir: Path | None = None
     log_tail: str = field(default="", repr=False)
 
+    @property
+    def exited_cleanly(self) -> bool:
+        """The agent's process ended by itself with exit code 0 (not a crash, not a timeout)."""
+        return self.exit_code == 0
+
 
 def run_agent(
     task: Task,

@@ -126,18 +126,35 @@ def run_benchmark(
     return results, ordered
 
 
+def task_trajectory_dir(out_dir: Path, instance_id: str) -> Path:
+    """Where a task's trajectories go under a run's output folder."""
+    return out_dir / "trajectories" / instance_id
+
+
+def attempt_trajectory_dir(out_dir: Path, instance_id: str, attempt: int, attempts: int) -> Path:
+    """One attempt's folder: the task's folder itself, or attempt-N/ when there are several."""
+    folder = task_trajectory_dir(out_dir, instance_id)
+    return folder / f"attempt-{attempt}" if attempts > 1 else folder
+
+
+def first_attempt_dir(out_dir: Path, instance_id: str) -> Path:
+    """The first attempt's trajectory folder, whatever the number of attempts."""
+    folder = task_trajectory_dir(out_dir, instance_id)
+    attempts = sorted(folder.glob("attempt-*"))
+    return attempts[0] if attempts else folder
+
+
 def run_one(
     benchmark: Benchmark, task: Task, options: RunOptions, grant_for: GrantFor | None = None
 ) -> tuple[TaskResult, Prediction]:
     """One task: agent attempt(s) in sandboxes, each graded in a fresh sandbox."""
     start = time.monotonic()
     task = benchmark.prepare(task)
-    patch, problem, result, ended = "", task.problem_statement, None, ""
+    patch, problem, result, ended, clean = "", task.problem_statement, None, "", True
     attempts = max(1, benchmark.max_attempts)
     for attempt in range(1, attempts + 1):
-        trajectory_dir = options.out_dir / "trajectories" / task.instance_id
-        if attempts > 1:
-            trajectory_dir = trajectory_dir / f"attempt-{attempt}"
+        trajectory_dir = attempt_trajectory_dir(options.out_dir, task.instance_id, attempt,
+                                                attempts)
         grant = grant_for(task) if grant_for else None
         try:
             run = run_agent(
@@ -152,7 +169,7 @@ def run_one(
             if revoke is not None:
                 revoke()
         _save_log(options.out_dir / "logs", task.instance_id, f"agent-{attempt}.log", run.log_tail)
-        patch, ended = run.patch, run.ended
+        patch, ended, clean = run.patch, run.ended, run.exited_cleanly
         prediction = Prediction(instance_id=task.instance_id,
                                 model_name_or_path=options.model_name, model_patch=patch)
         result = benchmark.grade(task, prediction)
@@ -162,7 +179,7 @@ def run_one(
         problem = _TEMPLATES.get_template("retry.md.j2").render(
             problem_statement=task.problem_statement, test_output=result.test_output[-4000:])
     assert result is not None
-    if ended != "exit code 0" and not result.resolved:
+    if not clean and not result.resolved:
         result.reason = f"{result.reason}; agent ended: {ended}"
     result.attempts, result.duration = attempt, time.monotonic() - start
     return result, prediction

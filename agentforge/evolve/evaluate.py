@@ -13,7 +13,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from agentforge.bench.protocol import Benchmark
-from agentforge.bench.runner import RunOptions, run_one
+from agentforge.bench.runner import (
+    RunOptions,
+    first_attempt_dir,
+    run_one,
+    task_trajectory_dir,
+)
 from agentforge.bench.task import Task
 from agentforge.errors import ConfigError
 from agentforge.evolve.config import Stage
@@ -131,23 +136,32 @@ def agent_crash(trajectory_dir: Path) -> str | None:
     return None
 
 
+@dataclass(frozen=True)
+class GradedRun:
+    """One agent run on one task, graded: what the archive records of it."""
+
+    resolved: bool
+    reason: str
+    crash: str | None
+    """Why the agent crashed (from its trajectory), None if it ended on its own terms."""
+    artefacts: TaskResultData
+    seconds: float
+
+
 def run_evaluation(benchmark: Benchmark, task: Task, agent_dir: Path, out_dir: Path, *,
-                   timeout: float, grant=None, max_trajectory_mb: float = 16.0,
-                   ) -> tuple[bool, str, str | None, TaskResultData, float]:
-    """Run the agent on one task and grade it: (resolved, reason, crash, artefacts, seconds)."""
+                   timeout: float, grant=None, max_trajectory_mb: float = 16.0) -> GradedRun:
+    """Run the agent on one task and grade it."""
     started = time.monotonic()
     options = RunOptions(agent_dir=agent_dir, out_dir=out_dir, agent_timeout=timeout,
                          model_name=agent_dir.name, max_trajectory_mb=max_trajectory_mb)
     result, prediction = run_one(benchmark, task, options,
                                  (lambda _task: grant) if grant is not None else None)
-    trajectories = out_dir / "trajectories" / task.instance_id
-    attempts = sorted(trajectories.glob("attempt-*"))
-    crash = agent_crash(attempts[0] if attempts else trajectories)
+    crash = agent_crash(first_attempt_dir(out_dir, task.instance_id))
     data = TaskResultData(
         patch=prediction.model_patch or "", test_output=result.test_output[-20000:],
-        trajectory_path=str(trajectories),
+        trajectory_path=str(task_trajectory_dir(out_dir, task.instance_id)),
         report_json=json.dumps(result.model_dump(mode="json", exclude={"test_output"})))
-    return result.resolved, result.reason, crash, data, time.monotonic() - started
+    return GradedRun(result.resolved, result.reason, crash, data, time.monotonic() - started)
 
 
 def plan_initial(finished: dict[str, bool], task_order: list[str], count: int) -> StagePlan:

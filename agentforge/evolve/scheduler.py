@@ -143,8 +143,6 @@ class InFlight:
     improving: list[int]
     evaluating: list[EvaluationJob]
     queued: int
-    iterations: int
-    evaluations: int
 
 
 class Scheduler:
@@ -182,8 +180,6 @@ class Scheduler:
                 improving=list(self._improving.values()),
                 evaluating=list(self._evaluating.values()),
                 queued=len(self._queue),
-                iterations=self.iterations,
-                evaluations=self.evaluations,
             )
 
     def run(

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 from agentforge.errors import ConfigError
 from agentforge.evolve.agent_ref import AgentRefError, resolve_runnable_agent
+from agentforge.store.tables import NOT_RUNNABLE
 
 if TYPE_CHECKING:
     from agentforge.evolve.config import ImproveConfig
@@ -52,7 +53,7 @@ def prepare_seed(seed_agent: str | Path, improve: ImproveConfig | None = None) -
                           "or RUN_DIR@NODE") from exc
     origin = resolved.origin()
     if resolved.node_id is not None and resolved.status not in _VALIDATED:
-        if resolved.status in ("invalid", "failed"):
+        if resolved.status in {status.value for status in NOT_RUNNABLE}:
             raise SeedRefused(f"seed {seed_agent} refused: node {resolved.node_id} is "
                               f"{resolved.status} in its run ({resolved.reason}); pick a "
                               "valid node (agentforge status shows them)")

@@ -23,10 +23,8 @@ from agentforge.llm.client import ModelClient
 from agentforge.llm.errors import ModelError
 from agentforge.llm.ledger import CallContext
 from agentforge.store.errors import StoreError
-from agentforge.store.tables import NodeStatus
+from agentforge.store.tables import NOT_RUNNABLE, NodeStatus
 from agentforge.trajectory_copy import NOTE_KEY
-
-_NOT_RUNNABLE = {NodeStatus.invalid, NodeStatus.failed}
 
 
 def agent_dir(ctx: RunContext, node_id: int) -> Path:
@@ -85,7 +83,8 @@ def improve_step(ctx: RunContext, parent_id: int) -> int:
     parent = store.get_node(parent_id)
     parent_dir = agent_dir(ctx, parent_id)
     spec = load_agent(parent_dir)
-    summary = next(s for s in store.node_summaries(ctx.run_id) if s.id == parent_id)
+    summary = next(s for s in store.node_summaries(
+        ctx.run_id, split=config.benchmark.validation_split) if s.id == parent_id)
     facts = AgentFacts(name=spec.name, description=spec.description,
                        files=sorted(str(p.relative_to(parent_dir)) for p in parent_dir.rglob("*")
                                     if p.is_file()),
@@ -158,7 +157,7 @@ def evaluate_job(ctx: RunContext, job: EvaluationJob) -> EvaluationOutcome:
     """Run one node on one task and finish its evaluation row (exactly once)."""
     store = ctx.store
     node = store.get_node(job.node_id)
-    if node.status in _NOT_RUNNABLE:
+    if node.status in NOT_RUNNABLE:
         return EvaluationOutcome(None, False, f"skipped: node is {node.status}", skipped=True)
     try:
         evaluation = store.start_evaluation(job.node_id, job.task_id, split=job.split,
@@ -170,10 +169,12 @@ def evaluate_job(ctx: RunContext, job: EvaluationJob) -> EvaluationOutcome:
                               role="agent")
     crash = None
     try:
-        resolved, reason, crash, data, seconds = run_evaluation(
+        graded = run_evaluation(
             ctx.benchmark, ctx.task(job.task_id), agent_dir(ctx, job.node_id), out_dir,
             timeout=ctx.config.evaluation.agent_timeout, grant=grant,
             max_trajectory_mb=ctx.config.evaluation.max_trajectory_mb)
+        resolved, reason, crash = graded.resolved, graded.reason, graded.crash
+        data, seconds = graded.artefacts, graded.seconds
     except Exception as exc:  # one task's crash on our side must not stop the run
         raise_if_host_disk_full(exc)  # ...but a full disk must, and is not the agent's failure
         resolved, reason, data, seconds = False, f"evaluation error: {type(exc).__name__}: " \

@@ -6,10 +6,10 @@ from collections import Counter
 
 from agentforge.store.protocol import Store
 from agentforge.store.repo import AgentRepo
-from agentforge.store.tables import NodeStatus
+from agentforge.store.tables import NOT_RUNNABLE, NodeStatus
 
 _NEEDS_COMMIT = {NodeStatus.evaluating, NodeStatus.evaluated}
-_NEVER_PARENTS = {NodeStatus.invalid, NodeStatus.failed}
+_NEVER_PARENTS = NOT_RUNNABLE
 
 
 def archive_problems(store: Store, run_id: str, repo: AgentRepo | None = None) -> list[str]:

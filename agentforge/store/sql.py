@@ -14,6 +14,7 @@ from agentforge.store.database import open_engine
 from agentforge.store.errors import StoreError
 from agentforge.store.records import NodeSummary, TaskResultData
 from agentforge.store.tables import (
+    NOT_RUNNABLE,
     AgentNode,
     Evaluation,
     Event,
@@ -24,7 +25,7 @@ from agentforge.store.tables import (
 )
 
 _RUN_FIELDS = {"run_dir", "status", "stop_reason", "rng_state", "iterations", "origin_json"}
-_NEEDS_REASON = {NodeStatus.invalid, NodeStatus.failed}
+_NEEDS_REASON = NOT_RUNNABLE
 
 
 class SqlStore:

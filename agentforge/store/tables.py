@@ -30,6 +30,10 @@ class NodeStatus(StrEnum):
     failed = "failed"  # the step itself failed (reason says how); never a parent
 
 
+NOT_RUNNABLE = frozenset({NodeStatus.invalid, NodeStatus.failed})
+"""Statuses of nodes that never become parents, are never evaluated, and carry a reason."""
+
+
 class Run(SQLModel, table=True):
     """One evolution run."""
 

@@ -64,9 +64,6 @@ def test_dgm_samples_in_proportion_to_its_weights():
     for node_id, weight in weights.items():
         assert draws[node_id] / 20_000 == pytest.approx(weight / total, abs=0.02)
     assert set(draws) <= {1, 2, 5}
-    # Sampling is with replacement: a batch can hold the same parent several times.
-    batch = selector.select_parents(ARCHIVE, random.Random(5), k=30)
-    assert len(batch) == 30 and len(set(batch)) < 30
 
 
 def test_dgm_without_a_scored_non_perfect_node_says_so():

@@ -10,9 +10,10 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from agentforge.errors import AgentforgeError
+from agentforge.store.tables import NOT_RUNNABLE
 
 # Nodes that broke the agent or whose step failed are never parents (nor final picks).
-EXCLUDED_STATUSES = frozenset({"invalid", "failed"})
+EXCLUDED_STATUSES = frozenset(status.value for status in NOT_RUNNABLE)
 # A pending node has not been validated yet: it cannot be a parent until it has.
 WAITING_STATUSES = frozenset({"pending"})
 
@@ -105,10 +106,6 @@ class ExpandingSelector:
     ) -> Action:
         """Always a new child of the selected parent."""
         return Expand(self.select_parent(nodes, rng))
-
-    def select_parents(self, nodes: Sequence[NodeLike], rng: random.Random, k: int) -> list[int]:
-        """k parents drawn independently (with replacement), as a generation-based run needs."""
-        return [self.select_parent(nodes, rng) for _ in range(k)]
 
     def best_node(self, nodes: Sequence[NodeLike]) -> int:
         """The scored node with the best score (more evaluations break ties)."""
