@@ -1,4 +1,4 @@
-"""Running an agent directory inside a sandbox by the agent contract (see ARCHITECTURE.md).
+"""Running an agent directory inside a sandbox by the agent contract (docs/architecture.md).
 
     agent = load_agent(archive_dir() / "base")
     with Gateway(endpoint, ledger) as gw:

@@ -4,6 +4,19 @@
 archive, so a run killed at any moment (SIGKILL included) resumes from its directory: nodes
 left `pending` are validated again, unfinished and not-yet-started evaluations are planned
 again, finished ones are never repeated, and the selection RNG continues from its saved state.
+
+One child's path through the code, in order (docs/architecture.md says more):
+
+1. parent selection  -- policy.py `SearchPolicy.decide` asks selection/ (dgm, hgm, ...) [here:
+                        `propose`]
+2. scheduling        -- scheduler.py runs the step on an improve worker, outcomes come back here
+3. diagnosis         -- steps.py `improve_step` -> diagnose.py `diagnose` (one Proposal)
+4. implementation    -- improve.py `implement`: the parent runs on its own source in a sandbox
+5. commit            -- store/repo.py `AgentRepo.create_child`, then the node row (pending)
+6. validation        -- improve.py `validate_agent`: `evaluating` or `invalid: <why>`
+7. staged evaluation -- [here: `improved` -> `_next_jobs`] evaluate.py `plan_stage`, then
+                        steps.py `evaluate_job` -> evaluate.py `run_evaluation` (bench/)
+8. archive           -- [here: `evaluated`] more stages, or `evaluated`; finalize.py at the end
 """
 
 from __future__ import annotations

@@ -31,7 +31,7 @@ def _default_disk_limit() -> str | None:
 
 
 class SandboxConfig(BaseModel):
-    """How a sandbox container is created. The defaults are the policy of ARCHITECTURE.md."""
+    """How a sandbox container is created; the defaults are the isolation policy."""
 
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
 
