@@ -133,8 +133,9 @@ class SimulatedRun:
         self.evaluations = 0
         self.clock = VirtualClock()
         self._add(None, world.root_skill, world.root_meta, "evaluating")
-        steps = SchedulerSteps(propose=self.propose, improve=self.improve, improved=self.improved,
-                               evaluate=self.evaluate, evaluated=self.evaluated,
+        steps = SchedulerSteps(propose=self.propose, run_improvement=self.improve,
+                               on_improvement_done=self.improved,
+                               run_evaluation=self.evaluate, on_evaluation_done=self.evaluated,
                                budget_exceeded=self.budget_exceeded)
         self.scheduler = Scheduler(
             steps, SimulatedExecutor(self.clock, lambda job: 1.0, world.eval_workers),

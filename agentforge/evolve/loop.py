@@ -14,9 +14,11 @@ One child's path through the code, in order (docs/architecture.md says more):
 4. implementation    -- improve.py `implement`: the parent runs on its own source in a sandbox
 5. commit            -- store/repo.py `AgentRepo.create_child`, then the node row (pending)
 6. validation        -- improve.py `validate_agent`: `evaluating` or `invalid: <why>`
-7. staged evaluation -- [here: `improved` -> `_next_jobs`] evaluate.py `plan_stage`, then
-                        steps.py `evaluate_job` -> evaluate.py `run_evaluation` (bench/)
-8. archive           -- [here: `evaluated`] more stages, or `evaluated`; finalize.py at the end
+7. staged evaluation -- [here: `on_improvement_done` -> `_next_jobs`] evaluate.py
+                        `plan_stage`, then steps.py `evaluate_job` -> evaluate.py
+                        `run_evaluation` (bench/)
+8. archive           -- [here: `on_evaluation_done`] more stages, or `evaluated`;
+                        finalize.py at the end
 """
 
 from __future__ import annotations
@@ -92,9 +94,12 @@ class EvolutionLoop:
         # A step in flight at a kill left no node and is started again: count only finished ones.
         self.store.update_run(ctx.run_id, iterations=children)
         self.scheduler = Scheduler(
-            SchedulerSteps(propose=self.propose, improve=lambda p: improve_step(ctx, p),
-                           improved=self.improved, evaluate=lambda j: evaluate_job(ctx, j),
-                           evaluated=self.evaluated, budget_exceeded=self.budget_exceeded),
+            SchedulerSteps(propose=self.propose,
+                           run_improvement=lambda p: improve_step(ctx, p),
+                           on_improvement_done=self.on_improvement_done,
+                           run_evaluation=lambda j: evaluate_job(ctx, j),
+                           on_evaluation_done=self.on_evaluation_done,
+                           budget_exceeded=self.budget_exceeded),
             executor,
             SchedulerConfig(improve_workers=ctx.config.improve.workers,
                             eval_workers=ctx.config.evaluation.workers,
@@ -180,7 +185,7 @@ class EvolutionLoop:
                     ] if task else None
         return None
 
-    def improved(self, parent_id: int, outcome) -> list[EvaluationJob]:
+    def on_improvement_done(self, parent_id: int, outcome) -> list[EvaluationJob]:
         """A step ended: a valid child starts its evaluation; a crash becomes a failed node."""
         self.policy.expansions = max(self.policy.expansions - 1, 0)
         if isinstance(outcome, Failure):
@@ -194,7 +199,7 @@ class EvolutionLoop:
         self._tick(force=True)
         return self._next_jobs(node.id) if node.status == NodeStatus.evaluating else []
 
-    def evaluated(self, job: EvaluationJob, outcome) -> list[EvaluationJob]:
+    def on_evaluation_done(self, job: EvaluationJob, outcome) -> list[EvaluationJob]:
         """An evaluation ended: a child's crash on its first task invalidates it; else plan on."""
         self.policy.release(job.node_id, job.task_id)
         if isinstance(outcome, Failure):

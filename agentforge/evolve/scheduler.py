@@ -2,11 +2,12 @@
 workers, with no generation barrier.
 
 The evolution loop plugs in a few callables (`SchedulerSteps`). The scheduler calls
-`propose` whenever a worker is free, runs `improve` on its own thread pool and `evaluate` on
-the `Executor`, and hands every outcome (value or `Failure`) back to `improved`/`evaluated`
-on the thread that called `run()`, so the loop records results from one thread. Follow-up
-evaluation jobs those hooks return start at once: a child is evaluated as soon as it is
-ready, and a new self-improvement step starts as soon as a worker is free.
+`propose` whenever a worker is free, runs `run_improvement` on its own thread pool and
+`run_evaluation` on the `Executor`, and hands every outcome (value or `Failure`) back to
+`on_improvement_done`/`on_evaluation_done` on the thread that called `run()`, so the loop
+records results from one thread. Follow-up evaluation jobs those hooks return start at once:
+a child is evaluated as soon as it is ready, and a new self-improvement step starts as soon
+as a worker is free.
 """
 
 from __future__ import annotations
@@ -53,22 +54,22 @@ class Failure:
 
 # propose(can_expand, can_evaluate) -> Expand(parent) (only if can_expand), evaluation jobs
 # (only if can_evaluate), or None for "nothing now".
-Proposal = Expand | Sequence[EvaluationJob] | None
+NextWork = Expand | Sequence[EvaluationJob] | None
 
 
 @dataclass
 class SchedulerSteps:
     """The callables of one evolution loop."""
 
-    propose: Callable[[bool, bool], Proposal]
+    propose: Callable[[bool, bool], NextWork]
     """(can_expand, can_evaluate) -> what to do next; called whenever a worker is free."""
-    improve: Callable[[int], Any]
-    """Runs on a self-improvement worker: parent node id -> whatever `improved` needs."""
-    improved: Callable[[int, Any], Sequence[EvaluationJob]]
+    run_improvement: Callable[[int], Any]
+    """Runs on a self-improvement worker: parent node id -> what `on_improvement_done` needs."""
+    on_improvement_done: Callable[[int, Any], Sequence[EvaluationJob]]
     """On the run() thread: (parent id, result or Failure) -> the child's first jobs."""
-    evaluate: Callable[[EvaluationJob], Any]
+    run_evaluation: Callable[[EvaluationJob], Any]
     """Runs on the Executor: one job -> its outcome (must pickle for Ray)."""
-    evaluated: Callable[[EvaluationJob, Any], Sequence[EvaluationJob]]
+    on_evaluation_done: Callable[[EvaluationJob, Any], Sequence[EvaluationJob]]
     """On the run() thread: (job, outcome or Failure) -> follow-up jobs (the next stage)."""
     budget_exceeded: Callable[[], str | None] = lambda: None
     """Polled often: a reason (dollars, tokens) once an external budget is spent."""
@@ -259,7 +260,7 @@ class Scheduler:
             if isinstance(proposal, Expand):
                 if not can_expand:
                     raise SchedulerError("propose returned Expand while can_expand was False")
-                future = pool.submit(self.steps.improve, proposal.parent_id)
+                future = pool.submit(self.steps.run_improvement, proposal.parent_id)
                 with self._lock:
                     self._improving[future] = proposal.parent_id
                     self._order[future] = next(self._sequence)
@@ -284,7 +285,7 @@ class Scheduler:
                 return
             with self._lock:
                 job = self._queue.popleft()
-                future = self.executor.submit(self.steps.evaluate, job)
+                future = self.executor.submit(self.steps.run_evaluation, job)
                 self._evaluating[future] = job
                 self._order[future] = next(self._sequence)
                 self.evaluations += 1
@@ -310,11 +311,11 @@ class Scheduler:
             if future in self._improving:
                 with self._lock:
                     parent_id = self._improving.pop(future)
-                follow_up = self.steps.improved(parent_id, outcome)
+                follow_up = self.steps.on_improvement_done(parent_id, outcome)
             else:
                 with self._lock:
                     job = self._evaluating.pop(future)
-                follow_up = self.steps.evaluated(job, outcome)
+                follow_up = self.steps.on_evaluation_done(job, outcome)
             with self._lock:
                 self._queue.extend(follow_up or ())
         return bool(done)

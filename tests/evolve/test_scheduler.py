@@ -72,10 +72,10 @@ class ToyEvolution:
     def steps(self) -> SchedulerSteps:
         return SchedulerSteps(
             propose=self.propose,
-            improve=self.improve,
-            improved=self.improved,
-            evaluate=self.evaluate,
-            evaluated=self.evaluated,
+            run_improvement=self.improve,
+            on_improvement_done=self.improved,
+            run_evaluation=self.evaluate,
+            on_evaluation_done=self.evaluated,
             budget_exceeded=self.budget_exceeded,
         )
 
@@ -345,10 +345,10 @@ def test_a_broken_contract_and_unknown_executors_are_reported():
 
     steps = SchedulerSteps(
         propose=lambda can_expand, can_evaluate: Expand(1),
-        improve=lambda parent: time.sleep(0.2),
-        improved=lambda parent, outcome: [],
-        evaluate=lambda job: True,
-        evaluated=lambda job, outcome: [],
+        run_improvement=lambda parent: time.sleep(0.2),
+        on_improvement_done=lambda parent, outcome: [],
+        run_evaluation=lambda job: True,
+        on_evaluation_done=lambda job, outcome: [],
     )
     with LocalExecutor(1) as executor, pytest.raises(SchedulerError, match="can_expand"):
         Scheduler(steps, executor, SchedulerConfig(improve_workers=1, eval_workers=1)).run(

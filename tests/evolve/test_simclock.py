@@ -18,10 +18,10 @@ def test_jobs_finish_in_simulated_time_order():
     clock = VirtualClock()
     finished: list[tuple[float, str]] = []
     steps = SchedulerSteps(
-        propose=lambda can_expand, can_evaluate: None, improve=lambda parent: parent,
-        improved=lambda parent, outcome: [],
-        evaluate=lambda job: job.task_id,
-        evaluated=lambda job, outcome: finished.append((clock.now, outcome)) or [])
+        propose=lambda can_expand, can_evaluate: None, run_improvement=lambda parent: parent,
+        on_improvement_done=lambda parent, outcome: [],
+        run_evaluation=lambda job: job.task_id,
+        on_evaluation_done=lambda job, outcome: finished.append((clock.now, outcome)) or [])
     durations = {"a": 3.0, "b": 1.0, "c": 1.0, "d": 1.5}
     executor = SimulatedExecutor(clock, lambda job: durations[job.task_id])
     scheduler = Scheduler(steps, executor, SchedulerConfig(eval_workers=2), clock=clock)
@@ -53,9 +53,10 @@ class TinyRun:
         self.rows = [Row(0, None, "evaluated", 1, 1, seed_results)]
         self.policy = SearchPolicy(make_selector("hgm"), random.Random(0), TASKS, [Stage(tasks=2)])
         self.started: list[tuple[float, str]] = []
-        steps = SchedulerSteps(propose=self.propose, improve=lambda parent: parent,
-                               improved=self.improved, evaluate=lambda job: int(job.task_id[1:])
-                               % 2 == 0, evaluated=self.evaluated)
+        steps = SchedulerSteps(propose=self.propose, run_improvement=lambda parent: parent,
+                               on_improvement_done=self.improved,
+                               run_evaluation=lambda job: int(job.task_id[1:]) % 2 == 0,
+                               on_evaluation_done=self.evaluated)
         self.scheduler = Scheduler(
             steps, SimulatedExecutor(self.clock, lambda job: 1.0),
             SchedulerConfig(improve_workers=improve_workers, eval_workers=eval_workers,
