@@ -40,7 +40,7 @@ class ModelGrant(Protocol):
 
 
 @dataclass
-class AgentRun:
+class TaskAttempt:
     """What one agent run left: its patch, how the process ended, where its trajectory is."""
 
     patch: str
@@ -56,7 +56,7 @@ class AgentRun:
         return self.exit_code == 0
 
 
-def run_agent(
+def run_agent_on_task(
     task: Task,
     agent_dir: Path,
     *,
@@ -66,7 +66,7 @@ def run_agent(
     start_patch: str = "",
     grant: ModelGrant | None = None,
     max_trajectory_bytes: int = agent_runner.DEFAULT_MAX_BYTES,
-) -> AgentRun:
+) -> TaskAttempt:
     """Run the agent on the task's snapshot (plus `start_patch`) and return its patch.
 
     With a gateway `grant`, the sandbox gets the gateway's socket, the per-sandbox key and
@@ -123,7 +123,7 @@ def run_agent(
                  if start_patch.strip() else run.patch)
     ended = (f"timed out after {run.duration:.0f}s" if run.timed_out
              else f"exit code {run.exit_code}")
-    return AgentRun(
+    return TaskAttempt(
         patch=patch, exit_code=124 if run.timed_out else run.exit_code, ended=ended,
         duration=time.monotonic() - start, trajectory_dir=trajectory_dir / "out",
         log_tail=run.output[-4000:],

@@ -17,7 +17,7 @@ from pydantic import BaseModel, Field
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from agentforge.bench.agent_run import ModelGrant, run_agent
+from agentforge.bench.agent_run import ModelGrant, run_agent_on_task
 from agentforge.bench.protocol import Benchmark
 from agentforge.bench.task import Outcome, Prediction, Task, TaskResult
 
@@ -157,7 +157,7 @@ def run_one(
                                                 attempts)
         grant = grant_for(task) if grant_for else None
         try:
-            run = run_agent(
+            run = run_agent_on_task(
                 task, options.agent_dir, problem=problem, trajectory_dir=trajectory_dir,
                 timeout=options.agent_timeout, start_patch=patch, grant=grant,
                 max_trajectory_bytes=int(options.max_trajectory_mb * 2**20),

@@ -33,14 +33,14 @@ def finalize(ctx: RunContext) -> dict:
     with LocalExecutor(config.evaluation.workers, name="agentforge-heldout") as pool:
         for future in [pool.submit(evaluate_job, ctx, job) for job in jobs]:
             future.result()
-    report = build_report(ctx, [s.id for s in chosen])
+    report = build_final_report(ctx, [s.id for s in chosen])
     write_json(ctx.rundir.report_file, report)
     store.add_event(ctx.run_id, "finalized", f"best node {report['best_id']}",
                     data={"finalists": report["finalists"]})
     return report
 
 
-def build_report(ctx: RunContext, finalist_ids: list[int]) -> dict:
+def build_final_report(ctx: RunContext, finalist_ids: list[int]) -> dict:
     """Both scores of each finalist; the best is the highest held-out score (then validation)."""
     config = ctx.config
     validation = {s.id: s for s in ctx.store.node_summaries(

@@ -143,6 +143,15 @@ class Ledger:
             session.commit()
         return call
 
+    def record_many(self, calls: list[ModelCall]) -> None:
+        """Store several calls in one transaction (imports and generated archives write many)."""
+        for call in calls:
+            if not call.cost_usd and not call.cached:
+                call.cost_usd = self.cost(call.model, call.prompt_tokens, call.completion_tokens)
+        with self._write_lock, Session(self.engine, expire_on_commit=False) as session:
+            session.add_all(calls)
+            session.commit()
+
     def spend(self, *, run_id: str | None = None, node_id: int | None = None,
               task_id: str | None = None, role: str | None = None) -> Spend:
         """Totals over the calls that reached the model (not cache hits, not budget refusals)."""

@@ -6,7 +6,14 @@ from agentforge.store.protocol import Store
 from agentforge.store.records import NodeSummary, TaskResultData
 from agentforge.store.repo import AgentRepo
 from agentforge.store.sql import SqlStore
-from agentforge.store.tables import AgentNode, Evaluation, Event, NodeStatus, Run, TaskResult
+from agentforge.store.tables import (
+    AgentNode,
+    Evaluation,
+    EvaluationArtefacts,
+    Event,
+    NodeStatus,
+    Run,
+)
 
 __all__ = [
     "AgentNode",
@@ -21,7 +28,7 @@ __all__ = [
     "SqlStore",
     "Store",
     "StoreError",
-    "TaskResult",
+    "EvaluationArtefacts",
     "TaskResultData",
     "archive_problems",
 ]

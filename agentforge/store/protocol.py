@@ -6,7 +6,14 @@ from collections.abc import Sequence
 from typing import Any, Protocol
 
 from agentforge.store.records import NodeSummary, TaskResultData
-from agentforge.store.tables import AgentNode, Evaluation, Event, NodeStatus, Run, TaskResult
+from agentforge.store.tables import (
+    AgentNode,
+    Evaluation,
+    EvaluationArtefacts,
+    Event,
+    NodeStatus,
+    Run,
+)
 
 
 class Store(Protocol):
@@ -60,7 +67,7 @@ class Store(Protocol):
         node_id: int | None = None,
         split: str | None = None,
     ) -> list[Evaluation]: ...
-    def task_result(self, evaluation_id: int) -> TaskResult | None: ...
+    def task_result(self, evaluation_id: int) -> EvaluationArtefacts | None: ...
 
     def add_event(
         self,

@@ -17,10 +17,10 @@ from agentforge.store.tables import (
     NOT_RUNNABLE,
     AgentNode,
     Evaluation,
+    EvaluationArtefacts,
     Event,
     NodeStatus,
     Run,
-    TaskResult,
     utcnow,
 )
 
@@ -258,7 +258,7 @@ class SqlStore:
                     f"evaluation {evaluation_id} is already finished; it is kept as is"
                 )
             if result is not None:
-                session.add(TaskResult(evaluation_id=evaluation_id, **result.model_dump()))
+                session.add(EvaluationArtefacts(evaluation_id=evaluation_id, **result.model_dump()))
             session.commit()
             return session.get(Evaluation, evaluation_id, populate_existing=True)
 
@@ -281,10 +281,11 @@ class SqlStore:
         with self._session() as session:
             return list(session.exec(query.order_by(col(Evaluation.id))))
 
-    def task_result(self, evaluation_id: int) -> TaskResult | None:
+    def task_result(self, evaluation_id: int) -> EvaluationArtefacts | None:
         """The stored artefacts of a finished evaluation, if any were given."""
         with self._session() as session:
-            query = select(TaskResult).where(TaskResult.evaluation_id == evaluation_id)
+            query = select(EvaluationArtefacts).where(
+                EvaluationArtefacts.evaluation_id == evaluation_id)
             return session.exec(query).first()
 
     # events -----------------------------------------------------------------------------

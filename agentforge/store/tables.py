@@ -94,8 +94,10 @@ class Evaluation(SQLModel, table=True):
     finished_at: datetime | None = None
 
 
-class TaskResult(SQLModel, table=True):
+class EvaluationArtefacts(SQLModel, table=True):
     """What one finished evaluation produced: patch, test output, where its trajectory is."""
+
+    __tablename__ = "taskresult"  # the name every released schema has
 
     id: int | None = Field(default=None, primary_key=True)
     evaluation_id: int = Field(foreign_key="evaluation.id", unique=True)

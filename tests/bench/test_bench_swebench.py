@@ -177,13 +177,13 @@ def test_a_retry_restores_the_previous_patch_in_the_instance_container(
         standin_image, rows_file, make_agent, tmp_path):
     """pass@2's second attempt starts from the first attempt's patch, applied in the task
     container; an agent that changes nothing then returns that patch."""
-    from agentforge.bench.agent_run import run_agent
+    from agentforge.bench.agent_run import run_agent_on_task
 
     bench = get_benchmark("swebench", source=rows_file)
     task = bench.prepare(bench.task(INSTANCE))
     assert task.repo_dir is None  # nothing copied to the host: the repo stays in the image
     idle = make_agent([])  # no rules: the agent edits nothing
-    run = run_agent(task, idle, problem=task.problem_statement,
+    run = run_agent_on_task(task, idle, problem=task.problem_statement,
                     trajectory_dir=tmp_path / "traj", timeout=300, start_patch=GOLD)
     assert run.exit_code == 0, run.log_tail
     assert "-    return sum(values) / len(values) - 1\n" in run.patch

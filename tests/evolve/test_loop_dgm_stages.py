@@ -11,7 +11,7 @@ import pytest
 from agentforge.bench.named_lists import named_lists
 from agentforge.evolve.config import load_run_config
 from agentforge.evolve.context import open_run
-from agentforge.evolve.finalize import build_report
+from agentforge.evolve.finalize import build_final_report
 from agentforge.evolve.loop import EvolutionLoop
 from agentforge.store.tables import NodeStatus
 
@@ -166,7 +166,7 @@ def test_the_run_report_names_which_pass_at_k_its_scores_are(dgm_run_config, tmp
                                                              attempts, metric):
     config = load_run_config(dgm_run_config, [f"benchmark.options={{ attempts = {attempts} }}"])
     with open_run(tmp_path / "run", config) as run:
-        assert build_report(run, [])["metric"] == metric
+        assert build_final_report(run, [])["metric"] == metric
 
 
 def test_a_resume_whose_tasks_lost_evaluated_ones_warns(dgm_run_config, tmp_path):
