@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from agentforge.errors import ConfigError
+from agentforge.errors import ConfigError, describe_validation_error
 from agentforge.llm.config import LLMConfig
 
 _STRICT = ConfigDict(extra="forbid", use_attribute_docstrings=True)
@@ -241,11 +241,7 @@ def build_config(data: dict[str, Any], source: str = "the run configuration") ->
     try:
         return RunConfig.model_validate(data)
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc']) or '(top level)'}: {e['msg']}"
-            + (f" (got {e['input']!r})" if e["type"] != "missing" and
-               not isinstance(e.get("input"), dict) else "")
-            for e in exc.errors())
+        problems = describe_validation_error(exc, with_input=True)
         raise ConfigError(f"{source} is invalid: {problems}. Fix these fields "
                           "(see agentforge/evolve/config.py for every field).") from exc
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from agentforge.errors import AgentforgeError
+from agentforge.errors import AgentforgeError, describe_validation_error
 from agentforge.evolve.prompts import render
 from agentforge.llm.client import ModelClient
 
@@ -88,8 +88,7 @@ def parse_proposal(text: str) -> Proposal:
 
 def _short_error(exc: Exception) -> str:
     if isinstance(exc, ValidationError):
-        return "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'object'}: {e['msg']}"
-                         for e in exc.errors())
+        return describe_validation_error(exc, whole="object")
     return f"invalid JSON ({exc})"
 
 

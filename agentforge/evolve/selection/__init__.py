@@ -12,7 +12,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from agentforge.errors import ConfigError
+from agentforge.errors import ConfigError, describe_validation_error
 from agentforge.evolve.selection.base import (
     Action,
     EvaluateMore,
@@ -56,9 +56,7 @@ def make_selector(name: str, config: dict[str, Any] | BaseModel | None = None) -
     try:
         return cls(cls.Config.model_validate(config or {}))
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc']) or '(config)'}: {e['msg']}" for e in exc.errors()
-        )
+        problems = describe_validation_error(exc, whole="(config)")
         fields = ", ".join(cls.Config.model_fields) or "none"
         raise ConfigError(
             f"bad config for selector {name!r}: {problems} (accepted fields: {fields})"
