@@ -137,7 +137,7 @@ def run(
                              agent_timeout=agent_timeout, out_dir=out)
     run_id = f"bench-{uuid.uuid4().hex[:8]}"
     if model:
-        from agentforge.bench.model_access import gateway_for_run
+        from agentforge.commands.bench_gateway import gateway_for_run
 
         access = gateway_for_run(model, out, run_id)
     else:

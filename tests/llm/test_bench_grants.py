@@ -6,8 +6,8 @@ import http.client
 import json
 import socket
 
-from agentforge.bench.model_access import gateway_for_run
 from agentforge.bench.task import Check, CheckKind, Task
+from agentforge.commands.bench_gateway import gateway_for_run
 
 
 def ask_on_socket(grant) -> int:
