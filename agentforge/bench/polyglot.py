@@ -13,6 +13,7 @@ import json
 import shutil
 import tempfile
 import tomllib
+import weakref
 from functools import cached_property
 from pathlib import Path
 
@@ -53,6 +54,8 @@ class PolyglotBenchmark(TaskCatalog):
         self.max_attempts = attempts
         self.languages = languages or list(LANGUAGES)
         self._snapshots = Path(tempfile.mkdtemp(prefix="agentforge-polyglot-"))
+        # The visible snapshots live as long as this object (and never past the process).
+        self._cleanup = weakref.finalize(self, shutil.rmtree, self._snapshots, True)
 
     @cached_property
     def _tasks(self) -> dict[str, Task]:
