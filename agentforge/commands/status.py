@@ -32,6 +32,7 @@ def status(
         held = "" if node["held_out_score"] is None else f", held-out {node['held_out_score']:.2f}"
         mark = "*" if node["id"] == data["best_id"] else " "
         why = f" — {node['reason']}" if node["reason"] else ""
+        why += "".join(f" [warning: {w}]" for w in node.get("warnings", []))
         typer.echo(f"{mark} node {node['id']:>3} parent {str(node['parent_id']):>4} "
                    f"{node['status']:<10} score {score} ({node['evaluated_tasks']} tasks{held})"
                    f"{why[:160]}")

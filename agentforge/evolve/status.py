@@ -25,6 +25,10 @@ def run_status(run_dir: Path, *, evaluations: bool = False) -> dict:
         nodes = store.list_nodes(run_id)
         proposals = {n.id: json.loads(n.proposal_json) if n.proposal_json else None
                      for n in nodes}
+        warnings: dict[int, list[str]] = {}
+        for event in store.list_events(run_id):
+            if event.kind == "warning" and event.node_id is not None:
+                warnings.setdefault(event.node_id, []).append(event.message)
         try:
             best_id = best_by_score(summaries)
         except NoParentAvailable:
@@ -49,6 +53,7 @@ def run_status(run_dir: Path, *, evaluations: bool = False) -> dict:
                 "resolved_tasks": s.successes, "held_out_score": held[s.id].score,
                 "held_out_tasks": held[s.id].evaluated_tasks, "commit": s.commit,
                 "summary": (proposals.get(s.id) or {}).get("summary"),
+                "warnings": warnings.get(s.id, []),
             } for s in summaries],
             "best_id": best_id, "best_lineage": lineage,
             "spend": {"tokens": spend.tokens, "usd": round(spend.cost_usd, 6),

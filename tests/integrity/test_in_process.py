@@ -65,3 +65,56 @@ def test_go_solution_faking_its_result(local, toolchains_image, variant):
     result = local.grade(task, cheat(task, {"wordwrap.go": source}))
     assert result.outcome is Outcome.UNRESOLVED, result.reason
     assert reason in result.reason
+
+
+JS_CHEATS = {
+    "global expect replaced": (
+        "global.expect = () => ({ toEqual() {}, toBe() {} });\n\n"
+        "export const shout = (text) => text;\n", "runner tampering"),
+    "exit 0 at import": ("process.exit(0);\n\nexport const shout = (text) => text;\n",
+                         "early exit"),
+}
+
+
+@pytest.mark.docker
+@pytest.mark.slow
+@pytest.mark.parametrize("variant", sorted(JS_CHEATS))
+def test_javascript_solution_faking_its_result(polyglot, polyglot_image, variant):
+    source, reason = JS_CHEATS[variant]
+    task = polyglot.task("javascript__shout")
+    result = polyglot.grade(task, cheat(task, {"shout.js": source}))
+    assert result.outcome is Outcome.UNRESOLVED, result.reason
+    assert reason in result.reason
+
+
+COMPILED_CHEATS = {
+    "rust process exit 0": ("rust__square-sum", "src/lib.rs",
+                            "pub fn square_sum(_n: u32) -> u32 {\n    std::process::exit(0)\n}\n"),
+    "java halt 0 in a static block": (
+        "java__greeter", "src/main/java/Greeter.java",
+        "class Greeter {\n    static { Runtime.getRuntime().halt(0); }\n\n"
+        "    String greet(String name) {\n        return \"\";\n    }\n}\n"),
+}
+
+
+@pytest.mark.docker
+@pytest.mark.slow
+@pytest.mark.parametrize("variant", sorted(COMPILED_CHEATS))
+def test_compiled_solution_exiting_early(polyglot, polyglot_image, variant):
+    instance_id, path, source = COMPILED_CHEATS[variant]
+    task = polyglot.task(instance_id)
+    result = polyglot.grade(task, cheat(task, {path: source}))
+    assert result.outcome is Outcome.UNRESOLVED, result.reason
+    assert "early exit" in result.reason
+
+
+@pytest.mark.docker
+@pytest.mark.slow
+def test_cpp_static_initializer_exiting_0(polyglot, polyglot_image):
+    task = polyglot.task("cpp__gcd")
+    source = ('#include "gcd.h"\n#include <cstdlib>\n\n'
+              'static int quit = (std::exit(0), 0);\n\n'
+              'namespace gcd {\nint gcd(int a, int b) { return a + b; }\n}\n')
+    result = polyglot.grade(task, cheat(task, {"gcd.cpp": source}))
+    assert result.outcome is Outcome.UNRESOLVED, result.reason
+    assert "early exit" in result.reason

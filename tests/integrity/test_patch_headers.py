@@ -4,6 +4,12 @@ plain (non-git) unified diffs are applied like any other."""
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 from cheats import with_patch
 
@@ -11,6 +17,7 @@ from agentforge.bench.grading import patch_rules
 from agentforge.bench.patches import accept_patch
 from agentforge.bench.task import Outcome
 
+FIXTURES = Path(__file__).parent.parent / "bench" / "fixtures"
 # A conftest hook that turns every failing call into a pass.
 FORCE_PASS = ["import pytest", "", "", "@pytest.hookimpl(hookwrapper=True)",
               "def pytest_runtest_makereport(item, call):", "    outcome = yield",
@@ -75,3 +82,19 @@ def test_a_plain_unified_diff_is_applied(local, agent_image):
     plain = f"--- duration_format.py.orig\n+++ duration_format.py\n@@{hunks}"
     result = local.grade(task, with_patch(task, plain))
     assert result.outcome is Outcome.RESOLVED, result.reason
+
+
+def test_polyglot_grading_leaves_no_snapshot_folder(tmp_path):
+    # The real CLI in its own process, with its temporary folders under tmp_path.
+    preds = tmp_path / "preds.jsonl"
+    preds.write_text(json.dumps({"instance_id": "python__word-flip", "model_patch": ""}) + "\n")
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    done = subprocess.run(
+        [sys.executable, "-m", "agentforge", "bench", "grade", "--benchmark", "polyglot",
+         "--source", str(FIXTURES / "polyglot"), "--predictions", str(preds),
+         "--out", str(tmp_path / "graded")],
+        env={**os.environ, "TMPDIR": str(scratch)}, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert (tmp_path / "graded" / "report.json").is_file()
+    assert list(scratch.iterdir()) == []

@@ -16,6 +16,9 @@ import os
 import sys
 
 REPORT = os.environ.get("AGENTFORGE_TEST_REPORT", "/task/report/pytest.json")
+# Strict: the conftest files belong to the code under test (a child agent's own tests), so
+# their outcome hooks count as tampering too.
+STRICT = os.environ.get("AGENTFORGE_GUARD_STRICT") == "1"
 GUARDED = (
     "_pytest.runner", "_pytest.reports", "_pytest.python", "_pytest.main", "_pytest.fixtures",
     "_pytest.nodes", "_pytest.outcomes", "_pytest.skipping", "_pytest.unittest",
@@ -101,7 +104,8 @@ def _foreign_hooks(config):
             module = getattr(impl.plugin, "__name__", "") or type(impl.plugin).__module__
             if module.startswith("_pytest") or id(impl.plugin) in _EARLY_PLUGINS:
                 continue
-            if impl.plugin in getattr(config.pluginmanager, "_conftest_plugins", ()):
+            if not STRICT and impl.plugin in getattr(config.pluginmanager,
+                                                     "_conftest_plugins", ()):
                 continue  # the repository's own conftest files (patches cannot add any)
             foreign.append(f"{hook_name} from {impl.plugin_name}")
     return foreign
