@@ -31,6 +31,12 @@ PYTHON_CHEATS = {
         "        report.outcome, report.longrepr = 'passed', None\n\n\n"
         "next(o for o in gc.get_objects() if isinstance(o, Config))"
         ".pluginmanager.register(_Pass())\n", "hooks registered by code under test"),
+    "swapped test code": (
+        "import sys\n\n\ndef _swap():\n    tests = sys._getframe(2).f_globals\n"
+        "    for name, value in list(tests.items()):\n"
+        "        if name.startswith('test') and hasattr(value, '__code__'):\n"
+        "            value.__code__ = (lambda *args, **kwargs: None).__code__\n",
+        "test functions replaced"),
 }
 
 
@@ -39,7 +45,8 @@ PYTHON_CHEATS = {
 def test_python_solution_faking_its_result(local, agent_image, variant):
     prelude, reason = PYTHON_CHEATS[variant]
     task = local.task("py-exercise-duration-format")
-    result = local.grade(task, cheat(task, {"duration_format.py": prelude + "\n\n" + STUB}))
+    stub = STUB.replace("    raise", "    globals().get('_swap', lambda: None)()\n    raise")
+    result = local.grade(task, cheat(task, {"duration_format.py": prelude + "\n\n" + stub}))
     assert result.outcome is Outcome.UNRESOLVED, result.reason
     assert reason in result.reason
 

@@ -73,7 +73,31 @@ _WRITE = open  # kept before any repository code runs
 _DUMP = json.dumps
 
 
+_TEST_CODE = {}
+
+
+def _code_of(item):
+    func = getattr(item, "obj", None)
+    func = getattr(func, "__func__", func)
+    while hasattr(func, "__wrapped__"):
+        func = func.__wrapped__
+    return getattr(func, "__code__", None)
+
+
+def pytest_collection_finish(session):
+    # The code of every collected test, so that a test whose code is swapped later (by
+    # code under test, e.g. through `func.__code__`) is noticed.
+    for item in session.items:
+        code = _code_of(item)
+        if code is not None:
+            _TEST_CODE[item.nodeid] = (item, code)
+
+
 def _check(where):
+    swapped = [nodeid for nodeid, (item, code) in _TEST_CODE.items()
+               if _code_of(item) is not code]
+    if swapped:
+        _TAMPERED.append(f"test functions replaced ({where}): {', '.join(swapped[:5])}")
     if sys.gettrace() is not None or sys.getprofile() is not None:
         _TAMPERED.append(f"a tracer or profiler was set ({where})")
     now = _fingerprint()
