@@ -18,6 +18,7 @@ from agentforge.bench.patches import (
     REPOSITORY_TEST_GLOBS,
     RUNNER_CONFIG_GLOBS,
     AcceptedPatch,
+    PatchError,
     PatchRules,
     accept_patch,
 )
@@ -75,17 +76,21 @@ def grade_in_sandbox(task: Task, prediction: Prediction, *, run_empty: bool = Fa
         )
     if task.repo_dir is None:
         raise AgentforgeError(f"{task.instance_id}: grade_in_sandbox needs the task's repo_dir")
-    with accept_patch(task.repo_dir, patch, patch_rules(task)) as accepted:
-        dropped = sorted(accepted.dropped)
-        if accepted.error is not None:
-            result = TaskResult(instance_id=task.instance_id, outcome=Outcome.ERROR,
-                                reason=f"patch does not apply: {accepted.error}")
-        else:
-            try:
-                result = _run_check(task, accepted)
-            except AgentforgeError as exc:
+    dropped: list[str] = []
+    try:
+        with accept_patch(task.repo_dir, patch, patch_rules(task)) as accepted:
+            dropped = sorted(accepted.dropped)
+            if accepted.error is not None:
                 result = TaskResult(instance_id=task.instance_id, outcome=Outcome.ERROR,
-                                    reason=f"sandbox error: {exc}")
+                                    reason=f"patch does not apply: {accepted.error}")
+            else:
+                result = _run_check(task, accepted)
+    except PatchError as exc:
+        result = TaskResult(instance_id=task.instance_id, outcome=Outcome.ERROR,
+                            reason=f"patch could not be processed: {exc}")
+    except AgentforgeError as exc:
+        result = TaskResult(instance_id=task.instance_id, outcome=Outcome.ERROR,
+                            reason=f"sandbox error: {exc}")
     result.dropped_files = dropped
     result.duration = time.monotonic() - start
     return result

@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 from fnmatch import fnmatch
 from pathlib import Path, PurePosixPath
 
+from agentforge.errors import AgentforgeError
+
 # Git settings that stop a repository's own config from running code or reshaping output:
 # no hooks, no fsmonitor, no external diff or textconv, standard a/ b/ prefixes, no pager.
 SAFE_GIT_CONFIG = (
@@ -121,6 +123,10 @@ class AcceptedPatch:
         return f" (ignored changes: {shown})"
 
 
+class PatchError(AgentforgeError):
+    """git could not process a prediction in the scratch copy."""
+
+
 class _ScratchGit:
     """git over a work tree with its git directory elsewhere and no outside configuration."""
 
@@ -134,10 +140,13 @@ class _ScratchGit:
                     "GIT_ATTR_NOSYSTEM": "1", "GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C"}
 
     def __call__(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-        done = subprocess.run(["git", *safe_git_args(), *args], cwd=self.tree, env=self.env,
-                              capture_output=True, timeout=300)
+        try:
+            done = subprocess.run(["git", *safe_git_args(), *args], cwd=self.tree,
+                                  env=self.env, capture_output=True, timeout=300)
+        except subprocess.TimeoutExpired as exc:
+            raise PatchError(f"git {args[0]} took over 300 s on the prediction") from exc
         if check and done.returncode != 0:
-            raise RuntimeError(f"git {args[0]} failed: {done.stderr.decode(errors='replace')}")
+            raise PatchError(f"git {args[0]} failed: {done.stderr.decode(errors='replace')}")
         return done
 
 
