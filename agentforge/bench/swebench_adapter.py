@@ -20,11 +20,10 @@ from agentforge.bench.images import resolve_task_image
 from agentforge.bench.protocol import BenchError, TaskCatalog
 from agentforge.bench.split import hash_split
 from agentforge.bench.swebench_guard import (
-    GUARD_DIR,
     GUARD_REPORT,
     guard_env,
-    guard_files,
     guard_verdict,
+    install_guard,
     put_back_rejected,
     worktree_state,
 )
@@ -154,8 +153,9 @@ class SWEBenchBenchmark(TaskCatalog):
             # Tests and runner configuration come from the instance, never from the patch.
             dropped = put_back_rejected(box, CONTAINER_WORKDIR, before)
             box.write_files("/task", {"eval.sh": spec.eval_script}, mode=0o755)
-            box.write_files(GUARD_DIR, guard_files())
             guard = guard_env(spec.eval_script)
+            if guard:
+                install_guard(box, CONTAINER_WORKDIR, EXEC_PRELUDE)
             done = box.exec(["/bin/bash", EVAL_FILE], timeout=task.check.timeout,
                             workdir=CONTAINER_WORKDIR, env=guard)
             guard_report = _read_guard_report(box) if guard else None

@@ -83,6 +83,17 @@ def runs_pytest(eval_script: str) -> bool:
     return bool(_PYTEST.search(command))
 
 
+def install_guard(box: Sandbox, workdir: str, prelude: str) -> None:
+    """Put the guard plugin in /task and in the environment's site-packages, so that it
+    loads even when the eval script sets its own PYTHONPATH."""
+    box.write_files(GUARD_DIR, guard_files())
+    probe = box.exec(f"{prelude}; python -c 'import sysconfig; "
+                     "print(sysconfig.get_paths()[\"purelib\"])'", timeout=120, workdir=workdir)
+    lines = probe.stdout.strip().splitlines()
+    if probe.ok and lines and lines[-1].startswith("/"):
+        box.write_files(lines[-1], {"pytest_guard.py": runner_file("pytest_guard.py")})
+
+
 def guard_env(eval_script: str) -> dict[str, str]:
     """Environment that loads the guard into the eval script's pytest (empty if none runs)."""
     if not runs_pytest(eval_script):

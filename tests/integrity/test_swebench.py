@@ -19,6 +19,7 @@ from swebench_rows import GOLD, row, write_rows  # noqa: E402
 STANDIN = Path(__file__).parent.parent / "bench" / "fixtures" / "swebench" / "standin"
 CALC = (STANDIN / "testbed" / "calc" / "__init__.py").read_text()
 INSTANCE = "agentforge__calc-1"
+OWN_PYTHONPATH = "agentforge__calc-2"
 FORCE_PASS = ("import pytest\n\n\n@pytest.hookimpl(hookwrapper=True)\n"
               "def pytest_runtest_makereport(item, call):\n    outcome = yield\n"
               "    report = outcome.get_result()\n"
@@ -46,7 +47,11 @@ def swebench(agent_image, docker_engine, tmp_path_factory):
         rm=True, forcerm=True, pull=False,
         labels={"agentforge.image": "swebench-standin", "agentforge.files-hash": "none"})
     rows = tmp_path_factory.mktemp("rows") / "rows.jsonl"
-    write_rows(rows, [row(INSTANCE, instance_image(INSTANCE))])
+    # A second row whose eval script sets its own PYTHONPATH (as some repositories' do).
+    own_path = row(OWN_PYTHONPATH, instance_image(INSTANCE))
+    own_path["eval_script"] = own_path["eval_script"].replace(
+        "python -m pytest", "export PYTHONPATH=/testbed\npython -m pytest")
+    write_rows(rows, [row(INSTANCE, instance_image(INSTANCE)), own_path])
     return get_benchmark("swebench", source=rows)
 
 
@@ -71,3 +76,14 @@ def test_the_gold_patch_still_resolves_under_the_guard(swebench):
     result = swebench.grade(task, Prediction(instance_id=INSTANCE, model_patch=GOLD))
     assert result.outcome is Outcome.RESOLVED, result.reason + result.test_output
     assert result.dropped_files == []
+
+
+@pytest.mark.docker
+@pytest.mark.slow
+def test_the_guard_loads_when_the_eval_script_sets_pythonpath(swebench):
+    task = swebench.task(OWN_PYTHONPATH)
+    gold = swebench.grade(task, Prediction(instance_id=OWN_PYTHONPATH, model_patch=GOLD))
+    assert gold.outcome is Outcome.RESOLVED, gold.reason + gold.test_output
+    forged = diff_files({"calc/__init__.py": (CALC, REPORT_PATCH + "\n\n" + CALC)})
+    result = swebench.grade(task, Prediction(instance_id=OWN_PYTHONPATH, model_patch=forged))
+    assert result.outcome is Outcome.UNRESOLVED and "runner tampering" in result.reason
