@@ -26,6 +26,7 @@ from agentforge.bench.runners import (
     GRADING_DIR,
     PASSED,
     REPORT_DIR,
+    TEST_USER,
     Runner,
     TestReport,
     runner_for,
@@ -136,11 +137,17 @@ def _run_framework_tests(box: Sandbox, task: Task, runner: Runner
                          ) -> tuple[ExecResult, TestReport]:
     plan = runner.plan(task)
     box.write_files(GRADING_DIR, plan.framework_files)
-    box.exec(["mkdir", "-p", REPORT_DIR], timeout=60, workdir="/")
+    # The test user may write its report and nothing of the tree.
+    box.exec(["sh", "-c", f"mkdir -p {REPORT_DIR} && chmod 0777 {REPORT_DIR}"], timeout=60,
+             workdir="/")
     if plan.repo_files:
         box.write_files(task.workdir, plan.repo_files)
-    env = {**task.check.env, **plan.env}
-    done = box.exec(plan.command, timeout=task.check.timeout, env=env)
+    env = {**task.check.env, **plan.env, "HOME": "/tmp"}
+    if plan.prepare:
+        prepared = box.exec(["/bin/sh", "-c", plan.prepare], timeout=300, env=env)
+        if not prepared.ok:
+            raise AgentforgeError(f"preparing the test run failed: {prepared.output[-300:]}")
+    done = box.exec(plan.command, timeout=task.check.timeout, env=env, user=TEST_USER)
     raw = None
     if plan.report_file is not None:
         try:

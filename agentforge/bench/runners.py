@@ -18,6 +18,9 @@ from typing import Protocol
 
 from agentforge.bench.task import CheckKind, Task
 
+TEST_USER = "1001:1001"
+"""Who runs the tests: not the owner of the tree, so code under test cannot rewrite test
+files, the solution or the runner's files on disk while the tests run."""
 GRADING_DIR = "/task/grading"
 """Framework files for the run (ini file, plugin, launcher); written by the grader."""
 REPORT_DIR = "/task/report"
@@ -40,6 +43,9 @@ class TestRun:
     """Written into the repository after the hidden tests (e.g. Go's completion guard)."""
     report_file: str | None = None
     """The structured report the run leaves (None: the report is the command's stdout)."""
+    prepare: str = ""
+    """Shell command run first as the tree's owner (un-skipping tests, a lock file); the
+    tests themselves run as TEST_USER, who can read the tree but not change it."""
 
 
 @dataclass
@@ -237,17 +243,17 @@ class JestRunner:
         report = f"{REPORT_DIR}/jest.json"
         specs = self._specs(task)
         # Exercism skips all tests but the first; like Aider's harness, run them all.
-        unskip = ("sed -i 's/\\bxtest(/test(/g; s/\\bxit(/it(/g' " +
-                  " ".join(specs) + " && ") if specs else ""
-        command = ["/bin/sh", "-c", unskip + f"exec node {JS_MODULES}/jest/bin/jest.js --ci "
-                   f"--json --outputFile={report} --config={GRADING_DIR}/jest.config.json "
-                   "--runInBand " + " ".join(specs)]
+        unskip = ("sed -i 's/\\bxtest(/test(/g; s/\\bxit(/it(/g' " + " ".join(specs)
+                  ) if specs else ""
+        command = ["node", f"{JS_MODULES}/jest/bin/jest.js", "--ci", "--json",
+                   f"--outputFile={report}", f"--config={GRADING_DIR}/jest.config.json",
+                   "--runInBand", *specs]
         files = {"jest.config.json": json.dumps(config).encode(),
                  "babel.config.json": json.dumps(babel).encode(),
                  "jest_guard.js": runner_file("jest_guard.js")}
         return TestRun(command=command, env={"PATH": RUNNER_PATH, "NODE_OPTIONS": "",
                                              "NODE_PATH": JS_MODULES},
-                       framework_files=files, report_file=report)
+                       framework_files=files, report_file=report, prepare=unskip)
 
     def read(self, report: bytes | None, stdout: str) -> TestReport:
         """Jest's --json output file: per assertion result, by its title."""
@@ -290,7 +296,8 @@ class CargoRunner:
                "CARGO_HOME": "/tmp/cargo", "CARGO_TARGET_DIR": "/tmp/cargo-target",
                "RUSTFLAGS": "", "CARGO_BUILD_RUSTFLAGS": "", "RUST_TEST_THREADS": "1"}
         return TestRun(command=["cargo", "test", "--offline", "-q", "--", "--include-ignored",
-                                "-Z", "unstable-options", "--format", "json"], env=env)
+                                "-Z", "unstable-options", "--format", "json"], env=env,
+                       prepare="CARGO_HOME=/tmp/cargo-prepare cargo generate-lockfile --offline")
 
     def read(self, report: bytes | None, stdout: str) -> TestReport:
         """Test and suite events; complete when every started suite finished."""
@@ -335,17 +342,17 @@ class JUnitRunner:
     def plan(self, task: Task) -> TestRun:
         """Compile everything under src/, run every test class, keep the XML report."""
         classpath = "/usr/share/java/assertj-core.jar:/opt/polyglot/junit-console.jar"
+        unskip = "sed -i 's/@Disabled([^)]*)//; s/@Disabled//' " + " ".join(
+            rel for rel in task.metadata.get("test_files", []) if rel.endswith(".java"))
         script = (
-            "sed -i 's/@Disabled([^)]*)//; s/@Disabled//' " + " ".join(
-                rel for rel in task.metadata.get("test_files", []) if rel.endswith(".java"))
-            + f" && rm -rf /tmp/classes {JUNIT_REPORTS} && javac -nowarn -d /tmp/classes -cp "
+            f"rm -rf /tmp/classes {JUNIT_REPORTS} && javac -nowarn -d /tmp/classes -cp "
             f"{classpath} $(find src -name '*.java') && exec java -jar "
             "/opt/polyglot/junit-console.jar --class-path /tmp/classes:"
             "/usr/share/java/assertj-core.jar --scan-class-path --disable-banner "
             f"--fail-if-no-tests --details=summary --reports-dir={JUNIT_REPORTS}")
         return TestRun(command=["/bin/sh", "-c", script],
                        env={"PATH": RUNNER_PATH, "JAVA_TOOL_OPTIONS": "", "CLASSPATH": ""},
-                       report_file=f"{JUNIT_REPORTS}/TEST-junit-jupiter.xml")
+                       report_file=f"{JUNIT_REPORTS}/TEST-junit-jupiter.xml", prepare=unskip)
 
     def read(self, report: bytes | None, stdout: str) -> TestReport:
         """The legacy JUnit XML: one testcase per test, failure/error/skipped children."""

@@ -125,3 +125,24 @@ def test_cpp_static_initializer_exiting_0(polyglot, polyglot_image):
     result = polyglot.grade(task, cheat(task, {"gcd.cpp": source}))
     assert result.outcome is Outcome.UNRESOLVED, result.reason
     assert "early exit" in result.reason
+
+
+REWRITE_LATER_TESTS = '''import pathlib as _pathlib
+
+# Rewrite a test file that pytest has not imported yet, so that its asserts always hold.
+try:
+    _later = _pathlib.Path(__file__).resolve().parent.parent / "tests" / "test_schedule.py"
+    _later.write_text(_later.read_text().replace("assert ", "assert True or "))
+except OSError:
+    pass
+'''
+
+
+@pytest.mark.docker
+def test_solution_rewriting_test_files_on_disk(local, agent_image):
+    # The tests run as a user who can read the tree but not change it.
+    task = local.task("swe-cronlite-2")
+    init = (task.repo_dir / "cronlite" / "__init__.py").read_text()
+    result = local.grade(task, cheat(task, {"cronlite/__init__.py": REWRITE_LATER_TESTS + init}))
+    assert result.outcome is Outcome.UNRESOLVED, result.reason
+    assert "FAIL_TO_PASS" in result.reason
