@@ -26,6 +26,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from agentforge.bench.patches import SAFE_DIFF_FLAGS, safe_git_args
 from agentforge.errors import AgentforgeError
 from agentforge.sandbox import ExecResult, Sandbox
 from agentforge.trajectory_copy import DEFAULT_MAX_BYTES, copy_trajectory
@@ -39,6 +40,20 @@ SCRIPTED_SERVER = "/task/lib/scripted.py"
 """Where run_agent_tests puts the scripted model server (AGENTFORGE_SCRIPTED_SERVER)."""
 
 _GIT = "git -c user.name=agentforge -c user.email=agentforge@localhost -c commit.gpgsign=false"
+# SIGKILL to every process but the container's init (pid 1), its keepalive (the oldest
+# other process) and this shell; repeated because a process may fork while a round runs.
+_KILL_ALL = ('keep=$(ls /proc | grep -E "^[0-9]+$" | sort -n | sed -n 2p); '
+             'for round in 1 2 3 4 5; do for p in /proc/[0-9]*; do p=${p#/proc/}; '
+             '[ "$p" = 1 ] || [ "$p" = "$$" ] || [ "$p" = "$keep" ] || kill -KILL "$p" '
+             '2>/dev/null; done; sleep 0.1; done; true')
+# A git directory of the framework's own, borrowing the repository's objects: the
+# repository's .git/config, hooks and info/ never apply to the framework's git commands.
+_FRESH_GIT_DIR = ('g=$(mktemp -d /tmp/agentforge-git.XXXXXX); mkdir -p "$g/objects/info" '
+                  '"$g/refs"; echo "ref: refs/heads/main" > "$g/HEAD"; : > "$g/config"; '
+                  'echo "$PWD/.git/objects" > "$g/objects/info/alternates"; '
+                  'export GIT_DIR="$g" GIT_WORK_TREE="$PWD" GIT_INDEX_FILE="$g/index" '
+                  'GIT_CONFIG_NOSYSTEM=1 GIT_CONFIG_GLOBAL=/dev/null GIT_ATTR_NOSYSTEM=1 '
+                  'HOME="$g"')
 # Caches that running code or tests leaves behind are not part of an agent's change.
 _NOT_PATCH = ":(exclude,glob)**/__pycache__/**", ":(exclude,glob)**/.pytest_cache/**"
 
@@ -121,11 +136,28 @@ def prepare_repo(box: Sandbox, repo: str = REPO_DIR) -> str:
     return done.stdout.strip().splitlines()[-1]
 
 
+def stop_processes(box: Sandbox) -> None:
+    """Kill every process the sandbox user left running (the agent's `setsid nohup`
+    helpers too), so nothing writes to the repository while its patch is taken."""
+    box.exec(["/bin/sh", "-c", _KILL_ALL], timeout=60, workdir="/")
+
+
 def repo_patch(box: Sandbox, base_commit: str, repo: str = REPO_DIR) -> str:
-    """The diff of `repo` against `base_commit`, untracked files included."""
+    """The diff of `repo` against `base_commit`, untracked files included.
+
+    Every process in the sandbox is killed first. git then runs with a git directory of
+    the framework's own (the repository's objects borrowed read-only as an alternate), so
+    nothing of the agent's git configuration applies: no fsmonitor, hooks, filters,
+    external diff or textconv, and standard a/ b/ prefixes.
+    """
+    stop_processes(box)
     pathspec = " ".join(shlex.quote(p) for p in _NOT_PATCH)
-    script = (f"cd {shlex.quote(repo)} && {_GIT} add -A -- . {pathspec} && "
-              f"git diff --cached {shlex.quote(base_commit)} -- . {pathspec}")
+    git = "git " + " ".join(shlex.quote(a) for a in safe_git_args())
+    diff_flags = " ".join(SAFE_DIFF_FLAGS)
+    script = (f"set -e; cd {shlex.quote(repo)}; {_FRESH_GIT_DIR}; "
+              f"{git} read-tree {shlex.quote(base_commit)}; "
+              f"{git} add -A -- . {pathspec}; "
+              f"{git} diff --cached {diff_flags} {shlex.quote(base_commit)} -- . {pathspec}")
     done = box.exec(script, timeout=300, workdir="/")
     if not done.ok:
         raise AgentError(f"git diff of {repo} failed in sandbox {box.name}: "
@@ -174,6 +206,8 @@ def run_agent(box: Sandbox, agent: AgentSpec, problem: str, *, repo: str = REPO_
     # of the agent leaks into the commands it runs in the repository.
     done = box.exec(command, timeout=timeout, workdir=AGENT_DIR, env=env)
     duration = time.monotonic() - started
+    if task_box is not None:
+        stop_processes(box)  # the agent's leftovers could still drive the exec channel
     patch = repo_patch(repo_box, base, repo)
     if trajectory_dir is not None:
         copy_trajectory(box, OUT_DIR, Path(trajectory_dir), max_trajectory_bytes)

@@ -1,23 +1,41 @@
-"""Grading a patch in a FRESH sandbox: snapshot in, patch applied, protected files kept,
-hidden tests copied in last, the task's check decides. Nothing the agent ran is reused."""
+"""Grading a patch in a FRESH sandbox, as if the agent were trying to fool the grader.
+
+1. the patch is applied with git in a scratch copy of the snapshot and only the paths the
+   task's `PatchRules` accept are kept (patches.py);
+2. that tree goes into a fresh sandbox, the hidden tests are written over it;
+3. the language's framework-owned runner runs them (runners.py) and its structured report,
+   not the exit code or printed lines, decides: every expected test must be there and pass.
+Nothing the agent ran is reused.
+"""
 
 from __future__ import annotations
 
-import re
 import time
 from pathlib import Path
 
 from agentforge.bench.images import resolve_task_image
-from agentforge.bench.patches import LANGUAGE_TEST_GLOBS, RUNNER_CONFIG_GLOBS, drop_protected
+from agentforge.bench.patches import (
+    REPOSITORY_TEST_GLOBS,
+    RUNNER_CONFIG_GLOBS,
+    AcceptedPatch,
+    PatchError,
+    PatchRules,
+    accept_patch,
+)
+from agentforge.bench.runners import (
+    GRADING_DIR,
+    PASSED,
+    REPORT_DIR,
+    TEST_USER,
+    Runner,
+    TestReport,
+    runner_for,
+)
 from agentforge.bench.task import CheckKind, Outcome, Prediction, Task, TaskResult
 from agentforge.errors import AgentforgeError
-from agentforge.sandbox import Sandbox, SandboxConfig
+from agentforge.sandbox import ExecResult, Sandbox, SandboxConfig
 
-PATCH_PATH = "/task/prediction.diff"
 OUTPUT_TAIL = 6000
-# pytest -rA summary lines: "PASSED tests/test_x.py::test_y" (FAILED lines add " - reason").
-_SUMMARY_LINE = re.compile(
-    r"^(PASSED|FAILED|ERROR|XFAIL|XPASS|SKIPPED) (.+?)(?: - .*)?$", re.MULTILINE)
 
 
 def grading_config(task: Task, image: str) -> SandboxConfig:
@@ -33,10 +51,15 @@ def grading_config(task: Task, image: str) -> SandboxConfig:
     )
 
 
-def protected_globs(task: Task) -> list[str]:
-    """Everything whose edits the grader ignores: hidden tests, protected files, runner config."""
-    return [*task.hidden_tests, *task.protected_files, *RUNNER_CONFIG_GLOBS,
-            *LANGUAGE_TEST_GLOBS.get(task.language, [])]
+def patch_rules(task: Task) -> PatchRules:
+    """What a task grades: its solution files when it names them, else anything but tests
+    and runner configuration (the task's protected files and hidden tests included)."""
+    never = (*task.hidden_tests, *task.protected_files)
+    if task.visible_files:
+        return PatchRules(only=tuple(task.visible_files), never=never,
+                          never_reason="hidden test or protected file")
+    return PatchRules(never=(*never, *REPOSITORY_TEST_GLOBS, *RUNNER_CONFIG_GLOBS),
+                      never_reason="test or runner configuration")
 
 
 def grade_in_sandbox(task: Task, prediction: Prediction, *, run_empty: bool = False) -> TaskResult:
@@ -52,84 +75,126 @@ def grade_in_sandbox(task: Task, prediction: Prediction, *, run_empty: bool = Fa
             instance_id=task.instance_id, outcome=Outcome.EMPTY_PATCH,
             reason="empty patch: the agent changed nothing",
         )
-    kept, dropped = drop_protected(patch, protected_globs(task))
+    if task.repo_dir is None:
+        raise AgentforgeError(f"{task.instance_id}: grade_in_sandbox needs the task's repo_dir")
+    dropped: list[str] = []
     try:
-        result = _run_check(task, kept, dropped)
+        with accept_patch(task.repo_dir, patch, patch_rules(task)) as accepted:
+            dropped = sorted(accepted.dropped)
+            if accepted.error is not None:
+                result = TaskResult(instance_id=task.instance_id, outcome=Outcome.ERROR,
+                                    reason=f"patch does not apply: {accepted.error}")
+            else:
+                result = _run_check(task, accepted)
+    except PatchError as exc:
+        result = TaskResult(instance_id=task.instance_id, outcome=Outcome.ERROR,
+                            reason=f"patch could not be processed: {exc}")
     except AgentforgeError as exc:
-        result = TaskResult(
-            instance_id=task.instance_id, outcome=Outcome.ERROR, reason=f"sandbox error: {exc}",
-            dropped_files=dropped,
-        )
+        result = TaskResult(instance_id=task.instance_id, outcome=Outcome.ERROR,
+                            reason=f"sandbox error: {exc}")
+    result.dropped_files = dropped
     result.duration = time.monotonic() - start
     return result
 
 
-def _run_check(task: Task, patch: str, dropped: list[str]) -> TaskResult:
-    def result(outcome: Outcome, reason: str, output: str = "") -> TaskResult:
-        return TaskResult(
-            instance_id=task.instance_id, outcome=outcome, reason=reason,
-            test_output=output[-OUTPUT_TAIL:], dropped_files=dropped,
-        )
+def _run_check(task: Task, accepted: AcceptedPatch) -> TaskResult:
+    note = accepted.dropped_note()
 
+    def result(outcome: Outcome, reason: str, output: str = "") -> TaskResult:
+        return TaskResult(instance_id=task.instance_id, outcome=outcome, reason=reason + note,
+                          test_output=output[-OUTPUT_TAIL:])
+
+    runner = runner_for(task)
     image = resolve_task_image(task.image)
     with Sandbox(grading_config(task, image)) as box:
-        if task.repo_dir is not None:
-            box.copy_in(task.repo_dir, task.workdir)
-        if patch.strip():
-            box.write_files("/task", {"prediction.diff": patch})
-            applied = box.exec(
-                ["git", "apply", "--whitespace=nowarn", "-v", PATCH_PATH], timeout=120
-            )
-            if not applied.ok:
-                return result(
-                    Outcome.ERROR, f"patch does not apply: {_last_line(applied.output)}",
-                    applied.output,
-                )
+        box.copy_in(accepted.tree, task.workdir)
         if task.hidden_tests:
             # Parent folders made by the sandbox user: put_archive would make them root's.
             parents = sorted({str(Path(rel).parent) for rel in task.hidden_tests} - {"."})
             if parents:
                 box.exec(["mkdir", "-p", *parents], timeout=60)
             box.write_files(task.workdir, _hidden_test_files(task))
-        check = task.check
-        done = box.exec(["/bin/sh", "-c", check.test_command], timeout=check.timeout, env=check.env)
+        if runner is None:
+            done = box.exec(["/bin/sh", "-c", task.check.test_command],
+                            timeout=task.check.timeout, env=task.check.env)
+            report = None
+        else:
+            done, report = _run_framework_tests(box, task, runner)
     if done.timed_out:
-        return result(Outcome.ERROR, f"tests timed out after {check.timeout:.0f}s", done.output)
+        return result(Outcome.ERROR, f"tests timed out after {task.check.timeout:.0f}s",
+                      done.output)
     if done.oom_killed:
         return result(Outcome.ERROR, "tests ran out of memory", done.output)
-    note = f" (ignored changes to protected files: {', '.join(dropped)})" if dropped else ""
-    if check.kind is CheckKind.EXIT_CODE:
+    if runner is None:
         if done.exit_code == 0:
-            return result(Outcome.RESOLVED, f"tests passed{note}", done.output)
-        return result(
-            Outcome.UNRESOLVED, f"tests failed (exit code {done.exit_code}){note}", done.output
-        )
-    if check.kind is CheckKind.TEST_LISTS:
-        return result(*_decide_test_lists(task, done.output, note), done.output)
-    raise AgentforgeError(f"check kind {check.kind.value} is not graded by grade_in_sandbox")
+            return result(Outcome.RESOLVED, "tests passed (decided by exit code)", done.output)
+        return result(Outcome.UNRESOLVED, f"tests failed (exit code {done.exit_code})",
+                      done.output)
+    return result(*judge(task, runner, report, done.exit_code), done.output)
 
 
-def _decide_test_lists(task: Task, output: str, note: str) -> tuple[Outcome, str]:
-    statuses = {m.group(2): m.group(1) for m in _SUMMARY_LINE.finditer(output)}
-    if not statuses:
-        return Outcome.UNRESOLVED, f"no test results in the output (did collection fail?){note}"
-    f2p = [t for t in task.check.fail_to_pass if statuses.get(t) != "PASSED"]
-    p2p = [t for t in task.check.pass_to_pass if statuses.get(t) != "PASSED"]
-    if not f2p and not p2p:
-        return Outcome.RESOLVED, f"all FAIL_TO_PASS and PASS_TO_PASS tests pass{note}"
+def _run_framework_tests(box: Sandbox, task: Task, runner: Runner
+                         ) -> tuple[ExecResult, TestReport]:
+    plan = runner.plan(task)
+    box.write_files(GRADING_DIR, plan.framework_files)
+    # The test user may write its report and nothing of the tree.
+    box.exec(["sh", "-c", f"mkdir -p {REPORT_DIR} && chmod 0777 {REPORT_DIR}"], timeout=60,
+             workdir="/")
+    if plan.repo_files:
+        box.write_files(task.workdir, plan.repo_files)
+    env = {**task.check.env, **plan.env, "HOME": "/tmp"}
+    if plan.prepare:
+        prepared = box.exec(["/bin/sh", "-c", plan.prepare], timeout=300, env=env)
+        if not prepared.ok:
+            raise AgentforgeError(f"preparing the test run failed: {prepared.output[-300:]}")
+    done = box.exec(plan.command, timeout=task.check.timeout, env=env, user=TEST_USER)
+    raw = None
+    if plan.report_file is not None:
+        try:
+            raw = box.read_file(plan.report_file, max_bytes=16 * 1024 * 1024)
+        except AgentforgeError:
+            raw = None
+    return done, runner.read(raw, done.stdout)
+
+
+def judge(task: Task, runner: Runner, report: TestReport, exit_code: int
+          ) -> tuple[Outcome, str]:
+    """Resolved only if the report is complete, untampered, and every expected test passed."""
+    if not report.complete:
+        return Outcome.UNRESOLVED, (
+            f"early exit: no complete test report (the test process ended with exit code "
+            f"{exit_code} before the runner finished)")
+    if report.problems:
+        return Outcome.UNRESOLVED, "; ".join(report.problems[:3])
+    expected = runner.expected(task)
+    if not expected:
+        return Outcome.UNRESOLVED, "no expected tests could be named from the hidden tests"
+    missing, failing = [], []
+    for name in expected:
+        found = [status for test_id, status in report.tests.items()
+                 if runner.matches(name, test_id)]
+        if not found:
+            missing.append(name)
+        elif any(status != PASSED for status in found):
+            failing.append(name)
     parts = []
-    if f2p:
-        parts.append(f"FAIL_TO_PASS not passing: {', '.join(f2p[:5])}")
-    if p2p:
-        parts.append(f"PASS_TO_PASS broken: {', '.join(p2p[:5])}")
-    return Outcome.UNRESOLVED, "; ".join(parts) + note
+    if missing:
+        parts.append(f"expected tests missing from the report: {', '.join(missing[:5])}")
+    if failing:
+        label = "FAIL_TO_PASS/PASS_TO_PASS" if task.check.kind is CheckKind.TEST_LISTS \
+            else "tests"
+        parts.append(f"{label} not passing: {', '.join(failing[:5])}")
+    if task.check.kind is not CheckKind.TEST_LISTS:
+        others = sorted(t for t, s in report.tests.items() if s in ("failed", "error"))
+        if others and not failing:
+            parts.append(f"other tests failing: {', '.join(others[:5])}")
+        if not parts and exit_code != 0:
+            parts.append(f"the runner exited with {exit_code} although every test passed")
+    if parts:
+        return Outcome.UNRESOLVED, "; ".join(parts)
+    return Outcome.RESOLVED, f"all {len(expected)} expected tests passed (structured report)"
 
 
 def _hidden_test_files(task: Task) -> dict[str, bytes]:
     root = Path(task.hidden_tests_dir or ".")
     return {rel: (root / rel).read_bytes() for rel in task.hidden_tests}
-
-
-def _last_line(text: str) -> str:
-    lines = [line for line in text.strip().splitlines() if line.strip()]
-    return lines[-1][:300] if lines else "git apply failed"

@@ -1,59 +1,234 @@
-"""Git diffs as the agent's output: split by file, and drop the files the grader protects."""
+"""Patch acceptance by git: a prediction is applied with git in a scratch copy under a
+hardened configuration, the changed paths are read back from git itself, and only the paths
+the benchmark's `PatchRules` accept stay; every other change is put back and reported.
+
+Why git and not a regex over headers: git decides what a patch does (mnemonic `i/`/`w/`
+prefixes, C-quoted names, extra `---`/`+++` blocks, plain unified diffs), so the paths it
+reports after applying are the paths that changed, however the headers were written.
+"""
 
 from __future__ import annotations
 
 import difflib
-import re
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from fnmatch import fnmatch
+from pathlib import Path, PurePosixPath
 
-_FILE_HEADER = re.compile(r"^diff --git ", re.MULTILINE)
-_PATHS = re.compile(r'^diff --git "?a/(.+?)"? "?b/(.+?)"?$', re.MULTILINE)
+from agentforge.errors import AgentforgeError
 
-# Files that steer a test runner: changing them can make failing tests look green
-# (a conftest hook rewriting outcomes, a Go TestMain that exits 0, a sitecustomize).
-RUNNER_CONFIG_GLOBS = [
-    "conftest.py", "*/conftest.py", "pytest.ini", "*/pytest.ini", "tox.ini",
-    "sitecustomize.py", "*/sitecustomize.py", "usercustomize.py", "*/usercustomize.py",
-]
-LANGUAGE_TEST_GLOBS = {"go": ["*_test.go"]}
-"""Test files of a language that the test command would pick up even when new."""
-
-
-def file_sections(patch: str) -> list[str]:
-    """The per-file sections of a git diff, each starting with `diff --git`."""
-    starts = [m.start() for m in _FILE_HEADER.finditer(patch)]
-    return [patch[a:b] for a, b in zip(starts, [*starts[1:], len(patch)], strict=True)]
-
-
-def section_paths(section: str) -> set[str]:
-    """Paths a section touches (both sides, so renames count for source and target)."""
-    match = _PATHS.search(section)
-    if match is None:
-        return set()
-    return {p for p in match.groups() if p != "/dev/null"}
+# Git settings that stop a repository's own config from running code or reshaping output:
+# no hooks, no fsmonitor, no external diff or textconv, standard a/ b/ prefixes, no pager.
+SAFE_GIT_CONFIG = (
+    "core.hooksPath=/dev/null", "core.fsmonitor=false", "core.untrackedCache=false",
+    "core.attributesFile=/dev/null", "core.autocrlf=false", "core.pager=cat",
+    "core.quotePath=true", "diff.noprefix=false", "diff.mnemonicPrefix=false",
+    "diff.relative=false", "diff.renames=false", "color.ui=false",
+    "user.name=agentforge", "user.email=agentforge@localhost", "commit.gpgsign=false",
+    "protocol.allow=never", "safe.directory=*",
+)
+SAFE_DIFF_FLAGS = ("--no-ext-diff", "--no-textconv", "--no-color", "--no-renames",
+                   "--src-prefix=a/", "--dst-prefix=b/")
+"""Flags for every `git diff` over a tree someone else controls."""
 
 
-def is_protected(path: str, globs: list[str]) -> bool:
-    """True if a repo path matches one of the protected globs (fnmatch; `*` spans `/`)."""
-    return any(fnmatch(path, glob) for glob in globs)
+def safe_git_args() -> list[str]:
+    """`git -c k=v ...` arguments that neutralize a repository's own git configuration."""
+    return [arg for item in SAFE_GIT_CONFIG for arg in ("-c", item)]
 
 
-def drop_protected(patch: str, globs: list[str]) -> tuple[str, list[str]]:
-    """Remove every file section touching a protected path; return the rest and what went."""
-    if not patch.strip():
-        return patch, []
-    sections = file_sections(patch)
-    if not sections:
-        # Not a git diff (e.g. plain `diff -u`): it is applied as given and fails or not.
-        return patch, []
-    kept, dropped = [], []
-    for section in sections:
-        touched = section_paths(section)
-        if any(is_protected(p, globs) for p in touched):
-            dropped.extend(sorted(touched))
-        else:
-            kept.append(section)
-    return "".join(kept), dropped
+# Files that steer a Python test run from inside the repository.
+RUNNER_CONFIG_GLOBS = (
+    "conftest.py", "*/conftest.py", "pytest.ini", "*/pytest.ini", ".pytest.ini",
+    "*/.pytest.ini", "tox.ini", "*/tox.ini", "setup.cfg", "*/setup.cfg",
+    "pyproject.toml", "*/pyproject.toml", "sitecustomize.py", "*/sitecustomize.py",
+    "usercustomize.py", "*/usercustomize.py", "*.pth", ".pythonrc*", ".coveragerc",
+    "noxfile.py", ".git*", "*/.git*",
+)
+# Test folders and test-file names of a Python repository.
+REPOSITORY_TEST_GLOBS = (
+    "tests/*", "*/tests/*", "test/*", "*/test/*", "testing/*", "*/testing/*",
+    "test_*.py", "*/test_*.py", "*_test.py", "*/*_test.py",
+)
+# Modules the test runner imports after the repository is on sys.path: a top-level file of
+# that name would be imported instead of the real one.
+RUNNER_MODULES = frozenset({"pytest", "_pytest", "pluggy", "py", "iniconfig", "packaging",
+                            "exceptiongroup", "tomli", "pygments", "colorama"})
+
+
+@dataclass(frozen=True)
+class PatchRules:
+    """Which changed paths a benchmark grades; the rest of a patch is put back."""
+
+    only: tuple[str, ...] = ()
+    """When non-empty: the only paths (fnmatch globs) accepted, e.g. an exercise's solution."""
+    never: tuple[str, ...] = ()
+    """Paths never accepted (tests, runner configuration), named with `never_reason`."""
+    never_reason: str = "test or runner configuration"
+    """The class a `never` path belongs to, as reported."""
+    no_shadowing: bool = True
+    """Reject top-level modules named like the standard library or the test runner."""
+
+    def rejects(self, path: str, mode: str) -> str | None:
+        """Why a changed path is not accepted (None when it is)."""
+        if mode in ("120000", "160000"):
+            return "symlink or submodule"
+        if self.only and not any(fnmatch(path, glob) for glob in self.only):
+            return "not a solution file"
+        if any(fnmatch(path, glob) for glob in self.never):
+            return self.never_reason
+        return shadowed_module(path) if self.no_shadowing else None
+
+
+def shadowed_module(path: str) -> str | None:
+    """Why a top-level file would change what the runner imports (None when it would not)."""
+    parts = PurePosixPath(path).parts
+    if parts in (("__init__.py",), ("__init__.pyi",)):
+        return "makes the repository root a package"
+    if len(parts) == 1 and parts[0].endswith(".py"):
+        name = parts[0][:-3]
+    elif len(parts) == 2 and parts[1] in ("__init__.py", "__init__.pyi"):
+        name = parts[0]
+    else:
+        return None
+    if name in sys.stdlib_module_names or name in RUNNER_MODULES:
+        return f"shadows the module {name!r} the runner imports"
+    return None
+
+
+@dataclass
+class AcceptedPatch:
+    """A patch applied in a scratch tree: what was kept and what was put back."""
+
+    tree: Path
+    """The scratch copy with the accepted changes (no .git inside)."""
+    accepted: list[str] = field(default_factory=list)
+    dropped: dict[str, str] = field(default_factory=dict)
+    """Changed path -> why its change was put back."""
+    error: str | None = None
+    """Why the patch did not apply (then nothing was changed)."""
+
+    def dropped_note(self) -> str:
+        """' (ignored changes: path (reason), ...)' or ''."""
+        if not self.dropped:
+            return ""
+        items = [f"{path} ({why})" for path, why in sorted(self.dropped.items())]
+        shown = ", ".join(items[:6]) + (f", and {len(items) - 6} more" if len(items) > 6 else "")
+        return f" (ignored changes: {shown})"
+
+
+class PatchError(AgentforgeError):
+    """git could not process a prediction in the scratch copy."""
+
+
+class _ScratchGit:
+    """git over a work tree with its git directory elsewhere and no outside configuration."""
+
+    def __init__(self, root: Path, tree: Path) -> None:
+        self.tree = tree
+        home = root / "home"
+        home.mkdir()
+        self.env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(home),
+                    "GIT_DIR": str(root / "git"), "GIT_WORK_TREE": str(tree),
+                    "GIT_CONFIG_NOSYSTEM": "1", "GIT_CONFIG_GLOBAL": os.devnull,
+                    "GIT_ATTR_NOSYSTEM": "1", "GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C"}
+
+    def __call__(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+        try:
+            done = subprocess.run(["git", *safe_git_args(), *args], cwd=self.tree,
+                                  env=self.env, capture_output=True, timeout=300)
+        except subprocess.TimeoutExpired as exc:
+            raise PatchError(f"git {args[0]} took over 300 s on the prediction") from exc
+        if check and done.returncode != 0:
+            raise PatchError(f"git {args[0]} failed: {done.stderr.decode(errors='replace')}")
+        return done
+
+
+@contextmanager
+def accept_patch(repo_dir: Path, patch: str, rules: PatchRules) -> Iterator[AcceptedPatch]:
+    """Apply `patch` to a scratch copy of repo_dir with git; keep only what `rules` accept."""
+    root = Path(tempfile.mkdtemp(prefix="agentforge-patch-"))
+    try:
+        tree = root / "tree"
+        shutil.copytree(repo_dir, tree, symlinks=True)
+        git = _ScratchGit(root, tree)
+        git("init", "-q")
+        git("add", "-A", "-f")
+        git("commit", "-q", "--allow-empty", "--no-verify", "-m", "snapshot")
+        result = AcceptedPatch(tree=tree)
+        if patch.strip():
+            (root / "prediction.diff").write_text(patch if patch.endswith("\n") else patch + "\n")
+            result.error = _apply(git, root / "prediction.diff")
+            if result.error is None:
+                _keep_accepted(git, rules, result)
+        yield result
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def _apply(git: _ScratchGit, patch_file: Path) -> str | None:
+    """Apply with git (strip one leading folder, else none); None or git's complaint."""
+    first = None
+    for strip in ("-p1", "-p0"):
+        done = git("apply", "--whitespace=nowarn", strip, str(patch_file),
+                   check=False)
+        if done.returncode == 0:
+            return None
+        first = first or done.stderr.decode(errors="replace").strip()
+    lines = [line for line in (first or "").splitlines() if line.strip()]
+    return lines[-1][:300] if lines else "git apply failed"
+
+
+def changed_paths(raw: bytes) -> list[tuple[str, str, str]]:
+    """(old mode, new mode, path) per entry of `git diff --raw -z` output."""
+    fields = raw.split(b"\0")
+    out, i = [], 0
+    while i + 1 < len(fields) and fields[i].startswith(b":"):
+        old_mode, new_mode = fields[i][1:].split(b" ")[:2]
+        out.append((old_mode.decode(), new_mode.decode(), os.fsdecode(fields[i + 1])))
+        i += 2
+    return out
+
+
+def _keep_accepted(git: _ScratchGit, rules: PatchRules, result: AcceptedPatch) -> None:
+    git("add", "-A", "-f")
+    raw = git("diff", "--cached", "--raw", "-z", *SAFE_DIFF_FLAGS, "HEAD").stdout
+    restore = []
+    for old_mode, new_mode, path in changed_paths(raw):
+        why = rules.rejects(path, new_mode) or (
+            rules.rejects(path, old_mode) if old_mode != "000000" else None)
+        if why is None:
+            result.accepted.append(path)
+            continue
+        result.dropped[path] = why
+        target = result.tree / path
+        if target.is_symlink() or target.is_file():
+            target.unlink()
+        if old_mode != "000000":
+            restore.append(path)
+    # Put the originals back after every rejected new entry is gone (a file may have
+    # been replaced by a folder or a symlink on the way).
+    for path in restore:
+        _remove_blockers(result.tree, path)
+        git("checkout", "HEAD", "--", path)
+
+
+def _remove_blockers(tree: Path, path: str) -> None:
+    """Remove whatever sits where `path` or one of its folders must be restored."""
+    folder = tree
+    for part in PurePosixPath(path).parent.parts:
+        folder = folder / part
+        if folder.is_symlink() or folder.is_file():
+            folder.unlink()
+    target = tree / path
+    if target.is_dir() and not target.is_symlink():
+        shutil.rmtree(target)
 
 
 def diff_files(changes: dict[str, tuple[str | None, str | None]]) -> str:

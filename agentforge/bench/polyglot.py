@@ -15,6 +15,7 @@ import json
 import shutil
 import tempfile
 import tomllib
+import weakref
 from functools import cached_property
 from pathlib import Path
 
@@ -63,6 +64,8 @@ class PolyglotBenchmark(TaskCatalog):
         self.test_timeout = float(test_timeout)
         self.languages = languages or list(LANGUAGES)
         self._snapshots = Path(tempfile.mkdtemp(prefix="agentforge-polyglot-"))
+        # The visible snapshots live as long as this object (and never past the process).
+        self._cleanup = weakref.finalize(self, shutil.rmtree, self._snapshots, True)
 
     @cached_property
     def _tasks(self) -> dict[str, Task]:

@@ -19,6 +19,14 @@ from agentforge.bench.images import resolve_task_image
 from agentforge.bench.named_lists import named_lists
 from agentforge.bench.protocol import BenchError, TaskCatalog
 from agentforge.bench.split import hash_split
+from agentforge.bench.swebench_guard import (
+    GUARD_REPORT,
+    guard_env,
+    guard_verdict,
+    install_guard,
+    put_back_rejected,
+    worktree_state,
+)
 from agentforge.bench.task import Check, CheckKind, Outcome, Prediction, Task, TaskResult
 from agentforge.errors import AgentforgeError
 from agentforge.sandbox import Sandbox, SandboxConfig
@@ -132,13 +140,20 @@ class SWEBenchBenchmark(TaskCatalog):
         spec = self.test_spec(self.rows[task.instance_id])
         with Sandbox(_instance_config(task, resolve_task_image(task.image))) as box:
             box.write_files("/task", {"patch.diff": prediction.model_patch or ""})
+            before = worktree_state(box, CONTAINER_WORKDIR)
             applied = _apply(box)
             if applied is not None:
                 return TaskResult(instance_id=task.instance_id, outcome=Outcome.ERROR,
                                   reason=f"patch does not apply: {applied}")
+            # Tests and runner configuration come from the instance, never from the patch.
+            dropped = put_back_rejected(box, CONTAINER_WORKDIR, before)
             box.write_files("/task", {"eval.sh": spec.eval_script}, mode=0o755)
+            guard = guard_env(spec.eval_script)
+            if guard:
+                install_guard(box, CONTAINER_WORKDIR, EXEC_PRELUDE)
             done = box.exec(["/bin/bash", EVAL_FILE], timeout=task.check.timeout,
-                            workdir=CONTAINER_WORKDIR)
+                            workdir=CONTAINER_WORKDIR, env=guard)
+            guard_report = _read_guard_report(box) if guard else None
         if done.timed_out:
             return TaskResult(instance_id=task.instance_id, outcome=Outcome.ERROR,
                               reason=f"tests timed out after {task.check.timeout:.0f}s",
@@ -148,7 +163,26 @@ class SWEBenchBenchmark(TaskCatalog):
             log.write_text(done.output)
             pred = {**prediction.model_dump(), "model_name_or_path": prediction.model_name_or_path}
             report = get_eval_report(spec, pred, str(log), include_tests_status=True)
-        return _result_from_report(task.instance_id, report[task.instance_id], done.output)
+        result = _result_from_report(task.instance_id, report[task.instance_id], done.output)
+        if guard and result.outcome in (Outcome.RESOLVED, Outcome.UNRESOLVED):
+            contradiction = guard_verdict(guard_report,
+                                          [*spec.FAIL_TO_PASS, *spec.PASS_TO_PASS])
+            if result.resolved and contradiction is not None:
+                result.outcome, result.reason = Outcome.UNRESOLVED, contradiction
+            elif contradiction and contradiction.startswith(("early exit", "runner tampering")):
+                result.reason = f"{contradiction}; swebench: {result.reason}"
+        result.dropped_files = sorted(dropped)
+        if dropped:
+            result.reason += " (ignored changes: " + ", ".join(
+                f"{path} ({why})" for path, why in sorted(dropped.items())[:6]) + ")"
+        return result
+
+
+def _read_guard_report(box: Sandbox) -> bytes | None:
+    try:
+        return box.read_file(GUARD_REPORT, max_bytes=16 * 1024 * 1024)
+    except AgentforgeError:
+        return None
 
 
 def _instance_config(task: Task, image: str) -> SandboxConfig:

@@ -56,9 +56,10 @@ class Task(BaseModel):
     hidden_tests: list[str] = Field(default_factory=list)
     """Relative paths of the hidden test files inside hidden_tests_dir."""
     protected_files: list[str] = Field(default_factory=list)
-    """Repo paths (fnmatch globs) whose edits are dropped before grading (tests, build files)."""
+    """Repo paths (fnmatch globs) whose edits are put back before grading (tests, build files)."""
     visible_files: list[str] = Field(default_factory=list)
-    """Files the agent is expected to edit (informational; empty means the whole repo)."""
+    """The solution files: when set, the only paths of a patch the grader accepts (empty:
+    anything but tests and runner configuration; see bench/grading.py: patch_rules)."""
     image: str = "agent-runtime"
     """Where grading runs: our sandbox image name (sandboxes/<name>/) or an external reference."""
     agent_image: str | None = None

@@ -2,8 +2,10 @@
 
 Implementation follows the agent contract with the agent's own source as the repository and
 the proposal as the problem, inside a sandbox that reaches the model only through the
-gateway. Validation runs in a fresh sandbox: every module must compile, the entry package
-must import, and the agent's own tests must pass (with the scripted model they ship with).
+gateway. Validation runs in fresh sandboxes: every module must compile, the entry package
+must import, the agent's own tests must pass under the framework's pytest configuration
+(with the scripted model they ship with), and the agent must fix a framework-owned task
+through the contract (evolve/validation.py).
 """
 
 from __future__ import annotations
@@ -14,13 +16,15 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from agentforge.agent_runner import AGENT_DIR, REPO_DIR, load_agent, run_agent, run_agent_tests
+from agentforge.agent_runner import AGENT_DIR, REPO_DIR, install_agent, load_agent, run_agent
 from agentforge.evolve.diagnose import Proposal
 from agentforge.evolve.prompts import render
+from agentforge.evolve.validation import check_contract, run_own_tests
 from agentforge.sandbox import Sandbox, SandboxConfig
 from agentforge.sandbox.images import require_image
 from agentforge.store.repo import AgentRepo
 
+_IMPORTED = "agentforge-import-ok"
 # Local clutter a seed folder may hold that is not part of the agent.
 _NOT_AGENT = shutil.ignore_patterns("__pycache__", "*.pyc", ".pytest_cache", ".ruff_cache",
                                     ".venv", "*.egg-info", ".mypy_cache")
@@ -84,30 +88,34 @@ def implement(parent_dir: Path, proposal: Proposal, grant, *, timeout: float,
 
 def validate_agent(agent_dir: Path, *, pytest_args: list[str] | None = None,
                    timeout: float = 900.0, labels: dict[str, str] | None = None) -> str | None:
-    """None if the agent compiles, imports and passes its own tests; else why not."""
+    """None if the agent compiles, imports, passes its own tests under the framework's pytest
+    configuration, and fixes a framework-owned task through the contract; else why not."""
     try:
         agent = load_agent(agent_dir)
     except Exception as exc:  # a broken agent.toml is the child's defect, not ours
         return f"agent.toml broken: {exc}"
     config = _sandbox_config({"agentforge.role": "validate", **(labels or {})}, timeout)
+    clean = ["python", "-B", "-P", "-E", "-s"]  # nothing of the child's tree is imported early
     with Sandbox(config) as box:
-        tests = run_agent_tests(box, agent, timeout=timeout, pytest_args=pytest_args)
+        install_agent(box, agent)
         # compileall catches syntax errors in modules the tests never import.
-        compiled = box.exec(["python", "-m", "compileall", "-q", "-x", r"/tests?/", "."],
+        compiled = box.exec([*clean, "-m", "compileall", "-q", "-x", r"/tests?/", "."],
                             timeout=300, workdir=AGENT_DIR)
-        imported = box.exec(["python", "-c", f"import {agent.entry}"], timeout=300,
-                            workdir=AGENT_DIR, env={"PYTHONPATH": AGENT_DIR})
+        imported = box.exec([*clean, "-c", f"import sys; sys.path.insert(0, {AGENT_DIR!r}); "
+                             f"import {agent.entry}; print({_IMPORTED!r})"],
+                            timeout=300, workdir=AGENT_DIR)
+        tests = run_own_tests(box, agent, pytest_args, timeout)
     if compiled.exit_code != 0:
         return f"syntax error: {_tail(compiled.output)}"
-    if imported.exit_code != 0:
+    if imported.exit_code != 0 or _IMPORTED not in imported.stdout:
         return f"does not import: {_tail(imported.output)}"
-    if tests.timed_out:
-        return f"own tests timed out after {timeout:.0f}s"
-    if tests.exit_code == 5:
-        return "own tests: pytest collected no tests"
-    if tests.exit_code != 0:
-        return f"own tests fail: {_tail(tests.output)}"
-    return None
+    if tests.reason:
+        return tests.reason
+    # The contract check runs in a fresh sandbox: nothing the child's tests left behind
+    # (processes, files, a rigged .git) can touch it.
+    with Sandbox(config) as box:
+        install_agent(box, agent)
+        return check_contract(box, agent, timeout=min(timeout, 600.0))
 
 
 def _tail(text: str, limit: int = 400) -> str:

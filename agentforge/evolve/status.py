@@ -27,6 +27,10 @@ def run_status(run_dir: Path, *, evaluations: bool = False) -> dict:
         proposals = {n.id: json.loads(n.proposal_json) if n.proposal_json else None
                      for n in nodes}
         foreign = {n.id: _node_origin(n) for n in nodes}
+        warnings: dict[int, list[str]] = {}
+        for event in store.list_events(run_id):
+            if event.kind == "warning" and event.node_id is not None:
+                warnings.setdefault(event.node_id, []).append(event.message)
         try:
             best_id = best_by_score(summaries)
         except NoParentAvailable:
@@ -55,6 +59,7 @@ def run_status(run_dir: Path, *, evaluations: bool = False) -> dict:
                 "summary": (proposals.get(s.id) or {}).get("summary"),
                 "created_at": created[s.id], "cost_usd": round(costs[s.id].total_usd, 6),
                 **foreign[s.id],
+                "warnings": warnings.get(s.id, []),
             } for s in summaries],
             "imported_from": json.loads(run.origin_json) if run.origin_json else None,
             "best_id": best_id, "best_lineage": lineage,

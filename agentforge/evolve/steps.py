@@ -19,6 +19,7 @@ from agentforge.evolve.diskspace import raise_if_host_disk_full
 from agentforge.evolve.evaluate import EvaluationOutcome, run_evaluation
 from agentforge.evolve.improve import export_agent, implement, validate_agent
 from agentforge.evolve.scheduler import EvaluationJob
+from agentforge.evolve.validation import shrunken_test_suite
 from agentforge.llm.client import ModelClient
 from agentforge.llm.errors import ModelError
 from agentforge.llm.ledger import CallContext
@@ -144,6 +145,18 @@ def validate_node(ctx: RunContext, node_id: int) -> None:
     else:
         ctx.store.update_node(node_id, status=NodeStatus.evaluating)
     ctx.store.add_event(ctx.run_id, "validated", reason or "valid", node_id=node_id)
+    warn_if_tests_shrank(ctx, node_id)
+
+
+def warn_if_tests_shrank(ctx: RunContext, node_id: int) -> None:
+    """A `warning` event when the child deleted tests or defines fewer than its parent."""
+    parent_id = ctx.store.get_node(node_id).parent_id
+    if parent_id is None:
+        return
+    warning = shrunken_test_suite(agent_dir(ctx, parent_id), agent_dir(ctx, node_id))
+    if warning:
+        ctx.store.add_event(ctx.run_id, "warning", f"node {node_id}: {warning}",
+                            node_id=node_id, data={"kind": "tests_shrunk", "detail": warning})
 
 
 def _failed(ctx: RunContext, parent_id: int, reason: str, proposal: dict | None) -> int:

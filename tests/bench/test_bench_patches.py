@@ -1,10 +1,11 @@
-"""Diff handling: protected files dropped, generated diffs accepted by `git apply`."""
+"""Diff handling: rejected paths put back after git applies a patch, generated diffs
+accepted by `git apply`. (Cheating variants are in tests/integrity.)"""
 
 from __future__ import annotations
 
 import subprocess
 
-from agentforge.bench.patches import diff_files, drop_protected
+from agentforge.bench.patches import PatchRules, accept_patch, diff_files
 
 PATCH = """diff --git a/src/app.py b/src/app.py
 --- a/src/app.py
@@ -27,11 +28,22 @@ new file mode 100644
 """
 
 
-def test_drop_protected_keeps_only_allowed_files():
-    kept, dropped = drop_protected(PATCH, ["tests/test_app.py", "conftest.py"])
-    assert "src/app.py" in kept and "tests/test_app.py" not in kept and "conftest.py" not in kept
-    assert dropped == ["tests/test_app.py", "conftest.py"]
-    assert drop_protected("", ["x"]) == ("", [])
+def test_rejected_paths_are_put_back_and_reported(tmp_path):
+    (tmp_path / "src").mkdir()
+    (tmp_path / "tests").mkdir()
+    (tmp_path / "src/app.py").write_text("x = 1\n")
+    (tmp_path / "tests/test_app.py").write_text("assert False\n")
+    rules = PatchRules(never=("tests/*", "conftest.py"))
+    with accept_patch(tmp_path, PATCH, rules) as result:
+        assert result.error is None
+        assert result.accepted == ["src/app.py"]
+        assert set(result.dropped) == {"tests/test_app.py", "conftest.py"}
+        assert (result.tree / "src/app.py").read_text() == "x = 2\n"
+        assert (result.tree / "tests/test_app.py").read_text() == "assert False\n"
+        assert not (result.tree / "conftest.py").exists()
+        scratch = result.tree.parent
+    assert not scratch.exists(), "the scratch copy is removed afterwards"
+    assert (tmp_path / "src/app.py").read_text() == "x = 1\n", "the snapshot is untouched"
 
 
 def test_diff_files_applies_with_git(tmp_path):

@@ -69,7 +69,7 @@ def test_editing_or_deleting_tests_gains_nothing(make_agent, agent_image, tmp_pa
     report = _run(make_agent(cheats), tmp_path / "cheat", "--subset", "smoke")
     assert report["resolved_instances"] == 0
     assert report["unresolved_ids"] == ["py-exercise-clamp", "swe-tinykv-1"]
-    assert "ignored changes to protected files" in report["reasons"]["swe-tinykv-1"]
+    assert "conftest.py (test or runner configuration)" in report["reasons"]["swe-tinykv-1"]
     # Deleting the visible tests while fixing the code: the fix counts, the deletion does not.
     honest_but_deleting = [
         {"when": "parse() drops values", "write": {"tinykv/__init__.py": KV_FIX},
