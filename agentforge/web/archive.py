@@ -267,6 +267,9 @@ class RunArchive:
             "id": node.id, "parent_id": node.parent_id, "status": node.status.value,
             "reason": node.reason, "commit": node.commit, "proposal": _loads(node.proposal_json),
             "operator": getattr(node, "operator", None), "created_at": _iso(node.created_at),
+            "external_id": getattr(node, "external_id", None),
+            "warnings": [e.message for e in self.store.list_events(self.run_id)
+                         if e.kind == "warning" and e.node_id == node_id],
             "updated_at": _iso(node.updated_at),
             "diff": self._patch(node), "evaluations": tasks,
             "files": node_files(self.rundir.path, self.rundir.node_dir(node_id)),

@@ -83,6 +83,8 @@ def write_synthetic_run(path: Path, nodes: int = 30, *, seed: int = 0, hostile: 
         result.node_ids.append(node.id)
         if step.hostile:
             result.hostile_node = node.id
+            store.add_event(run_id, "warning", f"the change deletes tests: {HOSTILE}",
+                            node_id=node.id)
         if parent is not None and index < files_for:  # how the parent implemented the change
             _write_trajectory(path / "nodes" / str(node.id) / "improve" / "out" /
                               "trajectory.json", "the proposal", step.hostile)

@@ -50,6 +50,7 @@ def test_injection_payloads_are_shown_as_text_and_never_run(page, live_server, h
     text = panel.inner_text()
     assert "<script>window.__pwned=1</script>" in text  # proposal and diff, as text
     assert "onerror" in panel.locator(".diff").inner_text()
+    assert "<script>window.__pwned=1</script>" in panel.locator(".warn").inner_text()  # warning
     assert hostile_run.hostile_task in text  # the task id
     row = panel.locator("table.tasks tbody tr", has_text="py-task-00").first
     row.get_by_text("trajectory").click()

@@ -55,6 +55,7 @@ def test_summary_has_best_lineage_spend_and_work_in_flight(client, hostile_run):
 def test_node_detail_has_proposal_diff_tasks_files_and_cost(client, hostile_run):
     node = client.get(f"/api/runs/hostile/nodes/{hostile_run.hostile_node}").json()
     assert HOSTILE in node["proposal"]["diagnosis"]
+    assert node["warnings"] == [f"the change deletes tests: {HOSTILE}"]  # validation's warning
     assert node["diff"].startswith("diff --git") and "+Rule 1: run the tests." in node["diff"]
     tasks = {t["task_id"]: t for t in node["evaluations"]}
     assert hostile_run.hostile_task in tasks

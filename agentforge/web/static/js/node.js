@@ -16,6 +16,10 @@ AF.nodePanel = function (detail, row, ctx) {
     detail.operator ? ` · operator ${detail.operator}` : "",
     detail.commit ? ` · commit ${detail.commit.slice(0, 12)}` : "",
     el("button", { class: "link", text: "compare with…", onclick: () => ctx.compareFrom(detail.id) })));
+  if (detail.external_id) box.appendChild(el("p", { class: "meta", text: `imported: ${detail.external_id}` }));
+  for (const warning of detail.warnings || []) {
+    box.appendChild(el("p", { class: "warn" }, el("b", { text: "Warning: " }), String(warning)));
+  }
   if (detail.reason) box.appendChild(el("p", { class: detail.status === "invalid" || detail.status === "failed" ? "bad" : "" },
     el("b", { text: "Reason: " }), detail.reason));
 
