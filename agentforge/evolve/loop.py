@@ -17,6 +17,7 @@ from agentforge.evolve.context import RunContext
 from agentforge.evolve.diskspace import check_free_space, raise_run_stop_if_disk_full
 from agentforge.evolve.evaluate import EvaluationOutcome, archive_second_best, plan_stage
 from agentforge.evolve.executor import make_executor
+from agentforge.evolve.operators import OperatorPlanner
 from agentforge.evolve.rundir import write_json
 from agentforge.evolve.scheduler import (
     EvaluationJob,
@@ -36,7 +37,7 @@ from agentforge.evolve.selection import (
     rng_state_to_json,
 )
 from agentforge.evolve.selection.base import ExpandingSelector
-from agentforge.evolve.steps import evaluate_job, improve_step, validate_node
+from agentforge.evolve.steps import evaluate_job, validate_node
 from agentforge.evolve.stopping import install_stop_handlers
 from agentforge.sandbox.reaper import reap
 from agentforge.store.tables import NodeStatus
@@ -51,6 +52,7 @@ class EvolutionLoop:
         self.ctx = ctx
         self.store = ctx.store
         self.selector = make_selector(ctx.config.selection.name, ctx.config.selection.options)
+        self.operators = OperatorPlanner(ctx)  # how each child is made (issue 17)
         run = self.store.get_run(ctx.run_id)
         self.rng = rng_from_json(run.rng_state) if run.rng_state else random.Random(ctx.config.seed)
         self.order = [t.instance_id for t in ctx.validation]
@@ -78,7 +80,7 @@ class EvolutionLoop:
         # A step in flight at a kill left no node and is started again: count only finished ones.
         self.store.update_run(ctx.run_id, iterations=children)
         self.scheduler = Scheduler(
-            SchedulerSteps(propose=self.propose, improve=lambda p: improve_step(ctx, p),
+            SchedulerSteps(propose=self.propose, improve=self.operators.run,
                            improved=self.improved, evaluate=lambda j: evaluate_job(ctx, j),
                            evaluated=self.evaluated, budget_exceeded=self.budget_exceeded),
             executor,
@@ -159,8 +161,11 @@ class EvolutionLoop:
             can_expand = False
             if not can_evaluate or isinstance(self.selector, ExpandingSelector):
                 return None
+        plan = None
         try:
             action = self.selector.next_action(views, self.rng)
+            if isinstance(action, Expand) and can_expand:  # its operator, from the same RNG
+                plan = self.operators.plan(action.parent_id, views, self.rng)
         except NoParentAvailable:
             return None
         finally:
@@ -169,7 +174,7 @@ class EvolutionLoop:
             run = self.store.get_run(self.ctx.run_id)
             self.store.update_run(self.ctx.run_id, iterations=run.iterations + 1)
             self.store.add_event(self.ctx.run_id, "expand", f"improving node {action.parent_id}",
-                                 node_id=action.parent_id)
+                                 node_id=action.parent_id, data=plan)
             return action
         if isinstance(action, EvaluateMore) and can_evaluate:
             finished, busy = self._finished(action.node_id), self.in_flight.get(action.node_id,

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import git
 
-from agentforge.store.errors import PatchDoesNotApply, StoreError
+from agentforge.store.errors import MergeConflict, PatchDoesNotApply, StoreError
 
 # Never commit byte code or local environments that a test run may leave in an agent folder.
 _EXCLUDES = "__pycache__/\n*.pyc\n.pytest_cache/\n.venv/\n*.egg-info/\n"
@@ -105,6 +105,45 @@ class AgentRepo:
                         "regenerate it against the parent's code"
                     ) from exc
             return self._commit_index(index, parent, message)
+
+    def create_child_files(self, parent: str, files: dict[str, str],
+                           message: str = "child agent") -> str:
+        """Commit `parent`'s tree with these files' contents replaced (paths relative)."""
+        self.resolve(parent)
+        with tempfile.TemporaryDirectory(prefix="agentforge-index-") as tmp:
+            index = Path(tmp) / "index"
+            self._git("read-tree", parent, index=index)
+            for path, content in files.items():
+                blob_file = Path(tmp) / "blob"
+                blob_file.write_text(content)
+                blob = self._git("hash-object", "-w", str(blob_file)).strip()
+                self._git("update-index", "--add", "--cacheinfo", f"100644,{blob},{path}",
+                          index=index)
+            return self._commit_index(index, parent, message)
+
+    def merge_child(self, first: str, second: str, message: str = "crossover") -> str:
+        """Apply `second`'s changes since the common ancestor onto `first` (git's three-way
+        merge); commit the result on `first` (and `second`), or raise MergeConflict."""
+        first, second = self.resolve(first), self.resolve(second)
+        try:
+            tree = self._git("merge-tree", "--write-tree", "--name-only", "--no-messages",
+                             first, second).split()[0]
+        except git.GitCommandError as exc:
+            if exc.status != 1:  # 1 = conflicts; anything else is git itself failing
+                raise
+            text = (exc.stdout or "").strip().removeprefix("stdout:").strip()
+            lines = [line.strip(" '") for line in text.splitlines()]
+            files = sorted({line for line in lines[1:] if line})  # the first is the tree
+            raise MergeConflict(f"the changes of {second[:12]} conflict with "
+                                f"{first[:12]} in {', '.join(files) or 'some files'}",
+                                files) from exc
+        sha = self._git("commit-tree", tree, "-p", first, "-p", second, "-m", message).strip()
+        self._git("update-ref", f"{_KEEP_PREFIX}{sha}", sha)
+        return sha
+
+    def tree_of(self, commit: str) -> str:
+        """The tree sha of `commit` (equal trees: equal agents)."""
+        return self._git("rev-parse", f"{commit}^{{tree}}").strip()
 
     def resolve(self, commit: str) -> str:
         """The full sha of `commit`, or a StoreError if the repository does not have it."""
