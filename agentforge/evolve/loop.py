@@ -196,6 +196,7 @@ class EvolutionLoop:
             node = self.store.add_node(self.ctx.run_id, parent_id=parent_id,
                                        status=NodeStatus.failed,
                                        reason=f"self-improvement crashed: {outcome.reason}"[:2000])
+            self.operators.record_crash(node.id, parent_id)
             self.store.add_event(self.ctx.run_id, "failed", outcome.reason[:300], node_id=node.id)
             return []
         node = self.store.get_node(outcome)

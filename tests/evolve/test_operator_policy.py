@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from loop_fixtures import demo_config
 
 from agentforge.evolve.config import load_run_config
@@ -40,8 +41,10 @@ def _propose(run, steps: int) -> list[tuple[int, dict]]:
     return list(zip(made, plans[-steps:], strict=True))
 
 
-def test_the_operator_choice_is_recorded_and_survives_resume(tiny_suite, tmp_path):
-    config = load_run_config(demo_config(tmp_path, tiny_suite), list(MIX))
+@pytest.mark.parametrize("policy", ["mix", "bandit"])
+def test_the_operator_choice_is_recorded_and_survives_resume(tiny_suite, tmp_path, policy):
+    config = load_run_config(demo_config(tmp_path, tiny_suite),
+                             [*MIX, f"improve.operator_policy={policy}"])
     with open_run(tmp_path / "straight", config) as run:
         _scored_archive(run)
         straight = _propose(run, 8)
@@ -78,3 +81,27 @@ def test_the_default_policy_plans_self_edits_and_draws_nothing_more(tiny_suite, 
     for _ in range(4):
         selector.next_action(views, rng)
     assert state == rng_state_to_json(rng)
+
+
+def test_a_step_that_crashes_becomes_a_failed_node_of_its_operator(tiny_suite, tmp_path):
+    from agentforge.evolve.scheduler import Failure
+    from agentforge.store.errors import StoreError
+
+    config = load_run_config(demo_config(tmp_path, tiny_suite),
+                             ["improve.operators={crossover = 1}"])
+    with open_run(tmp_path / "run", config) as run:
+        seed = run.store.list_nodes(run.run_id)[0]
+        evaluation = run.store.start_evaluation(seed.id, "py-tiny-add")
+        run.store.finish_evaluation(evaluation.id, resolved=True, reason="graded")
+        ghost = run.store.add_node(run.run_id, parent_id=seed.id, commit="0" * 40,
+                                   status=NodeStatus.evaluated)  # its commit is not in the repo
+        loop = EvolutionLoop(run)
+        assert loop.operators.plan(ghost.id, loop._views(), loop.rng) == \
+            {"operator": "crossover", "second_parent_id": seed.id}
+        with pytest.raises(StoreError) as crash:
+            loop.operators.run(ghost.id)
+        loop.improved(ghost.id, Failure(crash.value, "traceback"))
+        failed = run.store.list_nodes(run.run_id)[-1]
+    assert (failed.parent_id, failed.status, failed.operator, failed.second_parent_id) == \
+        (ghost.id, NodeStatus.failed, "crossover", seed.id)
+    assert "self-improvement crashed" in failed.reason

@@ -31,6 +31,7 @@ class OperatorPlanner:
         improve = ctx.config.improve
         self.policy = OperatorPolicy(improve.operators, improve.operator_policy)
         self._plans: dict[int, deque[tuple[str, int | None]]] = {}
+        self._crashed: dict[int, deque[tuple[str, int | None]]] = {}
         self._lock = threading.Lock()
 
     def plan(self, parent_id: int, views: Sequence, rng: random.Random) -> dict:
@@ -53,12 +54,27 @@ class OperatorPlanner:
             queue = self._plans.get(parent_id)
             operator, second = queue.popleft() if queue else ("self_edit", None)
         started = time.monotonic()
-        node_id = OPERATORS[operator](self.ctx, parent_id, second)
+        try:
+            node_id = OPERATORS[operator](self.ctx, parent_id, second)
+        except BaseException:  # the loop archives the crash as a failed node: see record_crash
+            with self._lock:
+                self._crashed.setdefault(parent_id, deque()).append((operator, second))
+            raise
         self.ctx.store.add_event(self.ctx.run_id, "operator", f"node {node_id} by {operator}",
                                  node_id=node_id,
                                  data={"operator": operator, "second_parent_id": second,
                                        "seconds": round(time.monotonic() - started, 3)})
         return node_id
+
+
+    def record_crash(self, node_id: int, parent_id: int) -> None:
+        """Give the failed node the loop made of a crashed step its operator."""
+        with self._lock:
+            queue = self._crashed.get(parent_id)
+            if not queue:
+                return
+            operator, second = queue.popleft()
+        self.ctx.store.set_node_operator(node_id, operator, second_parent_id=second)
 
 
 def second_parent(views: Sequence, parent_id: int, rng: random.Random) -> int | None:
