@@ -87,13 +87,16 @@ def test_a_mutation_naming_no_text_of_the_genome_is_retried_then_failed(tiny_sui
     assert len(calls) == 2  # the first reply and one retry
 
 
-def _child(run, parent, path, text, edit):
+def _child(run, parent, edit, *, text_path=None, text=None, files=None):
+    """A node whose commit is its parent's with a genome text and/or whole files replaced."""
     from agentforge.evolve.operators.genome import replace_text
 
     config = "coding_agent/config.toml"
-    before = run.repo.export(parent.commit, run.rundir.path / f"x-{parent.id}-{len(text)}")
-    commit = run.repo.create_child_files(
-        parent.commit, {config: replace_text((before / config).read_text(), path, text)})
+    changes = dict(files or {})
+    if text_path:
+        changes[config] = replace_text(run.repo.read_file(parent.commit, config), text_path,
+                                       text)
+    commit = run.repo.create_child_files(parent.commit, changes)
     return run.store.add_node(run.run_id, parent_id=parent.id, commit=commit,
                               status=NodeStatus.evaluated, proposal={"summary": edit})
 
@@ -102,11 +105,12 @@ def test_crossover_merges_the_second_parents_change_or_reports_the_conflict(
         agent_image, tiny_suite, tmp_path):
     with open_run(tmp_path / "run", _config(tmp_path, tiny_suite)) as run:
         seed = run.store.list_nodes(run.run_id)[0]
-        first = _child(run, seed, "prompts.coder_system", coder_system_with_checklist(), "a")
-        second = _child(run, seed, "experts.Reviewer.system", "Check every edge case.", "b")
-        rival = _child(run, seed, "prompts.coder_system", "You are a careless coder in "
-                       "{{ repo }}.{% if instructions %}{{ instructions }}{% endif %}", "c")
-
+        readme = run.repo.read_file(seed.commit, "README.md")
+        first = _child(run, seed, "a", text_path="prompts.coder_system",
+                       text=coder_system_with_checklist(),
+                       files={"README.md": "# first\n" + readme})
+        second = _child(run, seed, "b", text_path="experts.Reviewer.system",
+                        text="Check every edge case.")
         merged = run.store.get_node(OPERATORS["crossover"](run, first.id, second.id))
         assert (merged.status, merged.operator, merged.parent_id, merged.second_parent_id) == \
             (NodeStatus.evaluating, "crossover", first.id, second.id)
@@ -114,11 +118,30 @@ def test_crossover_merges_the_second_parents_change_or_reports_the_conflict(
         assert "+system = \"Check every edge case.\"" in patch and MARKER not in patch
         assert run.repo.parent_of(merged.commit) == first.commit
 
-        clash = run.store.get_node(OPERATORS["crossover"](run, first.id, rival.id))
-        assert (clash.status, clash.commit, clash.second_parent_id) == \
-            (NodeStatus.invalid, None, rival.id)
-        assert clash.reason.startswith("crossover conflict") and \
-            "coding_agent/config.toml" in clash.reason
+        # Both rewrote the coder's prompt: the genome is merged text by text, both lines kept.
+        extra = coder_system_with_checklist().replace(MARKER, "SECOND-HABIT")
+        rival = _child(run, seed, "c", text_path="prompts.coder_system", text=extra)
+        both = run.store.get_node(OPERATORS["crossover"](run, first.id, rival.id))
+        assert both.status == NodeStatus.evaluating, both.reason
+        config = run.repo.read_file(both.commit, "coding_agent/config.toml")
+        assert MARKER in config and "SECOND-HABIT" in config
+
+        # The same file's same lines changed two ways outside the genome: a conflict.
+        clash = _child(run, seed, "d", files={"README.md": "# second\n" + readme})
+        conflict = run.store.get_node(OPERATORS["crossover"](run, first.id, clash.id))
+        assert (conflict.status, conflict.commit, conflict.second_parent_id) == \
+            (NodeStatus.invalid, None, clash.id)
+        assert conflict.reason == "crossover conflict in README.md"
+
+        # Settings beyond the texts changed two ways: the genome cannot be merged either.
+        steps = [run.repo.read_file(seed.commit, "coding_agent/config.toml").replace(
+            "max_steps = 40", f"max_steps = {n}") for n in (30, 50)]
+        low = _child(run, first, "e", files={"coding_agent/config.toml": steps[0]})
+        high = _child(run, seed, "f", files={"coding_agent/config.toml": steps[1]})
+        limits = run.store.get_node(OPERATORS["crossover"](run, low.id, high.id))
+        assert limits.status == NodeStatus.invalid
+        assert limits.reason.startswith("crossover conflict in coding_agent/config.toml: ")
+        assert "beyond the texts" in limits.reason
 
         same = run.store.get_node(OPERATORS["crossover"](run, first.id, seed.id))
         assert same.status == NodeStatus.invalid and same.reason.startswith("no diff")

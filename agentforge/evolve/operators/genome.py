@@ -8,7 +8,10 @@ and leaves every other byte alone. Editable texts are addressed by path:
 from __future__ import annotations
 
 import re
+import subprocess
+import tempfile
 import tomllib
+from pathlib import Path
 
 from agentforge.errors import AgentforgeError
 
@@ -92,3 +95,47 @@ def _value_end(text: str, start: int, limit: int, expected: str) -> int:
             pass
         cursor = end + 1
     raise GenomeError("the value's end was not found in the file")
+
+
+def merge_genomes(base: str, first: str, second: str) -> str:
+    """`first` with `second`'s changes since `base`, text by text: a text only one side
+    changed takes that side's; one both changed keeps the lines each added (a union merge).
+    Any other difference (limits, strategy, added or removed entries) is a GenomeError."""
+    texts = [editable_texts(t) for t in (base, first, second)]
+    rest = [_without_texts(tomllib.loads(t)) for t in (base, first, second)]
+    if rest[2] != rest[0] and rest[2] != rest[1]:
+        raise GenomeError("the second parent changed settings beyond the texts of the genome")
+    if set(texts[2]) != set(texts[0]):
+        raise GenomeError("the second parent added or removed entries of the genome")
+    merged = first
+    for path, theirs in texts[2].items():
+        ancestor, ours = texts[0].get(path), texts[1].get(path)
+        if theirs in (ancestor, ours) or ours is None:
+            continue
+        merged = replace_text(merged, path, theirs if ours == ancestor
+                              else _union(ancestor or "", ours, theirs))
+    return merged
+
+
+def _without_texts(data: dict) -> dict:
+    data = dict(data)
+    data.pop("prompts", None)
+    for table in ("experts", "approaches"):
+        data[table] = [{k: v for k, v in e.items() if k not in ROSTER_FIELDS}
+                       for e in data.get(table) or []]
+    return data
+
+
+def _union(base: str, ours: str, theirs: str) -> str:
+    """git's union merge of one text: conflicting hunks keep both sides' lines."""
+    with tempfile.TemporaryDirectory(prefix="agentforge-genome-") as tmp:
+        paths = []
+        for name, text in (("ours", ours), ("base", base), ("theirs", theirs)):
+            path = Path(tmp) / name
+            path.write_text(text + "\n")
+            paths.append(str(path))
+        done = subprocess.run(["git", "merge-file", "-p", "--union", *paths],
+                              capture_output=True, text=True, timeout=60)
+    if done.returncode < 0 or done.returncode > 127:
+        raise GenomeError(f"git merge-file failed: {done.stderr.strip()[:300]}")
+    return done.stdout.removesuffix("\n")
