@@ -9,14 +9,14 @@ from agentforge.evolve.demo import ANCHOR, CHECKLIST
 
 OPTIMIZER = "prompt optimizer of agentforge"
 """Text of the prompt-mutation system prompt the scripted rules match on."""
-BASE_CODER_SYSTEM = (Path(__file__).parents[2] / "archive/base/coding_agent/config.toml")
+BASE_CONFIG = (Path(__file__).parents[2] / "archive/base/coding_agent/config.toml")
 
 
 def coder_system_with_checklist() -> str:
     """The seed's coder_system prompt with the demo's checklist line (what the fixes need)."""
     import tomllib
 
-    text = tomllib.loads(BASE_CODER_SYSTEM.read_text())["prompts"]["coder_system"]
+    text = tomllib.loads(BASE_CONFIG.read_text())["prompts"]["coder_system"]
     return text.replace(ANCHOR, CHECKLIST)
 
 

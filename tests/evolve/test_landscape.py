@@ -14,7 +14,7 @@ from agentforge.bench import get_benchmark
 from agentforge.evolve.diagnose import AgentFacts, FailureCase, diagnose
 from agentforge.evolve.landscape import SEED_SOLVES, SKILLS, coder_system, landscape_script
 from agentforge.evolve.operators.genome import editable_texts, replace_text
-from agentforge.evolve.operators.prompt_mutation import _ask
+from agentforge.evolve.operators.prompt_mutation import ask_mutation
 from agentforge.llm.client import ModelClient
 from agentforge.llm.config import RetryPolicy
 from agentforge.llm.scripted import ScriptedServer
@@ -102,7 +102,7 @@ def test_prompt_mutations_add_the_first_missing_skill_and_keep_the_rest(server):
     for present, added in [([], "map"), (["map"], "py"), (["decoy", "map", "py"], "go"),
                            (["go", "map", "py"], "swe")]:
         genome = replace_text(GENOME, "prompts.coder_system", coder_system(BASE, present))
-        _, updated = _ask(_client(server), genome, [], attempts=1)
+        _, updated = ask_mutation(_client(server), genome, [], attempts=1)
         text = editable_texts(updated)["prompts.coder_system"]
         assert SKILLS[added].marker in text, (present, added)
         assert all(SKILLS[s].marker in text for s in present)

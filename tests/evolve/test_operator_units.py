@@ -7,7 +7,7 @@ import random
 import tomllib
 
 import pytest
-from operator_fixtures import BASE_CODER_SYSTEM
+from operator_fixtures import BASE_CONFIG
 
 from agentforge.errors import ConfigError
 from agentforge.evolve.config import ImproveConfig
@@ -16,7 +16,7 @@ from agentforge.evolve.operators.policy import OperatorPolicy, bandit_choice
 from agentforge.evolve.operators.prompt_mutation import apply_mutation, parse_mutation
 from agentforge.evolve.operators.stats import OperatorStats
 
-GENOME = BASE_CODER_SYSTEM.read_text()
+GENOME = BASE_CONFIG.read_text()
 
 
 def test_an_edit_replaces_one_text_and_keeps_every_other_byte():

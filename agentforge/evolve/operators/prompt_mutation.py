@@ -76,7 +76,8 @@ def prompt_mutation(ctx: RunContext, parent_id: int, second_parent_id: int | Non
                             role="diagnose"))
     failures = failure_cases(ctx, parent_id)
     try:
-        mutation, updated = _ask(client, original, failures, ctx.config.improve.diagnose_attempts)
+        mutation, updated = ask_mutation(client, original, failures,
+                                         ctx.config.improve.diagnose_attempts)
     except MutationFailed as exc:
         return failed_child(ctx, NAME, parent_id, f"prompt mutation invalid: {exc}; model said: "
                             f"{exc.text[:800]!r}", {"invalid_reply": exc.text})
@@ -92,8 +93,9 @@ def prompt_mutation(ctx: RunContext, parent_id: int, second_parent_id: int | Non
                                "tasks": sorted({f.task_id for f in failures})})
 
 
-def _ask(client: ModelClient, original: str, failures: list[FailureCase],
-         attempts: int) -> tuple[Mutation, str]:
+def ask_mutation(client: ModelClient, original: str, failures: list[FailureCase],
+                 attempts: int) -> tuple[Mutation, str]:
+    """Ask for a Mutation of `original` (a config.toml); return it with the edited text."""
     texts = editable_texts(original)
     messages = [
         {"role": "system", "content": render("mutation_system.md")},
