@@ -6,7 +6,14 @@ import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from agentforge.errors import ConfigError, describe_validation_error
 from agentforge.llm.config import LLMConfig
@@ -113,6 +120,22 @@ class ImproveConfig(BaseModel):
     """Seconds the child's own tests may take."""
     own_tests: list[str] = Field(default_factory=list)
     """Extra pytest arguments for the child's own tests (e.g. a test file); empty: all."""
+    operators: dict[str, float] = Field(default_factory=lambda: {"self_edit": 1.0})
+    """How children are made, with weights: self_edit, prompt_mutation, crossover."""
+    operator_policy: Literal["mix", "bandit"] = "mix"
+    """mix: draw by the weights; bandit: the operator with the best gain per unit of cost."""
+
+    @field_validator("operators")
+    @classmethod
+    def _known_operators(cls, value: dict[str, float]) -> dict[str, float]:
+        known = ("self_edit", "prompt_mutation", "crossover")
+        unknown = sorted(set(value) - set(known))
+        if unknown:
+            raise ValueError(f"unknown operator(s) {', '.join(unknown)}: use {', '.join(known)}")
+        if any(w < 0 for w in value.values()) or not any(w > 0 for w in value.values()):
+            raise ValueError("operator weights must be >= 0 with at least one > 0, e.g. "
+                             "{ self_edit = 0.6, prompt_mutation = 0.3, crossover = 0.1 }")
+        return value
 
 
 class SelectionConfig(BaseModel):

@@ -10,7 +10,8 @@ One child's path through the code, in order (docs/architecture.md says more):
 1. parent selection  -- policy.py `SearchPolicy.decide` asks selection/ (dgm, hgm, ...) [here:
                         `propose`]
 2. scheduling        -- scheduler.py runs the step on an improve worker, outcomes come back here
-3. diagnosis         -- steps.py `improve_step` -> diagnose.py `diagnose` (one Proposal)
+3. diagnosis         -- operators/ picks how (self_edit: steps.py `improve_step` -> diagnose.py
+                        `diagnose`, one Proposal; or prompt_mutation, crossover)
 4. implementation    -- improve.py `implement`: the parent runs on its own source in a sandbox
 5. commit            -- store/repo.py `AgentRepo.create_child`, then the node row (pending)
 6. validation        -- improve.py `validate_agent`: `evaluating` or `invalid: <why>`
@@ -32,6 +33,7 @@ from agentforge.evolve.context import RunContext
 from agentforge.evolve.diskspace import check_free_space, raise_run_stop_if_disk_full
 from agentforge.evolve.evaluate import EvaluationOutcome, archive_second_best
 from agentforge.evolve.executor import make_executor
+from agentforge.evolve.operators import OperatorPlanner
 from agentforge.evolve.policy import SearchPolicy
 from agentforge.evolve.rundir import write_json
 from agentforge.evolve.scheduler import (
@@ -49,7 +51,7 @@ from agentforge.evolve.selection import (
     rng_from_json,
     rng_state_to_json,
 )
-from agentforge.evolve.steps import evaluate_job, improve_step, validate_node
+from agentforge.evolve.steps import evaluate_job, validate_node
 from agentforge.evolve.stopping import install_stop_handlers
 from agentforge.sandbox.reaper import reap
 from agentforge.store.tables import NodeStatus
@@ -64,6 +66,7 @@ class EvolutionLoop:
         self.ctx = ctx
         self.store = ctx.store
         self.selector = make_selector(ctx.config.selection.name, ctx.config.selection.options)
+        self.operators = OperatorPlanner(ctx)  # how each child is made (issue 17)
         run = self.store.get_run(ctx.run_id)
         self.rng = rng_from_json(run.rng_state) if run.rng_state else random.Random(ctx.config.seed)
         self.order = [t.instance_id for t in ctx.validation]
@@ -95,7 +98,7 @@ class EvolutionLoop:
         self.store.update_run(ctx.run_id, iterations=children)
         self.scheduler = Scheduler(
             SchedulerSteps(propose=self.propose,
-                           run_improvement=lambda p: improve_step(ctx, p),
+                           run_improvement=self.operators.run,
                            on_improvement_done=self.on_improvement_done,
                            run_evaluation=lambda j: evaluate_job(ctx, j),
                            on_evaluation_done=self.on_evaluation_done,
@@ -166,10 +169,14 @@ class EvolutionLoop:
         if not self.policy.wants_work(can_expand, can_evaluate):
             return None
         summaries = self.store.node_summaries(self.ctx.run_id, split=self.split)
+        plan = None
         try:
             action = self.policy.decide(summaries, can_expand, can_evaluate,
                                         self.scheduler is not None
                                         and self.scheduler.expansion_over())
+            if isinstance(action, Expand):  # its operator, drawn from the same RNG
+                plan = self.operators.plan(action.parent_id, self.policy.views(summaries),
+                                           self.rng)
         finally:
             self.store.update_run(self.ctx.run_id, rng_state=rng_state_to_json(self.rng))
         if isinstance(action, Expand):
@@ -177,7 +184,7 @@ class EvolutionLoop:
             run = self.store.get_run(self.ctx.run_id)
             self.store.update_run(self.ctx.run_id, iterations=run.iterations + 1)
             self.store.add_event(self.ctx.run_id, "expand", f"improving node {action.parent_id}",
-                                 node_id=action.parent_id)
+                                 node_id=action.parent_id, data=plan)
             return action
         if isinstance(action, EvaluateMore):
             task = self.policy.more_task(action.node_id, self._finished(action.node_id))
@@ -193,6 +200,7 @@ class EvolutionLoop:
             node = self.store.add_node(self.ctx.run_id, parent_id=parent_id,
                                        status=NodeStatus.failed,
                                        reason=f"self-improvement crashed: {outcome.reason}"[:2000])
+            self.operators.record_crash(node.id, parent_id)
             self.store.add_event(self.ctx.run_id, "failed", outcome.reason[:300], node_id=node.id)
             return []
         node = self.store.get_node(outcome)

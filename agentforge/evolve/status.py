@@ -84,9 +84,11 @@ def run_status(run_dir: Path, *, evaluations: bool = False) -> dict:
 
 
 def _node_origin(node) -> dict:
-    """A node's foreign id (imported runs) and where a seed came from (None otherwise)."""
+    """A node's foreign id (imported runs), where a seed came from, and the operator that made
+    it with crossover's second parent (None otherwise, and for nodes of older runs)."""
     return {"external_id": node.external_id,
-            "origin": json.loads(node.origin_json) if node.origin_json else None}
+            "origin": json.loads(node.origin_json) if node.origin_json else None,
+            "operator": node.operator, "second_parent_id": node.second_parent_id}
 
 
 def _process_alive(pid: int | None) -> bool:

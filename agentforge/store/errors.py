@@ -13,3 +13,11 @@ class SchemaTooNew(StoreError):
 
 class PatchDoesNotApply(StoreError):
     """A child's patch does not apply to its parent's code."""
+
+
+class MergeConflict(StoreError):
+    """Two agents' changes since their common ancestor touch the same lines."""
+
+    def __init__(self, message: str, files: list[str]) -> None:
+        super().__init__(message)
+        self.files = files

@@ -25,8 +25,14 @@ def _add_agent_origins(conn: Connection) -> None:
     conn.execute(text("ALTER TABLE run ADD COLUMN origin_json TEXT"))
 
 
+def _add_node_operators(conn: Connection) -> None:
+    """v2 -> v3: a node records the operator that made it and crossover's second parent."""
+    conn.execute(text("ALTER TABLE agentnode ADD COLUMN operator VARCHAR"))
+    conn.execute(text("ALTER TABLE agentnode ADD COLUMN second_parent_id INTEGER"))
+
+
 # MIGRATIONS[i] upgrades version i+1 to version i+2; version 1 is the first released schema.
-MIGRATIONS: list[Migration] = [_add_agent_origins]
+MIGRATIONS: list[Migration] = [_add_agent_origins, _add_node_operators]
 
 
 def latest_version(migrations: Sequence[Migration] = MIGRATIONS) -> int:

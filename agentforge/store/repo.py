@@ -14,7 +14,7 @@ from pathlib import Path
 
 import git
 
-from agentforge.store.errors import PatchDoesNotApply, StoreError
+from agentforge.store.errors import MergeConflict, PatchDoesNotApply, StoreError
 
 # Never commit byte code or local environments that a test run may leave in an agent folder.
 _EXCLUDES = "__pycache__/\n*.pyc\n.pytest_cache/\n.venv/\n*.egg-info/\n"
@@ -105,6 +105,80 @@ class AgentRepo:
                         "regenerate it against the parent's code"
                     ) from exc
             return self._commit_index(index, parent, message)
+
+    def create_child_files(self, parent: str, files: dict[str, str],
+                           message: str = "child agent") -> str:
+        """Commit `parent`'s tree with these files' contents replaced (paths relative)."""
+        self.resolve(parent)
+        with tempfile.TemporaryDirectory(prefix="agentforge-index-") as tmp:
+            index = Path(tmp) / "index"
+            self._git("read-tree", parent, index=index)
+            for path, content in files.items():
+                blob_file = Path(tmp) / "blob"
+                blob_file.write_text(content)
+                blob = self._git("hash-object", "-w", str(blob_file)).strip()
+                self._git("update-index", "--add", "--cacheinfo", f"100644,{blob},{path}",
+                          index=index)
+            return self._commit_index(index, parent, message)
+
+    def merge_tree(self, first: str, second: str) -> tuple[str, list[str]]:
+        """git's three-way merge of two commits: the merged tree (conflicting files hold
+        conflict markers) and the conflicting files (empty: a clean merge)."""
+        first, second = self.resolve(first), self.resolve(second)
+        try:
+            out = self._git("merge-tree", "--write-tree", "--name-only", "--no-messages",
+                            first, second)
+        except git.GitCommandError as exc:
+            if exc.status != 1:  # 1 = conflicts; anything else is git itself failing
+                raise
+            out = (exc.stdout or "").strip().removeprefix("stdout:").strip()
+        lines = [line.strip(" '") for line in out.splitlines() if line.strip(" '")]
+        return lines[0], sorted(set(lines[1:]))
+
+    def commit_merge(self, tree: str, parents: list[str], message: str,
+                     files: dict[str, str] | None = None) -> str:
+        """Commit `tree` (with `files` replaced) on `parents`; the first is the node's parent."""
+        with tempfile.TemporaryDirectory(prefix="agentforge-index-") as tmp:
+            index = Path(tmp) / "index"
+            self._git("read-tree", tree, index=index)
+            for path, content in (files or {}).items():
+                blob_file = Path(tmp) / "blob"
+                blob_file.write_text(content)
+                blob = self._git("hash-object", "-w", str(blob_file)).strip()
+                self._git("update-index", "--add", "--cacheinfo", f"100644,{blob},{path}",
+                          index=index)
+            tree = self._git("write-tree", index=index).strip()
+        args = [a for p in parents for a in ("-p", self.resolve(p))]
+        sha = self._git("commit-tree", tree, *args, "-m", message).strip()
+        self._git("update-ref", f"{_KEEP_PREFIX}{sha}", sha)
+        return sha
+
+    def merge_child(self, first: str, second: str, message: str = "crossover") -> str:
+        """Apply `second`'s changes since the common ancestor onto `first` (git's three-way
+        merge); commit the result on `first` (and `second`), or raise MergeConflict."""
+        tree, conflicts = self.merge_tree(first, second)
+        if conflicts:
+            raise MergeConflict(f"the changes of {second[:12]} conflict with {first[:12]} in "
+                                f"{', '.join(conflicts)}", conflicts)
+        return self.commit_merge(tree, [first, second], message)
+
+    def merge_base(self, first: str, second: str) -> str | None:
+        """The common ancestor of two commits (None if they share none)."""
+        try:
+            return self._git("merge-base", first, second).strip() or None
+        except git.GitCommandError:
+            return None
+
+    def read_file(self, commit: str, path: str) -> str | None:
+        """A file's text at `commit` (None if it has no such file)."""
+        try:
+            return self._git("show", f"{commit}:{path}")
+        except git.GitCommandError:
+            return None
+
+    def tree_of(self, commit: str) -> str:
+        """The tree sha of `commit` (equal trees: equal agents)."""
+        return self._git("rev-parse", f"{commit}^{{tree}}").strip()
 
     def resolve(self, commit: str) -> str:
         """The full sha of `commit`, or a StoreError if the repository does not have it."""

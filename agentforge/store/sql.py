@@ -153,6 +153,23 @@ class SqlStore:
             session.commit()
             return node
 
+    def set_node_operator(self, node_id: int, operator: str,
+                          second_parent_id: int | None = None) -> AgentNode:
+        """Record the operator that made a node (and crossover's second parent)."""
+        with self._session() as session:
+            node = _require(session.get(AgentNode, node_id), f"node {node_id}")
+            if second_parent_id is not None:
+                other = _require(session.get(AgentNode, second_parent_id),
+                                 f"second parent node {second_parent_id}")
+                if other.run_id != node.run_id:
+                    raise StoreError(f"second parent {second_parent_id} belongs to run "
+                                     f"{other.run_id!r}")
+            node.operator = operator
+            node.second_parent_id = second_parent_id
+            session.add(node)
+            session.commit()
+            return node
+
     def get_node(self, node_id: int) -> AgentNode:
         """The node with this id."""
         with self._session() as session:

@@ -67,6 +67,11 @@ class AgentNode(SQLModel, table=True):
     external_id: str | None = None
     # where a seed came from (JSON: run dir, run id, node id, commit, or a folder)
     origin_json: str | None = Field(default=None, sa_column=Column(Text))
+    # how the node was made: self_edit | prompt_mutation | crossover (None: seed or older run)
+    operator: str | None = None
+    # crossover's second parent (parent_id is the first, whose code the child starts from);
+    # checked by the store, no foreign key (SQLite could not drop or alter it later)
+    second_parent_id: int | None = None
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
 

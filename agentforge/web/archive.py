@@ -147,12 +147,12 @@ class RunArchive:
         return value
 
     def _rows(self) -> list[tuple]:
-        """(id, parent, status, reason, created_at, summary) of every node, one raw query."""
+        """(id, parent, status, reason, created_at, summary, operator) of every node, one query."""
         with self.engine.connect() as connection:
             return connection.execute(text(
                 "SELECT id, parent_id, status, reason, created_at,"
                 " CASE WHEN json_valid(proposal_json)"
-                "      THEN json_extract(proposal_json, '$.summary') END"
+                "      THEN json_extract(proposal_json, '$.summary') END, operator"
                 " FROM agentnode WHERE run_id = :run ORDER BY id"), {"run": self.run_id}).all()
 
     def _tallies(self) -> dict[tuple[int, str], tuple[int, int]]:
@@ -172,14 +172,14 @@ class RunArchive:
                 " WHERE run_id = :run"), {"run": self.run_id}).all()
         costs = node_costs(self.engine, self.run_id, lean)
         out = []
-        for node_id, parent_id, status, reason, created_at, summary in rows:
+        for node_id, parent_id, status, reason, created_at, summary, operator in rows:
             won, tried = tallies.get((node_id, self.validation_split), (0, 0))
             held_won, held_tried = tallies.get((node_id, self.held_out_split), (0, 0))
             out.append([
                 node_id, parent_id, status, _short(reason),
                 _round(won / tried) if tried else None, tried, won,
                 _round(held_won / held_tried) if held_tried else None, held_tried,
-                None,  # operator: nodes record none yet
+                operator,
                 _iso_text(created_at), round(costs[node_id].total_usd, 6),
                 _short(summary if isinstance(summary, str) else None)])
         return {"fields": list(NODE_FIELDS), "rows": out}

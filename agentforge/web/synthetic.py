@@ -81,6 +81,9 @@ def write_synthetic_run(path: Path, nodes: int = 30, *, seed: int = 0, hostile: 
                               reason=reason, proposal=proposal)
         ids[index] = node.id
         result.node_ids.append(node.id)
+        if parent is not None:  # a fixed mix of the operators, so the page shows each
+            operator = ("self_edit", "self_edit", "prompt_mutation")[index % 3]
+            store.set_node_operator(node.id, operator)
         if step.hostile:
             result.hostile_node = node.id
             store.add_event(run_id, "warning", f"the change deletes tests: {HOSTILE}",

@@ -18,7 +18,8 @@ def test_a_v1_archive_gains_the_origin_columns_and_keeps_its_nodes(db_url):
     # Make it a version-1 database: the shape before this migration.
     with raw.begin() as conn:
         for table, column in [("agentnode", "external_id"), ("agentnode", "origin_json"),
-                              ("run", "origin_json")]:
+                              ("run", "origin_json"), ("agentnode", "operator"),
+                              ("agentnode", "second_parent_id")]:
             conn.execute(text(f"ALTER TABLE {table} DROP COLUMN {column}"))
         conn.execute(text("UPDATE schemaversion SET version = 1"))
     raw.dispose()

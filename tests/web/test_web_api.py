@@ -29,7 +29,10 @@ def test_node_summaries_are_compact_and_cover_every_node(client, hostile_run):
     assert invalid["reason"].startswith("invalid:") and invalid["score"] is None
     scored = next(n for n in nodes.values() if n["tasks"])
     assert 0 <= scored["score"] <= 1 and scored["resolved"] <= scored["tasks"]
-    assert all(n["operator"] is None for n in nodes.values())  # nodes record none yet
+    seed = hostile_run.node_ids[0]
+    assert nodes[seed]["operator"] is None  # the seed was made by no operator
+    assert {n["operator"] for i, n in nodes.items() if i != seed} == {"self_edit",
+                                                                     "prompt_mutation"}
     assert all(n["created_at"] for n in nodes.values())
     # The summaries carry no code, no diffs and no full texts: those come on click.
     raw = client.get("/api/runs/hostile/nodes").text

@@ -1,0 +1,196 @@
+"""The offline landscape: a scripted model whose rules make a search worth running.
+
+Each skill is a line in the agent's `coder_system` prompt, and the scripted model fixes a
+task only for agents whose system prompt carries the skills the task needs:
+
+- `py` and `go` are independent skills: each unlocks its language's exercises;
+- `map` is a stepping stone: alone it fixes nothing, but `swe` (the SWE-style repository
+  tasks) works only once `map` is there;
+- `decoy` fixes the SWE-style *validation* tasks only: it looks good to the selector and
+  gains nothing on held-out tasks.
+
+Skills are reachable by self-edits (the diagnosis proposes the skill of the failures it is
+shown; the parent adds the line with `str_replace`) and by prompt mutations (the optimizer
+adds the first missing real skill to `coder_system`, whatever lines are already there).
+
+    python -m agentforge.evolve.landscape --config examples/offline-landscape.toml \\
+        --out examples/offline-landscape-model.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+from agentforge.bench.task import Task
+from agentforge.evolve.demo import ANCHOR, apply_command, demo_script, suite_tasks, task_phrase
+
+OPTIMIZER = "prompt optimizer of agentforge"
+DIAGNOSTICIAN = "diagnostician of agentforge"
+SEED_SOLVES = ("py-exercise-duration-format", "go-exercise-word-wrap")
+"""Tasks the seed fixes with no skill (its baseline)."""
+
+
+@dataclass(frozen=True)
+class Skill:
+    """A line of the coder's system prompt and what it unlocks."""
+
+    name: str
+    marker: str
+    summary: str
+    prefix: str | None
+    """Task ids starting with this are the skill's group (None: the stepping stone)."""
+
+
+SKILLS = {s.name: s for s in [
+    Skill("py", "SKILL-PY-EDGES: list the edge cases of the spec and test each one.",
+          "Teach the coder to test Python edge cases", "py-exercise-"),
+    Skill("go", "SKILL-GO-TOOLCHAIN: run go vet and go test before you submit.",
+          "Teach the coder the Go toolchain", "go-exercise-"),
+    Skill("map", "SKILL-REPO-MAP: first list the repository's modules and their tests.",
+          "Teach the coder to map a repository first", None),
+    Skill("swe", "SKILL-MULTI-FILE: trace the change through every module it touches.",
+          "Teach the coder multi-file changes", "swe-"),
+    Skill("decoy", "SKILL-VALIDATION-CACHE: recall the known answers of familiar tasks.",
+          "Teach the coder to recall familiar answers", "swe-"),
+]}
+MUTATION_ORDER = ("map", "py", "go", "swe")
+"""The skill a prompt mutation adds: the first one the parent lacks."""
+DIAGNOSIS_ORDER = (("## Task swe-ledgerly-", "decoy"), ("## Task go-", "go"),
+                   ("## Task py-", "py"), ("## Task swe-", "swe"), (None, "py"))
+"""The skill a self-edit proposes: that of the first failure pattern shown."""
+
+
+def needs(task_id: str, validation: set[str]) -> list[list[str]]:
+    """The skill sets that each make the model fix this task (empty: never fixed)."""
+    if task_id in SEED_SOLVES:
+        return [[]]
+    if task_id.startswith("swe-"):
+        ways = [["map", "swe"]]
+        return ways + [["decoy"]] if task_id in validation else ways
+    return [[s.name] for s in SKILLS.values() if s.prefix and task_id.startswith(s.prefix)
+            and s.name != "decoy"]
+
+
+def coder_system(base: str, skills: list[str]) -> str:
+    """The seed's coder_system prompt with these skills' lines after the anchor."""
+    lines = "".join(f"\n{SKILLS[s].marker}" for s in skills)
+    return base.replace(ANCHOR, ANCHOR + lines)
+
+
+def _tool(name: str, **arguments) -> dict:
+    return {"tool_calls": [{"name": name, "arguments": arguments}]}
+
+
+def _proposal(skill: Skill) -> str:
+    return json.dumps({
+        "summary": skill.summary,
+        "diagnosis": "The failed runs stop before the agent applies a working fix: it lacks "
+                     "a habit these tasks need.",
+        "change": "In coding_agent/config.toml, add one line to the coder_system prompt that "
+                  f"teaches this habit: {skill.summary.lower()}.",
+        "files": ["coding_agent/config.toml"],
+        "expected_effect": "More tasks of this kind end with an applied, tested fix."})
+
+
+def _self_edit_rules() -> list[dict]:
+    rules = []
+    for pattern, name in DIAGNOSIS_ORDER:
+        rule = {"name": f"diagnose {name}", "system_contains": DIAGNOSTICIAN,
+                "respond": {"content": _proposal(SKILLS[name])}}
+        if pattern:
+            rule["last_message_contains"] = pattern
+        rules.append(rule)
+    for skill in SKILLS.values():
+        rules.append({"name": f"implement {skill.name}",
+                      "last_message_contains": f"# Proposed change: {skill.summary}",
+                      "not_contains": skill.marker,
+                      "respond": _tool("str_replace", path="coding_agent/config.toml",
+                                       old_str=ANCHOR, new_str=f"{ANCHOR}\n{skill.marker}")})
+    # Multi-file work that already has its line needs the map first: the agent adds that.
+    rules.append({"name": "implement map for swe",
+                  "last_message_contains": f"# Proposed change: {SKILLS['swe'].summary}",
+                  "not_contains": SKILLS["map"].marker,
+                  "respond": _tool("str_replace", path="coding_agent/config.toml",
+                                   old_str=ANCHOR, new_str=f"{ANCHOR}\n{SKILLS['map'].marker}")})
+    rules.append({"name": "implemented", "last_message_contains": "Edited coding_agent/config.toml",
+                  "respond": _tool("submit", summary="Added the line.")})
+    rules.append({"name": "already-implemented", "last_message_contains": "# Proposed change:",
+                  "respond": _tool("submit", summary="The line is already there.")})
+    return rules
+
+
+def _mutation_rules(base: str) -> list[dict]:
+    rules = []
+    names = list(SKILLS)
+    for size in range(len(names) + 1):
+        for present in itertools.combinations(names, size):
+            missing = [s for s in MUTATION_ORDER if s not in present]
+            if not missing:
+                continue
+            added = missing[0]
+            reply = {"summary": SKILLS[added].summary + " (prompt mutation)",
+                     "diagnosis": "Across the failed tasks the coder lacks one habit.",
+                     "edits": [{"path": "prompts.coder_system",
+                                "text": coder_system(base, [*present, added])}]}
+            rule = {"name": f"mutate +{added} on {'+'.join(present) or 'seed'}",
+                    "system_contains": OPTIMIZER,
+                    "not_contains": [SKILLS[s].marker for s in names if s not in present],
+                    "respond": {"content": json.dumps(reply)}}
+            if present:
+                rule["any_message_contains"] = [SKILLS[s].marker for s in present]
+            rules.append(rule)
+    return rules
+
+
+def _fix_rules(tasks: list[Task], validation: set[str]) -> list[dict]:
+    rules = []
+    for task in sorted(tasks, key=lambda t: t.instance_id):
+        if not task.reference_patch:
+            continue
+        fix = _tool("bash", command=apply_command(task.reference_patch.rstrip("\n")))
+        phrase = task_phrase(task, tasks)
+        for skills in needs(task.instance_id, validation):
+            rule = {"name": f"fix {task.instance_id} with {'+'.join(skills) or 'nothing'}",
+                    "last_message_contains": phrase, "respond": fix}
+            if skills:
+                rule["system_contains"] = [SKILLS[s].marker for s in skills]
+            rules.append(rule)
+    return rules
+
+
+def landscape_script(tasks: list[Task], validation: set[str], base_coder_system: str) -> dict:
+    """Rules of the landscape's scripted model for this suite."""
+    demo = {r["name"]: r for r in demo_script(tasks)["rules"]}
+    return {"models": ["scripted-landscape"],
+            "rules": [demo["rank"], *_mutation_rules(base_coder_system), *_self_edit_rules(),
+                      *_fix_rules(tasks, validation), demo["applied"], demo["give-up"],
+                      demo["fallback"]]}
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Write the landscape's scripted-model file for the benchmark of a run config."""
+    from agentforge.bench import get_benchmark
+    from agentforge.evolve.config import load_run_config
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--config", type=Path, required=True, help="the run config (TOML)")
+    parser.add_argument("--out", type=Path, required=True)
+    args = parser.parse_args(argv)
+    config = load_run_config(args.config)
+    bench = config.benchmark
+    benchmark = get_benchmark(bench.name, source=bench.source, **bench.options)
+    validation = {t.instance_id for t in benchmark.tasks(split=bench.validation_split)}
+    base = tomllib.loads((Path(config.seed_agent) / "coding_agent" / "config.toml")
+                         .read_text())["prompts"]["coder_system"]
+    script = landscape_script(suite_tasks(args.config), validation, base)
+    args.out.write_text(json.dumps(script, indent=1) + "\n")
+    print(f"wrote {len(script['rules'])} rules to {args.out}")
+
+
+if __name__ == "__main__":
+    main()
