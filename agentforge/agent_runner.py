@@ -26,8 +26,8 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from agentforge.bench.patches import SAFE_DIFF_FLAGS, safe_git_args
 from agentforge.errors import AgentforgeError
+from agentforge.safe_git import SAFE_DIFF_FLAGS, safe_git_args
 from agentforge.sandbox import ExecResult, Sandbox
 from agentforge.trajectory_copy import DEFAULT_MAX_BYTES, copy_trajectory
 

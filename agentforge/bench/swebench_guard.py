@@ -15,13 +15,9 @@ import shlex
 
 from swebench.harness.constants import END_TEST_OUTPUT, START_TEST_OUTPUT
 
-from agentforge.bench.patches import (
-    REPOSITORY_TEST_GLOBS,
-    RUNNER_CONFIG_GLOBS,
-    PatchRules,
-    safe_git_args,
-)
+from agentforge.bench.patches import REPOSITORY_TEST_GLOBS, RUNNER_CONFIG_GLOBS, PatchRules
 from agentforge.bench.runners import PASSED, runner_file
+from agentforge.safe_git import safe_git_args
 from agentforge.sandbox import Sandbox
 
 SWEBENCH_RULES = PatchRules(never=(*REPOSITORY_TEST_GLOBS, *RUNNER_CONFIG_GLOBS),
