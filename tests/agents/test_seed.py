@@ -98,7 +98,27 @@ def test_a_folder_whose_own_tests_fail_is_refused(agent_image, tmp_path):
     with pytest.raises(SeedRefused, match="fails its own checks: own tests fail"):
         prepare_seed(agent)
     (agent / "tests" / "test_it.py").write_text("def test_it():\n    assert 1 == 1\n")
+    # Passing its own tests is not enough: the framework's contract check runs it too.
+    with pytest.raises(SeedRefused, match="contract check failed"):
+        prepare_seed(agent)
+    (agent / "tiny" / "__main__.py").write_text(TINY_CONTRACT_AGENT)
     assert prepare_seed(agent).origin["validated"] == "own tests passed at seeding"
+
+
+# Just enough of an agent for the contract check: it fixes the check's task without a model.
+TINY_CONTRACT_AGENT = """\
+import argparse, json, pathlib
+parser = argparse.ArgumentParser()
+for flag in ("--repo", "--problem", "--out"):
+    parser.add_argument(flag)
+args = parser.parse_args()
+calc = pathlib.Path(args.repo) / "calc.py"
+if calc.is_file():
+    calc.write_text(calc.read_text().replace("a - b", "a + b"))
+out = pathlib.Path(args.out)
+out.mkdir(parents=True, exist_ok=True)
+(out / "trajectory.json").write_text(json.dumps({"messages": [], "exit_status": "submitted"}))
+"""
 
 
 @pytest.mark.slow
