@@ -41,11 +41,16 @@ SCRIPTED_SERVER = "/task/lib/scripted.py"
 
 _GIT = "git -c user.name=agentforge -c user.email=agentforge@localhost -c commit.gpgsign=false"
 # SIGKILL to every process but the container's init (pid 1), its keepalive (the oldest
-# other process) and this shell; repeated because a process may fork while a round runs.
+# other process), this shell and its ancestors (the sandbox layer's per-command supervisor:
+# killing it would look like a failed command and restart the container); repeated because
+# a process may fork while a round runs.
 _KILL_ALL = ('keep=$(ls /proc | grep -E "^[0-9]+$" | sort -n | sed -n 2p); '
+             'spare=" 1 $keep $$ "; a=$$; while [ "$a" -gt 1 ] 2>/dev/null; do '
+             'a=$(sed "s/.*) //" /proc/$a/stat 2>/dev/null | cut -d" " -f2); '
+             '[ -n "$a" ] || break; spare="$spare$a "; done; '
              'for round in 1 2 3 4 5; do for p in /proc/[0-9]*; do p=${p#/proc/}; '
-             '[ "$p" = 1 ] || [ "$p" = "$$" ] || [ "$p" = "$keep" ] || kill -KILL "$p" '
-             '2>/dev/null; done; sleep 0.1; done; true')
+             'case "$spare" in *" $p "*) continue;; esac; kill -KILL "$p" 2>/dev/null; '
+             'done; sleep 0.1; done; true')
 # A git directory of the framework's own, borrowing the repository's objects: the
 # repository's .git/config, hooks and info/ never apply to the framework's git commands.
 _FRESH_GIT_DIR = ('g=$(mktemp -d /tmp/agentforge-git.XXXXXX); mkdir -p "$g/objects/info" '
