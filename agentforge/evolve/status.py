@@ -8,7 +8,7 @@ from pathlib import Path
 
 from agentforge.evolve.costs import node_costs
 from agentforge.evolve.rundir import RunDir
-from agentforge.evolve.selection.base import NoParentAvailable, best_by_score
+from agentforge.evolve.selection.base import best_lineage
 from agentforge.llm.ledger import Ledger
 
 
@@ -31,21 +31,13 @@ def run_status(run_dir: Path, *, evaluations: bool = False) -> dict:
         for event in store.list_events(run_id):
             if event.kind == "warning" and event.node_id is not None:
                 warnings.setdefault(event.node_id, []).append(event.message)
-        try:
-            best_id = best_by_score(summaries)
-        except NoParentAvailable:
-            best_id = None
-        parents = {s.id: s.parent_id for s in summaries}
-        lineage, cursor = [], best_id
-        while cursor is not None:
-            lineage.insert(0, cursor)
-            cursor = parents.get(cursor)
+        best_id, lineage = best_lineage(summaries)
         spend = Ledger(store.engine).spend(run_id=run_id)
         unfinished = store.list_evaluations(run_id, finished=False)
         costs = node_costs(store.engine, run_id, nodes)
         created = {n.id: n.created_at.isoformat() for n in nodes}
         live = rundir.read_live() if run.status == "running" else {}
-        alive = _process_alive(live.get("pid"))
+        alive = process_alive(live.get("pid"))
         if not alive:
             live = {}  # a killed process's last snapshot is not what is running now
         data = {
@@ -91,7 +83,7 @@ def _node_origin(node) -> dict:
             "operator": node.operator, "second_parent_id": node.second_parent_id}
 
 
-def _process_alive(pid: int | None) -> bool:
+def process_alive(pid: int | None) -> bool:
     """Whether the process that wrote live.json still runs (on this machine)."""
     if not pid:
         return False

@@ -23,8 +23,8 @@ from sqlmodel import Session, col, select
 
 from agentforge.evolve.costs import node_costs
 from agentforge.evolve.rundir import RunDir
-from agentforge.evolve.selection.base import NodeView, NoParentAvailable, best_by_score
-from agentforge.evolve.status import _process_alive
+from agentforge.evolve.selection.base import NodeView, best_lineage
+from agentforge.evolve.status import process_alive
 from agentforge.llm.ledger import ModelCall
 from agentforge.store import SqlStore
 from agentforge.store.errors import StoreError
@@ -191,17 +191,9 @@ class RunArchive:
         for node_id, parent_id, status, *_ in self._rows():
             won, tried = tallies.get((node_id, self.validation_split), (0, 0))
             views.append(NodeView(node_id, parent_id, won, tried - won, status))
-        try:
-            best_id = best_by_score(views)
-        except NoParentAvailable:
-            best_id = None
-        parents = {v.id: v.parent_id for v in views}
-        lineage, cursor = [], best_id
-        while cursor is not None:
-            lineage.insert(0, cursor)
-            cursor = parents.get(cursor)
+        best_id, lineage = best_lineage(views)
         live = self.rundir.read_live() if run.status == "running" else {}
-        alive = _process_alive(live.get("pid"))
+        alive = process_alive(live.get("pid"))
         flight = live if alive else {}
         unfinished = self.store.list_evaluations(self.run_id, finished=False)
         return {

@@ -21,7 +21,7 @@ from agentforge.evolve.selection import (
     rng_from_json,
     rng_state_to_json,
 )
-from agentforge.evolve.selection.base import cautious_score, finalist_ids
+from agentforge.evolve.selection.base import best_lineage, cautious_score, finalist_ids
 from agentforge.evolve.selection.beta import beta_cdf, beta_quantile
 from agentforge.evolve.selection.dgm import DgmConfig, dgm_weights
 from agentforge.evolve.selection.hgm import evaluations_started, should_expand
@@ -316,3 +316,11 @@ def test_finalize_takes_its_finalists_by_the_common_rule():
     ]
     # Raw scores would put the lucky 1/1 child first (1.0 > 0.6); 0.447 > 0.431 does not.
     assert [s.id for s in finalists(summaries, 2)] == [1, 2]
+
+
+def test_best_lineage_runs_from_the_seed_to_the_best_node():
+    # 1 (1/2) -> 2 (3/4) -> 4 (4/4); 1 -> 3 (2/4): node 4 is best, its line is 1, 2, 4.
+    nodes = [NodeView(1, None, 1, 1), NodeView(2, 1, 3, 1), NodeView(3, 1, 2, 2),
+             NodeView(4, 2, 4, 0)]
+    assert best_lineage(nodes) == (4, [1, 2, 4])
+    assert best_lineage([NodeView(1, None, 0, 0, "pending")]) == (None, [])

@@ -158,6 +158,20 @@ def best_by_score(nodes: Sequence[NodeLike]) -> int:
     return max(candidates, key=lambda n: (score(n), evaluated(n), -order[n.id])).id
 
 
+def best_lineage(nodes: Sequence[NodeLike]) -> tuple[int | None, list[int]]:
+    """The best node by score (None while nothing is scored) and its ancestors, seed first."""
+    try:
+        best_id = best_by_score(nodes)
+    except NoParentAvailable:
+        return None, []
+    parents = {n.id: n.parent_id for n in nodes}
+    lineage, cursor = [], best_id
+    while cursor is not None:
+        lineage.insert(0, cursor)
+        cursor = parents.get(cursor)
+    return best_id, lineage
+
+
 def cautious_score(node: NodeLike) -> float:
     """Mean minus one standard deviation of the Beta(1 + successes, 1 + failures) posterior."""
     a, b = 1 + node.successes, 1 + node.failures
