@@ -14,6 +14,7 @@ from agentforge.llm.ledger import CacheEntry, CallRecord, request_hash
 from agentforge.llm.params import (
     OPENAI_CHAT_FIELDS,
     TOKEN_PARAMS,
+    count_field_problem,
     learn_from_error,
     token_param,
     use_token_param,
@@ -45,6 +46,10 @@ def answer_chat(handler: Responder, grant: Grant, body: dict) -> None:
     # Only what the OpenAI protocol defines goes upstream; the run decides the model.
     body = {name: value for name, value in body.items() if name in OPENAI_CHAT_FIELDS}
     body["model"] = gateway.upstream.model
+    problem = count_field_problem(body)
+    if problem is not None:  # refused before anything is reserved, sent or cached
+        handler.send_error_json(400, f"agentforge gateway: {problem}", "invalid_request_error")
+        return
     streaming = bool(body.get("stream"))
     key = cache_key(grant, body)
     call = new_call(grant, key, streamed=streaming)

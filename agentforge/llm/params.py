@@ -84,3 +84,15 @@ def requested_cap(body: dict) -> int | None:
     values = [body[name] for name in TOKEN_PARAMS if isinstance(body.get(name), int)
               and not isinstance(body.get(name), bool)]
     return min(values) if values else None
+
+
+def count_field_problem(body: dict) -> str | None:
+    """Why `n` or a completion cap is not a positive integer, if one is not. A string "5000000"
+    or a float would slip past the budget's reservation, and lenient servers (vLLM's pydantic
+    models) coerce it into a real count upstream."""
+    for name in ("n", *TOKEN_PARAMS):
+        value = body.get(name)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int)
+                                  or value < 1):
+            return f"`{name}` must be a positive integer, got {value!r}"
+    return None

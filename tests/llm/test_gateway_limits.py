@@ -76,6 +76,18 @@ def test_a_huge_cap_is_lowered_and_unknown_fields_are_dropped(gateway, upstream)
     assert sent["n"] * sent["max_tokens"] + prompt <= 100 and sent["n"] < 500
 
 
+def test_counts_that_are_not_integers_are_refused_not_passed_on(gateway, upstream):
+    # A hostile agent's way around the reservation: the budget reads only integers, and a
+    # lenient upstream would coerce "1000000" or 50.0 into real counts.
+    grant = gateway.grant(run_id="r", task_id="t", budget=Budget(tokens=10**7))
+    for extra in ({"max_tokens": "1000000"}, {"max_completion_tokens": 1e6}, {"n": "50"},
+                  {"n": 50.0}, {"n": True}, {"max_tokens": 0}):
+        assert ask(gateway, grant.token, "sneaky", **extra) == 400, extra
+    assert upstream.requests == []
+    assert ask(gateway, grant.token, "honest", max_tokens=50, n=2) == "ok"
+    assert len(upstream.requests) == 1
+
+
 def test_a_request_without_a_cap_gets_one_only_when_the_budget_is_short(gateway, upstream):
     roomy = gateway.grant(run_id="r", task_id="roomy", budget=Budget(tokens=10**7))
     short = gateway.grant(run_id="r", task_id="short", budget=Budget(tokens=500))
