@@ -5,6 +5,7 @@ from __future__ import annotations
 import tomllib
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import (
     BaseModel,
@@ -89,9 +90,19 @@ class EvaluationConfig(BaseModel):
     lists and thresholds: see `Stage`)."""
     workers: int = Field(default=2, ge=1)
     """Evaluations running at the same time."""
-    executor: str = Field(default="local", pattern="^local$")
-    """Where evaluations run: `local` (threads). The scheduler's Executor seam also has
-    `ray`, but the loop's evaluation jobs hold the run's open archive and do not pickle yet."""
+    executor: Literal["local", "ray"] = "local"
+    """Where sandbox work runs: `local` (this machine's Docker engine) or `ray` (Ray tasks on
+    a cluster: each node's own engine and gateway; see README "Running on a cluster")."""
+    ray_address: str | None = None
+    """The cluster of executor "ray": `auto` (the one `ray start` made here), `ray://host:port`
+    (Ray Client), or None for a private single-node cluster started by the run."""
+    ray_cpus_per_job: float = Field(default=1.0, gt=0)
+    """CPUs Ray reserves for each job (an evaluation, implementation or validation)."""
+    ray_memory_mb: int | None = Field(default=None, gt=0)
+    """Memory Ray reserves for each job (None: no reservation; the sandbox has its own cap)."""
+    ray_max_retries: int = Field(default=2, ge=0)
+    """Times Ray runs a job again after its worker process or node died; then the job is
+    recorded as failed with the reason."""
     agent_timeout: float = Field(default=1800.0, gt=0)
     """Wall-clock seconds an agent may take on one task."""
     first_task_alone: bool = True
@@ -201,6 +212,24 @@ class RunConfig(BaseModel):
     selection: SelectionConfig = Field(default_factory=SelectionConfig)
     budget: BudgetConfig = Field(default_factory=BudgetConfig)
     finalize: FinalizeConfig = Field(default_factory=FinalizeConfig)
+    store: str | None = None
+    """Where the archive lives: None for the run directory's SQLite file, or a
+    `postgresql://user@host:port/database` URL (one database per run; needed when a Ray
+    cluster has several nodes). Put the password in PGPASSWORD or ~/.pgpass, not the URL:
+    the run's config.json keeps the URL."""
+
+    @field_validator("store")
+    @classmethod
+    def _store_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        if not value.startswith(("postgresql://", "postgresql+psycopg://")):
+            raise ValueError(f"store must be a postgresql:// URL (or unset for the run "
+                             f"directory's SQLite file), got {value!r}")
+        if urlsplit(value).password:
+            raise ValueError("store URL holds a password, which config.json would keep: "
+                             "remove it and set PGPASSWORD or ~/.pgpass instead")
+        return value
 
     @model_validator(mode="after")
     def _stages_grow(self) -> RunConfig:

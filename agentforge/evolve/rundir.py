@@ -1,7 +1,8 @@
 """The run directory: everything a run needs to resume after a kill lives here.
 
     DIR/config.json     the resolved RunConfig (what --resume reads)
-    DIR/archive.sqlite  the archive (store tables) and the model ledger, one SQLite file (WAL)
+    DIR/archive.sqlite  the archive (store tables) and the model ledger, one SQLite file (WAL);
+                        a run with `store = "postgresql://..."` keeps them there instead
     DIR/agents.git      bare git repository: every node is a commit on its parent's commit
     DIR/agents/         exported agent folders, one per commit (a cache; safe to delete)
     DIR/nodes/<id>/     per node: improve/ (the implementation's trajectory), eval/<split>/
@@ -64,11 +65,21 @@ class RunDir:
 
     def exists(self) -> bool:
         """Whether a run was started here."""
-        return self.config_file.is_file() and self.database.is_file()
+        return self.config_file.is_file() and (self.database.is_file()
+                                               or self.store_url != str(self.database))
+
+    @property
+    def store_url(self) -> str:
+        """The archive's database: the config's `store` URL, else the SQLite file here."""
+        try:
+            saved = json.loads(self.config_file.read_text()).get("store")
+        except (OSError, ValueError):
+            saved = None
+        return saved or str(self.database)
 
     def open_store(self) -> SqlStore:
         """The run's archive database."""
-        return SqlStore.open(self.database)
+        return SqlStore.open(self.store_url)
 
     def open_repo(self) -> AgentRepo:
         """The run's agent repository (created if missing)."""

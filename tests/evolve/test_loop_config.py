@@ -54,3 +54,23 @@ def test_a_missing_file_and_a_malformed_override_say_what_to_do(tmp_path):
 def test_every_example_config_loads(name):
     config = load_run_config(EXAMPLES / name)
     assert config.benchmark.name in {"local", "polyglot", "swebench"}
+
+
+@pytest.mark.parametrize(("override", "says"), [
+    ("evaluation.executor=dask", "evaluation.executor"),
+    ("store=mysql://db/run", "postgresql:// URL"),
+    ("store=postgresql://me:secret@db/run", "PGPASSWORD"),
+])
+def test_cluster_settings_are_checked(override, says):
+    with pytest.raises(ConfigError) as caught:
+        load_run_config(None, [override])
+    assert says in str(caught.value)
+
+
+def test_a_cluster_run_config_loads():
+    config = load_run_config(None, ["evaluation.executor=ray", "evaluation.ray_address=auto",
+                                    "store=postgresql://agentforge@db:5432/run1",
+                                    "evaluation.ray_memory_mb=2048"])
+    assert (config.evaluation.executor, config.evaluation.ray_address) == ("ray", "auto")
+    assert config.store == "postgresql://agentforge@db:5432/run1"
+    assert config.evaluation.ray_max_retries == 2
