@@ -32,7 +32,7 @@ from collections.abc import Callable
 from agentforge.evolve.context import RunContext
 from agentforge.evolve.diskspace import check_free_space, raise_run_stop_if_disk_full
 from agentforge.evolve.evaluate import EvaluationOutcome, archive_second_best
-from agentforge.evolve.executor import make_executor
+from agentforge.evolve.executor import LocalExecutor
 from agentforge.evolve.operators import OperatorPlanner
 from agentforge.evolve.policy import SearchPolicy
 from agentforge.evolve.rundir import write_json
@@ -53,7 +53,6 @@ from agentforge.evolve.selection import (
 )
 from agentforge.evolve.steps import evaluate_job, validate_node
 from agentforge.evolve.stopping import install_stop_handlers
-from agentforge.sandbox.reaper import reap
 from agentforge.store.tables import NodeStatus
 
 Progress = Callable[[dict], None]
@@ -86,13 +85,15 @@ class EvolutionLoop:
     def run(self) -> SchedulerReport:
         """Resume whatever the archive left open, then schedule until a budget or the end."""
         ctx, budget = self.ctx, self.ctx.config.budget
-        reap()  # containers of a killed earlier process of this (or any) run
+        # Join the Ray cluster (or fail on a bad address) before any work; then remove the
+        # containers of a killed earlier process of this (or any) run.
+        ctx.sandboxes().remove_leftovers()
         self.store.update_run(ctx.run_id, status="running", stop_reason=None)
         for node in self.store.list_nodes(ctx.run_id):
             if node.status == NodeStatus.pending and node.parent_id is not None:
                 validate_node(ctx, node.id)  # killed between commit and validation
         initial = self._open_jobs()
-        executor = make_executor(ctx.config.evaluation.executor, ctx.config.evaluation.workers)
+        executor = LocalExecutor(ctx.config.evaluation.workers, name="agentforge-eval")
         children = sum(1 for n in self.store.list_nodes(ctx.run_id) if n.parent_id is not None)
         # A step in flight at a kill left no node and is started again: count only finished ones.
         self.store.update_run(ctx.run_id, iterations=children)

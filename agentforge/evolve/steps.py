@@ -16,10 +16,11 @@ from agentforge.agent_runner import load_agent
 from agentforge.evolve.context import RunContext
 from agentforge.evolve.diagnose import AgentFacts, DiagnosisFailed, FailureCase, diagnose
 from agentforge.evolve.diskspace import raise_if_host_disk_full
-from agentforge.evolve.evaluate import EvaluationOutcome, run_evaluation
-from agentforge.evolve.improve import export_agent, implement, validate_agent
+from agentforge.evolve.evaluate import EvaluationOutcome
+from agentforge.evolve.improve import export_agent
 from agentforge.evolve.scheduler import EvaluationJob
 from agentforge.evolve.validation import shrunken_test_suite
+from agentforge.evolve.work import AgentCode, Booking, EvaluationWork, ImplementWork, ValidateWork
 from agentforge.llm.client import ModelClient
 from agentforge.llm.errors import ModelError
 from agentforge.llm.ledger import CallContext
@@ -32,6 +33,11 @@ def agent_dir(ctx: RunContext, node_id: int) -> Path:
     """The node's agent as a folder on the host (never run here: only copied into sandboxes)."""
     node = ctx.store.get_node(node_id)
     return export_agent(ctx.repo, node.commit, ctx.rundir.agents)
+
+
+def agent_code(ctx: RunContext, node_id: int) -> AgentCode:
+    """The node's agent as work carries it: its commit and the exported folder."""
+    return AgentCode(ctx.store.get_node(node_id).commit, agent_dir(ctx, node_id))
 
 
 def failure_cases(ctx: RunContext, node_id: int) -> list[FailureCase]:
@@ -102,15 +108,12 @@ def improve_step(ctx: RunContext, parent_id: int) -> int:
     except ModelError as exc:
         return _failed(ctx, parent_id, f"diagnosis model error: {exc}", None)
     key = hashlib.sha256(proposal.model_dump_json().encode()).hexdigest()[:12]
-    grant = ctx.gateway.grant(run_id=ctx.run_id, node_id=parent_id, task_id=f"improve-{key}",
-                              role="agent")
     scratch = ctx.rundir.path / "nodes" / f".improve-{parent_id}-{key}"
     shutil.rmtree(scratch, ignore_errors=True)
-    try:
-        work = implement(parent_dir, proposal, grant, timeout=config.improve.agent_timeout,
-                         trajectory_dir=scratch, labels={"agentforge.run": ctx.run_id})
-    finally:
-        grant.revoke()
+    work = ctx.sandboxes().implement(
+        ImplementWork(Booking(ctx.run_id, parent_id, f"improve-{key}"), proposal,
+                      config.improve.agent_timeout, {"agentforge.run": ctx.run_id}),
+        agent_code(ctx, parent_id), scratch)
     commit = ctx.repo.create_child(parent.commit, work.patch, message=proposal.summary)
     node = store.add_node(ctx.run_id, parent_id=parent_id, commit=commit,
                           status=NodeStatus.pending, proposal=proposal.model_dump())
@@ -132,9 +135,9 @@ def improve_step(ctx: RunContext, parent_id: int) -> int:
 def validate_node(ctx: RunContext, node_id: int) -> None:
     """Run the child's own checks; mark it evaluating (valid) or invalid with the reason."""
     try:
-        reason = validate_agent(agent_dir(ctx, node_id), pytest_args=ctx.config.improve.own_tests,
-                                timeout=ctx.config.improve.validate_timeout,
-                                labels={"agentforge.run": ctx.run_id})
+        reason = ctx.sandboxes().validate(
+            ValidateWork(list(ctx.config.improve.own_tests), ctx.config.improve.validate_timeout,
+                         {"agentforge.run": ctx.run_id}), agent_code(ctx, node_id))
     except Exception as exc:  # our side broke (Docker), not the child: the step failed
         raise_if_host_disk_full(exc)  # stays pending: a resume validates it again
         ctx.store.update_node(node_id, status=NodeStatus.failed,
@@ -178,23 +181,18 @@ def evaluate_job(ctx: RunContext, job: EvaluationJob) -> EvaluationOutcome:
     except StoreError as exc:  # already finished (a stale job): never run twice
         return EvaluationOutcome(None, False, f"skipped: {exc}", skipped=True)
     out_dir = ctx.rundir.node_dir(job.node_id) / "eval" / job.split
-    grant = ctx.gateway.grant(run_id=ctx.run_id, node_id=job.node_id, task_id=job.task_id,
-                              role="agent")
+    config = ctx.config.evaluation
+    work = EvaluationWork(Booking(ctx.run_id, job.node_id, job.task_id), ctx.benchmark_spec,
+                          ctx.task(job.task_id), config.agent_timeout, config.max_trajectory_mb)
     crash = None
     try:
-        graded = run_evaluation(
-            ctx.benchmark, ctx.task(job.task_id), agent_dir(ctx, job.node_id), out_dir,
-            timeout=ctx.config.evaluation.agent_timeout, grant=grant,
-            max_trajectory_mb=ctx.config.evaluation.max_trajectory_mb)
+        graded = ctx.sandboxes().evaluate(work, agent_code(ctx, job.node_id), out_dir)
         resolved, reason, crash = graded.resolved, graded.reason, graded.crash
         data, seconds = graded.artefacts, graded.seconds
-    except Exception as exc:  # one task's crash on our side must not stop the run
-        raise_if_host_disk_full(exc)  # ...but a full disk must, and is not the agent's failure
+    except Exception as exc:  # one task's crash on our side (or a lost worker) must not
+        raise_if_host_disk_full(exc)  # stop the run; a full disk must, and is not the agent's
         resolved, reason, data, seconds = False, f"evaluation error: {type(exc).__name__}: " \
             f"{str(exc)[:400]}", None, 0.0
-    finally:
-        grant.revoke()
-    ctx.gateway.flush()
     spend = ctx.ledger.spend(run_id=ctx.run_id, node_id=job.node_id, task_id=job.task_id)
     store.finish_evaluation(evaluation.id, resolved=resolved, reason=reason,
                             cost_usd=spend.cost_usd, tokens=spend.tokens, duration_s=seconds,

@@ -1,0 +1,84 @@
+"""The `Workplace` seam: where a run's sandbox work happens.
+
+The loop (on the driver) keeps selection, planning, commits and the archive; everything that
+starts a sandbox goes through a Workplace: an evaluation, the parent's implementation of a
+proposal, a child's validation. `LocalWorkplace` runs it on this machine's Docker engine
+with the run's gateway; `RayWorkplace` (evolve/ray_work.py) sends it as a Ray task to a
+cluster node, which runs it on its own engine and gateway and sends back files as a tar.
+
+Either way the result lands in the run directory on the driver (`out_dir`,
+`trajectory_dir`), and only the driver writes the archive.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Protocol
+
+from agentforge.evolve.evaluate import GradedRun, run_evaluation
+from agentforge.evolve.improve import Implementation, implement, validate_agent
+from agentforge.evolve.work import AgentCode, EvaluationWork, ImplementWork, ValidateWork
+from agentforge.llm.gateway import Gateway
+from agentforge.sandbox.reaper import reap
+
+
+class Workplace(Protocol):
+    """Runs sandbox work somewhere and returns its outcome, its files in the run directory."""
+
+    def evaluate(self, work: EvaluationWork, agent: AgentCode, out_dir: Path) -> GradedRun: ...
+
+    def implement(self, work: ImplementWork, agent: AgentCode,
+                  trajectory_dir: Path) -> Implementation: ...
+
+    def validate(self, work: ValidateWork, agent: AgentCode) -> str | None: ...
+
+    def remove_leftovers(self) -> None:
+        """Remove sandboxes that a killed earlier process left behind."""
+        ...
+
+    def close(self) -> None: ...
+
+
+class LocalWorkplace:
+    """This machine's Docker engine and the run's own gateway."""
+
+    def __init__(self, gateway: Gateway) -> None:
+        self.gateway = gateway
+
+    def evaluate(self, work: EvaluationWork, agent: AgentCode, out_dir: Path) -> GradedRun:
+        """Run and grade the agent on the task; its files go straight into `out_dir`."""
+        grant = self._grant(work.booking)
+        try:
+            return run_evaluation(work.benchmark.open(), work.task, agent.folder, out_dir,
+                                  timeout=work.timeout, grant=grant,
+                                  max_trajectory_mb=work.max_trajectory_mb)
+        finally:
+            grant.revoke()
+            self.gateway.flush()
+
+    def implement(self, work: ImplementWork, agent: AgentCode,
+                  trajectory_dir: Path) -> Implementation:
+        """The parent works on a copy of its own source; its trajectory goes to the folder."""
+        grant = self._grant(work.booking)
+        try:
+            return implement(agent.folder, work.proposal, grant, timeout=work.timeout,
+                             trajectory_dir=trajectory_dir, labels=work.labels)
+        finally:
+            grant.revoke()
+            self.gateway.flush()
+
+    def validate(self, work: ValidateWork, agent: AgentCode) -> str | None:
+        """None if the agent passes its checks, else why not."""
+        return validate_agent(agent.folder, pytest_args=work.pytest_args,
+                              timeout=work.timeout, labels=work.labels)
+
+    def remove_leftovers(self) -> None:
+        """Containers of a killed earlier process of this (or any) run on this engine."""
+        reap()
+
+    def close(self) -> None:
+        """Nothing of its own to release (the run closes the gateway)."""
+
+    def _grant(self, booking):
+        return self.gateway.grant(run_id=booking.run_id, node_id=booking.node_id,
+                                  task_id=booking.task_id, role=booking.role)
