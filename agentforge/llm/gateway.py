@@ -122,8 +122,11 @@ class Gateway:
     def __init__(self, upstream: Endpoint, ledger: Ledger, *, socket_dir: Path | None = None,
                  retry: RetryPolicy | None = None, cache: bool = True,
                  tcp_port: int | None = None, forwarder_port: int = FORWARDER_PORT,
-                 limits: ServerLimits | None = None) -> None:
+                 limits: ServerLimits | None = None, shared_ledger: bool = False) -> None:
         self.upstream = upstream
+        self.shared_ledger = shared_ledger
+        """Other gateways (a cluster's nodes) book the same runs in this ledger: a run's total
+        is read back from it before each call under a run budget."""
         self.ledger = ledger
         self.retry = retry or RetryPolicy()
         self.cache = cache
@@ -283,6 +286,9 @@ class Gateway:
 
     def reserve(self, grant: Grant, body: dict) -> Reservation:
         """Hold the request's worst case against its budgets, capping it to fit; may refuse."""
+        run_id = grant.context.run_id
+        if self.shared_ledger and run_id is not None and self.budgets.has_run_budget(run_id):
+            self.budgets.raise_run_spend(run_id, self.ledger.spend(run_id=run_id))
         return self.budgets.reserve(grant.context, grant.budget, body)
 
     def book(self, call: CallRecord | ModelCall, reservation: Reservation | None = None) -> None:

@@ -87,6 +87,19 @@ class Budgets:
             self._spent[run] = [max(current[0], run_spend.tokens),
                                 max(current[1], run_spend.cost_usd)]
 
+    def has_run_budget(self, run_id: str | None) -> bool:
+        """Whether a budget limits the run's total."""
+        with self._lock:
+            return (run_id or "") in self._run_budgets
+
+    def raise_run_spend(self, run_id: str, spend: Spend) -> None:
+        """Count at least `spend` for the run: what every gateway of a cluster booked, read
+        from the shared ledger (this gateway's own calls not yet written stay counted)."""
+        with self._lock:
+            current = self._spent.setdefault(run_scope(run_id), [0, 0.0])
+            current[0] = max(current[0], spend.tokens)
+            current[1] = max(current[1], spend.cost_usd)
+
     def set_run_budget(self, run_id: str, budget: Budget) -> None:
         """Limit what all grants of a run may spend together."""
         with self._lock:
