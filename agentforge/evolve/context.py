@@ -20,6 +20,8 @@ from agentforge.evolve.evaluate import order_for_stages, stage_warnings
 from agentforge.evolve.improve import clean_copy
 from agentforge.evolve.rundir import RunDir, new_run_id
 from agentforge.evolve.seed import PreparedSeed, prepare_seed
+from agentforge.evolve.work import BenchmarkSpec
+from agentforge.evolve.workplace import LocalWorkplace, Workplace
 from agentforge.llm.gateway import Budget, Gateway
 from agentforge.llm.ledger import Ledger
 from agentforge.llm.spec import role_endpoint
@@ -48,6 +50,20 @@ class RunContext:
     warnings: list[str] = field(default_factory=list)
     """What the user should know before spending money: named lists the loaded data does not
     fully hold, stages whose list is cut by the split."""
+    workplace: Workplace | None = None
+    """Where sandbox work runs (this machine, or a Ray cluster): see `workplace()`."""
+
+    @property
+    def benchmark_spec(self) -> BenchmarkSpec:
+        """How a worker opens the run's benchmark."""
+        bench = self.config.benchmark
+        return BenchmarkSpec(bench.name, bench.source, dict(bench.options))
+
+    def sandboxes(self) -> Workplace:
+        """The run's Workplace, made on first use (joining a Ray cluster takes seconds)."""
+        if self.workplace is None:
+            self.workplace = make_workplace(self)
+        return self.workplace
 
     def task(self, task_id: str) -> Task:
         """A task of either split by id."""
@@ -77,6 +93,11 @@ def open_run(run_dir: Path, config: RunConfig | None = None,
             raise ConfigError(f"{run_dir} already holds a run: continue it with "
                               f"agentforge evolve --resume {run_dir}, or pick a new --run-dir")
         seed = prepare_seed(config.seed_agent, config.improve)  # a bad seed writes nothing
+        refuse_shared_store(config.store)
+        if config.evaluation.executor == "ray":  # a cluster that cannot take the run: say so
+            from agentforge.evolve.ray_work import preflight  # before anything is written
+
+            preflight(config, config.store or str(rundir.database))
         rundir.path.mkdir(parents=True, exist_ok=True)
         rundir.save_config(config)
     else:
@@ -113,10 +134,24 @@ def open_run(run_dir: Path, config: RunConfig | None = None,
             budget = config.budget
             if budget.max_usd or budget.max_tokens:
                 gw.set_run_budget(run_id, Budget(tokens=budget.max_tokens, usd=budget.max_usd))
-            yield RunContext(rundir, config, run_id, store, repo, ledger, gw, benchmark,
+            ctx = RunContext(rundir, config, run_id, store, repo, ledger, gw, benchmark,
                              validation, held_out, stages, warnings)
+            try:
+                yield ctx
+            finally:
+                if ctx.workplace is not None:
+                    ctx.workplace.close()
     finally:
         store.close()
+
+
+def make_workplace(ctx: RunContext) -> Workplace:
+    """The configured Workplace: the local engine, or the Ray cluster of the config."""
+    if ctx.config.evaluation.executor == "ray":
+        from agentforge.evolve.ray_work import RayWorkplace
+
+        return RayWorkplace(ctx.config, ctx.run_id, ctx.rundir.store_url)
+    return LocalWorkplace(ctx.gateway)
 
 
 def _staged(benchmark: Benchmark, config: RunConfig, validation: list[Task],
@@ -174,7 +209,7 @@ def ensure_seed(store: SqlStore, repo: AgentRepo, run_id: str, seed_agent: Path,
 
 def refuse_imported_run(rundir: RunDir) -> None:
     """An imported DGM/HGM run is read-only for evolution: say why and what works instead."""
-    if not rundir.database.is_file():
+    if not rundir.database.is_file() and rundir.store_url == str(rundir.database):
         return
     store = rundir.open_store()
     try:
@@ -190,3 +225,19 @@ def refuse_imported_run(rundir: RunDir) -> None:
             "come from that system's harness. Use agentforge status / agent export on it; to "
             "evolve further, start a new run with agentforge evolve --seed DIR from an agent "
             "folder that follows agentforge's contract")
+
+
+def refuse_shared_store(url: str | None) -> None:
+    """A new run needs a database of its own: two runs in one would mix their archives."""
+    if url is None:
+        return
+    store = SqlStore.open(url)
+    try:
+        runs = store.list_runs()
+    finally:
+        store.close()
+    if runs:
+        raise ConfigError(f"the store {url} already holds run {runs[0].id} "
+                          f"({runs[0].run_dir}): give each run its own database "
+                          "(CREATE DATABASE ...), or resume that run with "
+                          f"agentforge evolve --resume {runs[0].run_dir}")
