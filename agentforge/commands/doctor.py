@@ -127,9 +127,17 @@ def run_checks() -> list[Check]:
     return checks
 
 
-def doctor() -> None:
+def doctor(ray: str | None = typer.Option(
+        None, "--ray", metavar="ADDRESS",
+        help="Check a Ray cluster instead (auto, HOST:PORT or ray://HOST:10001): every node's "
+             "Docker engine and sandbox images")) -> None:
     """Check the engine, the images, disk space and the sandbox disk limit; exit 0 if all pass."""
-    checks = run_checks()
+    if ray is not None:
+        from agentforge.commands.doctor_ray import ray_checks
+
+        checks = ray_checks(ray)
+    else:
+        checks = run_checks()
     for check in checks:
         mark = typer.style("ok  ", fg=typer.colors.GREEN) if check.ok else typer.style(
             "FAIL", fg=typer.colors.RED)
