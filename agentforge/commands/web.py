@@ -63,11 +63,12 @@ def export(
     out: Path = typer.Option(..., "--out", "-o", help="The HTML file to write."),
 ) -> None:
     """Write one self-contained HTML file of the run (opens from file://)."""
+    from agentforge.evolve.rundir import RunDir
     from agentforge.web.errors import NotFound
     from agentforge.web.export import export_html
 
-    if not (run_dir / "archive.sqlite").is_file():
-        raise ConfigError(f"{run_dir} is not a run directory (no archive.sqlite): give the "
+    if not RunDir(run_dir).exists():
+        raise ConfigError(f"{run_dir} is not a run directory (no archive): give the "
                           "directory of agentforge evolve --run-dir DIR")
     try:
         page = export_html(run_dir)

@@ -109,8 +109,8 @@ def _resolve_node(ref: AgentRef) -> ResolvedAgent:
     from agentforge.evolve.rundir import RunDir
 
     rundir = RunDir(ref.path)
-    if not rundir.database.is_file():
-        raise AgentRefError(f"{ref.path} is not a run directory (no archive.sqlite): give a "
+    if not rundir.exists():
+        raise AgentRefError(f"{ref.path} is not a run directory (no archive): give a "
                             "directory made by agentforge evolve or agentforge import")
     store = rundir.open_store()
     try:

@@ -1,8 +1,8 @@
 """A run directory opened read-only: the data behind every JSON route of the web view.
 
-The database is opened with SQLite's `mode=ro` (a page can never write to an archive, even
-through a bug of ours), agents.git is only read with `git diff`, and node files go through
-`files.resolve_inside`.
+The database is opened with SQLite's `mode=ro`, or in PostgreSQL's read-only transactions
+for a cluster run (a page can never write to an archive, even through a bug of ours);
+agents.git is only read with `git diff`, and node files go through `files.resolve_inside`.
 """
 
 from __future__ import annotations
@@ -60,12 +60,24 @@ def readonly_engine(database: Path) -> Engine:
                          max_overflow=16)
 
 
+def readonly_run_engine(rundir: RunDir) -> Engine:
+    """The run's archive, read-only: its SQLite file, or its PostgreSQL database (a cluster
+    run) in read-only transactions."""
+    url = rundir.store_url
+    if not url.startswith("postgresql"):
+        return readonly_engine(rundir.database)
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
+    return create_engine(url, pool_size=4, max_overflow=16, pool_pre_ping=True,
+                         connect_args={"options": "-c default_transaction_read_only=on"})
+
+
 class RunArchive:
     """One run: summary, node summaries and details, diffs and files, all read-only."""
 
     def __init__(self, path: Path) -> None:
         self.rundir = RunDir(path)
-        self.engine = readonly_engine(self.rundir.database)
+        self.engine = readonly_run_engine(self.rundir)
         self.store = SqlStore(self.engine)  # its read methods only; it opens no write here
         try:
             self._check_schema()
@@ -109,11 +121,14 @@ class RunArchive:
         """A token that changes whenever anything the page shows changes (one cheap query)."""
         with self.engine.connect() as connection:
             row = connection.execute(text(
-                "SELECT (SELECT count(*) || ':' || coalesce(max(updated_at), '') FROM agentnode"
-                "        WHERE run_id = :run),"
-                "       (SELECT count(*) || ':' || coalesce(sum(finished), 0) FROM evaluation"
-                "        WHERE run_id = :run),"
-                "       (SELECT status || ':' || updated_at FROM run WHERE id = :run),"
+                # Portable SQL: SQLite and PostgreSQL (a cluster run's archive) alike.
+                "SELECT (SELECT count(*) || ':' || coalesce(CAST(max(updated_at) AS TEXT), '')"
+                "        FROM agentnode WHERE run_id = :run),"
+                "       (SELECT count(*) || ':' ||"
+                "               coalesce(sum(CASE WHEN finished THEN 1 ELSE 0 END), 0)"
+                "        FROM evaluation WHERE run_id = :run),"
+                "       (SELECT status || ':' || CAST(updated_at AS TEXT) FROM run"
+                "        WHERE id = :run),"
                 "       (SELECT coalesce(max(id), 0) FROM modelcall)"), {"run": self.run_id}
             ).one()
         try:
@@ -148,6 +163,12 @@ class RunArchive:
 
     def _rows(self) -> list[tuple]:
         """(id, parent, status, reason, created_at, summary, operator) of every node, one query."""
+        if self.engine.dialect.name != "sqlite":  # no json_extract: read it here
+            with self.engine.connect() as connection:
+                rows = connection.execute(text(
+                    "SELECT id, parent_id, status, reason, created_at, proposal_json, operator"
+                    " FROM agentnode WHERE run_id = :run ORDER BY id"), {"run": self.run_id})
+                return [(*row[:5], _summary_of(row[5]), row[6]) for row in rows]
         with self.engine.connect() as connection:
             return connection.execute(text(
                 "SELECT id, parent_id, status, reason, created_at,"
@@ -159,7 +180,8 @@ class RunArchive:
         """(node, split) -> (resolved, finished) over finished evaluations."""
         with self.engine.connect() as connection:
             rows = connection.execute(text(
-                "SELECT node_id, split, sum(resolved), count(*) FROM evaluation"
+                "SELECT node_id, split, sum(CASE WHEN resolved THEN 1 ELSE 0 END), count(*)"
+                " FROM evaluation"
                 " WHERE run_id = :run AND finished GROUP BY node_id, split"),
                 {"run": self.run_id}).all()
         return {(node, split): (resolved or 0, count) for node, split, resolved, count in rows}
@@ -377,3 +399,12 @@ def _cap(diff: str) -> str:
     if len(diff) <= MAX_DIFF_CHARS:
         return diff
     return diff[:MAX_DIFF_CHARS] + f"\n[diff cut at {MAX_DIFF_CHARS:,} characters]\n"
+
+
+def _summary_of(proposal_json: str | None) -> str | None:
+    """A proposal's summary, or None when it has none or is not JSON."""
+    try:
+        summary = json.loads(proposal_json or "null")
+    except ValueError:
+        return None
+    return summary.get("summary") if isinstance(summary, dict) else None

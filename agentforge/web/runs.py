@@ -5,13 +5,14 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
+from agentforge.evolve.rundir import RunDir
 from agentforge.web.archive import RunArchive
 from agentforge.web.errors import NotFound
 
 
 def is_run_dir(path: Path) -> bool:
-    """Whether `path` holds a run (config.json and archive.sqlite)."""
-    return (path / "config.json").is_file() and (path / "archive.sqlite").is_file()
+    """Whether `path` holds a run (config.json and its archive: archive.sqlite or a store)."""
+    return RunDir(path).exists()
 
 
 class RunCatalog:

@@ -8,6 +8,7 @@ archive" is exact: nodes, parents, statuses, every evaluation and its verdict.
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -19,6 +20,7 @@ import pytest
 from loop_fixtures import demo_config
 
 from agentforge.store import SqlStore
+from agentforge.web.archive import RunArchive
 
 pytestmark = pytest.mark.slow
 EVOLVE = [sys.executable, "-m", "agentforge", "evolve", "--quiet"]
@@ -98,6 +100,18 @@ def test_the_demo_on_a_ray_cluster_builds_the_same_archive_as_locally(
     assert not (tmp_path / "run" / "archive.sqlite").exists()  # the archive is in PostgreSQL
     # Trajectories came back from the nodes into the run directory.
     assert list((tmp_path / "run" / "nodes").rglob("trajectory.json"))
+    # status and the web view read the archive from PostgreSQL by the run's config.
+    shown = subprocess.run([sys.executable, "-m", "agentforge", "status", str(tmp_path / "run"),
+                            "--json"], capture_output=True, text=True, timeout=120)
+    assert shown.returncode == 0, shown.stderr[-2000:]
+    assert len(json.loads(shown.stdout)["nodes"]) == len(local_archive["nodes"])
+    web = RunArchive(tmp_path / "run")
+    try:
+        rows = web.nodes()["rows"]
+        assert [row[0] for row in rows] == sorted(local_archive["nodes"])
+        assert web.version() and web.summary()
+    finally:
+        web.close()
 
 
 def ray_job_pids(function: str) -> list[int]:
@@ -183,3 +197,38 @@ def test_sqlite_on_a_multi_node_cluster_is_refused_before_anything_is_written(
     assert "2 nodes" in done.stderr and "PostgreSQL" in done.stderr, done.stderr[-2000:]
     assert "store = \"postgresql://" in done.stderr
     assert not run_dir.exists()
+
+
+def test_a_node_lost_mid_evaluation_reruns_its_job_elsewhere(
+        ray_cluster, postgres_url, demo_files, local_archive, tmp_path):
+    worker = next(node for node in ray_cluster.list_all_nodes()
+                  if node is not ray_cluster.head_node)
+    raylet = next(process.pid for kind, process in worker.live_processes() if kind == "raylet")
+    log = (tmp_path / "run.log").open("w")
+    run = subprocess.Popen([*EVOLVE, "--config", str(demo_files), "--run-dir",
+                            str(tmp_path / "run"), *ray_flags(ray_cluster, postgres_url)],
+                           stdout=log, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 600
+        # Wait until a job runs on the worker node (its raylet is the parent of the job).
+        while time.monotonic() < deadline and run.poll() is None:
+            if any(parent_pid(pid) == raylet for pid in ray_job_pids("evaluate_on_node")):
+                break
+            time.sleep(0.2)
+        assert run.poll() is None, (tmp_path / "run.log").read_text()[-3000:]
+        time.sleep(2)
+        ray_cluster.remove_node(worker, allow_graceful=False)  # as `ray stop --force` there
+        assert run.wait(timeout=RUN_TIMEOUT) == 0, (tmp_path / "run.log").read_text()[-3000:]
+        same_archive(archive_of(postgres_url), local_archive)
+    finally:
+        if run.poll() is None:
+            run.kill()
+        ray_cluster.add_node(num_cpus=2, node_ip_address="127.0.0.1")  # for later tests
+        ray_cluster.wait_for_nodes()
+
+
+def parent_pid(pid: int) -> int:
+    try:
+        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+    except (OSError, IndexError, ValueError):
+        return 0
