@@ -11,7 +11,8 @@ import is still a dependency). The checks:
   that drives it under `if TYPE_CHECKING:` (the handler names its `Gateway`): such an import
   never runs, and the layers are what the running imports make;
 - only `store/` creates tables (`create_all`), so the schema has one owner;
-- `sandbox/` and `store/` are foundations: they import only `errors` (and `paths`).
+- `sandbox/` and `store/` are foundations: they import only `errors` (and `paths`);
+- `examples/` (the data behind examples/*.toml) sits on top: nothing else imports it.
 """
 
 from __future__ import annotations
@@ -187,3 +188,13 @@ def test_sandbox_and_store_are_foundations():
     packages = package_graph(module_graph())
     assert packages["sandbox"] <= {"errors", "paths"}, packages["sandbox"]
     assert packages["store"] <= {"errors"}, packages["store"]
+
+
+def test_example_data_sits_above_everything():
+    """The bundled examples' scripted models are coupled to the seed's prompt text, not to
+    the framework: no other part of agentforge may depend on them."""
+    packages = package_graph(module_graph())
+    importers = sorted(source for source, targets in packages.items()
+                       if "examples" in targets and source != "examples")
+    assert not importers, f"these packages import agentforge.examples: {importers}"
+    assert "evolve" in packages["examples"]  # the check sees the package at all

@@ -149,18 +149,20 @@ def _run(run, finalize_at_end: bool, quiet: bool) -> None:
 
 def _printer(run):
     from agentforge.evolve.selection.base import NoParentAvailable, best_by_score
+    from agentforge.store.tables import VALIDATED
 
     last: list[str] = [""]
 
     def show(snapshot: dict) -> None:
-        summaries = run.store.node_summaries(run.run_id)
+        summaries = run.store.node_summaries(run.run_id,
+                                             split=run.config.benchmark.validation_split)
         try:
             best = next(s for s in summaries if s.id == best_by_score(summaries))
             best_text = f"best {best.score:.2f} (node {best.id}, {best.evaluated_tasks} tasks)"
         except NoParentAvailable:
             best_text = "best -"
         spend = run.ledger.spend(run_id=run.run_id)
-        valid = sum(1 for s in summaries if s.status.value in ("evaluating", "evaluated"))
+        valid = sum(1 for s in summaries if s.status in VALIDATED)
         evaluating = ", ".join(f"{e['node_id']}:{e['task_id']}" for e in snapshot["evaluating"])
         line = (f"archive {len(summaries)} nodes ({valid} valid) | {best_text} | "
                 f"spend ${spend.cost_usd:.4f}, {spend.tokens:,} tokens | "

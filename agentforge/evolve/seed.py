@@ -17,13 +17,10 @@ from typing import TYPE_CHECKING
 
 from agentforge.errors import ConfigError
 from agentforge.evolve.agent_ref import AgentRefError, resolve_runnable_agent
-from agentforge.store.tables import NOT_RUNNABLE
+from agentforge.store.tables import NOT_RUNNABLE, VALIDATED
 
 if TYPE_CHECKING:
     from agentforge.evolve.config import ImproveConfig
-
-_VALIDATED = {"evaluating", "evaluated"}
-
 
 class SeedRefused(ConfigError):
     """The seed agent breaks the contract or its own tests (the message says how)."""
@@ -52,7 +49,7 @@ def prepare_seed(seed_agent: str | Path, improve: ImproveConfig | None = None) -
                           "point seed_agent (--seed) at archive/base, another agent folder, "
                           "or RUN_DIR@NODE") from exc
     origin = resolved.origin()
-    if resolved.node_id is not None and resolved.status not in _VALIDATED:
+    if resolved.node_id is not None and resolved.status not in VALIDATED:
         if resolved.status in {status.value for status in NOT_RUNNABLE}:
             raise SeedRefused(f"seed {seed_agent} refused: node {resolved.node_id} is "
                               f"{resolved.status} in its run ({resolved.reason}); pick a "

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import random
 import time
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -14,6 +13,7 @@ from agentforge.llm.config import LLMConfig, RetryPolicy
 from agentforge.llm.errors import ModelRequestError, ModelUnavailable
 from agentforge.llm.ledger import CachedResponse, CallContext, Ledger, ModelCall, request_hash
 from agentforge.llm.params import TOKEN_PARAMS, learn_from_error, token_param, use_token_param
+from agentforge.llm.retry import GaveUp, retry_call
 from agentforge.llm.spec import Endpoint, role_endpoint
 
 T = TypeVar("T")
@@ -21,28 +21,16 @@ RETRYABLE = (openai.RateLimitError, openai.InternalServerError, openai.APITimeou
              openai.APIConnectionError)
 
 
-def is_retryable(exc: BaseException) -> bool:
-    """429, 5xx, timeouts and connection failures are worth another try; the rest are not."""
-    if isinstance(exc, RETRYABLE):
-        return True
-    return isinstance(exc, openai.APIStatusError) and exc.status_code >= 500
-
-
-def backoff_delay(exc: BaseException, attempt: int, policy: RetryPolicy) -> float:
-    """Seconds to wait before retry `attempt` (1-based): the server's Retry-After or 2^n."""
-    response = getattr(exc, "response", None)
-    header = response.headers.get("retry-after") if response is not None else None
-    if header:
-        try:
-            return min(float(header), policy.max_backoff)
-        except ValueError:
-            pass  # an HTTP date: fall back to our own schedule
-    delay = policy.initial_backoff * 2 ** (attempt - 1)
-    return min(delay * (0.75 + random.random() / 2), policy.max_backoff)  # jitter: no herds
-
-
 class InvalidAnswer(Exception):
     """The server answered 200 with something that is not a chat completion."""
+
+
+def is_retryable(exc: BaseException) -> bool:
+    """429, 5xx, timeouts, connection failures and answers that are not a chat completion
+    are worth another try; the rest are not."""
+    if isinstance(exc, RETRYABLE + (InvalidAnswer,)):
+        return True
+    return isinstance(exc, openai.APIStatusError) and exc.status_code >= 500
 
 
 def call_with_retries(request: Callable[[], T], endpoint: Endpoint, policy: RetryPolicy,
@@ -51,23 +39,25 @@ def call_with_retries(request: Callable[[], T], endpoint: Endpoint, policy: Retr
 
     `check` may raise InvalidAnswer for a result that is not usable (retried like a 5xx).
     """
-    for attempt in range(1, policy.attempts + 1):
+    def attempt() -> T:
         try:
             result = request()
             if check is not None:
                 check(result)
             return result
-        except openai.APIError as exc:
-            if not is_retryable(exc):
-                raise ModelRequestError(
-                    f"model {endpoint.describe()} rejected the request: {exc}") from exc
-            failure: Exception = exc
         except (InvalidAnswer, ValueError) as exc:  # truncated or non-JSON bodies
-            failure = InvalidAnswer(f"the answer is not a chat completion ({exc})")
-        if attempt == policy.attempts:
-            raise ModelUnavailable(unavailable_message(endpoint, failure, attempt)) from failure
-        time.sleep(backoff_delay(failure, attempt, policy))
-    raise AssertionError("unreachable: attempts >= 1")
+            raise InvalidAnswer(f"the answer is not a chat completion ({exc})") from exc
+
+    try:
+        return retry_call(attempt, policy, failures=(openai.APIError, InvalidAnswer),
+                          retryable=is_retryable)
+    except GaveUp as gave_up:
+        failure = gave_up.failure
+        if not is_retryable(failure):
+            raise ModelRequestError(
+                f"model {endpoint.describe()} rejected the request: {failure}") from failure
+        raise ModelUnavailable(
+            unavailable_message(endpoint, failure, gave_up.attempts)) from failure
 
 
 def unavailable_message(endpoint: Endpoint, exc: BaseException, attempts: int) -> str:

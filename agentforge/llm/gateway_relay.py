@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import json
 import time
-from typing import TYPE_CHECKING, Protocol
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
-from agentforge.llm.client import backoff_delay
-from agentforge.llm.config import RetryPolicy
 from agentforge.llm.gateway_budget import BudgetRefused, Reservation
 from agentforge.llm.gateway_upstream import UpstreamFailure
 from agentforge.llm.ledger import CacheEntry, CallRecord, request_hash
@@ -19,10 +18,12 @@ from agentforge.llm.params import (
     token_param,
     use_token_param,
 )
+from agentforge.llm.retry import GaveUp, retry_call
 
 if TYPE_CHECKING:
     from agentforge.llm.gateway import Grant
 
+T = TypeVar("T")
 _CALLER_GONE = (BrokenPipeError, ConnectionResetError)
 
 
@@ -104,31 +105,16 @@ class _Booking:
 def _relay_plain(handler: Responder, grant: Grant, body: dict, entry: _Booking,
                  key: str) -> None:
     gateway, call = grant.gateway, entry.call
-    body = use_token_param(body, token_param(gateway.upstream.model))
-    payload = json.dumps(body).encode()
-    policy = gateway.retry
-    attempt, switched = 0, False
-    while True:
-        attempt += 1
-        try:
-            raw, content_type, parsed = gateway.http.post(payload)
-            break
-        except UpstreamFailure as failure:
-            if not switched and _switch_token_param(gateway, body, failure):
-                switched = True  # once: the endpoint told us which name it takes
-                body = use_token_param(body, token_param(gateway.upstream.model))
-                payload, attempt = json.dumps(body).encode(), attempt - 1
-                continue
-            if failure.retryable and attempt < policy.attempts:
-                sleep_before_retry(failure, attempt, policy)
-                continue
-            message = _attempts_note(str(failure), attempt)
-            _fail(call, failure.status, message)
-            entry.book()
-            handler.send_error_json(failure.status, message, "upstream_error")
-            return
+    request = _UpstreamRequest(gateway, body)
+    try:
+        raw, content_type, parsed = retry_call(
+            lambda: request.send(gateway.http.post), gateway.retry,
+            failures=UpstreamFailure, retryable=_is_retryable)
+    except GaveUp as gave_up:
+        _refuse(handler, entry, gave_up)
+        return
     usage = parsed.get("usage") or {}
-    _count(call, usage, len(payload), len(raw))
+    _count(call, usage, len(request.payload), len(raw))
     call.http_status = 200
     remember(grant, key, raw, content_type, usage)
     entry.book()
@@ -140,58 +126,95 @@ def _relay_stream(handler: Responder, grant: Grant, body: dict, entry: _Booking,
     gateway, call = grant.gateway, entry.call
     # Ask for usage in the last chunk so the ledger gets real token counts.
     options = {**(body.get("stream_options") or {}), "include_usage": True}
-    body = use_token_param({**body, "stream_options": options},
-                           token_param(gateway.upstream.model))
-    payload = json.dumps(body).encode()
-    policy = gateway.retry
-    attempt, switched = 0, False
-    while True:
-        attempt += 1
-        parser = _SSEParser()
-        try:
-            _stream_once(handler, gateway, payload, parser)
-        except UpstreamFailure as failure:
-            if parser.started:  # bytes went out: the caller gets an error event, no retry
-                message = _attempts_note(str(failure), attempt)
-                _fail(call, 499 if parser.caller_gone else 502, message)
-                _count(call, parser.usage, len(payload), parser.relayed)
-                entry.book()
-                if parser.caller_gone:
-                    return
-                event = {"error": {"message": message, "type": "upstream_error",
-                                   "code": "upstream_error"}}
-                handler.send_chunk(f"data: {json.dumps(event)}\n\n".encode())
-                handler.send_chunk(b"")
-                return
-            if not switched and _switch_token_param(gateway, body, failure):
-                switched = True  # once: the endpoint told us which name it takes
-                body = use_token_param(body, token_param(gateway.upstream.model))
-                payload, attempt = json.dumps(body).encode(), attempt - 1
-                continue
-            if failure.retryable and attempt < policy.attempts:
-                sleep_before_retry(failure, attempt, policy)
-                continue
-            message = _attempts_note(str(failure), attempt)
-            _fail(call, failure.status, message)
-            entry.book()
-            handler.send_error_json(failure.status, message, "upstream_error")
-            return
-        _count(call, parser.usage, len(payload), parser.relayed)
-        if parser.caller_gone:  # the answer was read to its end and is booked in full
-            _fail(call, 499, "the caller hung up before the end of the stream; the model's "
-                  "answer was read to its end and booked")
-            entry.book()
-            return
-        call.http_status = 200
-        remember(grant, key, b"".join(parser.events), "text/event-stream", parser.usage)
-        entry.book()
-        # Only now the [DONE]: once the caller has its answer, its next request (and a
-        # flush()) already finds the call booked.
-        if not parser.started:
-            handler.start_stream()
-        handler.send_chunk(parser.closing)
-        handler.send_chunk(b"")
+    request = _UpstreamRequest(gateway, {**body, "stream_options": options})
+    parser = _SSEParser()
+
+    def stream_once(payload: bytes) -> None:
+        nonlocal parser
+        parser = _SSEParser()  # each try starts from an empty stream
+        _stream_once(handler, gateway, payload, parser)
+
+    def retryable(failure: UpstreamFailure) -> bool:
+        return failure.retryable and not parser.started  # bytes went out: no retry
+
+    try:
+        retry_call(lambda: request.send(stream_once), gateway.retry,
+                   failures=UpstreamFailure, retryable=retryable)
+    except GaveUp as gave_up:
+        if parser.started:  # the caller gets an error event
+            _end_stream_with_error(handler, entry, parser, gave_up, len(request.payload))
+        else:
+            _refuse(handler, entry, gave_up)
         return
+    _count(call, parser.usage, len(request.payload), parser.relayed)
+    if parser.caller_gone:  # the answer was read to its end and is booked in full
+        _fail(call, 499, "the caller hung up before the end of the stream; the model's "
+              "answer was read to its end and booked")
+        entry.book()
+        return
+    call.http_status = 200
+    remember(grant, key, b"".join(parser.events), "text/event-stream", parser.usage)
+    entry.book()
+    # Only now the [DONE]: once the caller has its answer, its next request (and a
+    # flush()) already finds the call booked.
+    if not parser.started:
+        handler.start_stream()
+    handler.send_chunk(parser.closing)
+    handler.send_chunk(b"")
+
+
+class _UpstreamRequest:
+    """A request body for the upstream, with the completion cap under the name the model
+    takes, sent again at once (the same attempt) under the other name after a 400 that
+    names the one sent: once, since the endpoint then told us which name it takes."""
+
+    def __init__(self, gateway, body: dict) -> None:
+        self.gateway = gateway
+        self._encode(body)
+        self.switched = False
+
+    def send(self, transport: Callable[[bytes], T]) -> T:
+        try:
+            return transport(self.payload)
+        except UpstreamFailure as failure:
+            if self.switched or not _switch_token_param(self.gateway, self.body, failure):
+                raise
+            self.switched = True
+            self._encode(self.body)
+            return transport(self.payload)
+
+    def _encode(self, body: dict) -> None:
+        self.body = use_token_param(body, token_param(self.gateway.upstream.model))
+        self.payload = json.dumps(self.body).encode()
+
+
+def _is_retryable(failure: UpstreamFailure) -> bool:
+    return failure.retryable
+
+
+def _refuse(handler: Responder, entry: _Booking, gave_up: GaveUp) -> None:
+    """The upstream gave no answer: the caller gets its status and why, the call is booked."""
+    failure = gave_up.failure
+    message = _attempts_note(str(failure), gave_up.attempts)
+    _fail(entry.call, failure.status, message)
+    entry.book()
+    handler.send_error_json(failure.status, message, "upstream_error")
+
+
+def _end_stream_with_error(handler: Responder, entry: _Booking, parser: _SSEParser,
+                           gave_up: GaveUp, sent: int) -> None:
+    """A stream cut after bytes went out ends with an SSE error event (unless the caller
+    is gone); the call is booked with what was relayed."""
+    call = entry.call
+    message = _attempts_note(str(gave_up.failure), gave_up.attempts)
+    _fail(call, 499 if parser.caller_gone else 502, message)
+    _count(call, parser.usage, sent, parser.relayed)
+    entry.book()
+    if parser.caller_gone:
+        return
+    event = {"error": {"message": message, "type": "upstream_error", "code": "upstream_error"}}
+    handler.send_chunk(f"data: {json.dumps(event)}\n\n".encode())
+    handler.send_chunk(b"")
 
 
 def _switch_token_param(gateway, body: dict, failure: UpstreamFailure) -> bool:
@@ -286,11 +309,6 @@ def remember(grant: Grant, key: str, body: bytes, content_type: str, usage: dict
             request_hash=key, model=grant.gateway.upstream.model, content_type=content_type,
             body=body.decode("utf-8", "replace"), prompt_tokens=usage.get("prompt_tokens", 0),
             completion_tokens=usage.get("completion_tokens", 0)))
-
-
-def sleep_before_retry(failure: UpstreamFailure, attempt: int, policy: RetryPolicy) -> None:
-    """Back off before the next attempt."""
-    time.sleep(backoff_delay(failure, attempt, policy))
 
 
 def _count(call: CallRecord, usage: dict, sent: int, received: int) -> None:

@@ -6,9 +6,9 @@ from collections import Counter
 
 from agentforge.store.protocol import Store
 from agentforge.store.repo import AgentRepo
-from agentforge.store.tables import NOT_RUNNABLE, NodeStatus
+from agentforge.store.tables import NOT_RUNNABLE, VALIDATED
 
-_NEEDS_COMMIT = {NodeStatus.evaluating, NodeStatus.evaluated}
+_NEEDS_COMMIT = VALIDATED
 _NEVER_PARENTS = NOT_RUNNABLE
 
 

@@ -32,6 +32,9 @@ class NodeStatus(StrEnum):
 
 NOT_RUNNABLE = frozenset({NodeStatus.invalid, NodeStatus.failed})
 """Statuses of nodes that never become parents, are never evaluated, and carry a reason."""
+VALIDATED = frozenset({NodeStatus.evaluating, NodeStatus.evaluated})
+"""Statuses of nodes that passed validation: valid agents, with a commit (a plain status
+string matches too: NodeStatus is a StrEnum)."""
 
 
 class Run(SQLModel, table=True):

@@ -12,7 +12,7 @@ import pytest
 from agentforge.agents.export import export_agent
 from agentforge.bench import get_benchmark
 from agentforge.evolve.agent_ref import AgentRefError
-from agentforge.evolve.demo import SUMMARY, demo_script
+from agentforge.examples.offline_demo import SUMMARY, demo_script
 
 TASK = "py-exercise-duration-format"
 README = Path(__file__).resolve().parents[2] / "README.md"

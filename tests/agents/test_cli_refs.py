@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from agentforge.agents.export import MANIFEST
 from agentforge.bench import get_benchmark
 from agentforge.cli import app
-from agentforge.evolve.demo import demo_script
+from agentforge.examples.offline_demo import demo_script
 
 TASK = "py-exercise-duration-format"
 

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from agentforge.evolve.agent_ref import AgentRefError, parse_agent_ref, resolve_agent
-from agentforge.evolve.demo import MARKER
+from agentforge.examples.offline_demo import MARKER
 from agentforge.paths import archive_dir
 
 

@@ -13,9 +13,9 @@ import pytest
 from agentforge.agents.export import MANIFEST, export_agent
 from agentforge.evolve.config import load_run_config
 from agentforge.evolve.context import open_run
-from agentforge.evolve.demo import MARKER
 from agentforge.evolve.seed import SeedRefused, prepare_seed
 from agentforge.evolve.status import run_status
+from agentforge.examples.offline_demo import MARKER
 
 
 def agentforge(*args: str) -> subprocess.CompletedProcess:
@@ -126,7 +126,7 @@ def test_evolve_seed_continues_from_the_other_runs_best(agent_image, finished_ru
     """End to end: the new run's root is node 2 of the other run, so it solves the tasks
     whose scripted fix needs node 2's checklist (archive/base would solve none)."""
     from agentforge.bench import get_benchmark
-    from agentforge.evolve.demo import demo_script
+    from agentforge.examples.offline_demo import demo_script
 
     tasks = get_benchmark("local").tasks(subset="smoke")
     script = tmp_path / "model.json"

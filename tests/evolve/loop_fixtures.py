@@ -66,7 +66,7 @@ def demo_config(tmp_path: Path, suite: Path, *, seed_solves: tuple[str, ...] = (
                 extra: str = "") -> Path:
     """A run config on `suite` with the demo's scripted model; returns its path."""
     from agentforge.bench import get_benchmark
-    from agentforge.evolve.demo import demo_script
+    from agentforge.examples.offline_demo import demo_script
 
     script = tmp_path / "model.json"
     tasks = get_benchmark("local", source=suite).tasks()

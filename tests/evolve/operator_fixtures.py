@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from agentforge.evolve.demo import ANCHOR, CHECKLIST
+from agentforge.examples.offline_demo import ANCHOR, CHECKLIST
 
 OPTIMIZER = "prompt optimizer of agentforge"
 """Text of the prompt-mutation system prompt the scripted rules match on."""

@@ -12,9 +12,14 @@ import pytest
 
 from agentforge.bench import get_benchmark
 from agentforge.evolve.diagnose import AgentFacts, FailureCase, diagnose
-from agentforge.evolve.landscape import SEED_SOLVES, SKILLS, coder_system, landscape_script
 from agentforge.evolve.operators.genome import editable_texts, replace_text
 from agentforge.evolve.operators.prompt_mutation import ask_mutation
+from agentforge.examples.offline_landscape import (
+    SEED_SOLVES,
+    SKILLS,
+    coder_system,
+    landscape_script,
+)
 from agentforge.llm.client import ModelClient
 from agentforge.llm.config import RetryPolicy
 from agentforge.llm.scripted import ScriptedServer

@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from agentforge.evolve.demo import MARKER, demo_script, suite_tasks
+from agentforge.examples.offline_demo import MARKER, demo_script, suite_tasks
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
-REGENERATE = ("python -m agentforge.evolve.demo --config examples/offline-demo.toml "
+REGENERATE = ("python -m agentforge.examples.offline_demo --config examples/offline-demo.toml "
               "--seed-solves py-exercise-duration-format --out examples/offline-demo-model.json")
 
 

@@ -19,7 +19,7 @@ from loop_fixtures import demo_config
 from typer.testing import CliRunner
 
 from agentforge.cli import app
-from agentforge.evolve.demo import MARKER
+from agentforge.examples.offline_demo import MARKER
 from agentforge.store.repo import AgentRepo
 
 pytestmark = pytest.mark.slow

@@ -13,12 +13,12 @@ from operator_fixtures import add_rules, coder_system_with_checklist, mutation_r
 
 from agentforge.evolve.config import load_run_config
 from agentforge.evolve.context import open_run
-from agentforge.evolve.demo import MARKER
 from agentforge.evolve.operators import OPERATORS
 from agentforge.evolve.operators.stats import operator_stats
 from agentforge.evolve.scheduler import EvaluationJob
 from agentforge.evolve.status import run_status
 from agentforge.evolve.steps import evaluate_job
+from agentforge.examples.offline_demo import MARKER
 from agentforge.store.tables import NodeStatus
 
 pytestmark = pytest.mark.slow

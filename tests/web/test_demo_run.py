@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from agentforge.evolve.demo import MARKER
+from agentforge.examples.offline_demo import MARKER
 from agentforge.web.app import create_app
 
 pytestmark = [pytest.mark.slow, pytest.mark.docker]

@@ -16,11 +16,11 @@ from agentforge.evolve.operators.policy import OperatorPolicy
 from agentforge.evolve.operators.prompt_mutation import prompt_mutation
 from agentforge.evolve.operators.self_edit import self_edit
 from agentforge.evolve.operators.stats import operator_stats
+from agentforge.store.tables import VALIDATED
 
 Operator = Callable[[RunContext, int, int | None], int]
 OPERATORS: dict[str, Operator] = {"self_edit": self_edit, "prompt_mutation": prompt_mutation,
                                   "crossover": crossover}
-_SCORED = ("evaluating", "evaluated")
 
 
 class OperatorPlanner:
@@ -79,7 +79,7 @@ class OperatorPlanner:
 
 def second_parent(views: Sequence, parent_id: int, rng: random.Random) -> int | None:
     """Another scored valid node, drawn in proportion to its score (None if there is none)."""
-    others = [v for v in views if v.id != parent_id and v.status in _SCORED
+    others = [v for v in views if v.id != parent_id and v.status in VALIDATED
               and v.successes + v.failures]
     if not others:
         return None

@@ -16,6 +16,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from agentforge.agent_runner import load_agent
+from agentforge.errors import describe_validation_error
 from agentforge.evolve.context import RunContext
 from agentforge.evolve.diagnose import FailureCase
 from agentforge.evolve.operators.child import add_child, failed_child
@@ -125,8 +126,7 @@ def parse_mutation(text: str) -> Mutation:
     except json.JSONDecodeError as exc:
         raise ValueError(f"invalid JSON ({exc})") from exc
     except ValidationError as exc:
-        raise ValueError("; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'object'}: "
-                                   f"{e['msg']}" for e in exc.errors())) from exc
+        raise ValueError(describe_validation_error(exc, whole="object")) from exc
 
 
 def apply_mutation(original: str, mutation: Mutation) -> str:

@@ -16,6 +16,7 @@ from sqlmodel import Session, col, select
 
 from agentforge.llm.ledger import Ledger, ModelCall
 from agentforge.store import SqlStore
+from agentforge.store.tables import VALIDATED
 
 TOKENS_PER_SECOND = 100.0
 """A sandbox second priced as this many tokens when gain is weighed against cost."""
@@ -78,7 +79,7 @@ def operator_stats(store: SqlStore, ledger: Ledger, run_id: str,
             continue
         entry = stats.setdefault(node.operator, OperatorStats())
         entry.children += 1
-        entry.valid += node.status.value in ("evaluating", "evaluated")
+        entry.valid += node.status in VALIDATED
         parents = [p for p in (node.parent_id, node.second_parent_id) if p is not None]
         before = max((scores.get(p) or 0.0 for p in parents), default=0.0)
         if scores.get(node.id) is not None:

@@ -7,7 +7,7 @@ task's reference patch, applied with the `bash` tool) only when the system promp
 that checklist (`system_contains`). So the child solves more tasks than its parent because
 of the line it added to its own source.
 
-    python -m agentforge.evolve.demo --config examples/offline-demo.toml \\
+    python -m agentforge.examples.offline_demo --config examples/offline-demo.toml \\
         --seed-solves py-exercise-duration-format --out examples/offline-demo-model.json
 """
 

@@ -13,7 +13,7 @@ Skills are reachable by self-edits (the diagnosis proposes the skill of the fail
 shown; the parent adds the line with `str_replace`) and by prompt mutations (the optimizer
 adds the first missing real skill to `coder_system`, whatever lines are already there).
 
-    python -m agentforge.evolve.landscape --config examples/offline-landscape.toml \\
+    python -m agentforge.examples.offline_landscape --config examples/offline-landscape.toml \\
         --out examples/offline-landscape-model.json
 """
 
@@ -27,7 +27,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from agentforge.bench.task import Task
-from agentforge.evolve.demo import ANCHOR, apply_command, demo_script, suite_tasks, task_phrase
+from agentforge.examples.offline_demo import (
+    ANCHOR,
+    apply_command,
+    demo_script,
+    suite_tasks,
+    task_phrase,
+)
 
 OPTIMIZER = "prompt optimizer of agentforge"
 DIAGNOSTICIAN = "diagnostician of agentforge"

@@ -1,0 +1,1 @@
+"""The data behind the bundled example runs (examples/*.toml): their scripted models."""
