@@ -183,7 +183,7 @@ class SimulatedRun:
         node = self.nodes[job.node_id]
         return self.rng.random() < sigmoid(node.skill - self.difficulty[job.task_id])
 
-    # -- the loop's hooks (as agentforge/evolve/loop.py, on simulated archive rows) -----------
+    # -- the loop's hooks (as agentforge/evolve/run.py, on simulated archive rows) -----------
 
     def propose(self, can_expand: bool, can_evaluate: bool):
         """The policy's decision turned into work."""

@@ -116,7 +116,7 @@ def _run_until_stopped(run, finalize_at_end: bool, quiet: bool) -> None:
 
 def _run(run, finalize_at_end: bool, quiet: bool) -> None:
     from agentforge.evolve.finalize import finalize
-    from agentforge.evolve.loop import EvolutionLoop
+    from agentforge.evolve.run import EvolutionRun
 
     typer.echo(f"run {run.run_id} in {run.rundir.path}: {len(run.validation)} validation, "
                f"{len(run.held_out)} held-out tasks; selection {run.config.selection.name}",
@@ -126,11 +126,11 @@ def _run(run, finalize_at_end: bool, quiet: bool) -> None:
     from agentforge.commands.evolve_live import live_progress
 
     with live_progress(run, quiet=quiet, plain=_printer) as progress:
-        loop = EvolutionLoop(run, progress=progress)
-        report = loop.run()
+        evolution = EvolutionRun(run, progress=progress)
+        report = evolution.run()
     typer.echo(f"stopped: {report.stop_reason} ({report.iterations} iterations, "
                f"{report.evaluations} evaluations, {report.elapsed_s:.0f}s)", err=True)
-    still = loop.scheduler.in_flight()
+    still = evolution.scheduler.in_flight()
     if still.evaluating or still.improving:
         from agentforge.evolve.stopping import end_run_now
 

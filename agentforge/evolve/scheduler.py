@@ -1,11 +1,11 @@
-"""The asynchronous scheduler: a pool of self-improvement workers and a pool of evaluation
-workers, with no generation barrier.
+"""The evolution loop: a pool of self-improvement workers and a pool of evaluation workers,
+with no generation barrier (`Scheduler.run` is the loop).
 
-The evolution loop plugs in a few callables (`SchedulerSteps`). The scheduler calls
-`propose` whenever a worker is free, runs `run_improvement` on its own thread pool and
-`run_evaluation` on the `Executor`, and hands every outcome (value or `Failure`) back to
-`on_improvement_done`/`on_evaluation_done` on the thread that called `run()`, so the loop
-records results from one thread. Follow-up evaluation jobs those hooks return start at once:
+A run plugs in a few callables (`SchedulerSteps`; run.py `EvolutionRun` for real runs). The
+loop calls `propose` whenever a worker is free, runs `run_improvement` on its own thread
+pool and `run_evaluation` on the `Executor`, and hands every outcome (value or `Failure`)
+back to `on_improvement_done`/`on_evaluation_done` on the thread that called `run()`, so the
+run records results from one thread. Follow-up evaluation jobs those hooks return start at once:
 a child is evaluated as soon as it is ready, and a new self-improvement step starts as soon
 as a worker is free.
 """

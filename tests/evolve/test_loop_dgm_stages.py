@@ -12,7 +12,7 @@ from agentforge.bench.named_lists import named_lists
 from agentforge.evolve.config import load_run_config
 from agentforge.evolve.context import open_run
 from agentforge.evolve.finalize import build_final_report
-from agentforge.evolve.loop import EvolutionLoop
+from agentforge.evolve.run import EvolutionRun
 from agentforge.store.tables import NodeStatus
 
 # Two exercises of DGM's Polyglot dgm-small, two of dgm-medium, one in neither list.
@@ -108,7 +108,7 @@ def test_the_loop_enters_the_last_stage_only_above_the_archives_second_best(
         order = [t.instance_id for t in run.validation]
         assert set(order[:2]) == set(SMALL) and set(order[2:4]) == set(MEDIUM)
         assert order[4] == OTHER
-        loop = EvolutionLoop(run)
+        loop = EvolutionRun(run)
         store, seed = run.store, run.store.list_nodes(run.run_id)[0]
 
         def node(results: dict[str, bool]) -> int:

@@ -10,7 +10,7 @@ from loop_fixtures import demo_config
 
 from agentforge.evolve.config import load_run_config
 from agentforge.evolve.context import open_run
-from agentforge.evolve.loop import EvolutionLoop
+from agentforge.evolve.run import EvolutionRun
 from agentforge.store.tables import NodeStatus
 
 pytestmark = pytest.mark.slow
@@ -35,7 +35,7 @@ def test_a_broken_entry_point_makes_the_child_invalid_at_validation(
     config = load_run_config(path, ["evaluation.stages=[{tasks = 1}, {}]",
                                     "finalize.enabled=false"])
     with open_run(tmp_path / "run", config) as run:
-        report = EvolutionLoop(run).run()
+        report = EvolutionRun(run).run()
         nodes = run.store.list_nodes(run.run_id)
         child = next(n for n in nodes if n.parent_id is not None)
         child_evaluations = run.store.list_evaluations(run.run_id, node_id=child.id)

@@ -10,7 +10,7 @@ from loop_fixtures import demo_config
 
 from agentforge.evolve.config import load_run_config
 from agentforge.evolve.context import open_run
-from agentforge.evolve.loop import EvolutionLoop
+from agentforge.evolve.run import EvolutionRun
 from agentforge.evolve.selection import Expand
 from agentforge.store.tables import NodeStatus
 
@@ -30,7 +30,7 @@ def _scored_archive(run) -> None:
 
 
 def _propose(run, steps: int) -> list[tuple[int, dict]]:
-    loop = EvolutionLoop(run)
+    loop = EvolutionRun(run)
     made = []
     for _ in range(steps):
         action = loop.propose(True, True)
@@ -77,7 +77,7 @@ def test_the_default_policy_plans_self_edits_and_draws_nothing_more(tiny_suite, 
 
     rng, selector = random.Random(config.seed), make_selector("random", {})
     with open_run(tmp_path / "run") as run:
-        loop = EvolutionLoop(run)
+        loop = EvolutionRun(run)
         views = loop.policy.views(run.store.node_summaries(run.run_id, split=loop.split))
     for _ in range(4):
         selector.next_action(views, rng)
@@ -96,7 +96,7 @@ def test_a_step_that_crashes_becomes_a_failed_node_of_its_operator(tiny_suite, t
         run.store.finish_evaluation(evaluation.id, resolved=True, reason="graded")
         ghost = run.store.add_node(run.run_id, parent_id=seed.id, commit="0" * 40,
                                    status=NodeStatus.evaluated)  # its commit is not in the repo
-        loop = EvolutionLoop(run)
+        loop = EvolutionRun(run)
         views = loop.policy.views(run.store.node_summaries(run.run_id, split=loop.split))
         assert loop.operators.plan(ghost.id, views, loop.rng) == \
             {"operator": "crossover", "second_parent_id": seed.id}

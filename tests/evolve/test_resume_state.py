@@ -9,7 +9,7 @@ from loop_fixtures import demo_config
 
 from agentforge.evolve.config import load_run_config
 from agentforge.evolve.context import open_run
-from agentforge.evolve.loop import EvolutionLoop
+from agentforge.evolve.run import EvolutionRun
 from agentforge.evolve.selection import Expand, rng_state_to_json
 from agentforge.store.tables import NodeStatus
 
@@ -24,7 +24,7 @@ def test_a_reopened_run_continues_the_rng_and_replans_open_work(tiny_suite, tmp_
                              ["selection.name=dgm", "evaluation.stages=[{tasks = 3}]"])
     run_dir = tmp_path / "run"
     with open_run(run_dir, config) as run:
-        loop = EvolutionLoop(run)
+        loop = EvolutionRun(run)
         seed = run.store.list_nodes(run.run_id)[0]
         order = loop.order
         # The seed has not finished a task yet: nobody is chosen (it would be blind).
@@ -39,7 +39,7 @@ def test_a_reopened_run_continues_the_rng_and_replans_open_work(tiny_suite, tmp_
                                    status=NodeStatus.pending)
 
     with open_run(run_dir) as run:  # the resume
-        loop = EvolutionLoop(run)
+        loop = EvolutionRun(run)
         assert rng_state_to_json(loop.rng) == state_after_draw
         jobs = loop._open_jobs()
         # The unfinished and the not-yet-started tasks of the seed, never the finished one.
@@ -52,7 +52,7 @@ def test_a_reopened_run_continues_the_rng_and_replans_open_work(tiny_suite, tmp_
 def test_hgm_spends_budget_on_one_more_task_of_a_node_when_the_tree_is_big(tiny_suite, tmp_path):
     config = load_run_config(demo_config(tmp_path, tiny_suite), ["selection.name=hgm"])
     with open_run(tmp_path / "run", config) as run:
-        loop = EvolutionLoop(run)
+        loop = EvolutionRun(run)
         order = loop.order
         seed = run.store.list_nodes(run.run_id)[0]
         scored, fresh = (run.store.add_node(run.run_id, parent_id=seed.id, commit=seed.commit,
@@ -77,7 +77,7 @@ def test_under_hgm_a_new_child_runs_its_initial_task_then_waits_for_the_search(t
                                                                                 tmp_path):
     config = load_run_config(demo_config(tmp_path, tiny_suite), ["selection.name=hgm"])
     with open_run(tmp_path / "run", config) as run:
-        loop = EvolutionLoop(run)
+        loop = EvolutionRun(run)
         seed = run.store.list_nodes(run.run_id)[0]
         child = run.store.add_node(run.run_id, parent_id=seed.id, commit=seed.commit,
                                    status=NodeStatus.evaluating)

@@ -1,6 +1,9 @@
-"""The evolution loop: select a parent, improve it, evaluate the child in stages, repeat.
+"""One evolution run: what the loop decides at each turn and how it records each outcome.
 
-`EvolutionLoop` plugs its steps into the asynchronous `Scheduler`. Every decision reads the
+The loop itself is the scheduler (scheduler.py `Scheduler.run`): it keeps the workers busy
+and calls back here. `EvolutionRun` answers its questions (`propose`: the next child or
+evaluation, by the search policy) and records what comes back (`on_improvement_done`,
+`on_evaluation_done`: the archive), with budgets and live progress. Every decision reads the
 archive, so a run killed at any moment (SIGKILL included) resumes from its directory: nodes
 left `pending` are validated again, unfinished and not-yet-started evaluations are planned
 again, finished ones are never repeated, and the selection RNG continues from its saved state.
@@ -9,10 +12,12 @@ One child's path through the code, in order (docs/architecture.md says more):
 
 1. parent selection  -- policy.py `SearchPolicy.decide` asks selection/ (dgm, hgm, ...) [here:
                         `propose`]
-2. scheduling        -- scheduler.py runs the step on an improve worker, outcomes come back here
+2. scheduling        -- scheduler.py, the loop: runs the step on an improve worker, outcomes
+                        come back here
 3. diagnosis         -- operators/ picks how (self_edit: steps.py `improve_step` -> diagnose.py
                         `diagnose`, one Proposal; or prompt_mutation, crossover)
 4. implementation    -- improve.py `implement`: the parent runs on its own source in a sandbox
+                        (workplace.py: on this machine, or a Ray node via ray_work.py)
 5. commit            -- store/repo.py `AgentRepo.create_child`, then the node row (pending)
 6. validation        -- improve.py `validate_agent`: `evaluating` or `invalid: <why>`
 7. staged evaluation -- [here: `on_improvement_done` -> `_next_jobs`] evaluate.py
@@ -58,8 +63,8 @@ from agentforge.store.tables import NodeStatus
 Progress = Callable[[dict], None]
 
 
-class EvolutionLoop:
-    """One run's loop over an open RunContext."""
+class EvolutionRun:
+    """One run over an open RunContext: the scheduler's loop calls its hooks."""
 
     def __init__(self, ctx: RunContext, progress: Progress | None = None) -> None:
         self.ctx = ctx
