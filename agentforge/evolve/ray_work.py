@@ -18,7 +18,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from agentforge.errors import ConfigError
+from agentforge.errors import AgentforgeError, ConfigError
 from agentforge.evolve.config import RunConfig
 from agentforge.evolve.evaluate import GradedRun
 from agentforge.evolve.improve import Implementation
@@ -40,6 +40,10 @@ from agentforge.evolve.work import (
 )
 from agentforge.llm.gateway import Budget
 from agentforge.llm.spec import role_endpoint
+
+
+class WorkerLost(AgentforgeError):
+    """A job's Ray worker or node died and Ray's retries were spent."""
 
 
 def import_ray():
@@ -152,7 +156,15 @@ class RayWorkplace:
             return ref
 
     def _run(self, body, *args) -> Any:
-        return self.ray.get(self._remote[body].remote(*args))
+        exceptions = self.ray.exceptions
+        try:
+            return self.ray.get(self._remote[body].remote(*args))
+        except exceptions.RayTaskError as exc:  # the job raised: the same error as locally
+            raise exc.cause if isinstance(exc.cause, Exception) else exc from None
+        except exceptions.RayError as exc:  # its worker or node died, retries spent
+            raise WorkerLost(f"the Ray {type(exc).__name__} ended {body.__name__} after "
+                             f"{self.options['max_retries']} retries: "
+                             f"{str(exc).strip().splitlines()[0][:300]}") from exc
 
     def evaluate(self, work: EvaluationWork, agent: AgentCode, out_dir: Path) -> GradedRun:
         """Evaluate on a node; the output folder is unpacked into `out_dir`."""

@@ -58,7 +58,7 @@ from agentforge.evolve.selection import (
 )
 from agentforge.evolve.steps import evaluate_job, validate_node
 from agentforge.evolve.stopping import install_stop_handlers
-from agentforge.store.tables import NodeStatus
+from agentforge.store.tables import VALIDATED, NodeStatus
 
 Progress = Callable[[dict], None]
 
@@ -138,7 +138,7 @@ class EvolutionRun:
                 jobs += self._next_jobs(node.id)
         planned = {(j.node_id, j.task_id) for j in jobs}
         runnable = {n.id for n in self.store.list_nodes(self.ctx.run_id)
-                    if n.status in (NodeStatus.evaluating, NodeStatus.evaluated)}
+                    if n.status in VALIDATED}
         for ev in self.store.list_evaluations(self.ctx.run_id, finished=False, split=self.split):
             if ev.node_id in runnable and (ev.node_id, ev.task_id) not in planned:
                 jobs.append(self._claim(ev.node_id, ev.task_id))  # an HGM extra evaluation
