@@ -40,11 +40,18 @@ def timed_evaluations(workplace, ctx, node_id: int, tasks: list, workers: int,
         work = EvaluationWork(Booking(ctx.run_id, node_id, f"perf-{out_root.name}-{index}"),
                               ctx.benchmark_spec, task, ctx.config.evaluation.agent_timeout,
                               ctx.config.evaluation.max_trajectory_mb)
-        return workplace.evaluate(work, code, out_root / str(index)).resolved
+        try:
+            return int(workplace.evaluate(work, code, out_root / str(index)).resolved)
+        except Exception as exc:  # noqa: BLE001 - counted and shown, as the loop records it
+            errors.append(f"{type(exc).__name__}: {str(exc)[:200]}")
+            return 0
 
+    errors: list[str] = []
     started = time.monotonic()
     with ThreadPoolExecutor(workers) as pool:
         resolved = sum(pool.map(one, enumerate(tasks)))
+    for error in errors:
+        print(f"  evaluation error ({out_root.name}): {error}")
     return time.monotonic() - started, resolved
 
 
