@@ -29,6 +29,10 @@ log = logging.getLogger(__name__)
 
 KEEPALIVE = ["sleep", "infinity"]
 """The container's command under docker-init (pid 1): the container lives while it runs."""
+KEEPALIVE_USER = "65534:65534"
+"""uid:gid of docker-init and the keepalive (nobody): not the sandbox user's, so that its
+commands (`kill -9 -1`, `pkill sleep`) cannot signal them and stop the container. Every
+command names its user; this one runs nothing but the keepalive."""
 # SIGKILL to every process but the container's own and this script's. docker-init and the
 # keepalive are told apart by session, never by pid order: they are the only processes in
 # session 1 (every exec starts a session of its own, and no process can move into a session
@@ -157,7 +161,7 @@ class Sandbox:
             self.image,
             command=KEEPALIVE,
             name=self.name,
-            user=cfg.user,
+            user=KEEPALIVE_USER,
             working_dir=cfg.workdir,
             environment=cfg.env,
             labels=labels,

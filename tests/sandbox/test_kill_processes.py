@@ -93,3 +93,15 @@ def test_kill_processes_in_an_ordinary_sandbox_keeps_it_usable(agent_image):
         check_kill_processes(box)
         box.write_files("/workspace", {"after.txt": "still writable\n"})
         assert box.read_file("/workspace/after.txt") == b"still writable\n"
+
+
+@pytest.mark.parametrize("attack", ["kill -9 -1", "pkill -9 sleep", "kill -TERM 1"])
+def test_a_command_cannot_stop_its_own_sandbox(agent_image, attack):
+    # The keepalive and docker-init run as another user than the sandbox's commands.
+    with Sandbox(SandboxConfig(image=agent_image)) as box:
+        keepalive = keepalive_pid(table(box))
+        box.exec(f"{attack}; sleep 1", timeout=120)
+        state = docker_client().api.inspect_container(box.container_id)["State"]
+        assert state["Running"], f"{attack!r} stopped the sandbox: {state}"
+        assert keepalive_pid(table(box)) == keepalive
+        assert box.exec(["echo", "usable"], timeout=120).output == "usable\n"
