@@ -49,7 +49,7 @@ while [ "$a" -gt 1 ] 2>/dev/null; do
   a=$2; spare="$spare$a "
 done
 pass=0
-while [ "$pass" -lt 100 ]; do
+while [ "$pass" -lt 300 ]; do
   pass=$((pass + 1)); live=""
   for p in /proc/[0-9]*; do
     pid=${p#/proc/}
