@@ -40,17 +40,6 @@ SCRIPTED_SERVER = "/task/lib/scripted.py"
 """Where run_agent_tests puts the scripted model server (AGENTFORGE_SCRIPTED_SERVER)."""
 
 _GIT = "git -c user.name=agentforge -c user.email=agentforge@localhost -c commit.gpgsign=false"
-# SIGKILL to every process but the container's init (pid 1), its keepalive (the oldest
-# other process), this shell and its ancestors (the sandbox layer's per-command supervisor:
-# killing it would look like a failed command and restart the container); repeated because
-# a process may fork while a round runs.
-_KILL_ALL = ('keep=$(ls /proc | grep -E "^[0-9]+$" | sort -n | sed -n 2p); '
-             'spare=" 1 $keep $$ "; a=$$; while [ "$a" -gt 1 ] 2>/dev/null; do '
-             'a=$(sed "s/.*) //" /proc/$a/stat 2>/dev/null | cut -d" " -f2); '
-             '[ -n "$a" ] || break; spare="$spare$a "; done; '
-             'for round in 1 2 3 4 5; do for p in /proc/[0-9]*; do p=${p#/proc/}; '
-             'case "$spare" in *" $p "*) continue;; esac; kill -KILL "$p" 2>/dev/null; '
-             'done; sleep 0.1; done; true')
 # A git directory of the framework's own, borrowing the repository's objects: the
 # repository's .git/config, hooks and info/ never apply to the framework's git commands.
 _FRESH_GIT_DIR = ('g=$(mktemp -d /tmp/agentforge-git.XXXXXX); mkdir -p "$g/objects/info" '
@@ -142,9 +131,10 @@ def prepare_repo(box: Sandbox, repo: str = REPO_DIR) -> str:
 
 
 def stop_processes(box: Sandbox) -> None:
-    """Kill every process the sandbox user left running (the agent's `setsid nohup`
-    helpers too), so nothing writes to the repository while its patch is taken."""
-    box.exec(["/bin/sh", "-c", _KILL_ALL], timeout=60, workdir="/")
+    """Kill every process left running in the sandbox (the agent's `setsid nohup` helpers
+    too), so nothing writes to the repository while its patch is taken; SandboxError if
+    some would not die."""
+    box.kill_processes()
 
 
 def repo_patch(box: Sandbox, base_commit: str, repo: str = REPO_DIR) -> str:

@@ -28,6 +28,44 @@ from agentforge.sandbox.images import require_image
 log = logging.getLogger(__name__)
 
 KEEPALIVE = ["sleep", "infinity"]
+"""The container's command under docker-init (pid 1): the container lives while it runs."""
+KEEPALIVE_USER = "65534:65534"
+"""uid:gid of docker-init and the keepalive (nobody): not the sandbox user's, so that its
+commands (`kill -9 -1`, `pkill sleep`) cannot signal them and stop the container. Every
+command names its user; this one runs nothing but the keepalive."""
+# SIGKILL to every process but the container's own and this script's. docker-init and the
+# keepalive are told apart by session, never by pid order: they are the only processes in
+# session 1 (every exec starts a session of its own, and no process can move into a session
+# it was not born in), whereas pids tell nothing: under load docker-init forks the keepalive
+# after the first commands (a forwarder) have started, so a helper can hold the smaller pid.
+# The script's own shell and its ancestors (the per-command supervisor) are spared too.
+# Shell builtins only, but for `sleep` between passes, so that it works at the PID limit.
+# Exits 0 once a pass finds nothing left to kill; else prints the survivors and exits 1.
+_KILL_ALL = r"""
+spare=" $$ "; a=$$
+while [ "$a" -gt 1 ] 2>/dev/null; do
+  read -r stat 2>/dev/null < "/proc/$a/stat" || break
+  set -- ${stat##*) }
+  a=$2; spare="$spare$a "
+done
+pass=0
+while [ "$pass" -lt 300 ]; do
+  pass=$((pass + 1)); live=""
+  for p in /proc/[0-9]*; do
+    pid=${p#/proc/}
+    case "$spare" in *" $pid "*) continue ;; esac
+    read -r stat 2>/dev/null < "$p/stat" || continue
+    set -- ${stat##*) }
+    [ "$4" = 1 ] && continue
+    [ "$1" = Z ] && continue
+    kill -KILL "$pid" 2>/dev/null && live="$live $pid"
+  done
+  [ -z "$live" ] && exit 0
+  sleep 0.05 2>/dev/null
+done
+echo "still alive:$live"
+exit 1
+"""
 # Prints the cgroup's count of OOM kills (cgroup v2, then v1) with shell builtins only.
 _OOM_PROBE = (
     "for f in /sys/fs/cgroup/memory.events /sys/fs/cgroup/memory/memory.oom_control; do"
@@ -123,7 +161,7 @@ class Sandbox:
             self.image,
             command=KEEPALIVE,
             name=self.name,
-            user=cfg.user,
+            user=KEEPALIVE_USER,
             working_dir=cfg.workdir,
             environment=cfg.env,
             labels=labels,
@@ -204,6 +242,19 @@ class Sandbox:
             if result.exit_code == 137 and not result.timed_out:
                 result.oom_killed = self._new_oom_kill()
         return result
+
+    def kill_processes(self) -> None:
+        """SIGKILL every process the sandbox's commands left running, detached or not (and
+        the helpers of `start_background`); SandboxError if some would not die.
+
+        The container itself (docker-init and its keepalive) is spared, so the sandbox stays
+        usable: files and volumes are untouched, and the next `exec` runs as usual.
+        """
+        done = self.exec(["/bin/sh", "-c", _KILL_ALL], timeout=60, workdir="/")
+        if not done.ok:
+            raise SandboxError(f"could not end the processes in sandbox {self.name} "
+                               f"({done.describe()}): {done.output.strip()[-300:]}")
+        self._background.clear()  # gone: a later restart must not bring them back
 
     def _tree_supervisor(self) -> str | None:
         """The container's Python that runs the tree supervisor (probed once), or None."""
