@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import random
 import shutil
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -28,6 +29,8 @@ from agentforge.llm.spec import role_endpoint
 from agentforge.store import SqlStore
 from agentforge.store.repo import AgentRepo
 from agentforge.store.tables import NodeStatus
+
+_WORKPLACE_LOCK = threading.Lock()
 
 
 @dataclass
@@ -61,9 +64,10 @@ class RunContext:
 
     def sandboxes(self) -> Workplace:
         """The run's Workplace, made on first use (joining a Ray cluster takes seconds)."""
-        if self.workplace is None:
-            self.workplace = make_workplace(self)
-        return self.workplace
+        with _WORKPLACE_LOCK:  # worker threads may ask first at the same moment
+            if self.workplace is None:
+                self.workplace = make_workplace(self)
+            return self.workplace
 
     def task(self, task_id: str) -> Task:
         """A task of either split by id."""
