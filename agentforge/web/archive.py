@@ -244,7 +244,11 @@ class RunArchive:
                 .where(ModelCall.run_id == self.run_id, col(ModelCall.cached).is_(False),
                        ModelCall.status != "budget_exceeded")).one()
             # Spend over time for the progress chart: cumulative per minute of the run.
-            minute = func.strftime("%Y-%m-%dT%H:%M:00", ModelCall.created_at)
+            if self.engine.dialect.name == "sqlite":
+                minute = func.strftime("%Y-%m-%dT%H:%M:00", ModelCall.created_at)
+            else:  # PostgreSQL (a cluster run): the same text, UTC
+                minute = func.to_char(func.timezone("UTC", ModelCall.created_at),
+                                      'YYYY-MM-DD"T"HH24:MI:00')
             steps = session.exec(
                 select(minute, func.sum(ModelCall.cost_usd),
                        func.sum(ModelCall.prompt_tokens + ModelCall.completion_tokens))
@@ -390,8 +394,11 @@ def _iso(moment: datetime | None) -> str | None:
     return moment.isoformat() if moment.tzinfo else moment.isoformat() + "Z"
 
 
-def _iso_text(stored: str | None) -> str | None:
-    """A datetime column read raw from SQLite ('YYYY-MM-DD HH:MM:SS.ffffff', UTC) as ISO."""
+def _iso_text(stored: str | datetime | None) -> str | None:
+    """A datetime column read raw, as ISO: SQLite gives text ('YYYY-MM-DD HH:MM:SS.ffffff',
+    UTC), PostgreSQL a datetime."""
+    if isinstance(stored, datetime):
+        return _iso(stored)
     return None if stored is None else stored.replace(" ", "T") + "+00:00"
 
 

@@ -47,8 +47,10 @@ class SyntheticRun:
 
 
 def write_synthetic_run(path: Path, nodes: int = 30, *, seed: int = 0, hostile: bool = False,
-                        files_for: int = 40, in_flight: int = 2) -> SyntheticRun:
-    """Write a run directory with `nodes` nodes (the seed included) and return its ids."""
+                        files_for: int = 40, in_flight: int = 2,
+                        store_url: str | None = None) -> SyntheticRun:
+    """Write a run directory with `nodes` nodes (the seed included) and return its ids; its
+    archive goes to `store_url` (a cluster run's PostgreSQL) if given."""
     rng = random.Random(seed)
     path = Path(path).resolve()
     path.mkdir(parents=True, exist_ok=True)
@@ -56,8 +58,8 @@ def write_synthetic_run(path: Path, nodes: int = 30, *, seed: int = 0, hostile: 
     (path / "config.json").write_text(json.dumps({
         "seed_agent": "archive/base", "seed": seed,
         "benchmark": {"name": "local", "validation_split": "validation",
-                      "held_out_split": "held_out"}}))
-    store = SqlStore.open(path / "archive.sqlite")
+                      "held_out_split": "held_out"}, "store": store_url}))
+    store = SqlStore.open(store_url or path / "archive.sqlite")
     ledger = Ledger(store.engine)
     run_id = f"{path.name}-synthetic"
     store.create_run(run_id, run_dir=str(path))
