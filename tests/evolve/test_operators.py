@@ -170,13 +170,15 @@ def test_the_self_edit_operator_is_todays_step_and_records_itself(
     assert stats["self_edit"].tokens > 0 and stats["self_edit"].children == 1
 
 
-def test_the_second_parent_comes_from_off_the_parents_own_line():
+def test_the_second_parent_comes_from_off_the_parents_own_line_when_it_can():
     # 1 -> 2 -> 3, 2 -> 5, 1 -> 4: for node 2, its ancestor and descendants add nothing.
     views = [NodeView(1, None, 1, 2), NodeView(2, 1, 2, 1), NodeView(3, 2, 3, 0),
              NodeView(4, 1, 1, 2), NodeView(5, 2, 2, 1), NodeView(6, 4, 0, 0, "pending")]
     assert {second_parent(views, 2, random.Random(i)) for i in range(30)} == {4}
     assert {second_parent(views, 4, random.Random(i)) for i in range(30)} == {2, 3, 5}
-    assert second_parent(views[:3], 3, random.Random(0)) is None
+    # Only relatives: one of them all the same (the crossover says it made nothing new).
+    assert {second_parent(views[:3], 3, random.Random(i)) for i in range(30)} == {1, 2}
+    assert second_parent(views[:1], 1, random.Random(0)) is None
 
 
 def test_a_genome_merge_refuses_to_drop_a_change_the_first_parent_cannot_hold():

@@ -78,14 +78,16 @@ class OperatorPlanner:
 
 
 def second_parent(views: Sequence, parent_id: int, rng: random.Random) -> int | None:
-    """Another scored valid node off the parent's own line, drawn in proportion to its score
-    (None if there is none). An ancestor's changes are already in the parent, and a
-    descendant already holds the parent's: merging either gives no new agent."""
-    kin = _line_of(views, parent_id)
-    others = [v for v in views if v.id not in kin and v.status in _SCORED
+    """Another scored valid node, drawn in proportion to its score (None if there is none),
+    off the parent's own line when there is one: an ancestor's changes are already in the
+    parent, and a descendant already holds the parent's, so merging either gives no new
+    agent (crossover makes that an invalid node, no evaluation spent)."""
+    scored = [v for v in views if v.id != parent_id and v.status in _SCORED
               and v.successes + v.failures]
-    if not others:
+    if not scored:
         return None
+    kin = _line_of(views, parent_id)
+    others = [v for v in scored if v.id not in kin] or scored
     weights = [v.successes / (v.successes + v.failures) + 0.01 for v in others]
     return rng.choices([v.id for v in others], weights=weights)[0]
 
