@@ -78,11 +78,12 @@ def _naive_at(moment):
     return moment.replace(tzinfo=None)
 
 
-def _row(name: str, data: dict, wall: float) -> str:
+def _row(name: str, data: dict, wall: float | None) -> str:
     top = "-" if data["top"] is None else f"{data['top']:.2f}"
     seconds = "-" if data["seconds"] is None else f"{data['seconds']:.0f}"
+    walled = "-" if wall is None else f"{wall:.0f}"
     return (f"{name:8} {data['nodes']:5} {data['invalid']:7} {top:>9} {data['evaluations']:11} "
-            f"{data['tokens']:9} {seconds:>9} {wall:7.0f}")
+            f"{data['tokens']:9} {seconds:>9} {walled:>7}")
 
 
 def _operator_rows(name: str, stats: dict[str, OperatorStats]) -> list[str]:
@@ -161,17 +162,26 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=None, help="keep the runs here")
     parser.add_argument("--set", dest="sets", action="append", default=[],
                         help="extra config overrides for every run (KEY=VALUE)")
+    parser.add_argument("--no-run", action="store_true",
+                        help="only print the figures of the runs already in --out (one "
+                             "directory per selector; their wall time is not known)")
     args = parser.parse_args()
     if args.describe:
         print("\n".join(describe(args.describe)))
         return
+    if args.no_run and args.out is None:
+        parser.error("--no-run reads the runs in --out: name it")
     out = args.out or Path(tempfile.mkdtemp(prefix="agentforge-search-"))
     results = {}
     for selector in args.selectors:
         run_dir = out / selector
-        wall = run(selector, run_dir, args.iterations, args.sets)
+        if args.no_run and not RunDir(run_dir).exists():
+            print(f"{selector}: no run in {run_dir}", file=sys.stderr)
+            continue
+        wall = None if args.no_run else run(selector, run_dir, args.iterations, args.sets)
         results[selector] = (reached(run_dir), wall)
-    print(f"same budget: {args.iterations} iterations each; runs in {out}")
+    budget = "as each was run" if args.no_run else f"{args.iterations} iterations each"
+    print(f"same budget: {budget}; runs in {out}")
     print("selector nodes invalid top-held evals-to-top tokens-to-top secs-to-top wall-s")
     for name, (data, wall) in results.items():
         print(_row(name, data, wall))
