@@ -8,6 +8,7 @@ its validation; then each operator's children, gain and gain per cost (from the 
 the operator events, agentforge/evolve/operators/stats.py).
 
     python perf/search_offline.py --iterations 30 [--selectors dgm hgm] [--out runs/search]
+    python perf/search_offline.py --no-run --out runs/search  # the figures of runs already there
     python perf/search_offline.py --describe runs/landscape   # the shape of one run's archive
 """
 
