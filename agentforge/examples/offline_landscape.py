@@ -7,7 +7,10 @@ task only for agents whose system prompt carries the skills the task needs:
 - `map` is a stepping stone: alone it fixes nothing, but `swe` (the SWE-style repository
   tasks) works only once `map` is there;
 - `decoy` fixes the SWE-style *validation* tasks only: it looks good to the selector and
-  gains nothing on held-out tasks.
+  gains nothing on held-out tasks. It is the shortcut: a parent without `map` asked for
+  multi-file changes adds the decoy instead (as much validation gain at once as `map` then
+  `swe` in two steps, none held-out), and an optimizer with no real skill left to add
+  over-fits with it.
 
 Skills are reachable by self-edits (the diagnosis proposes the skill of the failures it is
 shown; the parent adds the line with `str_replace`) and by prompt mutations (the optimizer
@@ -64,8 +67,9 @@ SKILLS = {s.name: s for s in [
     Skill("decoy", "SKILL-VALIDATION-CACHE: recall the known answers of familiar tasks.",
           "Teach the coder to recall familiar answers", "swe-"),
 ]}
-MUTATION_ORDER = ("map", "py", "go", "swe")
+MUTATION_ORDER = ("map", "py", "go", "swe", "decoy")
 """The skill a prompt mutation adds: the first one the parent lacks."""
+NOTHING_TO_MUTATE = "Nothing to change: the coder already has every habit I know of."
 DIAGNOSIS_ORDER = (("## Task swe-ledgerly-", "decoy"), ("## Task go-", "go"),
                    ("## Task py-", "py"), ("## Task swe-", "swe"), (None, "py"))
 """The skill a self-edit proposes: that of the first failure pattern shown."""
@@ -111,6 +115,12 @@ def _self_edit_rules() -> list[dict]:
         if pattern:
             rule["last_message_contains"] = pattern
         rules.append(rule)
+    # Multi-file work without the map: the parent takes the shortcut and adds the decoy.
+    rules.append({"name": "implement decoy for swe",
+                  "last_message_contains": f"# Proposed change: {SKILLS['swe'].summary}",
+                  "not_contains": [SKILLS["map"].marker, SKILLS["decoy"].marker],
+                  "respond": _tool("str_replace", path="coding_agent/config.toml",
+                                   old_str=ANCHOR, new_str=f"{ANCHOR}\n{SKILLS['decoy'].marker}")})
     for skill in SKILLS.values():
         rules.append({"name": f"implement {skill.name}",
                       "last_message_contains": f"# Proposed change: {skill.summary}",
@@ -136,17 +146,19 @@ def _mutation_rules(base: str) -> list[dict]:
     for size in range(len(names) + 1):
         for present in itertools.combinations(names, size):
             missing = [s for s in MUTATION_ORDER if s not in present]
-            if not missing:
-                continue
-            added = missing[0]
-            reply = {"summary": SKILLS[added].summary + " (prompt mutation)",
-                     "diagnosis": "Across the failed tasks the coder lacks one habit.",
-                     "edits": [{"path": "prompts.coder_system",
-                                "text": coder_system(base, [*present, added])}]}
-            rule = {"name": f"mutate +{added} on {'+'.join(present) or 'seed'}",
-                    "system_contains": OPTIMIZER,
+            if missing:
+                added = missing[0]
+                name = f"mutate +{added} on {'+'.join(present) or 'seed'}"
+                content = json.dumps({
+                    "summary": SKILLS[added].summary + " (prompt mutation)",
+                    "diagnosis": "Across the failed tasks the coder lacks one habit.",
+                    "edits": [{"path": "prompts.coder_system",
+                               "text": coder_system(base, [*present, added])}]})
+            else:  # a failed step whose reason says why
+                name, content = "mutate nothing", NOTHING_TO_MUTATE
+            rule = {"name": name, "system_contains": OPTIMIZER,
                     "not_contains": [SKILLS[s].marker for s in names if s not in present],
-                    "respond": {"content": json.dumps(reply)}}
+                    "respond": {"content": content}}
             if present:
                 rule["any_message_contains"] = [SKILLS[s].marker for s in present]
             rules.append(rule)

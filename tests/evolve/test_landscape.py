@@ -13,8 +13,9 @@ import pytest
 from agentforge.bench import get_benchmark
 from agentforge.evolve.diagnose import AgentFacts, FailureCase, diagnose
 from agentforge.evolve.operators.genome import editable_texts, replace_text
-from agentforge.evolve.operators.prompt_mutation import ask_mutation
+from agentforge.evolve.operators.prompt_mutation import MutationFailed, ask_mutation
 from agentforge.examples.offline_landscape import (
+    NOTHING_TO_MUTATE,
     SEED_SOLVES,
     SKILLS,
     coder_system,
@@ -105,7 +106,7 @@ def test_self_edits_propose_the_skill_of_the_failures_shown(server):
 
 def test_prompt_mutations_add_the_first_missing_skill_and_keep_the_rest(server):
     for present, added in [([], "map"), (["map"], "py"), (["decoy", "map", "py"], "go"),
-                           (["go", "map", "py"], "swe")]:
+                           (["go", "map", "py"], "swe"), (["go", "map", "py", "swe"], "decoy")]:
         genome = replace_text(GENOME, "prompts.coder_system", coder_system(BASE, present))
         _, updated = ask_mutation(_client(server), genome, [], attempts=1)
         text = editable_texts(updated)["prompts.coder_system"]
@@ -113,3 +114,31 @@ def test_prompt_mutations_add_the_first_missing_skill_and_keep_the_rest(server):
         assert all(SKILLS[s].marker in text for s in present)
         assert [s for s in SKILLS if SKILLS[s].marker in text] == \
             [s for s in SKILLS if s in {*present, added}]
+
+    # Every skill there: the optimizer says so, and the step fails with its words.
+    genome = replace_text(GENOME, "prompts.coder_system", coder_system(BASE, list(SKILLS)))
+    with pytest.raises(MutationFailed) as failed:
+        ask_mutation(_client(server), genome, [], attempts=1)
+    assert failed.value.text == NOTHING_TO_MUTATE
+
+
+def _line_added(server, skills: list[str], proposal: str) -> str | None:
+    """The skill whose line the parent with these skills adds when asked for `proposal`."""
+    reply = _client(server).chat([
+        {"role": "system", "content": coder_system(BASE, skills)},
+        {"role": "user", "content": f"# Proposed change: {SKILLS[proposal].summary}\n..."}])
+    call = (reply.choices[0].message.tool_calls or [None])[0]
+    if call is None or call.function.name != "str_replace":
+        return None
+    added = json.loads(call.function.arguments)["new_str"]
+    return next(name for name, skill in SKILLS.items() if skill.marker in added)
+
+
+def test_without_the_map_multi_file_work_takes_the_decoy_shortcut(server):
+    assert _line_added(server, [], "swe") == "decoy"
+    assert _line_added(server, ["py", "go"], "swe") == "decoy"
+    assert _line_added(server, ["decoy"], "swe") == "swe"  # the shortcut is taken once
+    assert _line_added(server, ["decoy", "swe"], "swe") == "map"  # then the stepping stone
+    assert _line_added(server, ["map"], "swe") == "swe"
+    assert _line_added(server, ["map", "swe"], "swe") is None  # already there: submitted
+    assert _line_added(server, [], "py") == "py"

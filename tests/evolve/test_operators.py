@@ -6,16 +6,19 @@ agent (invalid, with the reason), a crossover, a crossover conflict, and the wra
 from __future__ import annotations
 
 import json
+import random
 
 import pytest
 from loop_fixtures import demo_config
-from operator_fixtures import add_rules, coder_system_with_checklist, mutation_rule
+from operator_fixtures import BASE_CONFIG, add_rules, coder_system_with_checklist, mutation_rule
 
 from agentforge.evolve.config import load_run_config
 from agentforge.evolve.context import open_run
-from agentforge.evolve.operators import OPERATORS
+from agentforge.evolve.operators import OPERATORS, second_parent
+from agentforge.evolve.operators.genome import GenomeError, merge_genomes, replace_text
 from agentforge.evolve.operators.stats import operator_stats
 from agentforge.evolve.scheduler import EvaluationJob
+from agentforge.evolve.selection.base import NodeView
 from agentforge.evolve.status import run_status
 from agentforge.evolve.steps import evaluate_job
 from agentforge.examples.offline_demo import MARKER
@@ -89,8 +92,6 @@ def test_a_mutation_naming_no_text_of_the_genome_is_retried_then_failed(tiny_sui
 
 def _child(run, parent, edit, *, text_path=None, text=None, files=None):
     """A node whose commit is its parent's with a genome text and/or whole files replaced."""
-    from agentforge.evolve.operators.genome import replace_text
-
     config = "coding_agent/config.toml"
     changes = dict(files or {})
     if text_path:
@@ -145,6 +146,13 @@ def test_crossover_merges_the_second_parents_change_or_reports_the_conflict(
 
         same = run.store.get_node(OPERATORS["crossover"](run, first.id, seed.id))
         assert same.status == NodeStatus.invalid and same.reason.startswith("no diff")
+
+        # A descendant of the first parent already holds its changes: the merge is a copy.
+        later = _child(run, first, "g", text_path="experts.Reviewer.system", text="Later.")
+        copy = run.store.get_node(OPERATORS["crossover"](run, first.id, later.id))
+        assert (copy.status, copy.second_parent_id) == (NodeStatus.invalid, later.id)
+        assert copy.reason == (f"no diff: the merge is node {later.id}'s agent, which "
+                               f"already holds node {first.id}'s changes")
     nodes = {n["id"]: n for n in run_status(tmp_path / "run")["nodes"]}
     assert (nodes[merged.id]["operator"], nodes[merged.id]["second_parent_id"]) == \
         ("crossover", second.id)
@@ -160,3 +168,24 @@ def test_the_self_edit_operator_is_todays_step_and_records_itself(
     assert (child.status, child.operator) == (NodeStatus.evaluating, "self_edit")
     assert f"+{MARKER}" in patch
     assert stats["self_edit"].tokens > 0 and stats["self_edit"].children == 1
+
+
+def test_the_second_parent_comes_from_off_the_parents_own_line_when_it_can():
+    # 1 -> 2 -> 3, 2 -> 5, 1 -> 4: for node 2, its ancestor and descendants add nothing.
+    views = [NodeView(1, None, 1, 2), NodeView(2, 1, 2, 1), NodeView(3, 2, 3, 0),
+             NodeView(4, 1, 1, 2), NodeView(5, 2, 2, 1), NodeView(6, 4, 0, 0, "pending")]
+    assert {second_parent(views, 2, random.Random(i)) for i in range(30)} == {4}
+    assert {second_parent(views, 4, random.Random(i)) for i in range(30)} == {2, 3, 5}
+    # Only relatives: one of them all the same (the crossover says it made nothing new).
+    assert {second_parent(views[:3], 3, random.Random(i)) for i in range(30)} == {1, 2}
+    assert second_parent(views[:1], 1, random.Random(0)) is None
+
+
+def test_a_genome_merge_refuses_to_drop_a_change_the_first_parent_cannot_hold():
+    base = BASE_CONFIG.read_text()
+    start = base.index('[[experts]]\nname = "Reviewer"')
+    without_reviewer = base[:start] + base[base.index("[[experts]]", start + 1):]
+    changed = replace_text(base, "experts.Reviewer.system", "Check every edge case.")
+    with pytest.raises(GenomeError, match="first parent removed experts.Reviewer.system"):
+        merge_genomes(base, without_reviewer, changed)
+    assert "Check every edge case." in merge_genomes(base, base, changed)

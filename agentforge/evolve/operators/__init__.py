@@ -78,10 +78,29 @@ class OperatorPlanner:
 
 
 def second_parent(views: Sequence, parent_id: int, rng: random.Random) -> int | None:
-    """Another scored valid node, drawn in proportion to its score (None if there is none)."""
-    others = [v for v in views if v.id != parent_id and v.status in VALIDATED
+    """Another scored valid node, drawn in proportion to its score (None if there is none),
+    off the parent's own line when there is one: an ancestor's changes are already in the
+    parent, and a descendant already holds the parent's, so merging either gives no new
+    agent (crossover makes that an invalid node, no evaluation spent)."""
+    scored = [v for v in views if v.id != parent_id and v.status in VALIDATED
               and v.successes + v.failures]
-    if not others:
+    if not scored:
         return None
+    kin = _line_of(views, parent_id)
+    others = [v for v in scored if v.id not in kin] or scored
     weights = [v.successes / (v.successes + v.failures) + 0.01 for v in others]
     return rng.choices([v.id for v in others], weights=weights)[0]
+
+
+def _line_of(views: Sequence, node_id: int) -> set[int]:
+    """`node_id`, its ancestors and its descendants (by first parent)."""
+    parents = {v.id: v.parent_id for v in views}
+    line, cursor = {node_id}, parents.get(node_id)
+    while cursor is not None and cursor not in line:
+        line.add(cursor)
+        cursor = parents.get(cursor)
+    below = {node_id}
+    for view in views:  # creation order: a parent comes before its children
+        if view.parent_id in below:
+            below.add(view.id)
+    return line | below

@@ -40,6 +40,13 @@ def crossover(ctx: RunContext, parent_id: int, second_parent_id: int | None = No
             return _conflict(ctx, parent_id, second_parent_id, summary, f"{reason}: {exc}")
         files, summary = {genome: merged}, f"{summary} (genome merged text by text)"
     commit = repo.commit_merge(tree, [first, second], summary, files=files)
+    result = repo.tree_of(commit)
+    if result != repo.tree_of(first) and result == repo.tree_of(second):
+        # The first parent's changes were already in the second: the child is a copy of it.
+        return add_child(ctx, NAME, parent_id, commit=commit, summary=summary,
+                         second_parent_id=second_parent_id,
+                         invalid=f"no diff: the merge is node {second_parent_id}'s agent, "
+                                 f"which already holds node {parent_id}'s changes")
     return add_child(ctx, NAME, parent_id, commit=commit, summary=summary,
                      second_parent_id=second_parent_id)
 

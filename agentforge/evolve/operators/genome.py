@@ -110,8 +110,10 @@ def merge_genomes(base: str, first: str, second: str) -> str:
     merged = first
     for path, theirs in texts[2].items():
         ancestor, ours = texts[0].get(path), texts[1].get(path)
-        if theirs in (ancestor, ours) or ours is None:
+        if theirs in (ancestor, ours):
             continue
+        if ours is None:  # dropping the second's change silently would lose it
+            raise GenomeError(f"the first parent removed {path}, which the second changed")
         merged = replace_text(merged, path, theirs if ours == ancestor
                               else _union(ancestor or "", ours, theirs))
     return merged
