@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import hashlib
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -143,58 +145,54 @@ def node_gateway(setup: NodeSetup) -> Any:
         scheduling_strategy=NodeAffinitySchedulingStrategy(node, soft=False)).remote(setup)
 
 
-def _grant(setup: NodeSetup, booking: Booking) -> NodeGrant:
+@contextmanager
+def _granted(setup: NodeSetup, booking: Booking) -> Iterator[NodeGrant]:
+    """A grant of this node's gateway, revoked (its calls written) when the block ends."""
     import ray
 
     actor = node_gateway(setup)
-    return NodeGrant(ray.get(actor.grant.remote(booking)), actor)
+    grant = NodeGrant(ray.get(actor.grant.remote(booking)), actor)
+    try:
+        yield grant
+    finally:
+        grant.revoke()
 
 
-def _reap_orphans(run_id: str) -> None:
-    """Sandboxes of this run whose worker process died (SIGKILL, a lost node's retry)."""
+@contextmanager
+def _job_folder(run_id: str, code: bytes, folder_name: str) -> Iterator[tuple[Path, Path]]:
+    """(the agent unpacked, a scratch folder) for one job, both gone when it ends; first
+    the sandboxes of this run whose worker died (SIGKILL, a lost node's retry) are removed."""
     from agentforge.sandbox.reaper import reap
 
     reap(run_id=run_id)
+    with tempfile.TemporaryDirectory(prefix="agentforge-job-") as tmp:
+        yield unpack(code, Path(tmp) / folder_name), Path(tmp)
 
 
 def evaluate_on_node(work: EvaluationWork, code: bytes, folder_name: str,
                      setup: NodeSetup) -> tuple[GradedRun, bytes]:
     """Run and grade one evaluation here; its output folder comes back as a tar."""
-    _reap_orphans(setup.run_id)
-    with tempfile.TemporaryDirectory(prefix="agentforge-job-") as tmp:
-        agent = unpack(code, Path(tmp) / folder_name)
-        out = Path(tmp) / "out"
-        grant = _grant(setup, work.booking)
-        try:
-            graded = run_evaluation(work.benchmark.open(), work.task, agent, out,
-                                    timeout=work.timeout, grant=grant,
-                                    max_trajectory_mb=work.max_trajectory_mb)
-        finally:
-            grant.revoke()
-        return graded, pack_outputs(out)
+    with _job_folder(setup.run_id, code, folder_name) as (agent, tmp), \
+            _granted(setup, work.booking) as grant:
+        graded = run_evaluation(work.benchmark.open(), work.task, agent, tmp / "out",
+                                timeout=work.timeout, grant=grant,
+                                max_trajectory_mb=work.max_trajectory_mb)
+        return graded, pack_outputs(tmp / "out")
 
 
 def implement_on_node(work: ImplementWork, code: bytes, folder_name: str,
                       setup: NodeSetup) -> tuple[Implementation, bytes]:
     """The parent implements the proposal here; its trajectory comes back as a tar."""
-    _reap_orphans(setup.run_id)
-    with tempfile.TemporaryDirectory(prefix="agentforge-job-") as tmp:
-        agent = unpack(code, Path(tmp) / folder_name)
-        trajectory = Path(tmp) / "trajectory"
-        grant = _grant(setup, work.booking)
-        try:
-            done = implement(agent, work.proposal, grant, timeout=work.timeout,
-                             trajectory_dir=trajectory, labels=work.labels)
-        finally:
-            grant.revoke()
-        return done, pack_outputs(trajectory)
+    with _job_folder(setup.run_id, code, folder_name) as (agent, tmp), \
+            _granted(setup, work.booking) as grant:
+        done = implement(agent, work.proposal, grant, timeout=work.timeout,
+                         trajectory_dir=tmp / "trajectory", labels=work.labels)
+        return done, pack_outputs(tmp / "trajectory")
 
 
 def validate_on_node(work: ValidateWork, code: bytes, folder_name: str, run_id: str) -> str | None:
     """The child's own checks here: None if it passes, else why not."""
-    _reap_orphans(run_id)
-    with tempfile.TemporaryDirectory(prefix="agentforge-job-") as tmp:
-        agent = unpack(code, Path(tmp) / folder_name)
+    with _job_folder(run_id, code, folder_name) as (agent, _tmp):
         return validate_agent(agent, pytest_args=work.pytest_args, timeout=work.timeout,
                               labels=work.labels)
 

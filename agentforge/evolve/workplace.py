@@ -12,13 +12,21 @@ Either way the result lands in the run directory on the driver (`out_dir`,
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Protocol
 
 from agentforge.evolve.evaluate import GradedRun, run_evaluation
 from agentforge.evolve.improve import Implementation, implement, validate_agent
-from agentforge.evolve.work import AgentCode, EvaluationWork, ImplementWork, ValidateWork
-from agentforge.llm.gateway import Gateway
+from agentforge.evolve.work import (
+    AgentCode,
+    Booking,
+    EvaluationWork,
+    ImplementWork,
+    ValidateWork,
+)
+from agentforge.llm.gateway import Gateway, Grant
 from agentforge.sandbox.reaper import reap
 
 
@@ -47,25 +55,17 @@ class LocalWorkplace:
 
     def evaluate(self, work: EvaluationWork, agent: AgentCode, out_dir: Path) -> GradedRun:
         """Run and grade the agent on the task; its files go straight into `out_dir`."""
-        grant = self._grant(work.booking)
-        try:
+        with self._granted(work.booking) as grant:
             return run_evaluation(work.benchmark.open(), work.task, agent.folder, out_dir,
                                   timeout=work.timeout, grant=grant,
                                   max_trajectory_mb=work.max_trajectory_mb)
-        finally:
-            grant.revoke()
-            self.gateway.flush()
 
     def implement(self, work: ImplementWork, agent: AgentCode,
                   trajectory_dir: Path) -> Implementation:
         """The parent works on a copy of its own source; its trajectory goes to the folder."""
-        grant = self._grant(work.booking)
-        try:
+        with self._granted(work.booking) as grant:
             return implement(agent.folder, work.proposal, grant, timeout=work.timeout,
                              trajectory_dir=trajectory_dir, labels=work.labels)
-        finally:
-            grant.revoke()
-            self.gateway.flush()
 
     def validate(self, work: ValidateWork, agent: AgentCode) -> str | None:
         """None if the agent passes its checks, else why not."""
@@ -79,6 +79,13 @@ class LocalWorkplace:
     def close(self) -> None:
         """Nothing of its own to release (the run closes the gateway)."""
 
-    def _grant(self, booking):
-        return self.gateway.grant(run_id=booking.run_id, node_id=booking.node_id,
-                                  task_id=booking.task_id, role=booking.role)
+    @contextmanager
+    def _granted(self, booking: Booking) -> Iterator[Grant]:
+        """A grant booked as the work says, revoked and its calls written when it ends."""
+        grant = self.gateway.grant(run_id=booking.run_id, node_id=booking.node_id,
+                                   task_id=booking.task_id, role=booking.role)
+        try:
+            yield grant
+        finally:
+            grant.revoke()
+            self.gateway.flush()

@@ -63,3 +63,40 @@ def test_without_the_shared_read_a_second_node_would_overspend(tmp_path):
 def test_the_ledger_holds_every_nodes_calls(tmp_path):
     answered_by_second_node(tmp_path, shared=True)
     assert Ledger(tmp_path / "shared-True.db").spend(run_id="r").tokens == 200
+
+
+def test_a_hostile_sandbox_flooding_its_node_cannot_spend_past_the_run_budget(tmp_path):
+    """Node A spends 150 of 200; on node B an agent fires 12 calls at once with a huge cap:
+    B sees A's spend, holds the rest for one call, refuses the others (429/402)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    ledger_path = tmp_path / "flood.db"
+    with ScriptedServer(SCRIPT) as upstream:
+        endpoint = Endpoint(base_url=upstream.base_url, model="gpt-4o-mini", api_key="k")
+        budget = Budget(tokens=200)
+        with Gateway(endpoint, Ledger(ledger_path), retry=FAST, tcp_port=0,
+                     shared_ledger=True) as node_a, \
+             Gateway(endpoint, Ledger(ledger_path), retry=FAST, tcp_port=0,
+                     shared_ledger=True) as node_b:
+            grant_a = node_a.grant(run_id="r", node_id=1, task_id="a", run_budget=budget)
+            grant_b = node_b.grant(run_id="r", node_id=2, task_id="b", run_budget=budget)
+            for i in range(3):
+                ask(node_a, grant_a.token, f"hello {i}")
+            node_a.flush()
+            client = openai.OpenAI(base_url=node_b.tcp_base_url, api_key=grant_b.token,
+                                   max_retries=0, timeout=30)
+
+            def flood(i: int) -> int:
+                try:
+                    client.chat.completions.create(
+                        model="m", messages=[{"role": "user", "content": f"hello f{i}"}],
+                        max_tokens=1_000_000)
+                except openai.APIStatusError as exc:
+                    return exc.status_code
+                return 200
+
+            with ThreadPoolExecutor(12) as pool:
+                statuses = list(pool.map(flood, range(12)))
+            node_b.flush()
+    assert statuses.count(200) <= 1 and set(statuses) <= {200, 402, 429}, statuses
+    assert Ledger(ledger_path).spend(run_id="r").tokens <= 200
