@@ -44,7 +44,7 @@ WRAPPED = [
     ("agentforge.sandbox.container", "Sandbox.start_background", "background start"),
     ("agentforge.sandbox.container", "Sandbox.copy_in", "files in"),
     ("agentforge.sandbox.container", "Sandbox.write_files", "files in"),
-    ("agentforge.sandbox.container", "Sandbox.put_files", "files in"),
+    ("agentforge.sandbox.container", "Sandbox.put", "files in"),
     ("agentforge.sandbox.container", "Sandbox.read_file", "files out"),
     ("agentforge.sandbox.container", "Sandbox.copy_out", "files out"),
     ("agentforge.trajectory_copy", "copy_trajectory", "trajectory copy"),
@@ -143,15 +143,32 @@ def install(timeline: Timeline) -> None:
     Gateway.book = booked
 
 
+def first_of(*modules: str, name: str):
+    """`name` from the first of `modules` that exists (evolve/ is being reorganised: this
+    script also measures commits from before)."""
+    import importlib
+
+    for module in modules:
+        try:
+            return getattr(importlib.import_module(module), name)
+        except ImportError:
+            continue
+    raise ImportError(f"{name} is in none of {modules}")
+
+
 def run_child(evaluations: int, task_id: str) -> list[dict]:
     """N evaluations of the seed on `task_id` in this process; one phase record each."""
     timeline = Timeline()
     install(timeline)
     import agentforge
     from agentforge.evolve.config import load_run_config
-    from agentforge.evolve.context import open_run
-    from agentforge.evolve.scheduler import EvaluationJob
-    from agentforge.evolve.steps import evaluate_job
+
+    open_run = first_of("agentforge.evolve.loop.context", "agentforge.evolve.context",
+                        name="open_run")
+    EvaluationJob = first_of("agentforge.evolve.loop.scheduler",  # noqa: N806 - a class
+                             "agentforge.evolve.scheduler", name="EvaluationJob")
+    evaluate_job = first_of("agentforge.evolve.evaluation.job", "agentforge.evolve.steps",
+                            name="evaluate_job")
 
     config = load_run_config(HERE / EXAMPLE, ["evaluation.workers=1"])
     records = []

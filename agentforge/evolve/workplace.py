@@ -28,6 +28,7 @@ from agentforge.evolve.work import (
 )
 from agentforge.llm.gateway import Gateway, Grant
 from agentforge.sandbox.reaper import reap
+from agentforge.sandbox.spares import remove_spares
 
 
 class Workplace(Protocol):
@@ -77,7 +78,8 @@ class LocalWorkplace:
         reap()
 
     def close(self) -> None:
-        """Nothing of its own to release (the run closes the gateway)."""
+        """Remove the spare sandboxes started ahead of need (the run closes the gateway)."""
+        remove_spares()
 
     @contextmanager
     def _granted(self, booking: Booking) -> Iterator[Grant]:
