@@ -42,7 +42,9 @@ KEEPALIVE_USER = "65534:65534"
 """uid:gid of docker-init and the keepalive (nobody): not the sandbox user's, so that its
 commands (`kill -9 -1`, `pkill sleep`) cannot signal them and stop the container."""
 _IMAGES_WITHOUT_WARDEN: set[str] = set()
-"""Images found to have no Python 3.5+ for a warden (learnt once per image and process)."""
+_IMAGES_WITH_WARDEN: set[str] = set()
+"""Images found to have (or not) a Python 3.5+ for a warden: learnt once per image and process;
+a known one's sandbox does not wait for the greeting to start."""
 
 
 class Sandbox(FileTransfer):
@@ -60,6 +62,7 @@ class Sandbox(FileTransfer):
         self._oom_seen = 0
         self._background: list[tuple[list[str], dict[str, str] | None, str, int | None]] = []
         self._own_folders: list[Path] = []
+        self._prestarted: list[tuple] = []  # helpers its spare started (see spares.py)
         self._recover_lock = threading.Lock()
 
     # -- lifecycle -------------------------------------------------------------------------
@@ -83,6 +86,8 @@ class Sandbox(FileTransfer):
             box.name, box.container_id, box.disk, box.warden)
         box.container_id, box.disk, box.warden = None, None, None
         self._own_folders = list(spare.folders.values())
+        self._background = list(box._background)
+        self._prestarted = list(box._background)
 
     def _start(self) -> None:
         api = docker_client().api
@@ -135,7 +140,8 @@ class Sandbox(FileTransfer):
 
     def _boot_warden(self) -> bool:
         """Start the warden in the running container; False if the image cannot run one."""
-        if self.warden.boot():
+        if self.warden.boot(wait=self.image not in _IMAGES_WITH_WARDEN):
+            _IMAGES_WITH_WARDEN.add(self.image)
             return True
         self.warden.close()
         self.warden = None
@@ -346,6 +352,12 @@ class Sandbox(FileTransfer):
         """
         environment = {**self.config.env, **(env or {})}
         user = user or self.config.user
+        helper = (cmd, env, user, ready_port)
+        if helper in self._prestarted:  # the spare this sandbox was started it already
+            self._prestarted.remove(helper)
+            return
+        if self.config.spares and env is None:
+            SPARES.note_helper(self.config, helper)
         with self._docker_errors(f"starting {describe_command(cmd)}"):
             if self.warden is not None:
                 answer = self.warden.spawn(cmd, user=user, env=environment, port=ready_port,
@@ -366,8 +378,8 @@ class Sandbox(FileTransfer):
                                         str(timeout)], timeout=timeout + 30, workdir="/")
                     problem = None if waited.ok else (
                         f"{waited.describe()}: {waited.output.strip()[-300:]}")
-        if (cmd, env, user, ready_port) not in self._background:
-            self._background.append((cmd, env, user, ready_port))
+        if helper not in self._background:
+            self._background.append(helper)
         if problem:
             raise SandboxError(f"{describe_command(cmd)[:120]} did not start in sandbox "
                                f"{self.name}" + (f" on port {ready_port}" if ready_port else "")

@@ -9,7 +9,9 @@ with the call), labels, the default timeout, and the host side of bind mounts. A
 empty folders of its own where the config mounts host folders; taking it hard-links the files
 of the requested folders into them (the gateway's socket and forwarder.py), so the container
 sees what a fresh one would. A spare that cannot be fitted so is removed and the sandbox
-starts as usual.
+starts as usual. A spare also starts the helpers that sandboxes of its shape started
+(`start_background` with the config's environment: the gateway's forwarder), with the
+shape's environment, so a sandbox that takes it finds them running and ready.
 
 Spares are labelled like every sandbox (plus `agentforge.spare`), so `agentforge sandbox reap`
 and the abort remover take those of a dead process; a process keeps at most `MAX_SPARES`,
@@ -40,6 +42,8 @@ MAX_SPARES = int(os.environ.get("AGENTFORGE_SANDBOX_SPARES", "4"))
 """Spares one process keeps at most, all shapes together (0 turns them off)."""
 IDLE_SECONDS = 300.0
 """A spare unused for this long is removed."""
+MAX_HELPERS = 4
+"""Helpers remembered per shape."""
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +78,7 @@ class SparePool:
         self._closed = False
         self._generation = 0  # a spare started before the last clear() is not kept
         self._threads: list[threading.Thread] = []
+        self._helpers: dict[str, list[tuple]] = {}
 
     def ready(self, config: SandboxConfig) -> int:
         """How many spares of the config's shape are ready now."""
@@ -101,6 +106,14 @@ class SparePool:
             return None
         return spare
 
+    def note_helper(self, config: SandboxConfig, helper: tuple) -> None:
+        """Remember a helper a sandbox of this shape started: spares start it too."""
+        key = shape(config)
+        with self._lock:
+            helpers = self._helpers.setdefault(key or "", [])
+            if key is not None and helper not in helpers and len(helpers) < MAX_HELPERS:
+                helpers.append(helper)
+
     def replenish(self, config: SandboxConfig) -> None:
         """Start spares of the config's shape on a thread, up to `config.spares` ready."""
         key = shape(config)
@@ -123,17 +136,26 @@ class SparePool:
 
         folders = {target: Path(tempfile.mkdtemp(prefix="agentforge-spare-"))
                    for target in config.binds.values()}
-        for folder in folders.values():
-            os.chmod(folder, 0o755)  # the sandbox user must traverse it, as a SocketMount's
+        for host, target in config.binds.items():
+            os.chmod(folders[target], 0o755)  # the sandbox user must traverse it
+            _copy_files(Path(host), folders[target])  # forwarder.py, for its helpers
         labels = {k: v for k, v in config.labels.items() if k != "agentforge.task"}
         spare_config = config.model_copy(update={
             "env": {}, "spares": 0, "labels": {**labels, "agentforge.spare": "1"},
             "binds": {str(folder): target for target, folder in folders.items()}})
+        with self._lock:
+            helpers = list(self._helpers.get(key, []))
         spare = None
         try:
-            spare = Spare(Sandbox(spare_config).start(), folders, time.monotonic())
+            box = Sandbox(spare_config).start()
+            spare = Spare(box, folders, time.monotonic())
+            for cmd, _env, user, port in helpers:
+                box.start_background(cmd, user=user, ready_port=port)
         except SandboxError as exc:
             log.warning("could not start a spare sandbox: %s", exc)
+            if spare is not None:
+                _discard(spare)
+                spare = None
         finally:
             with self._lock:
                 self._starting[key] -= 1
@@ -178,12 +200,20 @@ class SparePool:
 
 
 def _link_contents(source: Path, target: Path) -> None:
-    """Hard-link the files of `source` into `target` (a unix socket's link reaches its
-    server); OSError for a folder inside, or another filesystem."""
+    """Hard-link the files of `source` into `target`, over what is there (a unix socket's
+    link reaches its server); OSError for a folder inside, or another filesystem."""
     for entry in source.iterdir():
         if entry.is_dir() and not entry.is_symlink():
             raise OSError(f"{entry} is a folder")
+        (target / entry.name).unlink(missing_ok=True)
         os.link(entry, target / entry.name)
+
+
+def _copy_files(source: Path, target: Path) -> None:
+    """Copy the regular files of `source` into `target` (what helpers read at start)."""
+    for entry in source.iterdir():
+        if entry.is_file() and not entry.is_symlink():
+            shutil.copy2(entry, target / entry.name)
 
 
 def _discard(spare: Spare) -> None:

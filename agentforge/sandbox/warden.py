@@ -24,6 +24,7 @@ Replies are frames on stdout: a header (kind, request id, length) and a payload:
 stdout or stderr bytes, then one DONE frame with a JSON result. HELLO is the first frame.
 """
 
+import ctypes
 import errno
 import json
 import os
@@ -50,45 +51,22 @@ WARDEN_CAPABILITIES = (5, 6, 7, 8)  # KILL, SETGID, SETUID, SETPCAP: what the co
 OOM_FILES = ("/sys/fs/cgroup/memory.events", "/sys/fs/cgroup/memory/memory.oom_control")
 
 
-def libc_function(name):
-    """A libc function through _ctypes alone (importing ctypes costs a lot of start-up)."""
-    import _ctypes
-
-    class Int(_ctypes._SimpleCData):
-        _type_ = "i"
-
-    class Function(_ctypes.CFuncPtr):
-        _flags_ = _ctypes.FUNCFLAG_CDECL | _ctypes.FUNCFLAG_USE_ERRNO
-        _restype_ = Int
-
-    class Library:
-        _handle = _ctypes.dlopen(None)
-
-    return Function((name, Library()))
-
-
-try:
-    prctl = libc_function("prctl")
-    capset = libc_function("capset")
-except Exception:  # an interpreter whose _ctypes differs: the public module works too
-    import ctypes
-
-    libc = ctypes.CDLL(None, use_errno=True)
-    prctl, capset = libc.prctl, libc.capset
+# Once per sandbox: ctypes' import time does not matter here (it did per command).
+LIBC = ctypes.CDLL(None, use_errno=True)
 
 
 def drop_bounding_set():
     """Take the warden's capabilities out of the bounding set: nothing the command runs can
     ever hold them (with no-new-privileges it could not anyway; this makes it visible)."""
     for number in WARDEN_CAPABILITIES:
-        if prctl(PR_CAPBSET_DROP, number, 0, 0, 0) != 0:
+        if LIBC.prctl(PR_CAPBSET_DROP, number, 0, 0, 0) != 0:
             raise OSError(errno.EPERM, "cannot drop capability %d from the bounding set" % number)
 
 
 def drop_capabilities():
     """Clear every capability of this process (a root command must not keep the warden's)."""
     header = struct.pack("=II", CAP_VERSION_3, 0)
-    if capset(header, bytes(24)) != 0:
+    if LIBC.capset(header, bytes(24)) != 0:
         raise OSError(errno.EPERM, "capset failed")
 
 
@@ -479,8 +457,8 @@ def run_child(argv, uid, gid, tag, cwd, env, out, err):
 def main():
     os.chdir("/")
     rename(b"agentforge-warden")
-    prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
-    prctl(PR_SET_NAME, b"agentforge-ward", 0, 0, 0)
+    LIBC.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
+    LIBC.prctl(PR_SET_NAME, b"agentforge-ward", 0, 0, 0)
     warden = Warden()
     send(HELLO, 0, json.dumps({"python": sys.version.split()[0],
                                "oom": oom_kills()}).encode())

@@ -94,14 +94,22 @@ class WardenLink:
                                         name=f"warden-{self.name[-12:]}")
         self._reader.start()
 
-    def boot(self, timeout: float = 120.0) -> bool:
-        """Send the warden's text and wait for its greeting; False if the image has none."""
+    def boot(self, timeout: float = 120.0, *, wait: bool = True) -> bool:
+        """Send the warden's text and wait for its greeting; False if the image has none.
+
+        Without `wait` (an image known to run a warden), return at once: the first request
+        waits for the greeting instead, so the warden starts while files are copied in.
+        """
         self._write(WARDEN_SOURCE.hex().encode() + b"\n")
+        return not wait or self._greeting(timeout)
+
+    def _greeting(self, timeout: float) -> bool:
+        """True once the warden has greeted; False if the image has none."""
         if not self._greeted.wait(timeout):
             raise TimeoutError(f"the warden of sandbox {self.name} did not start in {timeout:.0f}s")
         if self.hello is None or "python" not in self.hello:
             return False
-        self.oom_seen = int(self.hello.get("oom") or 0)
+        self.oom_seen = max(self.oom_seen, int(self.hello.get("oom") or 0))
         return True
 
     @property
@@ -158,6 +166,15 @@ class WardenLink:
     def _request(self, request: dict, output_limit: int) -> _Waiter:
         ident = next(self._ids)
         waiter = _Waiter(output_limit)
+        # Nothing but the warden's text may be in its stdin before it reads it (the loader's
+        # buffered read would take more): requests wait for the greeting.
+        try:
+            greeted = self._greeting(REPLY_SLACK * 8)
+        except TimeoutError:
+            greeted = False
+        if not greeted:
+            waiter.done.set()  # no warden after all: the caller treats it as lost
+            return waiter
         with self._lock:
             self._waiters[ident] = waiter
         self._write(json.dumps({**request, "id": ident}).encode() + b"\n")

@@ -76,6 +76,10 @@ def test_the_next_sandbox_takes_a_spare_with_its_own_folders_and_environment(age
         with Sandbox(second.apply(later, {"WHO": "two"})) as box:
             assert box.name == spare_names[0]  # taken, not created
             second.start_forwarder(box)
+            # The spare had started the forwarder already (it learnt it from the first
+            # sandbox): it relays to this sandbox's own socket.
+            processes = box.exec(["ps", "-eo", "args"], timeout=60).output
+            assert processes.count("forwarder.py") == 1, processes
             answer = json.loads(box.exec(["python3", "-c", CALL], timeout=60).output)
             assert answer == {"served_by": "two", "got": "from the sandbox"}
             assert box.exec("echo $WHO", timeout=60).output == "two\n"
