@@ -57,8 +57,9 @@ WRAPPED = [
     ("agentforge.llm.ledger", "Ledger.spend", "archive writes"),
 ]
 
-AHEAD = "ahead of need: "
-"""Label prefix of calls made on the spare sandboxes' threads, beside the evaluation."""
+AHEAD = "on a thread: "
+"""Label prefix of calls made on the spares' threads (starting the next sandboxes, removing
+the last ones), beside the evaluation's own path."""
 
 # Exec purposes, told apart by a piece of the command (first match wins).
 PURPOSES = [
@@ -102,7 +103,7 @@ class Timeline:
                     stack[-1] += total
                 what = label or classify(args)
                 if threading.current_thread().name.startswith("sandbox-spare"):
-                    what = f"{AHEAD}{what}"  # off the evaluation's path, on a thread
+                    what = f"{AHEAD}{what}"  # off the evaluation's path
                 with self.lock:
                     self.records.append((what, started, total - inner, total))
 
@@ -201,7 +202,7 @@ def phase_record(timeline: Timeline, started: float, wall: float, resolved, reas
     agent_start = agent_total = None
     for label, start, self_time, total in timeline.records:
         if label.startswith(AHEAD) and start < started:
-            continue  # a spare made for this evaluation during the one before
+            continue  # begun during the evaluation before
         phases[label] += self_time
         counts[label] += 1
         if label == "exec agent: THE AGENT":
@@ -242,7 +243,7 @@ def print_breakdown(title: str, records: list[dict]) -> None:
     s = summary(records)
     ahead = median(sum(v for k, v in r["phases"].items() if k.startswith(AHEAD))
                    for r in records)
-    print(f"  {'(beside it, on threads: spares for the next)':46}        {ahead * 1000:9.1f} ms")
+    print(f"  {'(beside it on threads: spares, removals)':46}        {ahead * 1000:9.1f} ms")
     attributed = median(sum(v for k, v in r["phases"].items() if not k.startswith(AHEAD))
                         for r in records)
     print(f"  {'(not attributed to a timed call)':46}        "

@@ -222,7 +222,10 @@ class Sandbox(FileTransfer):
         return self.start()
 
     def __exit__(self, *exc_info) -> None:
-        self.remove()
+        if self.config.spares:
+            SPARES.remove_later(self)  # off the caller's path, like the start
+        else:
+            self.remove()
 
     # -- commands --------------------------------------------------------------------------
 

@@ -11,7 +11,8 @@ of the requested folders into them (the gateway's socket and forwarder.py), so t
 sees what a fresh one would. A spare that cannot be fitted so is removed and the sandbox
 starts as usual. A spare also starts the helpers that sandboxes of its shape started
 (`start_background` with the config's environment: the gateway's forwarder), with the
-shape's environment, so a sandbox that takes it finds them running and ready.
+shape's environment, so a sandbox that takes it finds them running and ready. When the `with`
+of such a sandbox ends, it is removed on a thread too.
 
 Spares are labelled like every sandbox (plus `agentforge.spare`), so `agentforge sandbox reap`
 and the abort remover take those of a dead process; a process keeps at most `MAX_SPARES`,
@@ -178,6 +179,14 @@ class SparePool:
         for spare in stale:
             _discard(spare)
 
+    def remove_later(self, sandbox: Sandbox) -> None:
+        """Remove a sandbox on a thread (`clear` waits for it)."""
+        thread = threading.Thread(target=_remove, args=(sandbox,), daemon=True,
+                                  name="sandbox-spare-remove")
+        with self._lock:
+            self._threads = [t for t in self._threads if t.is_alive()] + [thread]
+        thread.start()
+
     def clear(self, wait: float = 120.0) -> None:
         """Remove every spare: the ready ones, and those still starting once they are up
         (waiting for them up to `wait` seconds)."""
@@ -216,11 +225,15 @@ def _copy_files(source: Path, target: Path) -> None:
             shutil.copy2(entry, target / entry.name)
 
 
-def _discard(spare: Spare) -> None:
+def _remove(sandbox: Sandbox) -> None:
     try:
-        spare.sandbox.remove()
+        sandbox.remove()
     except SandboxError as exc:
-        log.warning("removing a spare sandbox: %s", exc)
+        log.warning("removing a sandbox: %s", exc)
+
+
+def _discard(spare: Spare) -> None:
+    _remove(spare.sandbox)
     _remove_folders(spare.folders)
 
 
