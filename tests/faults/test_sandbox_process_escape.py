@@ -105,9 +105,9 @@ def test_engine_errors_become_sandbox_errors(agent_image: str):
             box.start_background(["sleep", "5"])
 
 
-def test_without_the_supervisor_a_restart_gives_neighbours_results_or_sandbox_errors(
+def test_without_the_warden_a_restart_gives_neighbours_results_or_sandbox_errors(
         agent_image: str, caplog):
-    # The last resort (no Python in the image, or the supervisor switched off): a fork bomb
+    # The last resort (no Python in the image, or the warden switched off): a fork bomb
     # at the PID limit leaves the killer no room, so the container restarts. A command running
     # next to it must end with a result or a SandboxError, never a raw Docker error.
     bomb = "import os\nwhile True:\n    try:\n        os.fork()\n    except OSError:\n        0\n"
