@@ -38,6 +38,10 @@ class ModelGrant(Protocol):
 
     def start_forwarder(self, sandbox: Sandbox) -> None: ...
 
+    def revoke(self) -> None:
+        """End the grant: its key is refused and its socket closed from now on."""
+        ...
+
 
 @dataclass
 class TaskAttempt:

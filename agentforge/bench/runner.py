@@ -10,6 +10,7 @@ import json
 import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor, as_completed
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
@@ -101,19 +102,22 @@ def _grading_job(benchmark, task, prediction, log_dir) -> Callable[[], TaskResul
     return job
 
 
-GrantFor = Callable[[Task], ModelGrant]
+GrantScope = Callable[[Task], AbstractContextManager[ModelGrant]]
+"""An attempt-scoped grant factory: `with grants(task) as grant:` gives one agent attempt a
+grant of its own, ended (revoked, its calls booked) when the block ends. The runner opens one
+per attempt, so pass@2's retry never runs on the first attempt's revoked key."""
 
 
 def run_benchmark(
     benchmark: Benchmark, tasks: list[Task], options: RunOptions, *, workers: int = 1,
-    show: bool = True, grant_for: GrantFor | None = None,
+    show: bool = True, grants: GrantScope | None = None,
 ) -> tuple[dict[str, TaskResult], list[Prediction]]:
     """Run the agent on each task (pass@k per the benchmark) and grade each final patch."""
     predictions: dict[str, Prediction] = {}
 
     def job_for(task: Task) -> Callable[[], TaskResult]:
         def job() -> TaskResult:
-            result, prediction = run_one(benchmark, task, options, grant_for)
+            result, prediction = run_one(benchmark, task, options, grants)
             predictions[task.instance_id] = prediction
             return result
         return job
@@ -145,9 +149,10 @@ def first_attempt_dir(out_dir: Path, instance_id: str) -> Path:
 
 
 def run_one(
-    benchmark: Benchmark, task: Task, options: RunOptions, grant_for: GrantFor | None = None
+    benchmark: Benchmark, task: Task, options: RunOptions, grants: GrantScope | None = None
 ) -> tuple[TaskResult, Prediction]:
-    """One task: agent attempt(s) in sandboxes, each graded in a fresh sandbox."""
+    """One task: agent attempt(s) in sandboxes, each with its own grant (from `grants`; no
+    model access without) and graded in a fresh sandbox."""
     start = time.monotonic()
     task = benchmark.prepare(task)
     patch, problem, result, ended, clean = "", task.problem_statement, None, "", True
@@ -155,19 +160,14 @@ def run_one(
     for attempt in range(1, attempts + 1):
         trajectory_dir = attempt_trajectory_dir(options.out_dir, task.instance_id, attempt,
                                                 attempts)
-        grant = grant_for(task) if grant_for else None
-        try:
+        # The attempt's key must not outlive it (a leftover process could otherwise keep
+        # spending on the run's model), and the next attempt needs a live one.
+        with grants(task) if grants else nullcontext() as grant:
             run = run_agent_on_task(
                 task, options.agent_dir, problem=problem, trajectory_dir=trajectory_dir,
                 timeout=options.agent_timeout, start_patch=patch, grant=grant,
                 max_trajectory_bytes=int(options.max_trajectory_mb * 2**20),
             )
-        finally:
-            # The attempt is over: its key must not outlive it (a leftover process could
-            # otherwise keep spending on the run's model).
-            revoke = getattr(grant, "revoke", None)
-            if revoke is not None:
-                revoke()
         _save_log(options.out_dir / "logs", task.instance_id, f"agent-{attempt}.log", run.log_tail)
         patch, ended, clean = run.patch, run.ended, run.exited_cleanly
         prediction = Prediction(instance_id=task.instance_id,

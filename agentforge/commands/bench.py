@@ -142,9 +142,9 @@ def run(
         access = gateway_for_run(model, out, run_id)
     else:
         access = nullcontext(None)
-    with access as grant_for:
+    with access as grants:
         results, predictions = run_benchmark(bench, tasks, run_options, workers=workers,
-                                             grant_for=grant_for)
+                                             grants=grants)
     write_predictions(out / "preds.jsonl", predictions)
     _finish(out, [t.instance_id for t in tasks], predictions, results,
             metric=f"pass@{bench.max_attempts}")

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from agentforge.bench.protocol import Benchmark
 from agentforge.bench.runner import (
+    GrantScope,
     RunOptions,
     first_attempt_dir,
     run_one,
@@ -149,13 +150,13 @@ class GradedRun:
 
 
 def run_evaluation(benchmark: Benchmark, task: Task, agent_dir: Path, out_dir: Path, *,
-                   timeout: float, grant=None, max_trajectory_mb: float = 16.0) -> GradedRun:
-    """Run the agent on one task and grade it."""
+                   timeout: float, grants: GrantScope | None = None,
+                   max_trajectory_mb: float = 16.0) -> GradedRun:
+    """Run the agent on one task (each attempt with its own grant from `grants`) and grade it."""
     started = time.monotonic()
     options = RunOptions(agent_dir=agent_dir, out_dir=out_dir, agent_timeout=timeout,
                          model_name=agent_dir.name, max_trajectory_mb=max_trajectory_mb)
-    result, prediction = run_one(benchmark, task, options,
-                                 (lambda _task: grant) if grant is not None else None)
+    result, prediction = run_one(benchmark, task, options, grants)
     crash = agent_crash(first_attempt_dir(out_dir, task.instance_id))
     data = TaskResultData(
         patch=prediction.model_patch or "", test_output=result.test_output[-20000:],

@@ -171,11 +171,12 @@ def _job_folder(run_id: str, code: bytes, folder_name: str) -> Iterator[tuple[Pa
 
 def evaluate_on_node(work: EvaluationWork, code: bytes, folder_name: str,
                      setup: NodeSetup) -> tuple[GradedRun, bytes]:
-    """Run and grade one evaluation here; its output folder comes back as a tar."""
-    with _job_folder(setup.run_id, code, folder_name) as (agent, tmp), \
-            _granted(setup, work.booking) as grant:
+    """Run and grade one evaluation here (a fresh grant of this node's gateway per attempt);
+    its output folder comes back as a tar."""
+    with _job_folder(setup.run_id, code, folder_name) as (agent, tmp):
         graded = run_evaluation(work.benchmark.open(), work.task, agent, tmp / "out",
-                                timeout=work.timeout, grant=grant,
+                                timeout=work.timeout,
+                                grants=lambda _task: _granted(setup, work.booking),
                                 max_trajectory_mb=work.max_trajectory_mb)
         return graded, pack_outputs(tmp / "out")
 

@@ -12,8 +12,7 @@ Either way the result lands in the run directory on the driver (`out_dir`,
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Protocol
 
@@ -54,11 +53,12 @@ class LocalWorkplace:
         self.gateway = gateway
 
     def evaluate(self, work: EvaluationWork, agent: AgentCode, out_dir: Path) -> GradedRun:
-        """Run and grade the agent on the task; its files go straight into `out_dir`."""
-        with self._granted(work.booking) as grant:
-            return run_evaluation(work.benchmark.open(), work.task, agent.folder, out_dir,
-                                  timeout=work.timeout, grant=grant,
-                                  max_trajectory_mb=work.max_trajectory_mb)
+        """Run and grade the agent on the task (a fresh grant per attempt); its files go
+        straight into `out_dir`."""
+        return run_evaluation(work.benchmark.open(), work.task, agent.folder, out_dir,
+                              timeout=work.timeout,
+                              grants=lambda _task: self._granted(work.booking),
+                              max_trajectory_mb=work.max_trajectory_mb)
 
     def implement(self, work: ImplementWork, agent: AgentCode,
                   trajectory_dir: Path) -> Implementation:
@@ -79,13 +79,7 @@ class LocalWorkplace:
     def close(self) -> None:
         """Nothing of its own to release (the run closes the gateway)."""
 
-    @contextmanager
-    def _granted(self, booking: Booking) -> Iterator[Grant]:
+    def _granted(self, booking: Booking) -> AbstractContextManager[Grant]:
         """A grant booked as the work says, revoked and its calls written when it ends."""
-        grant = self.gateway.grant(run_id=booking.run_id, node_id=booking.node_id,
-                                   task_id=booking.task_id, role=booking.role)
-        try:
-            yield grant
-        finally:
-            grant.revoke()
-            self.gateway.flush()
+        return self.gateway.granted(run_id=booking.run_id, node_id=booking.node_id,
+                                    task_id=booking.task_id, role=booking.role)

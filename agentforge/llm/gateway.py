@@ -27,6 +27,8 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -254,6 +256,17 @@ class Gateway:
             if grant.mount is not None:
                 self._grant_servers[grant.token] = server
         return grant
+
+    @contextmanager
+    def granted(self, **booking) -> Iterator[Grant]:
+        """A grant (`grant`'s arguments) for one attempt or job: revoked, and its calls
+        written to the ledger, when the block ends. Every grant's lifetime goes through here."""
+        grant = self.grant(**booking)
+        try:
+            yield grant
+        finally:
+            grant.revoke()
+            self.flush()
 
     def set_run_budget(self, run_id: str, budget: Budget) -> None:
         """Limit what all grants of a run may spend together."""
