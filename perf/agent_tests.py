@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from agentforge.agent_runner import AGENT_DIR, install_agent, load_agent, run_agent_tests
+from agentforge.agent_contract import AGENT_DIR, install_agent, load_agent, run_agent_tests
 from agentforge.paths import archive_dir
 from agentforge.sandbox import Sandbox, SandboxConfig
 

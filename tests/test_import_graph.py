@@ -142,9 +142,9 @@ def test_the_graph_sees_imports_of_every_kind():
     assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
     assert cycles({"a": {"b"}, "b": set()}) == []
     # A type named under `if TYPE_CHECKING:` is an edge, unless asked to leave those out.
-    assert "agentforge.llm.gateway" in graph["agentforge.llm.gateway_http"]
+    assert "agentforge.llm.gateway" in graph["agentforge.llm.gateway.http"]
     assert "agentforge.llm.gateway" not in module_graph(type_only=False)[
-        "agentforge.llm.gateway_http"]
+        "agentforge.llm.gateway.http"]
 
 
 def test_no_cycle_between_packages():

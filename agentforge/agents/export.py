@@ -29,7 +29,7 @@ import jinja2
 
 from agentforge import __version__
 from agentforge.agents.lineage import Lineage, lineage_markdown, read_lineage
-from agentforge.evolve.agent_ref import (
+from agentforge.evolve.rundir.agent_ref import (
     AGENTFORGE_CONTRACT,
     AgentRefError,
     ResolvedAgent,
@@ -76,7 +76,7 @@ def build_manifest(agent: ResolvedAgent, lineage: Lineage | None, folder: Path,
                    source: dict[str, str] | None = None) -> dict:
     """The manifest of an agent folder (what agentforge-agent.json holds); `source`: the
     hashes of the agent's own files, to tell what the export added or changed."""
-    from agentforge.agent_runner import load_agent
+    from agentforge.agent_contract import load_agent
 
     spec = None
     if agent.contract == AGENTFORGE_CONTRACT and (folder / "agent.toml").is_file():
@@ -170,7 +170,7 @@ def _packaging(agent: ResolvedAgent, out: Path) -> None:
     """Make an agentforge-contract agent pip-installable (files it lacks for that)."""
     if agent.contract != AGENTFORGE_CONTRACT or not (out / "agent.toml").is_file():
         return
-    from agentforge.agent_runner import load_agent
+    from agentforge.agent_contract import load_agent
 
     spec = load_agent(out)
     package = spec.entry.split(".")[0]
@@ -191,7 +191,7 @@ def _packaging(agent: ResolvedAgent, out: Path) -> None:
 
 def _write_readme(agent: ResolvedAgent, lineage: Lineage | None, out: Path) -> None:
     """README.md: how to run the export; the agent's own README follows it."""
-    from agentforge.agent_runner import load_agent
+    from agentforge.agent_contract import load_agent
 
     spec = load_agent(out) if (out / "agent.toml").is_file() else None
     if lineage is not None:

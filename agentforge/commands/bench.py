@@ -13,7 +13,7 @@ import typer
 from agentforge.bench import BenchError, benchmark_names, get_benchmark
 from agentforge.bench.named_lists import coverage_warning, named_lists
 from agentforge.bench.report import build_report, read_predictions, write_predictions, write_report
-from agentforge.bench.runner import RunOptions, dump_results, grade_predictions, run_benchmark
+from agentforge.bench.run import RunOptions, dump_results, grade_predictions, run_benchmark
 
 app = typer.Typer(help="Benchmarks: list, run an agent, grade predictions.", no_args_is_help=True)
 
@@ -130,7 +130,7 @@ def run(
         tasks = [bench.task(i) for i in instance_ids]
     if not tasks:
         raise BenchError(f"no tasks selected from {benchmark}; see `agentforge bench list`")
-    from agentforge.evolve.agent_ref import resolve_runnable_agent
+    from agentforge.evolve.rundir.agent_ref import resolve_runnable_agent
 
     agent_dir = resolve_runnable_agent(agent)[0].path
     run_options = RunOptions(agent_dir=agent_dir, model_name=model or agent_dir.name,

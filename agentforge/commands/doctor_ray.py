@@ -46,7 +46,7 @@ def node_report(wanted: dict[str, str]) -> dict:
 
 def ray_checks(address: str, wanted: dict[str, str] | None = None) -> list[Check]:
     """One check for reaching the cluster, then one per live node."""
-    from agentforge.evolve.ray_work import alive_nodes, connect
+    from agentforge.evolve.workplaces.ray_driver import alive_nodes, connect
 
     try:
         ray = connect(address)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from agentforge.agent_runner import (
+from agentforge.agent_contract import (
     install_scripted_server,
     load_agent,
     run_agent,
@@ -181,7 +181,7 @@ def test_the_agent_runs_its_own_tests_on_its_own_source(agent_image, base_agent,
 
 def test_load_agent_reads_agent_toml(base_agent, tmp_path):
     assert (base_agent.name, base_agent.entry) == ("base", "coding_agent")
-    from agentforge.agent_runner import AgentError
+    from agentforge.agent_contract import AgentError
 
     with pytest.raises(AgentError, match="no agent.toml"):
         load_agent(tmp_path)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from agentforge.agent_runner import load_agent, run_agent
+from agentforge.agent_contract import load_agent, run_agent
 from agentforge.sandbox import Sandbox, SandboxConfig
 
 # The agent: a real edit, then its git config rigged, then a detached writer left behind.
