@@ -1,6 +1,6 @@
 """Running an agent directory inside a sandbox by the agent contract (docs/architecture.md).
 
-    agent = load_agent(archive_dir() / "base")
+    agent = load_agent_spec(archive_dir() / "base")
     with Gateway(endpoint, ledger) as gw:
         grant = gw.grant(run_id="r", task_id="t")
         with Sandbox(grant.apply(SandboxConfig())) as box:
@@ -100,7 +100,7 @@ def runtime_sandbox_config(labels: dict[str, str], timeout: float) -> SandboxCon
                          writable_paths=[REPO_DIR, "/task"], labels=labels)
 
 
-def load_agent(path: Path) -> AgentSpec:
+def load_agent_spec(path: Path) -> AgentSpec:
     """Read an agent directory's agent.toml."""
     path = Path(path)
     manifest = path / "agent.toml"

@@ -76,7 +76,7 @@ def run_agent_on_task(
     With a gateway `grant`, the sandbox gets the gateway's socket, the per-sandbox key and
     a loopback forwarder, so the agent reaches the model at OPENAI_BASE_URL and nowhere else.
     """
-    agent = agent_contract.load_agent(Path(agent_dir))
+    agent = agent_contract.load_agent_spec(Path(agent_dir))
     # In its own image the agent works in /workspace (made for uid 1000); paths in the
     # patch are relative to the repo, so grading may place it elsewhere (SWE-bench: /testbed).
     # When the repo lives in the task's image instead (no snapshot), it stays there and the

@@ -43,7 +43,7 @@ def evaluate_job(ctx: RunContext, job: EvaluationJob) -> EvaluationOutcome:
                           ctx.task(job.task_id), config.agent_timeout, config.max_trajectory_mb)
     crash = None
     try:
-        graded = ctx.sandboxes().evaluate(work, agent_code(ctx, job.node_id), out_dir)
+        graded = ctx.workplace().evaluate(work, agent_code(ctx, job.node_id), out_dir)
         resolved, reason, crash = graded.resolved, graded.reason, graded.crash
         data, seconds = graded.artefacts, graded.seconds
     except Exception as exc:  # one task's crash on our side (or a lost worker) must not

@@ -19,7 +19,7 @@ from agentforge.errors import ConfigError
 from agentforge.evolve.config import ImproveConfig, RunConfig, Stage
 from agentforge.evolve.evaluation.stages import order_for_stages, stage_warnings
 from agentforge.evolve.rundir import RunDir, new_run_id
-from agentforge.evolve.rundir.agents import clean_copy, export_agent
+from agentforge.evolve.rundir.agents import clean_copy, export_commit
 from agentforge.evolve.rundir.seed import PreparedSeed, prepare_seed
 from agentforge.evolve.workplaces.local import LocalWorkplace
 from agentforge.evolve.workplaces.protocol import Workplace
@@ -54,8 +54,8 @@ class RunContext:
     warnings: list[str] = field(default_factory=list)
     """What the user should know before spending money: named lists the loaded data does not
     fully hold, stages whose list is cut by the split."""
-    workplace: Workplace | None = None
-    """Where sandbox work runs (this machine, or a Ray cluster): see `workplace()`."""
+    opened_workplace: Workplace | None = None
+    """Where sandbox work runs (this machine, or a Ray cluster), once `workplace()` made it."""
 
     @property
     def benchmark_spec(self) -> BenchmarkSpec:
@@ -63,12 +63,12 @@ class RunContext:
         bench = self.config.benchmark
         return BenchmarkSpec(bench.name, bench.source, dict(bench.options))
 
-    def sandboxes(self) -> Workplace:
+    def workplace(self) -> Workplace:
         """The run's Workplace, made on first use (joining a Ray cluster takes seconds)."""
         with _WORKPLACE_LOCK:  # worker threads may ask first at the same moment
-            if self.workplace is None:
-                self.workplace = make_workplace(self)
-            return self.workplace
+            if self.opened_workplace is None:
+                self.opened_workplace = make_workplace(self)
+            return self.opened_workplace
 
     def task(self, task_id: str) -> Task:
         """A task of either split by id."""
@@ -146,8 +146,8 @@ def open_run(run_dir: Path, config: RunConfig | None = None,
             try:
                 yield ctx
             finally:
-                if ctx.workplace is not None:
-                    ctx.workplace.close()
+                if ctx.opened_workplace is not None:
+                    ctx.opened_workplace.close()
     finally:
         store.close()
 
@@ -253,7 +253,7 @@ def refuse_shared_store(url: str | None) -> None:
 def agent_dir(ctx: RunContext, node_id: int) -> Path:
     """The node's agent as a folder on the host (never run here: only copied into sandboxes)."""
     node = ctx.store.get_node(node_id)
-    return export_agent(ctx.repo, node.commit, ctx.rundir.agents)
+    return export_commit(ctx.repo, node.commit, ctx.rundir.agents)
 
 
 

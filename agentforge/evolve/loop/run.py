@@ -94,7 +94,7 @@ class EvolutionRun:
         ctx, budget = self.ctx, self.ctx.config.budget
         # Join the Ray cluster (or fail on a bad address) before any work; then remove the
         # containers of a killed earlier process of this (or any) run.
-        ctx.sandboxes().remove_leftovers()
+        ctx.workplace().remove_leftovers()
         self.store.update_run(ctx.run_id, status="running", stop_reason=None)
         for node in self.store.list_nodes(ctx.run_id):
             if node.status == NodeStatus.pending and node.parent_id is not None:

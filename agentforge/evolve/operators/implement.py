@@ -12,7 +12,7 @@ from pathlib import Path
 
 from agentforge.agent_contract import (
     REPO_DIR,
-    load_agent,
+    load_agent_spec,
     run_agent,
     runtime_sandbox_config,
 )
@@ -40,7 +40,7 @@ def implement(parent_dir: Path, proposal: Proposal, grant, *, timeout: float,
               trajectory_dir: Path | None = None, labels: dict[str, str] | None = None
               ) -> Implementation:
     """Run the parent agent on a copy of its own source with the proposal as its problem."""
-    agent = load_agent(parent_dir)
+    agent = load_agent_spec(parent_dir)
     problem = render("implement.md", repo=REPO_DIR, entry=agent.entry, proposal=proposal)
     config = grant.apply(runtime_sandbox_config({"agentforge.role": "improve", **(labels or {})},
                                          timeout))

@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 import shutil
 
-from agentforge.agent_contract import load_agent
+from agentforge.agent_contract import load_agent_spec
 from agentforge.evolve.loop.context import RunContext, agent_code, agent_dir
 from agentforge.evolve.operators.diagnose import AgentFacts, DiagnosisFailed, diagnose
 from agentforge.evolve.operators.failures import failure_cases
@@ -32,7 +32,7 @@ def improve_step(ctx: RunContext, parent_id: int) -> int:
     store, config = ctx.store, ctx.config
     parent = store.get_node(parent_id)
     parent_dir = agent_dir(ctx, parent_id)
-    spec = load_agent(parent_dir)
+    spec = load_agent_spec(parent_dir)
     summary = next(s for s in store.node_summaries(
         ctx.run_id, split=config.benchmark.validation_split) if s.id == parent_id)
     facts = AgentFacts(name=spec.name, description=spec.description,
@@ -53,7 +53,7 @@ def improve_step(ctx: RunContext, parent_id: int) -> int:
     key = hashlib.sha256(proposal.model_dump_json().encode()).hexdigest()[:12]
     scratch = ctx.rundir.path / "nodes" / f".improve-{parent_id}-{key}"
     shutil.rmtree(scratch, ignore_errors=True)
-    work = ctx.sandboxes().implement(
+    work = ctx.workplace().implement(
         ImplementWork(Booking(ctx.run_id, parent_id, f"improve-{key}"), proposal,
                       config.improve.agent_timeout, {"agentforge.run": ctx.run_id}),
         agent_code(ctx, parent_id), scratch)

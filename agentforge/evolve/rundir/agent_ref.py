@@ -106,7 +106,7 @@ def _exported_contract(folder: Path) -> str:
 
 def _resolve_node(ref: AgentRef) -> ResolvedAgent:
     from agentforge.evolve.rundir import RunDir
-    from agentforge.evolve.rundir.agents import export_agent
+    from agentforge.evolve.rundir.agents import export_commit
 
     rundir = RunDir(ref.path)
     if not rundir.exists():
@@ -128,7 +128,7 @@ def _resolve_node(ref: AgentRef) -> ResolvedAgent:
         raise AgentRefError(f"node {node_id} of {ref.path} has no code ({node.status.value}: "
                             f"{node.reason or 'no commit'}); pick another node")
     run_origin = json.loads(run.origin_json) if run.origin_json else None
-    folder = export_agent(rundir.open_repo(), node.commit, rundir.agents)
+    folder = export_commit(rundir.open_repo(), node.commit, rundir.agents)
     return ResolvedAgent(
         path=folder, ref=str(ref), run_dir=rundir.path, run_id=run_id, node_id=node_id,
         commit=node.commit, status=node.status.value, reason=node.reason,
@@ -158,7 +158,7 @@ def resolve_runnable_agent(text: str | Path):
     A node of an imported DGM/HGM run follows that system's contract, not ours: it is
     refused here (export it and run it the way its README says).
     """
-    from agentforge.agent_contract import load_agent
+    from agentforge.agent_contract import load_agent_spec
 
     resolved = resolve_agent(text)
     if resolved.contract != AGENTFORGE_CONTRACT:
@@ -167,4 +167,4 @@ def resolve_runnable_agent(text: str | Path):
             f"follows {resolved.contract.upper()}'s agent contract, not agentforge's, so "
             f"agentforge cannot run it; take it out with agentforge agent export {resolved.ref} "
             "--out DIR")
-    return resolved, load_agent(resolved.path)
+    return resolved, load_agent_spec(resolved.path)

@@ -23,7 +23,7 @@ def clean_copy(folder: Path, dest: Path) -> Path:
 
 
 
-def export_agent(repo: AgentRepo, commit: str, cache_dir: Path) -> Path:
+def export_commit(repo: AgentRepo, commit: str, cache_dir: Path) -> Path:
     """The agent at `commit` as a folder under cache_dir (exported once, atomically)."""
     target = cache_dir / commit[:16]
     if target.is_dir():

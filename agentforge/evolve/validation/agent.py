@@ -8,7 +8,7 @@ from pathlib import Path
 from agentforge.agent_contract import (
     AGENT_DIR,
     install_agent,
-    load_agent,
+    load_agent_spec,
     runtime_sandbox_config,
 )
 from agentforge.evolve.validation.checks import check_contract, run_own_tests
@@ -23,7 +23,7 @@ def validate_agent(agent_dir: Path, *, pytest_args: list[str] | None = None,
     """None if the agent compiles, imports, passes its own tests under the framework's pytest
     configuration, and fixes a framework-owned task through the contract; else why not."""
     try:
-        agent = load_agent(agent_dir)
+        agent = load_agent_spec(agent_dir)
     except Exception as exc:  # a broken agent.toml is the child's defect, not ours
         return f"agent.toml broken: {exc}"
     config = runtime_sandbox_config({"agentforge.role": "validate", **(labels or {})}, timeout)

@@ -13,7 +13,7 @@ from agentforge.store.tables import NodeStatus
 def validate_node(ctx: RunContext, node_id: int) -> None:
     """Run the child's own checks; mark it evaluating (valid) or invalid with the reason."""
     try:
-        reason = ctx.sandboxes().validate(
+        reason = ctx.workplace().validate(
             ValidateWork(list(ctx.config.improve.own_tests), ctx.config.improve.validate_timeout,
                          {"agentforge.run": ctx.run_id}), agent_code(ctx, node_id))
     except Exception as exc:  # our side broke (Docker), not the child: the step failed
