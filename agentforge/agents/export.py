@@ -27,7 +27,6 @@ from pathlib import Path
 
 import jinja2
 
-from agentforge import __version__
 from agentforge.agents.lineage import Lineage, lineage_markdown, read_lineage
 from agentforge.evolve.rundir.agent_ref import (
     AGENTFORGE_CONTRACT,
@@ -35,6 +34,7 @@ from agentforge.evolve.rundir.agent_ref import (
     ResolvedAgent,
     resolve_agent,
 )
+from agentforge.version import __version__
 
 FORMAT_VERSION = 1
 MANIFEST = "agentforge-agent.json"

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import socket
 
-from agentforge import __version__
 from agentforge.commands.doctor_check import DoctorCheck
 from agentforge.errors import AgentforgeError
+from agentforge.version import __version__
 
 NODE_TIMEOUT_S = 120.0
 

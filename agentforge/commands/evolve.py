@@ -82,7 +82,7 @@ def _remove_if_only_lock(run_dir: Path) -> None:
 
 def _seed_override(seed: str, resume: Path | None) -> str:
     """--seed as a seed_agent override, its run directory absolute (from the current one)."""
-    from agentforge.evolve.rundir.agent_ref import parse_agent_ref
+    from agentforge.evolve.rundir.refs import parse_agent_ref
 
     if resume is not None:
         raise ConfigError("--seed starts a new run: give it with --config and --run-dir, not "

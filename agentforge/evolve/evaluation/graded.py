@@ -32,7 +32,6 @@ def agent_crash(trajectory_dir: Path) -> str | None:
     return None
 
 
-
 @dataclass(frozen=True)
 class GradedRun:
     """One agent run on one task, graded: what the archive records of it."""
@@ -43,7 +42,6 @@ class GradedRun:
     """Why the agent crashed (from its trajectory), None if it ended on its own terms."""
     artefacts: TaskResultData
     seconds: float
-
 
 
 def run_evaluation(benchmark: Benchmark, task: Task, agent_dir: Path, out_dir: Path, *,

@@ -98,14 +98,6 @@ def stage_warnings(stages: list[Stage], task_order: list[str],
     return warnings
 
 
-
-
-
-
-
-
-
-
 def plan_initial(finished: dict[str, bool], task_order: list[str], count: int) -> StagePlan:
     """The first `count` tasks of a child whose later evaluations the selector decides (hgm)."""
     missing = [t for t in task_order[:count] if t not in finished]

@@ -256,7 +256,6 @@ def agent_dir(ctx: RunContext, node_id: int) -> Path:
     return export_commit(ctx.repo, node.commit, ctx.rundir.agents)
 
 
-
 def agent_code(ctx: RunContext, node_id: int) -> AgentCode:
     """The node's agent as work carries it: its commit and the exported folder."""
     return AgentCode(ctx.store.get_node(node_id).commit, agent_dir(ctx, node_id))

@@ -272,4 +272,3 @@ class EvolutionRun:
         write_json(self.ctx.rundir.live_file, snapshot)
         if self.progress is not None:
             self.progress(snapshot)
-

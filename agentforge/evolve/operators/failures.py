@@ -29,7 +29,6 @@ def failure_cases(ctx: RunContext, node_id: int) -> list[FailureCase]:
     return cases
 
 
-
 def trajectory_excerpt(path: str | None, chars: int) -> str:
     """The tail of a trajectory's messages, as compact text."""
     if not path:

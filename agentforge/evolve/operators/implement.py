@@ -32,10 +32,6 @@ class Implementation:
     output: str
 
 
-
-
-
-
 def implement(parent_dir: Path, proposal: Proposal, grant, *, timeout: float,
               trajectory_dir: Path | None = None, labels: dict[str, str] | None = None
               ) -> Implementation:
@@ -51,7 +47,3 @@ def implement(parent_dir: Path, proposal: Proposal, grant, *, timeout: float,
                         trajectory_dir=trajectory_dir)
     return Implementation(patch=run.patch, exit_code=run.exit_code, timed_out=run.timed_out,
                           stop_reason=run.stop_reason, output=run.output)
-
-
-
-

@@ -12,32 +12,13 @@ else the best by validation score.
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from agentforge.errors import AgentforgeError
+from agentforge.evolve.rundir.refs import AgentRef, AgentRefError, parse_agent_ref
 
 AGENTFORGE_CONTRACT = "agentforge"
 """Agents run by agentforge's agent contract (agent.toml, `python -m ENTRY --repo ...`)."""
-
-_NODE = re.compile(r"^(best|\d+)$")
-
-
-class AgentRefError(AgentforgeError):
-    """An agent reference names no agent (bad run directory, unknown node, no code)."""
-
-
-@dataclass(frozen=True)
-class AgentRef:
-    """A parsed reference: a run directory and a node, or a plain folder (node None)."""
-
-    path: Path
-    node: str | None = None
-    """A node id as text, `best`, or None for a plain directory."""
-
-    def __str__(self) -> str:
-        return f"{self.path}@{self.node}" if self.node else str(self.path)
 
 
 @dataclass
@@ -67,19 +48,6 @@ class ResolvedAgent:
         return {"kind": "run-node", "ref": self.ref, "run_dir": str(self.run_dir),
                 "run_id": self.run_id, "node_id": self.node_id, "commit": self.commit,
                 "external_id": self.external_id, "contract": self.contract}
-
-
-def parse_agent_ref(text: str | Path) -> AgentRef:
-    """Split `RUN_DIR@NODE` (NODE: an id or `best`); anything else is a plain directory."""
-    raw = str(text)
-    # A folder whose own name contains '@' is still a folder.
-    if "@" not in raw or Path(raw).is_dir():
-        return AgentRef(Path(raw))
-    head, _, node = raw.rpartition("@")
-    if not _NODE.match(node):
-        raise AgentRefError(f"{raw!r}: after '@' give a node id (a number) or 'best', "
-                            f"e.g. {head}@best")
-    return AgentRef(Path(head), node)
 
 
 def resolve_agent(text: str | Path) -> ResolvedAgent:

@@ -15,12 +15,10 @@ _NOT_AGENT = shutil.ignore_patterns("__pycache__", "*.pyc", ".pytest_cache", ".r
                                     ".venv", "*.egg-info", ".mypy_cache")
 
 
-
 def clean_copy(folder: Path, dest: Path) -> Path:
     """Copy an agent folder without caches and virtualenvs (what a seed commit should hold)."""
     shutil.copytree(folder, dest, ignore=_NOT_AGENT)
     return dest
-
 
 
 def export_commit(repo: AgentRepo, commit: str, cache_dir: Path) -> Path:

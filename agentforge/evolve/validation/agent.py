@@ -17,7 +17,6 @@ from agentforge.sandbox import Sandbox
 _IMPORTED = "agentforge-import-ok"
 
 
-
 def validate_agent(agent_dir: Path, *, pytest_args: list[str] | None = None,
                    timeout: float = 900.0, labels: dict[str, str] | None = None) -> str | None:
     """None if the agent compiles, imports, passes its own tests under the framework's pytest
@@ -48,7 +47,6 @@ def validate_agent(agent_dir: Path, *, pytest_args: list[str] | None = None,
     with Sandbox(config) as box:
         install_agent(box, agent)
         return check_contract(box, agent, timeout=min(timeout, 600.0))
-
 
 
 def _tail(text: str, limit: int = 400) -> str:

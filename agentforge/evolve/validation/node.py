@@ -29,7 +29,6 @@ def validate_node(ctx: RunContext, node_id: int) -> None:
     warn_if_tests_shrank(ctx, node_id)
 
 
-
 def warn_if_tests_shrank(ctx: RunContext, node_id: int) -> None:
     """A `warning` event when the child deleted tests or defines fewer than its parent."""
     parent_id = ctx.store.get_node(node_id).parent_id
