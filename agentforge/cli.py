@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import typer
 
-from agentforge import __version__
 from agentforge.commands import (
     agent,
     bench,
@@ -18,6 +17,7 @@ from agentforge.commands import (
     web,
 )
 from agentforge.errors import AgentforgeError
+from agentforge.version import __version__
 
 app = typer.Typer(
     name="agentforge",

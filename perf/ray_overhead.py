@@ -21,11 +21,10 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from agentforge.evolve.config import load_run_config
-from agentforge.evolve.context import open_run
-from agentforge.evolve.ray_work import RayWorkplace
-from agentforge.evolve.steps import agent_code
-from agentforge.evolve.work import Booking, EvaluationWork, pack_agent
-from agentforge.evolve.workplace import LocalWorkplace
+from agentforge.evolve.loop.context import agent_code, open_run
+from agentforge.evolve.workplaces.local import LocalWorkplace
+from agentforge.evolve.workplaces.ray_driver import RayWorkplace
+from agentforge.evolve.workplaces.work import Booking, EvaluationWork, pack_agent
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "offline-demo.toml"
 

@@ -18,8 +18,13 @@ import threading
 import time
 from concurrent.futures import wait
 
-from agentforge.evolve.executor import LocalExecutor
-from agentforge.evolve.scheduler import EvaluationJob, Scheduler, SchedulerConfig, SchedulerSteps
+from agentforge.evolve.loop.executor import LocalExecutor
+from agentforge.evolve.loop.scheduler import (
+    EvaluationJob,
+    Scheduler,
+    SchedulerConfig,
+    SchedulerSteps,
+)
 from agentforge.evolve.selection import Expand
 
 

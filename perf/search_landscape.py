@@ -24,17 +24,17 @@ from dataclasses import dataclass, field
 from statistics import NormalDist
 
 from agentforge.evolve.config import Stage
-from agentforge.evolve.policy import SearchPolicy
-from agentforge.evolve.scheduler import (
+from agentforge.evolve.loop.scheduler import (
     EvaluationJob,
     Failure,
     Scheduler,
     SchedulerConfig,
     SchedulerSteps,
 )
+from agentforge.evolve.loop.search import SearchPolicy
+from agentforge.evolve.loop.simclock import SimulatedExecutor, VirtualClock
 from agentforge.evolve.selection import EvaluateMore, Expand, make_selector
 from agentforge.evolve.selection.base import cautious_score, finalist_ids
-from agentforge.evolve.simclock import SimulatedExecutor, VirtualClock
 
 # DGM's staging (DGM_outer.py: 10 tasks, then the medium set if >= 40% resolved), capped by
 # the pool: 10 tasks, then all 60.
@@ -183,7 +183,7 @@ class SimulatedRun:
         node = self.nodes[job.node_id]
         return self.rng.random() < sigmoid(node.skill - self.difficulty[job.task_id])
 
-    # -- the loop's hooks (as agentforge/evolve/run.py, on simulated archive rows) -----------
+    # -- the loop's hooks (as agentforge/evolve/loop/run.py, on simulated archive rows) -----------
 
     def propose(self, can_expand: bool, can_evaluate: bool):
         """The policy's decision turned into work."""

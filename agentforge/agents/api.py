@@ -17,8 +17,8 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-from agentforge.agent_runner import AgentSpec
-from agentforge.evolve.agent_ref import ResolvedAgent, resolve_runnable_agent
+from agentforge.agent_contract import AgentSpec
+from agentforge.evolve.rundir.agent_ref import ResolvedAgent, resolve_runnable_agent
 
 
 @dataclass
@@ -39,7 +39,7 @@ class Solution:
 
 
 @dataclass
-class TestReport:
+class OwnTestsReport:
     """The verdict of an agent's own test suite (run in a sandbox, scripted model)."""
 
     __test__ = False  # not a pytest class
@@ -53,7 +53,7 @@ class TestReport:
 def solve_in_sandbox(spec: AgentSpec, repo: Path, problem: str, *, model: str, out: Path,
                      strategy: str | None = None, timeout: float = 1800.0) -> Solution:
     """Run the agent on a copy of `repo` in a sandbox, the model through the gateway."""
-    from agentforge.agent_runner import run_agent
+    from agentforge.agent_contract import run_agent
     from agentforge.llm.gateway import Gateway
     from agentforge.llm.ledger import Ledger
     from agentforge.llm.spec import resolve_endpoint
@@ -123,14 +123,14 @@ class Agent:
         return solve_in_sandbox(self.spec, Path(repo), text, model=model, out=folder,
                                 strategy=strategy, timeout=timeout)
 
-    def test(self, timeout: float = 300.0, pytest_args: list[str] | None = None) -> TestReport:
+    def test(self, timeout: float = 300.0, pytest_args: list[str] | None = None) -> OwnTestsReport:
         """Run the agent's own tests (or those `pytest_args` pick) in a sandbox."""
-        from agentforge.agent_runner import run_agent_tests
+        from agentforge.agent_contract import run_agent_tests
         from agentforge.sandbox import Sandbox, SandboxConfig
 
         with Sandbox(SandboxConfig(labels={"agentforge.role": "agent-tests"})) as box:
             result = run_agent_tests(box, self.spec, timeout=timeout, pytest_args=pytest_args)
-        return TestReport(ok=result.ok, exit_code=result.exit_code,
+        return OwnTestsReport(ok=result.ok, exit_code=result.exit_code,
                           duration=result.duration, output=result.output)
 
 

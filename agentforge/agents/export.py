@@ -27,14 +27,14 @@ from pathlib import Path
 
 import jinja2
 
-from agentforge import __version__
 from agentforge.agents.lineage import Lineage, lineage_markdown, read_lineage
-from agentforge.evolve.agent_ref import (
+from agentforge.evolve.rundir.agent_ref import (
     AGENTFORGE_CONTRACT,
     AgentRefError,
     ResolvedAgent,
     resolve_agent,
 )
+from agentforge.version import __version__
 
 FORMAT_VERSION = 1
 MANIFEST = "agentforge-agent.json"
@@ -76,11 +76,11 @@ def build_manifest(agent: ResolvedAgent, lineage: Lineage | None, folder: Path,
                    source: dict[str, str] | None = None) -> dict:
     """The manifest of an agent folder (what agentforge-agent.json holds); `source`: the
     hashes of the agent's own files, to tell what the export added or changed."""
-    from agentforge.agent_runner import load_agent
+    from agentforge.agent_contract import load_agent_spec
 
     spec = None
     if agent.contract == AGENTFORGE_CONTRACT and (folder / "agent.toml").is_file():
-        spec = load_agent(folder)
+        spec = load_agent_spec(folder)
     data: dict = {
         "format_version": FORMAT_VERSION, "agentforge_version": __version__,
         "exported_at": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -170,9 +170,9 @@ def _packaging(agent: ResolvedAgent, out: Path) -> None:
     """Make an agentforge-contract agent pip-installable (files it lacks for that)."""
     if agent.contract != AGENTFORGE_CONTRACT or not (out / "agent.toml").is_file():
         return
-    from agentforge.agent_runner import load_agent
+    from agentforge.agent_contract import load_agent_spec
 
-    spec = load_agent(out)
+    spec = load_agent_spec(out)
     package = spec.entry.split(".")[0]
     if not (out / "pyproject.toml").is_file() and not (out / "setup.py").is_file():
         (out / "pyproject.toml").write_text(
@@ -191,9 +191,9 @@ def _packaging(agent: ResolvedAgent, out: Path) -> None:
 
 def _write_readme(agent: ResolvedAgent, lineage: Lineage | None, out: Path) -> None:
     """README.md: how to run the export; the agent's own README follows it."""
-    from agentforge.agent_runner import load_agent
+    from agentforge.agent_contract import load_agent_spec
 
-    spec = load_agent(out) if (out / "agent.toml").is_file() else None
+    spec = load_agent_spec(out) if (out / "agent.toml").is_file() else None
     if lineage is not None:
         origin = (f"Node {lineage.node_id} of run `{lineage.run_id}` "
                   f"(validation score {lineage.node.validation_score}, "

@@ -6,7 +6,7 @@ import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from agentforge.evolve.agent_ref import ResolvedAgent
+from agentforge.evolve.rundir.agent_ref import ResolvedAgent
 
 
 @dataclass

@@ -226,21 +226,3 @@ class GoRunner:
     def matches(self, expected: str, test_id: str) -> bool:
         """Top-level tests by name (subtests carry their own results)."""
         return test_id == expected
-
-
-def _registry() -> dict[str, Runner]:
-    # The Polyglot-only runners live in polyglot_runners.py (which imports this module).
-    from agentforge.bench.polyglot_runners import (
-        CargoRunner,
-        CMakeRunner,
-        JestRunner,
-        JUnitRunner,
-    )
-
-    return {"python": PytestRunner(), "go": GoRunner(), "javascript": JestRunner(),
-            "rust": CargoRunner(), "java": JUnitRunner(), "cpp": CMakeRunner()}
-
-
-def runner_for(task: Task) -> Runner | None:
-    """The framework-owned runner of a task's language, if it has one (by task.language)."""
-    return _registry().get(task.language)

@@ -13,12 +13,12 @@ import typer
 from agentforge.bench import BenchError, benchmark_names, get_benchmark
 from agentforge.bench.named_lists import coverage_warning, named_lists
 from agentforge.bench.report import build_report, read_predictions, write_predictions, write_report
-from agentforge.bench.runner import RunOptions, dump_results, grade_predictions, run_benchmark
+from agentforge.bench.run import RunOptions, dump_results, grade_predictions, run_benchmark
 
 app = typer.Typer(help="Benchmarks: list, run an agent, grade predictions.", no_args_is_help=True)
 
 BENCHMARK = typer.Option(..., "--benchmark", "-b", help="local, polyglot or swebench.")
-TEST_TIMEOUT = typer.Option(
+TEST_TIMEOUT_OPTION = typer.Option(
     None, "--test-timeout", help="Polyglot: seconds per test run (default 180 as in Aider's "
     "harness; DGM's grades under 120).")
 SOURCE = typer.Option(
@@ -116,7 +116,7 @@ def run(
     attempts: int = typer.Option(1, "--attempts", min=1, max=2,
                                  help="2 = pass@2 (polyglot): one retry with the test output."),
     agent_timeout: float = typer.Option(1800, "--agent-timeout", help="Seconds per agent attempt."),
-    test_timeout: float = TEST_TIMEOUT,
+    test_timeout: float = TEST_TIMEOUT_OPTION,
 ) -> None:
     """Run an agent on each task in sandboxes; write preds.jsonl, report.json, trajectories."""
     options = {"attempts": attempts} if attempts != 1 else {}
@@ -130,7 +130,7 @@ def run(
         tasks = [bench.task(i) for i in instance_ids]
     if not tasks:
         raise BenchError(f"no tasks selected from {benchmark}; see `agentforge bench list`")
-    from agentforge.evolve.agent_ref import resolve_runnable_agent
+    from agentforge.evolve.rundir.agent_ref import resolve_runnable_agent
 
     agent_dir = resolve_runnable_agent(agent)[0].path
     run_options = RunOptions(agent_dir=agent_dir, model_name=model or agent_dir.name,
@@ -158,7 +158,7 @@ def grade(
     source: Path = SOURCE,
     subset: str = typer.Option(None, "--subset", help="Count totals over this subset."),
     workers: int = typer.Option(1, "--workers", "-w", min=1, help="Tasks graded at the same time."),
-    test_timeout: float = TEST_TIMEOUT,
+    test_timeout: float = TEST_TIMEOUT_OPTION,
 ) -> None:
     """Grade existing predictions without running any agent."""
     bench = get_benchmark(benchmark, source=source, **_timeout_option(benchmark, test_timeout))

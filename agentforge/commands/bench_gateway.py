@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from agentforge.bench.runner import GrantScope
+from agentforge.bench.run import GrantScope
 
 
 @contextmanager

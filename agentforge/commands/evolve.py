@@ -35,8 +35,8 @@ def evolve(
     if ctx.invoked_subcommand is not None:
         return
     from agentforge.evolve.config import load_run_config
-    from agentforge.evolve.context import open_run
-    from agentforge.evolve.runlock import hold_run_lock
+    from agentforge.evolve.loop.context import open_run
+    from agentforge.evolve.rundir.lock import hold_run_lock
 
     overrides = list(overrides or [])
     if seed is not None:
@@ -73,7 +73,7 @@ def evolve(
 
 def _remove_if_only_lock(run_dir: Path) -> None:
     """Remove a run directory this command created if nothing but its lock file is in it."""
-    from agentforge.evolve.runlock import LOCK_NAME
+    from agentforge.evolve.rundir.lock import LOCK_NAME
 
     if run_dir.is_dir() and {p.name for p in run_dir.iterdir()} <= {LOCK_NAME}:
         (run_dir / LOCK_NAME).unlink(missing_ok=True)
@@ -82,7 +82,7 @@ def _remove_if_only_lock(run_dir: Path) -> None:
 
 def _seed_override(seed: str, resume: Path | None) -> str:
     """--seed as a seed_agent override, its run directory absolute (from the current one)."""
-    from agentforge.evolve.agent_ref import parse_agent_ref
+    from agentforge.evolve.rundir.refs import parse_agent_ref
 
     if resume is not None:
         raise ConfigError("--seed starts a new run: give it with --config and --run-dir, not "
@@ -94,8 +94,8 @@ def _seed_override(seed: str, resume: Path | None) -> str:
 
 def _run_until_stopped(run, finalize_at_end: bool, quiet: bool) -> None:
     """_run, with a second Ctrl-C, a full disk or an error ending the process at once."""
-    from agentforge.evolve.diskspace import disk_full_message, is_disk_full
-    from agentforge.evolve.stopping import ABORT_EXIT_CODE, end_run_now
+    from agentforge.evolve.loop.stopping import ABORT_EXIT_CODE, end_run_now
+    from agentforge.evolve.rundir.diskspace import disk_full_message, is_disk_full
 
     try:
         _run(run, finalize_at_end, quiet)
@@ -115,8 +115,8 @@ def _run_until_stopped(run, finalize_at_end: bool, quiet: bool) -> None:
 
 
 def _run(run, finalize_at_end: bool, quiet: bool) -> None:
-    from agentforge.evolve.finalize import finalize
-    from agentforge.evolve.run import EvolutionRun
+    from agentforge.evolve.evaluation.finalize import finalize
+    from agentforge.evolve.loop.run import EvolutionRun
 
     typer.echo(f"run {run.run_id} in {run.rundir.path}: {len(run.validation)} validation, "
                f"{len(run.held_out)} held-out tasks; selection {run.config.selection.name}",
@@ -132,7 +132,7 @@ def _run(run, finalize_at_end: bool, quiet: bool) -> None:
                f"{report.evaluations} evaluations, {report.elapsed_s:.0f}s)", err=True)
     still = evolution.scheduler.in_flight()
     if still.evaluating or still.improving:
-        from agentforge.evolve.stopping import end_run_now
+        from agentforge.evolve.loop.stopping import end_run_now
 
         # Past drain_seconds: the steps still running are dropped now, not waited for.
         end_run_now(run, None, 0, f"{len(still.evaluating)} evaluation(s) and "
@@ -187,9 +187,9 @@ def _print_report(report: dict) -> None:
 @app.command("finalize")
 def finalize_command(run_dir: Path = typer.Argument(..., help="The run directory.")) -> None:
     """Re-score the run's top agents on the held-out split and write report.json."""
-    from agentforge.evolve.context import open_run
-    from agentforge.evolve.finalize import finalize
-    from agentforge.evolve.runlock import hold_run_lock
+    from agentforge.evolve.evaluation.finalize import finalize
+    from agentforge.evolve.loop.context import open_run
+    from agentforge.evolve.rundir.lock import hold_run_lock
 
     with hold_run_lock(run_dir, say=lambda line: typer.echo(line, err=True)), \
             open_run(run_dir) as run:

@@ -15,7 +15,7 @@ def status(
                                      help="Also list every finished evaluation."),
 ) -> None:
     """Show the state of an evolution run."""
-    from agentforge.evolve.status import run_status
+    from agentforge.evolve.report.status import run_status
 
     data = run_status(run_dir, evaluations=evaluations)
     if as_json:

@@ -316,7 +316,7 @@ def load_run_config(path: Path | None, overrides: list[str] = ()) -> RunConfig:
 
 def _find_seed_ref(seed: Path, find) -> Path | None:
     """RUN_DIR@NODE with its run directory made absolute; None for a plain folder."""
-    from agentforge.evolve.agent_ref import parse_agent_ref
+    from agentforge.evolve.rundir.refs import parse_agent_ref
 
     ref = parse_agent_ref(seed)
     if ref.node is None:

@@ -21,10 +21,10 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.pool import QueuePool
 from sqlmodel import Session, col, select
 
-from agentforge.evolve.costs import node_costs
+from agentforge.evolve.report.costs import node_costs
+from agentforge.evolve.report.status import process_alive
 from agentforge.evolve.rundir import RunDir
 from agentforge.evolve.selection.base import NodeView, best_lineage
-from agentforge.evolve.status import process_alive
 from agentforge.llm.ledger import ModelCall
 from agentforge.store import SqlStore
 from agentforge.store.errors import StoreError

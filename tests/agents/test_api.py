@@ -11,7 +11,7 @@ import pytest
 
 from agentforge.agents.export import export_agent
 from agentforge.bench import get_benchmark
-from agentforge.evolve.agent_ref import AgentRefError
+from agentforge.evolve.rundir.agent_ref import AgentRefError
 from agentforge.examples.offline_demo import SUMMARY, demo_script
 
 TASK = "py-exercise-duration-format"
@@ -69,7 +69,7 @@ def test_manifest_of_a_node_and_of_an_export(finished_run, tmp_path):
 
 def test_a_folder_without_agent_toml_is_refused(tmp_path):
     from agentforge import load_agent
-    from agentforge.agent_runner import AgentError
+    from agentforge.agent_contract import AgentError
 
     with pytest.raises(AgentError, match="no agent.toml"):
         load_agent(tmp_path)

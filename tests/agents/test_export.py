@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from agentforge.agents.export import MANIFEST, export_agent
 from agentforge.cli import app
-from agentforge.evolve.agent_ref import AgentRefError
+from agentforge.evolve.rundir.agent_ref import AgentRefError
 from agentforge.examples.offline_demo import MARKER, SUMMARY
 
 

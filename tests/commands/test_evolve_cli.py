@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from agentforge.evolve.config import load_run_config
-from agentforge.evolve.context import open_run
+from agentforge.evolve.loop.context import open_run
 
 CLI = [sys.executable, "-m", "agentforge"]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from agentforge.evolve.costs import improve_task_id, node_costs
+from agentforge.evolve.report.costs import improve_task_id, node_costs
 from agentforge.llm.ledger import Ledger, ModelCall
 from agentforge.store import SqlStore
 

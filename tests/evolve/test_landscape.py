@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from agentforge.bench import get_benchmark
-from agentforge.evolve.diagnose import AgentFacts, FailureCase, diagnose
+from agentforge.evolve.operators.diagnose import AgentFacts, FailureCase, diagnose
 from agentforge.evolve.operators.genome import editable_texts, replace_text
 from agentforge.evolve.operators.prompt_mutation import MutationFailed, ask_mutation
 from agentforge.examples.offline_landscape import (

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from agentforge.evolve.diagnose import (
+from agentforge.evolve.operators.diagnose import (
     AgentFacts,
     DiagnosisFailed,
     FailureCase,

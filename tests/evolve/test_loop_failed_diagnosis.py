@@ -7,9 +7,9 @@ import json
 from loop_fixtures import demo_config
 
 from agentforge.evolve.config import load_run_config
-from agentforge.evolve.context import open_run
+from agentforge.evolve.loop.context import open_run
+from agentforge.evolve.operators.self_edit import improve_step
 from agentforge.evolve.selection.base import can_be_parent
-from agentforge.evolve.steps import improve_step
 from agentforge.store.tables import NodeStatus
 
 

@@ -9,8 +9,8 @@ import pytest
 from loop_fixtures import demo_config
 
 from agentforge.evolve.config import load_run_config
-from agentforge.evolve.context import open_run
-from agentforge.evolve.run import EvolutionRun
+from agentforge.evolve.loop.context import open_run
+from agentforge.evolve.loop.run import EvolutionRun
 from agentforge.store.tables import NodeStatus
 
 pytestmark = pytest.mark.slow

@@ -9,8 +9,8 @@ import pytest
 from loop_fixtures import demo_config
 
 from agentforge.evolve.config import load_run_config
-from agentforge.evolve.context import open_run
-from agentforge.evolve.run import EvolutionRun
+from agentforge.evolve.loop.context import open_run
+from agentforge.evolve.loop.run import EvolutionRun
 from agentforge.evolve.selection import Expand
 from agentforge.store.tables import NodeStatus
 
@@ -85,7 +85,7 @@ def test_the_default_policy_plans_self_edits_and_draws_nothing_more(tiny_suite, 
 
 
 def test_a_step_that_crashes_becomes_a_failed_node_of_its_operator(tiny_suite, tmp_path):
-    from agentforge.evolve.scheduler import Failure
+    from agentforge.evolve.loop.scheduler import Failure
     from agentforge.store.errors import StoreError
 
     config = load_run_config(demo_config(tmp_path, tiny_suite),

@@ -13,14 +13,14 @@ from loop_fixtures import demo_config
 from operator_fixtures import BASE_CONFIG, add_rules, coder_system_with_checklist, mutation_rule
 
 from agentforge.evolve.config import load_run_config
-from agentforge.evolve.context import open_run
-from agentforge.evolve.operators import OPERATORS, second_parent
+from agentforge.evolve.evaluation.job import evaluate_job
+from agentforge.evolve.loop.context import open_run
+from agentforge.evolve.loop.scheduler import EvaluationJob
 from agentforge.evolve.operators.genome import GenomeError, merge_genomes, replace_text
+from agentforge.evolve.operators.planner import OPERATORS, second_parent
 from agentforge.evolve.operators.stats import operator_stats
-from agentforge.evolve.scheduler import EvaluationJob
+from agentforge.evolve.report.status import run_status
 from agentforge.evolve.selection.base import NodeView
-from agentforge.evolve.status import run_status
-from agentforge.evolve.steps import evaluate_job
 from agentforge.examples.offline_demo import MARKER
 from agentforge.store.tables import NodeStatus
 

@@ -8,8 +8,8 @@ from __future__ import annotations
 from loop_fixtures import demo_config
 
 from agentforge.evolve.config import load_run_config
-from agentforge.evolve.context import open_run
-from agentforge.evolve.run import EvolutionRun
+from agentforge.evolve.loop.context import open_run
+from agentforge.evolve.loop.run import EvolutionRun
 from agentforge.evolve.selection import Expand, rng_state_to_json
 from agentforge.store.tables import NodeStatus
 

@@ -10,8 +10,8 @@ from collections import Counter
 
 import pytest
 
-from agentforge.evolve.executor import LocalExecutor
-from agentforge.evolve.scheduler import (
+from agentforge.evolve.loop.executor import LocalExecutor
+from agentforge.evolve.loop.scheduler import (
     EvaluationJob,
     Failure,
     Scheduler,

@@ -6,10 +6,15 @@ import random
 from dataclasses import dataclass, field
 
 from agentforge.evolve.config import Stage
-from agentforge.evolve.policy import SearchPolicy
-from agentforge.evolve.scheduler import EvaluationJob, Scheduler, SchedulerConfig, SchedulerSteps
+from agentforge.evolve.loop.scheduler import (
+    EvaluationJob,
+    Scheduler,
+    SchedulerConfig,
+    SchedulerSteps,
+)
+from agentforge.evolve.loop.search import SearchPolicy
+from agentforge.evolve.loop.simclock import SimulatedExecutor, VirtualClock
 from agentforge.evolve.selection import EvaluateMore, Expand, make_selector
-from agentforge.evolve.simclock import SimulatedExecutor, VirtualClock
 
 TASKS = [f"t{i}" for i in range(20)]
 

@@ -13,7 +13,7 @@ from upstream_fault_server import FaultServer
 
 from agentforge.llm.config import RetryPolicy
 from agentforge.llm.gateway import Budget, Gateway
-from agentforge.llm.gateway_server import ServerLimits
+from agentforge.llm.gateway.server import ServerLimits
 from agentforge.llm.ledger import Ledger
 from agentforge.llm.params import OPENAI_CHAT_FIELDS
 from agentforge.llm.spec import Endpoint

@@ -24,9 +24,9 @@ from foreign_runs import (
 )
 
 from agentforge.agents.export import MANIFEST, export_agent
-from agentforge.evolve.agent_ref import AgentRefError, resolve_agent, resolve_runnable_agent
+from agentforge.evolve.report.status import run_status
 from agentforge.evolve.rundir import RunDir
-from agentforge.evolve.status import run_status
+from agentforge.evolve.rundir.agent_ref import AgentRefError, resolve_agent, resolve_runnable_agent
 from agentforge.importers.common import write_imported_run
 from agentforge.importers.dgm import read_dgm_run
 from agentforge.store.consistency import archive_problems

@@ -29,7 +29,7 @@ def test_each_attempt_of_a_bench_run_has_its_own_grant_revoked_when_it_ends(tmp_
     task = Task(instance_id="t1", benchmark="local", problem_statement="p",
                 check=Check(kind=CheckKind.EXIT_CODE, test_command="true"))
     with gateway_for_run(f"scripted:{script}", tmp_path / "out", "run-1") as grants:
-        with grants(task) as first:  # what each attempt does (bench/runner.run_one)
+        with grants(task) as first:  # what each attempt does (bench/run.run_one)
             gateway = first.gateway
             assert ask_on_socket(first) == 200
         assert gateway.live_grants() == 0 and not first.socket_dir.exists()

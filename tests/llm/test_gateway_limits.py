@@ -14,8 +14,8 @@ import pytest
 
 from agentforge.llm.config import RetryPolicy
 from agentforge.llm.gateway import Budget, Gateway
-from agentforge.llm.gateway_budget import estimate_prompt_tokens
-from agentforge.llm.gateway_server import ServerLimits
+from agentforge.llm.gateway.budget import estimate_prompt_tokens
+from agentforge.llm.gateway.server import ServerLimits
 from agentforge.llm.ledger import Ledger
 from agentforge.llm.params import OPENAI_CHAT_FIELDS
 from agentforge.llm.scripted import ScriptedServer

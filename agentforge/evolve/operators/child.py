@@ -3,8 +3,8 @@ the same way whatever made it."""
 
 from __future__ import annotations
 
-from agentforge.evolve.context import RunContext
-from agentforge.evolve.steps import validate_node
+from agentforge.evolve.loop.context import RunContext
+from agentforge.evolve.validation.node import validate_node
 from agentforge.store.tables import NodeStatus
 
 

@@ -5,11 +5,10 @@ invalid node that says where."""
 
 from __future__ import annotations
 
-from agentforge.evolve.context import RunContext
+from agentforge.evolve.loop.context import RunContext, agent_dir
 from agentforge.evolve.operators.child import add_child, failed_child
 from agentforge.evolve.operators.genome import GenomeError, merge_genomes
 from agentforge.evolve.operators.prompt_mutation import genome_path
-from agentforge.evolve.steps import agent_dir
 
 NAME = "crossover"
 

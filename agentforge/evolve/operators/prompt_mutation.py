@@ -15,15 +15,15 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from agentforge.agent_runner import load_agent
+from agentforge.agent_contract import load_agent_spec
 from agentforge.errors import describe_validation_error
-from agentforge.evolve.context import RunContext
-from agentforge.evolve.diagnose import FailureCase
+from agentforge.evolve.loop.context import RunContext, agent_dir
 from agentforge.evolve.operators.child import add_child, failed_child
+from agentforge.evolve.operators.diagnose import FailureCase
+from agentforge.evolve.operators.failures import failure_cases
 from agentforge.evolve.operators.genome import GenomeError, editable_texts, replace_text
 from agentforge.evolve.operators.stats import PROMPT_MUTATION_TASK
 from agentforge.evolve.operators.templates import render
-from agentforge.evolve.steps import agent_dir, failure_cases
 from agentforge.llm.client import ModelClient
 from agentforge.llm.errors import ModelError
 from agentforge.llm.ledger import CallContext
@@ -60,7 +60,7 @@ class MutationFailed(Exception):
 
 def genome_path(folder: Path) -> Path:
     """The agent's config.toml (inside its entry package)."""
-    return folder / load_agent(folder).entry / "config.toml"
+    return folder / load_agent_spec(folder).entry / "config.toml"
 
 
 def prompt_mutation(ctx: RunContext, parent_id: int, second_parent_id: int | None = None) -> int:
