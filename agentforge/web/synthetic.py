@@ -14,12 +14,14 @@ import json
 import random
 import subprocess
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 
+from agentforge.evolve.costs import improve_task_id
 from agentforge.llm.ledger import Ledger, ModelCall
 from agentforge.store import SqlStore
 from agentforge.store.records import TaskResultData
-from agentforge.store.tables import NodeStatus
+from agentforge.store.tables import NodeStatus, utcnow
 
 PAYLOADS = (
     "<script>window.__pwned=1</script>",
@@ -33,6 +35,8 @@ HOSTILE = " ".join(PAYLOADS)
 """Every payload in one string; a page that shows it as text never sets window.__pwned."""
 TASKS = [f"py-task-{i:02d}" for i in range(10)]
 HELD_OUT = [f"py-held-{i:02d}" for i in range(4)]
+CALLS = ((2000, 350, 1.4, "tool_calls"), (3500, 280, 2.3, "tool_calls"), (5200, 120, 0.9, "stop"))
+"""(prompt tokens, completion tokens, latency s, finish reason) of an agent's calls on a task."""
 
 
 @dataclass
@@ -91,8 +95,10 @@ def write_synthetic_run(path: Path, nodes: int = 30, *, seed: int = 0, hostile: 
             store.add_event(run_id, "warning", f"the change deletes tests: {HOSTILE}",
                             node_id=node.id)
         if parent is not None and index < files_for:  # how the parent implemented the change
+            booked = _agent_calls(run_id, parent, improve_task_id(proposal), 0)
+            calls += booked
             _write_trajectory(path / "nodes" / str(node.id) / "improve" / "out" /
-                              "trajectory.json", "the proposal", step.hostile)
+                              "trajectory.json", "the proposal", step.hostile, booked)
         if parent is not None:
             calls.append(ModelCall(run_id=run_id, node_id=parent, role="diagnose",
                                    model="gpt-4o-mini", prompt_tokens=3000,
@@ -102,11 +108,10 @@ def write_synthetic_run(path: Path, nodes: int = 30, *, seed: int = 0, hostile: 
         with_files = index < files_for
         for number, task in enumerate(_tasks_run(rng, tasks, step.score, step.hostile)):
             resolved = rng.random() < step.score
+            booked = _agent_calls(run_id, node.id, task, number)
+            calls += booked
             _evaluate(store, path, node.id, task, "validation", resolved, with_files,
-                      step.hostile)
-            calls.append(ModelCall(run_id=run_id, node_id=node.id, task_id=task, role="agent",
-                                   model="gpt-4o-mini", prompt_tokens=8000 + 100 * number,
-                                   completion_tokens=900))
+                      step.hostile, booked)
             if task == tasks[-1] and step.hostile:
                 result.hostile_task = task
         store.update_node(node.id, status=NodeStatus.evaluated, reason=step.reason)
@@ -160,8 +165,19 @@ def _tasks_run(rng: random.Random, tasks: list[str], score: float, hostile: bool
     return first + (tasks[1:len(TASKS)] if rng.random() < 0.7 else [])
 
 
+def _agent_calls(run_id: str, node_id: int, task: str, number: int) -> list[ModelCall]:
+    """The ledger rows of an agent's three calls on one task, one after the other."""
+    calls, at = [], utcnow()
+    for prompt, completion, latency, _finish in CALLS:
+        calls.append(ModelCall(run_id=run_id, node_id=node_id, task_id=task, role="agent",
+                               model="gpt-4o-mini", prompt_tokens=prompt + 100 * number,
+                               completion_tokens=completion, latency_s=latency, created_at=at))
+        at += timedelta(seconds=latency + 0.4)
+    return calls
+
+
 def _evaluate(store: SqlStore, root: Path, node_id: int, task: str, split: str, resolved: bool,
-              with_files: bool, hostile: bool) -> None:
+              with_files: bool, hostile: bool, calls: list[ModelCall] = ()) -> None:
     evaluation = store.start_evaluation(node_id, task, split=split)
     folder = root / "nodes" / str(node_id) / "eval" / split / "trajectories" / _safe(task)
     output = ("1 passed in 0.02s" if resolved else "FAILED test_calc.py::test_add - "
@@ -169,7 +185,7 @@ def _evaluate(store: SqlStore, root: Path, node_id: int, task: str, split: str, 
     if hostile:
         output += "\n" + HOSTILE
     if with_files:
-        _write_trajectory(folder / "out" / "trajectory.json", task, hostile)
+        _write_trajectory(folder / "out" / "trajectory.json", task, hostile, calls)
         logs = root / "nodes" / str(node_id) / "eval" / split / "logs" / _safe(task)
         logs.mkdir(parents=True, exist_ok=True)
         (logs / "test_output.txt").write_text(output)
@@ -191,15 +207,24 @@ def _held_out(store: SqlStore, root: Path, run_id: str, rng: random.Random,
                       rng.random() < (summary.score or 0), summary.id <= files_for, False)
 
 
-def _write_trajectory(path: Path, task: str, hostile: bool) -> None:
+def _write_trajectory(path: Path, task: str, hostile: bool, calls: list[ModelCall] = ()) -> None:
+    """An agent's trajectory.json; its model_calls are the agent's own record of `calls`."""
     text = HOSTILE if hostile else "The test fails because add returns None."
+    records = [{"thread": "conductor" if n % 2 == 0 else "tester",
+                "usage": {"prompt_tokens": c.prompt_tokens,
+                          "completion_tokens": c.completion_tokens,
+                          "total_tokens": c.prompt_tokens + c.completion_tokens},
+                "cost": round((c.prompt_tokens * 0.15 + c.completion_tokens * 0.6) / 1e6, 6),
+                "finish_reason": CALLS[n % len(CALLS)][3], "latency": c.latency_s}
+               for n, c in enumerate(calls)]
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps({
         "format": 1, "agent": "coding_agent", "model": "gpt-4o-mini",
         "strategy": "meta-reasoning", "approach": "meta-prompting",
         "exit_status": "ok", "stop_reason": "submitted", "summary": f"Fixed {task}. {text}",
-        "usage": {"prompt_tokens": 8000, "completion_tokens": 900, "total_tokens": 8900,
-                  "calls": 4}, "cost": 0.0018,
+        "usage": {key: sum(r["usage"][key] for r in records) for key in (
+            "prompt_tokens", "completion_tokens", "total_tokens")} | {"calls": len(records)},
+        "cost": round(sum(r["cost"] for r in records), 6),
         "messages": {
             "conductor": [
                 {"role": "system", "content": "You coordinate experts to solve the task."},
@@ -210,7 +235,7 @@ def _write_trajectory(path: Path, task: str, hostile: bool) -> None:
                             {"expert": "tester", "instruction": "Run the tests."})}}]},
                 {"role": "tool", "tool_call_id": "c1", "content": "1 failed " + text},
             ]},
-        "model_calls": [], "tool_calls": [
+        "model_calls": records, "tool_calls": [
             {"thread": "conductor", "name": "bash", "arguments": json.dumps(
                 {"command": "python -m pytest -q"}), "ok": True, "output": "1 failed " + text}],
         "decisions": [
