@@ -1,4 +1,5 @@
-"""The web view at 5,000 nodes: time to the tree drawn, node-detail latency, summary bytes.
+"""The web view at 5,000 nodes: time to the tree drawn, node-detail latency, summary bytes,
+and what a user's clicks cost: sorting and filtering the node table, the min-score slider.
 
 Generates a run of realistic shape (DGM-like branching, about a fifth invalid, written
 through the store), serves it on loopback, and measures in Debian's headless Chromium the
@@ -6,8 +7,13 @@ time from navigation to every node of the tree drawn (target <= 1 s), then the m
 latency of the node-detail route over many nodes (target <= 100 ms) and the bytes of the
 node-summary payload; and how long a node written to the store takes to appear on the open
 page (the change feed; target about 2 s). The feed adds one node to the run it measures.
+Then, on the open page, each action's time from the event to the next frame drawn: a sort
+by every table column, each kind of filter (target <= 100 ms), and the min-score slider
+stepped over its range in the overview and in the tidy tree (target <= 50 ms per step);
+with --export, the same table figures in the static export of the run. Figures are printed,
+never asserted.
 
-    python perf/web_view.py [--nodes 5000] [--samples 50] [--keep DIR]
+    python perf/web_view.py [--nodes 5000] [--samples 50] [--keep DIR] [--export]
 """
 
 from __future__ import annotations
@@ -33,6 +39,8 @@ def main() -> None:
     parser.add_argument("--samples", type=int, default=50)
     parser.add_argument("--keep", type=Path,
                         help="write the run here and keep it (reused when already there)")
+    parser.add_argument("--export", action="store_true",
+                        help="also time the table in the run's static export (slow to write)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         root = args.keep or Path(tmp)
@@ -48,6 +56,8 @@ def main() -> None:
             measure(server, run, args.samples)
         finally:
             server.stop()
+        if args.export:
+            measure_export(run, root / "perf-run.html")
 
 
 def measure(server: LiveServer, run, samples: int) -> None:
@@ -80,6 +90,7 @@ def measure(server: LiveServer, run, samples: int) -> None:
             # ms from the start of navigation to the tree drawn (a mark main.js sets)
             timings.append(page.evaluate(
                 "performance.getEntriesByName('agentforge-tree-drawn')[0].startTime") / 1000)
+        interactions = _interactions(page)
         feed = _feed_latency(page, run)
         browser.close()
     if drawn_nodes != len(run.node_ids):
@@ -95,6 +106,54 @@ def measure(server: LiveServer, run, samples: int) -> None:
           "target about 2000)")
     print(f"node detail, median of {len(latencies)}:    {median:8.1f} ms (target <= 100)  "
           f"{'met' if median <= 100 else 'MISSED'}")
+    _print_interactions(interactions)
+
+
+def measure_export(run, out: Path) -> None:
+    """The table's sort and filter timings in the static export of the run."""
+    from playwright.sync_api import sync_playwright
+
+    from agentforge.web.export import export_html
+
+    started = time.perf_counter()
+    out.write_text(export_html(run.path), encoding="utf-8")
+    print(f"static export written:         {time.perf_counter() - started:8.1f} s "
+          f"({out.stat().st_size / 1e6:.1f} MB)")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 900})
+        page.goto(out.as_uri())
+        page.wait_for_selector("body[data-ready='1']", timeout=300_000)
+        interactions = _interactions(page, slider=False)
+        browser.close()
+    print("in the static export:")
+    _print_interactions(interactions)
+
+
+# In the page: each action, then the time to the next frame (the work and its drawing).
+_TIMED = (Path(__file__).with_name("web_view_timing.js")).read_text()
+
+
+def _interactions(page, *, slider: bool = True) -> dict:
+    """Milliseconds per table sort, per filter change and per slider step, measured in the page."""
+    figures = page.evaluate(_TIMED, "table")
+    if slider:
+        figures["overview"] = page.evaluate(_TIMED, "overview")["slider"]
+        figures["tidy"] = page.evaluate(_TIMED, "tidy")["slider"]
+    return figures
+
+
+def _print_interactions(figures: dict) -> None:
+    def line(label: str, times: list[float], target: int) -> None:
+        worst, middle = max(times), statistics.median(times)
+        print(f"{label:<31}{middle:8.1f} ms median, {worst:.1f} ms worst of {len(times)} "
+              f"(target <= {target})  {'met' if worst <= target else 'MISSED'}")
+
+    line("table sort (each column):", figures["sort"], 100)
+    line("table filter (status, operator, text):", figures["filter"], 100)
+    for layout in ("overview", "tidy"):
+        if layout in figures:
+            line(f"min-score slider step ({layout}):", figures[layout], 50)
 
 
 def _feed_latency(page, run) -> float:
