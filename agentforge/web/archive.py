@@ -35,6 +35,7 @@ from agentforge.web.page_reads import (
     finalize_progress,
     node_model_calls,
     parse_ids,
+    phase_token,
     run_phase,
     search,
     search_texts,
@@ -139,11 +140,7 @@ class RunArchive:
                 "        WHERE id = :run),"
                 "       (SELECT coalesce(max(id), 0) FROM modelcall)"), {"run": self.run_id}
             ).one()
-        try:
-            live = self.rundir.live_file.stat().st_mtime_ns
-        except OSError:
-            live = 0
-        return "|".join(str(part) for part in (*row, live))
+        return "|".join(str(part) for part in (*row, phase_token(self.rundir)))
 
     # summaries ----------------------------------------------------------------------------
 

@@ -54,6 +54,19 @@ def run_phase(rundir: RunDir, status: str) -> tuple[str | None, dict]:
     return None, {}
 
 
+def phase_token(rundir: RunDir) -> str:
+    """What changes when the run's phase may have: live.json and run.lock rewritten, or the
+    process that wrote live.json gone (for the change feed's version)."""
+    stamps = []
+    for path in (rundir.live_file, rundir.path / LOCK_NAME):
+        try:
+            stamps.append(str(path.stat().st_mtime_ns))
+        except OSError:
+            stamps.append("0")
+    alive = process_alive(rundir.read_live().get("pid"))
+    return ":".join([*stamps, str(int(alive)), str(int(lock_holder(rundir.path) is not None))])
+
+
 def lock_holder(run_dir: Path) -> dict | None:
     """The live process holding DIR/run.lock, as the lock file names it, or None."""
     try:
