@@ -6,7 +6,7 @@
 window.AF = window.AF || {};
 
 const ROW_HEIGHT = 24;  // px; fixed, so the scroll position says which rows are on screen
-const ROW_BUFFER = 6;
+const ROW_BUFFER = 4;
 const MAX_TICK_ALL = 200;
 const shortTime = (iso) => (iso ? iso.slice(5, 19).replace("T", " ") : "–");
 const heldResolved = (r) => (r.held_out_tasks ? Math.round(r.held_out_score * r.held_out_tasks) : 0);
@@ -33,6 +33,7 @@ AF.NodeTable = class {
   constructor(container, handlers) {
     const el = AF.el;
     this.handlers = handlers;  // onSelect(id), onCompare(ids)
+    this.container = container;
     this.rows = [];
     this.shown = [];
     this.sorted = [];
@@ -137,23 +138,31 @@ AF.NodeTable = class {
   }
 
   // The rows on screen (and a few around them), between two spacer rows of the right height.
+  // Row elements are kept and refilled (only the cells whose text changed are touched), so a
+  // filter step re-lays out a few cells rather than building the table body again.
   render() {
-    const el = AF.el;
-    const height = this.scroller.clientHeight;
-    if (!height) { this.stale = true; return; }  // hidden: drawn when its tab opens (show)
-    this.stale = false;
+    // Hidden (its tab closed): drawn when the tab opens. Asked of the class, not of the size,
+    // which would make the browser lay out the page (the tree's new classes too) right here.
+    if (!this.container.classList.contains("active")) return;
+    const height = this.scroller.clientHeight || 600;
     const first = Math.max(0, Math.floor(this.scroller.scrollTop / ROW_HEIGHT) - ROW_BUFFER);
     const last = Math.min(this.shown.length, first + Math.ceil(height / ROW_HEIGHT) + 2 * ROW_BUFFER);
-    const spacer = (rows) => {
-      const tr = el("tr", { class: "spacer", "aria-hidden": "true" }, el("td", { colspan: AF.TABLE_COLUMNS.length + 1 }));
-      tr.style.height = `${rows * ROW_HEIGHT}px`;
-      return tr;
-    };
-    const fragment = document.createDocumentFragment();
-    fragment.appendChild(spacer(first));
-    for (let i = first; i < last; i++) fragment.appendChild(this.rowElement(this.shown[i], i));
-    fragment.appendChild(spacer(this.shown.length - last));
-    AF.clear(this.body).appendChild(fragment);
+    if (!this.top) {
+      const spacer = () => AF.el("tr", { class: "spacer", "aria-hidden": "true" },
+        AF.el("td", { colspan: AF.TABLE_COLUMNS.length + 1 }));
+      [this.top, this.bottom, this.pool] = [spacer(), spacer(), []];
+      AF.clear(this.body).append(this.top, this.bottom);
+    }
+    this.top.style.height = `${first * ROW_HEIGHT}px`;
+    this.bottom.style.height = `${(this.shown.length - last) * ROW_HEIGHT}px`;
+    while (this.pool.length < last - first) this.pool.push(this.rowElement());
+    this.pool.forEach((tr, slot) => {
+      const index = first + slot;
+      if (index < last) {
+        this.fill(tr, this.shown[index], index);
+        if (!tr.isConnected) this.body.insertBefore(tr, this.bottom);
+      } else if (tr.isConnected) tr.remove();
+    });
     const current = this.shown[this.cursor];
     if (current) this.table.setAttribute("aria-activedescendant", "nr-" + current.id);
     else this.table.removeAttribute("aria-activedescendant");
@@ -164,22 +173,33 @@ AF.NodeTable = class {
     this.tickAll.checked = this.shown.length > 0 && this.shown.length <= MAX_TICK_ALL && this.shown.every((r) => this.checked.has(r.id));
   }
 
-  rowElement(r, index) {
+  rowElement() {
     const el = AF.el;
-    const box = el("input", { type: "checkbox", tabindex: -1, "aria-label": `tick node ${r.id} to compare` });
-    box.checked = this.checked.has(r.id);
-    const tr = el("tr", { id: "nr-" + r.id, "data-id": r.id, "data-index": index, "aria-rowindex": index + 2,
-      "aria-selected": String(r.id === this.selected),
-      class: (r.id === this.selected ? "selected" : "") + (index === this.cursor ? " cursor" : "") },
-    el("td", { class: "check" }, box));
-    for (const column of AF.TABLE_COLUMNS) {
-      const value = column.text ? column.text(r) : column.value(r);
-      const td = el("td", { class: column.num ? "num" : column.wide ? "wide" : "", text: value === null ? "–" : value });
-      if (column.wide && value) td.title = value;
-      if (column.key === "status") td.className = "st-" + r.status;
-      tr.appendChild(td);
-    }
+    const tr = el("tr", {}, el("td", { class: "check" }, el("input", { type: "checkbox", tabindex: -1 })));
+    for (const column of AF.TABLE_COLUMNS) tr.appendChild(el("td", { class: column.num ? "num" : column.wide ? "wide" : "" }));
     return tr;
+  }
+
+  // Row `index` shows node summary `r`: its attributes, tick and cells.
+  fill(tr, r, index) {
+    const set = (node, name, value) => { if (node.getAttribute(name) !== value) node.setAttribute(name, value); };
+    set(tr, "id", "nr-" + r.id);
+    set(tr, "data-id", String(r.id));
+    set(tr, "data-index", String(index));
+    set(tr, "aria-rowindex", String(index + 2));
+    set(tr, "aria-selected", String(r.id === this.selected));
+    set(tr, "class", (r.id === this.selected ? "selected" : "") + (index === this.cursor ? " cursor" : ""));
+    const box = tr.firstChild.firstChild;
+    box.checked = this.checked.has(r.id);
+    set(box, "aria-label", `tick node ${r.id} to compare`);
+    AF.TABLE_COLUMNS.forEach((column, i) => {
+      const td = tr.children[i + 1];
+      const value = column.text ? column.text(r) : column.value(r);
+      const text = value === null || value === undefined ? "–" : String(value);
+      if (td.textContent !== text) td.textContent = text;
+      if (column.wide) set(td, "title", text);
+      if (column.key === "status") set(td, "class", "st-" + r.status);
+    });
   }
 
   onClick(event) {
@@ -249,7 +269,7 @@ AF.NodeTable = class {
     this.selected = id;
     const at = this.shown.findIndex((r) => r.id === id);
     if (at >= 0) this.cursor = at;
-    if (at >= 0 && this.scroller.clientHeight) this.reveal(at);
+    if (at >= 0 && this.container.classList.contains("active")) this.reveal(at);
     else this.render();
   }
 };

@@ -278,7 +278,7 @@ AF.Tree = class {
       mark.setAttribute("aria-selected", "true");
       this.svg.attr("aria-activedescendant", "tn-" + id);
     }
-    if (center && this.points && this.points.has(id)) {
+    if (center && this.points && this.points.has(id) && !this.comfortablyOnScreen(id)) {
       const [x, y] = this.points.get(id);
       const current = d3.zoomTransform(this.svg.node());
       const k = this.mode === "tidy" ? Math.max(current.k, 0.6) : current.k;
@@ -286,6 +286,16 @@ AF.Tree = class {
       this.svg.transition().duration(250).call(this.zoom.transform,
         d3.zoomIdentity.translate(width / 2 - k * x, height / 2 - k * y).scale(k));
     }
+  }
+
+  // Whether the node is on screen, away from the edges (then selecting it moves nothing).
+  comfortablyOnScreen(id) {
+    const t = d3.zoomTransform(this.svg.node());
+    const [x, y] = t.apply(this.points.get(id));
+    const width = this.svg.node().clientWidth, height = this.svg.node().clientHeight;
+    const margin = Math.min(80, width / 6, height / 6);
+    const readable = this.mode === "overview" || t.k >= 0.6;
+    return readable && x > margin && x < width - margin && y > margin && y < height - margin;
   }
 
   // Keyboard moves: the parent, the first child, the previous or next sibling.
