@@ -30,11 +30,12 @@ def test_the_table_sorts_filters_and_selects_with_the_tree(page, live_server, cl
     assert _count(page).startswith(f"{len(nodes)} of {len(nodes)} nodes shown")
     page.click("table.nodes th[data-key='score'] button")  # best first
     assert page.get_attribute("th[data-key='score']", "aria-sort") == "descending"
-    by_score = sorted((n for n in nodes.values() if n["score"] is not None),
-                      key=lambda n: (-n["score"], n["id"]))
+    by_score = sorted((n for n in nodes.values() if n["score"] is not None),  # ties: more tasks
+                      key=lambda n: (-n["score"], -n["tasks"], n["id"]))
     assert _shown_ids(page)[:5] == [n["id"] for n in by_score[:5]]
     page.click("table.nodes th[data-key='score'] button")  # lowest first, unscored still last
-    assert _shown_ids(page)[0] == sorted(by_score, key=lambda n: (n["score"], n["id"]))[0]["id"]
+    lowest = sorted(by_score, key=lambda n: (n["score"], n["tasks"], n["id"]))[0]
+    assert _shown_ids(page)[0] == lowest["id"]
 
     page.uncheck("input[data-status='invalid']")
     valid = [i for i, n in nodes.items() if n["status"] != "invalid"]
@@ -130,3 +131,32 @@ def test_5000_nodes_in_the_table_and_the_overview(page, big_run):
         assert not page.errors
     finally:
         server.stop()
+
+
+def test_the_table_and_matrix_in_the_export_show_hostile_text_as_text(page, hostile_run, tmp_path):
+    from agentforge.web.export import export_html
+
+    out = tmp_path / "run.html"
+    out.write_text(export_html(hostile_run.path), encoding="utf-8")
+    open_page(page, out.as_uri())
+    _table(page)
+    total = len(hostile_run.node_ids)
+    assert _count(page).startswith(f"{total} of {total}")
+    page.fill("#text-filter", "<svg onload")  # the hostile proposal, found in the export's data
+    wait_until(page, "document.querySelector('.table-count').textContent.startsWith('1 of')")
+    assert _shown_ids(page) == [hostile_run.hostile_node]
+    row = page.locator(f"table.nodes tr[data-id='{hostile_run.hostile_node}']")
+    assert "<script>window.__pwned=1</script>" in row.inner_text()
+    page.fill("#text-filter", "")
+    others = [n for n in hostile_run.node_ids if n != hostile_run.hostile_node][:2]
+    ticked = [hostile_run.hostile_node, *others]
+    for node_id in ticked:
+        page.click(f"table.nodes tr[data-id='{node_id}'] input[type=checkbox]")
+    page.click("button.compare-selected")
+    matrix = page.locator(".matrix")
+    matrix.wait_for(timeout=TIMEOUT)
+    assert matrix.locator("th.node-col").count() == 3
+    assert hostile_run.hostile_task in matrix.inner_text()  # a task id full of payloads, as text
+    assert page.evaluate("window.__pwned") is None
+    assert page.locator("img, iframe, object, embed").count() == 0
+    assert not page.errors

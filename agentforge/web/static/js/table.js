@@ -9,6 +9,7 @@ const ROW_HEIGHT = 24;  // px; fixed, so the scroll position says which rows are
 const ROW_BUFFER = 4;
 const MAX_TICK_ALL = 200;
 const shortTime = (iso) => (iso ? iso.slice(5, 19).replace("T", " ") : "–");
+const withCount = (score, tasks) => (score === null ? null : score + Math.min(tasks || 0, 99999) * 1e-9);
 const heldResolved = (r) => (r.held_out_tasks ? Math.round(r.held_out_score * r.held_out_tasks) : 0);
 
 AF.TABLE_COLUMNS = [
@@ -17,9 +18,11 @@ AF.TABLE_COLUMNS = [
   { key: "depth", width: 50, label: "depth", num: true, value: (r) => r.depth },
   { key: "operator", width: 112, label: "operator", value: (r) => r.operator, text: (r) => r.operator || "–" },
   { key: "status", width: 82, label: "status", value: (r) => r.status },
-  { key: "score", width: 96, label: "validation", num: true, desc: true, value: (r) => r.score,
+  // Scores tie often: the one measured on more tasks sorts first (1.00 on 10 tasks before 1.00 on 1).
+  { key: "score", width: 96, label: "validation", num: true, desc: true, value: (r) => withCount(r.score, r.tasks),
     text: (r) => (r.tasks ? `${AF.fmtScore(r.score)} · ${r.resolved}/${r.tasks}` : "–") },
-  { key: "held_out_score", width: 90, label: "held-out", num: true, desc: true, value: (r) => r.held_out_score,
+  { key: "held_out_score", width: 90, label: "held-out", num: true, desc: true,
+    value: (r) => withCount(r.held_out_score, r.held_out_tasks),
     text: (r) => (r.held_out_tasks ? `${AF.fmtScore(r.held_out_score)} · ${heldResolved(r)}/${r.held_out_tasks}` : "–") },
   { key: "cost_usd", width: 72, label: "cost", num: true, desc: true, value: (r) => r.cost_usd, text: (r) => AF.fmtUsd(r.cost_usd) },
   { key: "tokens", width: 84, label: "tokens", num: true, desc: true, value: (r) => (r.tokens === undefined ? null : r.tokens),
