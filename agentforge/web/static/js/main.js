@@ -105,6 +105,7 @@ window.AF = window.AF || {};
     table.checked.clear();
     if (source.resetVersion) source.resetVersion();
     await refresh();
+    if (filters.text) filters.setText(filters.textInput.value);  // ask this run's proposals
     const wanted = view || AF.route.read();
     const mine = !wanted.run || wanted.run === name;
     if (mine && wanted.compare) show(wanted, false);

@@ -59,7 +59,7 @@ AF.NodeTable = class {
     this.tickAll.addEventListener("change", () => this.tickShown(this.tickAll.checked));
     this.body = el("tbody");
     this.headers = new Map();
-    const head = el("tr", {}, el("th", { scope: "col", class: "check" }, this.tickAll));
+    const head = el("tr", { "aria-rowindex": 1 }, el("th", { scope: "col", class: "check" }, this.tickAll));
     for (const column of AF.TABLE_COLUMNS) {
       const button = el("button", { class: "sort", text: column.label, onclick: () => this.sortBy(column.key) });
       const th = el("th", { scope: "col", class: column.num ? "num" : column.wide ? "wide" : "", "data-key": column.key }, button);
