@@ -22,7 +22,6 @@ from sqlalchemy.pool import QueuePool
 from sqlmodel import Session, col, select
 
 from agentforge.evolve.report.costs import node_costs
-from agentforge.evolve.report.status import process_alive
 from agentforge.evolve.rundir import RunDir
 from agentforge.evolve.selection.base import NodeView, best_lineage
 from agentforge.llm.ledger import ModelCall
@@ -32,11 +31,21 @@ from agentforge.store.migrations import latest_version, read_version
 from agentforge.store.tables import AgentNode
 from agentforge.web.errors import NotFound
 from agentforge.web.files import node_files, resolve_inside
+from agentforge.web.page_reads import (
+    finalize_progress,
+    node_model_calls,
+    parse_ids,
+    phase_token,
+    run_phase,
+    search,
+    search_texts,
+    task_matrix,
+)
 
 NODE_FIELDS = ("id", "parent_id", "status", "reason", "score", "tasks", "resolved",
                "held_out_score", "held_out_tasks", "operator", "created_at", "cost_usd",
-               "summary")
-"""Columns of the compact node summaries (one row per node, in this order)."""
+               "summary", "tokens")
+"""Columns of the compact node summaries (one row per node, in this order; new ones go last)."""
 SHORT_TEXT = 160  # reason and summary in the summaries; the full text is in the node detail
 MAX_DIFF_CHARS = 400_000
 _SHA = re.compile(r"[0-9a-f]{7,64}")
@@ -131,11 +140,7 @@ class RunArchive:
                 "        WHERE id = :run),"
                 "       (SELECT coalesce(max(id), 0) FROM modelcall)"), {"run": self.run_id}
             ).one()
-        try:
-            live = self.rundir.live_file.stat().st_mtime_ns
-        except OSError:
-            live = 0
-        return "|".join(str(part) for part in (*row, live))
+        return "|".join(str(part) for part in (*row, phase_token(self.rundir)))
 
     # summaries ----------------------------------------------------------------------------
 
@@ -203,7 +208,8 @@ class RunArchive:
                 _round(held_won / held_tried) if held_tried else None, held_tried,
                 operator,
                 _iso_text(created_at), round(costs[node_id].total_usd, 6),
-                _short(summary if isinstance(summary, str) else None)])
+                _short(summary if isinstance(summary, str) else None),
+                costs[node_id].improve_tokens + costs[node_id].evaluate_tokens])
         return {"fields": list(NODE_FIELDS), "rows": out}
 
     def _build_summary(self) -> dict:
@@ -214,13 +220,21 @@ class RunArchive:
             won, tried = tallies.get((node_id, self.validation_split), (0, 0))
             views.append(NodeView(node_id, parent_id, won, tried - won, status))
         best_id, lineage = best_lineage(views)
-        live = self.rundir.read_live() if run.status == "running" else {}
-        alive = process_alive(live.get("pid"))
-        flight = live if alive else {}
+        phase, flight = run_phase(self.rundir, run.status)
         unfinished = self.store.list_evaluations(self.run_id, finished=False)
+        finalizing = None
+        if phase == "finalizing":  # the held-out evaluations started and not finished
+            finalizing = finalize_progress(flight, {
+                node: count for (node, split), (_, count) in tallies.items()
+                if split == self.held_out_split})
+            flight = {"evaluating": [{"node_id": e.node_id, "task_id": e.task_id,
+                                      "split": e.split} for e in unfinished
+                                     if e.split == self.held_out_split]}
         return {
             "run_id": self.run_id, "run_dir": str(self.rundir.path), "status": run.status,
-            "stop_reason": run.stop_reason, "iterations": run.iterations, "alive": alive,
+            "stop_reason": run.stop_reason, "iterations": run.iterations,
+            "alive": phase in ("running", "starting", "finalizing"), "phase": phase,
+            "finalizing": finalizing,
             "created_at": _iso(run.created_at), "best_id": best_id, "best_lineage": lineage,
             "spend": self._spend(),
             "in_flight": {"improving": flight.get("improving", []),
@@ -278,12 +292,14 @@ class RunArchive:
                 "finished": e.finished, "resolved": e.resolved, "reason": e.reason,
                 "cost_usd": round(e.cost_usd, 6), "tokens": e.tokens,
                 "duration_s": round(e.duration_s, 1),
+                "started_at": _iso(e.started_at), "finished_at": _iso(e.finished_at),
                 "test_output": result.test_output if result else None,
                 "files": self._result_files(result.trajectory_path if result else None),
             })
+        proposal = _loads(node.proposal_json)
         return {
             "id": node.id, "parent_id": node.parent_id, "status": node.status.value,
-            "reason": node.reason, "commit": node.commit, "proposal": _loads(node.proposal_json),
+            "reason": node.reason, "commit": node.commit, "proposal": proposal,
             "operator": getattr(node, "operator", None), "created_at": _iso(node.created_at),
             "external_id": getattr(node, "external_id", None),
             "warnings": [e.message for e in self.store.list_events(self.run_id)
@@ -295,7 +311,21 @@ class RunArchive:
                      "improve_tokens": cost.improve_tokens,
                      "evaluate_usd": round(cost.evaluate_usd, 6),
                      "evaluate_tokens": cost.evaluate_tokens},
+            "model_calls": node_model_calls(self.engine, self.run_id, node.id, node.parent_id,
+                                            proposal),
         }
+
+    def search(self, query: str) -> dict:
+        """Ids of the nodes whose proposal or reason contains `query`."""
+        return search(self._cached("texts", lambda: search_texts(self.engine, self.run_id)),
+                      query)
+
+    def matrix(self, ids: str) -> dict:
+        """Finished evaluations of the nodes `ids` (`1,2,3`): the compare matrix."""
+        wanted = parse_ids(ids)
+        for node_id in wanted:
+            self._node(node_id)  # NotFound for a node of another run
+        return task_matrix(self.store, self.run_id, wanted)
 
     def diff(self, a: int, b: int) -> dict:
         """The diff from node a's code to node b's."""

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import time
+
 from agentforge.evolve.evaluation.job import evaluate_job
 from agentforge.evolve.loop.context import RunContext
 from agentforge.evolve.loop.executor import LocalExecutor
@@ -30,14 +33,26 @@ def finalize(ctx: RunContext) -> dict:
             for s in chosen for t in ctx.held_out if (s.id, t.instance_id) not in done]
     store.add_event(ctx.run_id, "finalize", f"re-scoring nodes {[s.id for s in chosen]} on "
                     f"{len(ctx.held_out)} held-out tasks ({len(jobs)} evaluations to run)")
-    with LocalExecutor(config.evaluation.workers, name="agentforge-heldout") as pool:
-        for future in [pool.submit(evaluate_job, ctx, job) for job in jobs]:
-            future.result()
+    _say_phase(ctx, phase="finalize", finalists=[s.id for s in chosen],
+               held_out_tasks=len(ctx.held_out))
+    try:
+        with LocalExecutor(config.evaluation.workers, name="agentforge-heldout") as pool:
+            for future in [pool.submit(evaluate_job, ctx, job) for job in jobs]:
+                future.result()
+    finally:
+        _say_phase(ctx, phase=None)
     report = build_final_report(ctx, [s.id for s in chosen])
     write_json(ctx.rundir.report_file, report)
     store.add_event(ctx.run_id, "finalized", f"best node {report['best_id']}",
                     data={"finalists": report["finalists"]})
     return report
+
+
+def _say_phase(ctx: RunContext, **fields) -> None:
+    """Tell live.json that this process re-scores finalists (the web view shows it), keeping
+    what the loop wrote there (its elapsed time is what --resume continues from)."""
+    write_json(ctx.rundir.live_file, {**ctx.rundir.read_live(), "pid": os.getpid(),
+                                      "updated_at": time.time(), **fields})
 
 
 def build_final_report(ctx: RunContext, finalist_ids: list[int]) -> dict:
