@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import time
 import traceback
 from pathlib import Path
@@ -57,27 +58,34 @@ def evolve(
         typer.echo(ctx.get_help())
         raise ConfigError("give --config FILE.toml and --run-dir DIR to start a run, "
                           "or --resume DIR to continue one")
-    typer.echo(f"watch it: agentforge web {target}", err=True)
+    started = False
     # The lock comes first: a resume rewrites config.json, and two processes would run the
     # same evaluations twice.
     try:
         with hold_run_lock(target, say=lambda line: typer.echo(line, err=True)), \
                 open_run(target, run_config, overrides if run_config is None else []) as run:
+            started = True
+            typer.echo(f"watch it: agentforge web {target}", err=True)
             _run_until_stopped(run, finalize_at_end, quiet)
-    except BaseException:
-        if run_config is not None and created:
-            _remove_if_only_lock(target)  # a refused start (e.g. a bad seed) leaves nothing
-        raise
+    finally:
+        if run_config is not None and created and not started:
+            _remove_refused_start(target, run_config)  # a refused start leaves nothing
     typer.echo(f"status: agentforge status {target}")
 
 
-def _remove_if_only_lock(run_dir: Path) -> None:
-    """Remove a run directory this command created if nothing but its lock file is in it."""
+def _remove_refused_start(run_dir: Path, config) -> None:
+    """Remove the directory of a new run that never started (this command created it).
+
+    The checks before the first write refuse almost every bad start; this catches the rest
+    (e.g. a Gateway that cannot start), so that the same command can simply be run again.
+    A run whose archive is a PostgreSQL database keeps its directory once written: the
+    database holds the run too, and `--resume` continues it.
+    """
     from agentforge.evolve.runlock import LOCK_NAME
 
-    if run_dir.is_dir() and {p.name for p in run_dir.iterdir()} <= {LOCK_NAME}:
-        (run_dir / LOCK_NAME).unlink(missing_ok=True)
-        run_dir.rmdir()
+    if run_dir.is_dir() and (config.store is None
+                             or {p.name for p in run_dir.iterdir()} <= {LOCK_NAME}):
+        shutil.rmtree(run_dir, ignore_errors=True)
 
 
 def _seed_override(seed: str, resume: Path | None) -> str:
