@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -17,10 +18,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from docker.errors import APIError, BuildError, ImageNotFound
+import docker
+from docker.errors import APIError, ImageNotFound
 
 from agentforge.errors import ImageMissing, SandboxError
 from agentforge.paths import sandboxes_dir
+from agentforge.progress import long_step
 from agentforge.sandbox.engine import docker_client
 
 REGISTRY_BASE = "python:3.12-slim"
@@ -126,6 +129,7 @@ def resolve_base_image(requested: str | None = None, log: Callable[[str], None] 
     requested = requested or os.environ.get("AGENTFORGE_BASE_IMAGE")
     if requested:
         if not _image_exists(requested):
+            log(f"pulling {requested} ...")
             try:
                 docker_client().images.pull(requested)
             except APIError as exc:
@@ -140,7 +144,8 @@ def resolve_base_image(requested: str | None = None, log: Callable[[str], None] 
         docker_client().images.pull(REGISTRY_BASE)
         return REGISTRY_BASE
     except APIError:
-        log(f"no registry reachable for {REGISTRY_BASE}; using the local Debian base image")
+        log(f"no registry reachable for {REGISTRY_BASE}; using the local Debian base image "
+            f"{LOCAL_BASE}")
     if not _image_exists(LOCAL_BASE):
         build_local_base(log)
     return LOCAL_BASE
@@ -154,10 +159,16 @@ def build_local_base(log: Callable[[str], None] = print) -> None:
             f"no registry is reachable and the local base image {LOCAL_BASE} is missing. "
             f"Build it as root with: sudo apt-get install -y debootstrap && sudo bash {script}"
         )
-    log(f"building {LOCAL_BASE} with debootstrap (about a minute) ...")
-    done = subprocess.run(["bash", str(script), LOCAL_BASE], capture_output=True, text=True)
-    if done.returncode != 0:
-        raise ImageMissing(f"building {LOCAL_BASE} failed:\n{done.stderr[-2000:]}")
+    with long_step(f"building {LOCAL_BASE} with debootstrap (3-4 minutes on 2 cores, "
+                   f"longer on a busy machine)", say_line=log) as tell:
+        with subprocess.Popen(["bash", str(script), LOCAL_BASE], stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, text=True) as proc:
+            lines = []
+            for line in proc.stdout:
+                lines.append(line)
+                tell(f"  {line.rstrip()}")
+        if proc.returncode != 0:
+            raise ImageMissing(f"building {LOCAL_BASE} failed:\n{''.join(lines)[-2000:]}")
 
 
 def _host_ca_bundle() -> bytes:
@@ -169,19 +180,45 @@ def _host_ca_bundle() -> bytes:
     return default.read_bytes() if default.is_file() else b""
 
 
-def build_image(
-    name: str,
-    base_image: str | None = None,
-    *,
-    force: bool = False,
-    log: Callable[[str], None] = print,
-) -> str:
+def build_images(names: list[str], base_image: str | None = None, *, force: bool = False,
+                 log: Callable[[str], None] = print) -> dict[str, str]:
+    """Build the named images and the images they build FROM, each once (the base image is
+    resolved once); return their tags. An image of the same inputs is not built again."""
+    session = _BuildSession(base_image, log)
+    return {name: session.build(name, force) for name in names}
+
+
+def build_image(name: str, base_image: str | None = None, *, force: bool = False,
+                log: Callable[[str], None] = print) -> str:
     """Build sandboxes/<name> unless an image of the same inputs exists; return its tag."""
-    image_spec = spec(name)
-    if image_spec.base:
-        base = build_image(image_spec.base, base_image, log=log)
-    else:
-        base = resolve_base_image(base_image, log)
+    return build_images([name], base_image, force=force, log=log)[name]
+
+
+class _BuildSession:
+    """One `images build`: what it built or found up to date, so nothing is done (or said)
+    twice when several images share a base."""
+
+    def __init__(self, base_image: str | None, log: Callable[[str], None]) -> None:
+        self.requested, self.log = base_image, log
+        self.tags: dict[str, str] = {}
+        self._base: str | None = None
+
+    def base(self) -> str:
+        if self._base is None:
+            self._base = resolve_base_image(self.requested, self.log)
+        return self._base
+
+    def build(self, name: str, force: bool = False) -> str:
+        if name not in self.tags:
+            image_spec = spec(name)
+            base = self.build(image_spec.base) if image_spec.base else self.base()
+            self.tags[name] = _build_spec(image_spec, base, force, self.log)
+        return self.tags[name]
+
+
+def _build_spec(image_spec: ImageSpec, base: str, force: bool,
+                log: Callable[[str], None]) -> str:
+    name = image_spec.name
     base_id = docker_client().images.get(base).id
     files_hash = image_spec.files_hash()
     inputs = hashlib.sha256(f"{files_hash}\0{base_id}".encode()).hexdigest()[:12]
@@ -189,29 +226,51 @@ def build_image(
     if not force and _image_exists(tag):
         log(f"{name}: up to date ({tag})")
         return tag
-    log(f"{name}: building {tag} from {base} ...")
     with tempfile.TemporaryDirectory(prefix=f"agentforge-build-{name}-") as tmp:
         context = Path(tmp) / "context"
         shutil.copytree(image_spec.folder, context)
         (context / "build-ca.pem").write_bytes(_host_ca_bundle())
-        buildargs = {"BASE_IMAGE": base}
-        for var in ("HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "http_proxy", "https_proxy"):
-            if os.environ.get(var):
-                buildargs[var] = os.environ[var]
-        try:
-            docker_client().images.build(
-                path=str(context),
-                tag=tag,
-                buildargs=buildargs,
-                labels={_LABEL_NAME: name, _LABEL_FILES: files_hash, "agentforge.base": base},
-                rm=True,
-                forcerm=True,
-                pull=False,
-            )
-        except BuildError as exc:
-            tail = "".join(
-                str(entry.get("stream", entry.get("error", ""))) for entry in exc.build_log
-            )[-3000:]
-            raise SandboxError(f"building image {name!r} failed: {exc.msg}\n{tail}") from exc
+        stream_build(context, tag, {"BASE_IMAGE": base},
+                     {_LABEL_NAME: name, _LABEL_FILES: files_hash, "agentforge.base": base},
+                     what=f"{name}: building {tag} from {base}", log=log)
     log(f"{name}: built {tag}")
     return tag
+
+
+def _build_api() -> docker.APIClient:
+    """A client of its own for builds, with no read timeout: a step may be silent for many
+    minutes (apt, npm, a daemon busy with another build), and that is not a failure."""
+    return docker.from_env(timeout=None).api
+
+
+def stream_build(context: Path, tag: str, buildargs: dict[str, str], labels: dict[str, str],
+                 *, what: str, log: Callable[[str], None] = print) -> None:
+    """Build `context` as `tag`, saying each step as it starts (and every 10 s while one is
+    silent); a failure raises SandboxError with the end of the build's output."""
+    for var in ("HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "http_proxy", "https_proxy"):
+        if os.environ.get(var):
+            buildargs = {**buildargs, var: os.environ[var]}
+    output: list[str] = []
+    api = _build_api()
+    try:
+        with long_step(what, say_line=log) as tell:
+            for chunk in api.build(path=str(context), tag=tag, buildargs=buildargs,
+                                   labels=labels, rm=True, forcerm=True, pull=False,
+                                   decode=True, timeout=None):
+                text = str(chunk.get("stream", ""))
+                output.append(text)
+                step = _STEP.match(text)
+                if step:
+                    tell(f"  step {step['n']}: {step['what'].strip()[:100]}")
+                if "error" in chunk:
+                    raise SandboxError(f"{what} failed: {chunk['error']}\n"
+                                       f"{''.join(output)[-3000:]}")
+    except APIError as exc:
+        raise SandboxError(f"{what} failed: {exc.explanation}") from exc
+    finally:
+        api.close()
+    if not _image_exists(tag):
+        raise SandboxError(f"{what} ended without an image:\n{''.join(output)[-3000:]}")
+
+
+_STEP = re.compile(r"^Step (?P<n>\d+/\d+) : (?P<what>.*)", re.S)
