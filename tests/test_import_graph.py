@@ -11,7 +11,8 @@ import is still a dependency). The checks:
   that drives it under `if TYPE_CHECKING:` (the handler names its `Gateway`): such an import
   never runs, and the layers are what the running imports make;
 - only `store/` creates tables (`create_all`), so the schema has one owner;
-- `sandbox/` and `store/` are foundations: they import only `errors` (and `paths`);
+- `sandbox/` and `store/` are foundations: they import only `errors` (and `paths`, and
+  `progress` for long steps);
 - `examples/` (the data behind examples/*.toml) sits on top: nothing else imports it.
 """
 
@@ -186,7 +187,7 @@ def _is_table_create(node: ast.Attribute) -> bool:
 def test_sandbox_and_store_are_foundations():
     """What their READMEs promise: llm/ and the rest build on them, never the reverse."""
     packages = package_graph(module_graph())
-    assert packages["sandbox"] <= {"errors", "paths"}, packages["sandbox"]
+    assert packages["sandbox"] <= {"errors", "paths", "progress"}, packages["sandbox"]
     assert packages["store"] <= {"errors"}, packages["store"]
 
 
