@@ -19,9 +19,9 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
-HEARTBEAT_SECONDS = 10.0
-"""A step silent for this long says it is still at work (README command 1 prints something
-at least this often)."""
+HEARTBEAT_SECONDS = 8.0
+"""A step silent for this long says it is still at work: with the checks' own delay, a line
+comes at least every 10 s (what README command 1 promises)."""
 
 _log = logging.getLogger("agentforge.progress")
 _lock = threading.Lock()

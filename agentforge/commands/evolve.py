@@ -156,10 +156,12 @@ def _run(run, finalize_at_end: bool, quiet: bool) -> None:
 
 
 def _printer(run):
+    """The plain progress line: printed when it changes, and at least every 10 s."""
     from agentforge.evolve.selection.base import NoParentAvailable, best_by_score
+    from agentforge.progress import HEARTBEAT_SECONDS
     from agentforge.store.tables import VALIDATED
 
-    last: list[str] = [""]
+    last = {"line": "", "at": 0.0}
 
     def show(snapshot: dict) -> None:
         summaries = run.store.node_summaries(run.run_id,
@@ -176,9 +178,14 @@ def _printer(run):
                 f"spend ${spend.cost_usd:.4f}, {spend.tokens:,} tokens | "
                 f"improving {snapshot['improving'] or '-'} | evaluating [{evaluating}]"
                 f" +{snapshot['queued']} queued")
-        if line != last[0]:
-            last[0] = line
-            typer.echo(f"[{time.strftime('%H:%M:%S')}] {line}", err=True)
+        if snapshot.get("stopping"):
+            line = f"stopping, waiting for the steps in flight | {line}"
+        now = time.monotonic()
+        # Snapshots come about every 2 s: a gap stays under 10 s.
+        if line != last["line"] or now - last["at"] >= HEARTBEAT_SECONDS - 0.5:
+            last.update(line=line, at=now)
+            typer.echo(f"[{time.strftime('%H:%M:%S')}] {snapshot.get('elapsed_s', 0):.0f}s "
+                       f"{line}", err=True)
 
     return show
 

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from concurrent.futures import as_completed
+
 from agentforge.evolve.context import RunContext
 from agentforge.evolve.executor import LocalExecutor
 from agentforge.evolve.rundir import write_json
 from agentforge.evolve.scheduler import EvaluationJob
 from agentforge.evolve.selection.base import finalist_ids
 from agentforge.evolve.steps import evaluate_job
+from agentforge.progress import long_step
 from agentforge.store.records import NodeSummary
 
 
@@ -30,14 +33,24 @@ def finalize(ctx: RunContext) -> dict:
             for s in chosen for t in ctx.held_out if (s.id, t.instance_id) not in done]
     store.add_event(ctx.run_id, "finalize", f"re-scoring nodes {[s.id for s in chosen]} on "
                     f"{len(ctx.held_out)} held-out tasks ({len(jobs)} evaluations to run)")
-    with LocalExecutor(config.evaluation.workers, name="agentforge-heldout") as pool:
-        for future in [pool.submit(evaluate_job, ctx, job) for job in jobs]:
-            future.result()
+    with long_step(f"finalizing: nodes {[s.id for s in chosen]} on {len(ctx.held_out)} held-out "
+                   f"tasks ({len(jobs)} evaluations, {config.evaluation.workers} at a time)"
+                   ) as tell, \
+            LocalExecutor(config.evaluation.workers, name="agentforge-heldout") as pool:
+        futures = {pool.submit(evaluate_job, ctx, job): job for job in jobs}
+        for done, future in enumerate(as_completed(futures), 1):
+            outcome, job = future.result(), futures[future]
+            tell(f"finalizing: {done}/{len(jobs)} done (node {job.node_id}, {job.task_id}: "
+                 f"{_verdict(outcome)})")
     report = build_final_report(ctx, [s.id for s in chosen])
     write_json(ctx.rundir.report_file, report)
     store.add_event(ctx.run_id, "finalized", f"best node {report['best_id']}",
                     data={"finalists": report["finalists"]})
     return report
+
+
+def _verdict(outcome) -> str:
+    return "resolved" if outcome.resolved else "skipped" if outcome.skipped else "unresolved"
 
 
 def build_final_report(ctx: RunContext, finalist_ids: list[int]) -> dict:

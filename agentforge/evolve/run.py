@@ -108,7 +108,8 @@ class EvolutionRun:
                            on_improvement_done=self.on_improvement_done,
                            run_evaluation=lambda j: evaluate_job(ctx, j),
                            on_evaluation_done=self.on_evaluation_done,
-                           budget_exceeded=self.budget_exceeded),
+                           budget_exceeded=self.budget_exceeded,
+                           draining=self._tick),
             executor,
             SchedulerConfig(improve_workers=ctx.config.improve.workers,
                             eval_workers=ctx.config.evaluation.workers,
@@ -266,6 +267,7 @@ class EvolutionRun:
             "evaluating": [{"node_id": j.node_id, "task_id": j.task_id, "split": j.split}
                            for j in (flight.evaluating if flight else [])],
             "queued": flight.queued if flight else 0,
+            "stopping": bool(self.scheduler and self.scheduler.stopping),
         }
         write_json(self.ctx.rundir.live_file, snapshot)
         if self.progress is not None:
