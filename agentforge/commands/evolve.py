@@ -125,6 +125,7 @@ def _run_until_stopped(run, finalize_at_end: bool, quiet: bool) -> None:
 def _run(run, finalize_at_end: bool, quiet: bool) -> None:
     from agentforge.evolve.finalize import finalize
     from agentforge.evolve.run import EvolutionRun
+    from agentforge.evolve.status import FINISHED_REASONS, describe_end
 
     typer.echo(f"run {run.run_id} in {run.rundir.path}: {len(run.validation)} validation, "
                f"{len(run.held_out)} held-out tasks; selection {run.config.selection.name}",
@@ -136,8 +137,10 @@ def _run(run, finalize_at_end: bool, quiet: bool) -> None:
     with live_progress(run, quiet=quiet, plain=_printer) as progress:
         evolution = EvolutionRun(run, progress=progress)
         report = evolution.run()
-    typer.echo(f"stopped: {report.stop_reason} ({report.iterations} iterations, "
-               f"{report.evaluations} evaluations, {report.elapsed_s:.0f}s)", err=True)
+    finished = report.stop_reason in FINISHED_REASONS
+    typer.echo(f"run {describe_end('finished' if finished else 'stopped', report.stop_reason)}"
+               f": {report.iterations} iterations, {report.evaluations} evaluations, "
+               f"{report.elapsed_s:.0f}s", err=True)
     still = evolution.scheduler.in_flight()
     if still.evaluating or still.improving:
         from agentforge.evolve.stopping import end_run_now
@@ -147,7 +150,7 @@ def _run(run, finalize_at_end: bool, quiet: bool) -> None:
                     f"{len(still.improving)} self-improvement step(s) did not finish within "
                     f"budget.drain_seconds and were dropped; they run again with "
                     f"agentforge evolve --resume {run.rundir.path}")
-    if report.stop_reason not in ("exhausted", "iterations"):
+    if not finished:
         typer.echo(f"not finalized; continue with: agentforge evolve --resume {run.rundir.path}",
                    err=True)
         return

@@ -56,6 +56,7 @@ from agentforge.evolve.selection import (
     rng_from_json,
     rng_state_to_json,
 )
+from agentforge.evolve.status import FINISHED_REASONS
 from agentforge.evolve.steps import evaluate_job, validate_node
 from agentforge.evolve.stopping import install_stop_handlers
 from agentforge.store.tables import VALIDATED, NodeStatus
@@ -123,7 +124,7 @@ class EvolutionRun:
         finally:
             restore()
             executor.shutdown(wait=False)
-        finished = report.stop_reason in ("exhausted", "iterations")
+        finished = report.stop_reason in FINISHED_REASONS
         self.store.update_run(ctx.run_id, status="finished" if finished else "stopped",
                               stop_reason=report.stop_reason)
         self.store.add_event(ctx.run_id, "stopped", f"run {report.stop_reason}: "
