@@ -42,10 +42,14 @@ def _said() -> None:
 
 @contextmanager
 def long_step(what: str, say_line: Callable[[str], None] | None = None,
-              every: float = HEARTBEAT_SECONDS) -> Iterator[Callable[[str], None]]:
+              every: float = HEARTBEAT_SECONDS,
+              detail: Callable[[], str] = lambda: "",
+              announce: bool = True) -> Iterator[Callable[[str], None]]:
     """Say `what` now and, while the step runs, `<its latest line>: still at work (Ns)`
     whenever nothing was said for `every` seconds (through `say_line`, else the progress
-    log). Yields the function for the step's own lines (each one restarts the wait)."""
+    log), with `detail()` (e.g. the step's last output) when it has one; `announce=False`
+    says nothing unless the step turns out slow. Yields the function for the step's own
+    lines (each one restarts the wait)."""
     if say_line is None:
         if not _log.isEnabledFor(logging.INFO):
             yield lambda _text: None
@@ -59,7 +63,8 @@ def long_step(what: str, say_line: Callable[[str], None] | None = None,
         current[:] = [text, time.monotonic()]
         say_line(text)
 
-    tell(what)
+    if announce:
+        tell(what)
     done = threading.Event()
 
     def beat() -> None:
@@ -68,7 +73,10 @@ def long_step(what: str, say_line: Callable[[str], None] | None = None,
                 quiet = time.monotonic() - _last_said[0]
             if quiet >= every:
                 _said()
-                say_line(f"{current[0]}: still at work ({time.monotonic() - current[1]:.0f}s)")
+                line = current[0] if len(current[0]) <= 70 else current[0][:69] + "…"
+                extra = detail()
+                extra = f"; last output: {extra[:100]}" if extra else ""
+                say_line(f"{line}: still at work ({time.monotonic() - current[1]:.0f}s{extra})")
 
     thread = threading.Thread(target=beat, name="agentforge-heartbeat", daemon=True)
     thread.start()

@@ -1,4 +1,5 @@
 """Sandbox images: built from the Dockerfiles in sandboxes/, tagged by a hash of their inputs.
+The checkout's top-level Dockerfile (agentforge itself) builds the same way, when named.
 
 An image is rebuilt only when its folder, its base image or its build arguments change.
 Dockerfiles take `ARG BASE_IMAGE`: `python:3.12-slim` where a registry is reachable, a
@@ -7,6 +8,7 @@ local debootstrap image (sandboxes/base/make-base-image.sh) where none is.
 
 from __future__ import annotations
 
+import fnmatch
 import hashlib
 import os
 import re
@@ -22,12 +24,17 @@ import docker
 from docker.errors import APIError, ImageNotFound
 
 from agentforge.errors import ImageMissing, SandboxError
-from agentforge.paths import sandboxes_dir
+from agentforge.paths import checkout_dir, sandboxes_dir
 from agentforge.progress import long_step
 from agentforge.sandbox.engine import docker_client
 
+APP_IMAGE = "agentforge"
+"""agentforge itself: the checkout's top-level Dockerfile (built only when named)."""
 REGISTRY_BASE = "python:3.12-slim"
 LOCAL_BASE = "agentforge/base:bookworm"
+LOCAL_APP_BASE = "agentforge/base:trixie"
+"""agentforge's own image where no registry is reachable: Debian 13, whose Python (3.13) has
+the tarfile filters agentforge needs (Debian 12's 3.11.2 predates them)."""
 AGENT_RUNTIME = "agent-runtime"
 _LABEL_NAME = "agentforge.image"
 _LABEL_FILES = "agentforge.files-hash"
@@ -40,6 +47,9 @@ class ImageSpec:
 
     name: str
     folder: Path
+    ignored: tuple[str, ...] = ()
+    """.dockerignore patterns: a name at the folder's top (`runs`, `*.egg-info`) or, after
+    `**/`, anywhere (`**/__pycache__`)."""
 
     @property
     def repository(self) -> str:
@@ -59,7 +69,33 @@ class ImageSpec:
     @property
     def built_by_default(self) -> bool:
         """False for big images that `agentforge images build` makes only when named."""
-        return bool(self.options.get("default", True))
+        return bool(self.options.get("default", True)) and self.name != APP_IMAGE
+
+    def files(self) -> list[Path]:
+        """The build context: every file of the folder that .dockerignore keeps, sorted."""
+        kept = []
+        for top, dirs, names in os.walk(self.folder):
+            here = Path(top)
+            dirs[:] = sorted(d for d in dirs if not self.is_ignored(here / d))
+            kept += [here / n for n in names if not self.is_ignored(here / n)]
+        return sorted(kept)
+
+    def is_ignored(self, path: Path) -> bool:
+        parts = path.relative_to(self.folder).parts
+        for pattern in self.ignored:
+            if pattern.startswith("**/"):
+                if any(fnmatch.fnmatch(part, pattern[3:]) for part in parts):
+                    return True
+            elif fnmatch.fnmatch(parts[0], pattern):
+                return True
+        return False
+
+    def copy_context(self, target: Path) -> None:
+        """Copy the build context (what .dockerignore keeps) to `target`."""
+        for path in self.files():
+            dest = target / path.relative_to(self.folder)
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(path, dest, follow_symlinks=False)
 
     def files_hash(self) -> str:
         """Hash of every file in the folder (names and contents), and of its base's sources."""
@@ -67,7 +103,7 @@ class ImageSpec:
         if self.base:
             # A child must be rebuilt (and found stale) whenever its base's sources change.
             digest.update(b"base\0" + spec(self.base).files_hash().encode() + b"\0")
-        for path in sorted(p for p in self.folder.rglob("*") if p.is_file()):
+        for path in self.files():
             digest.update(path.relative_to(self.folder).as_posix().encode() + b"\0")
             digest.update(path.read_bytes() + b"\0")
         return digest.hexdigest()[:16]
@@ -76,11 +112,14 @@ class ImageSpec:
 def image_specs() -> dict[str, ImageSpec]:
     """Every image folder under sandboxes/ (those with a Dockerfile), by name."""
     root = sandboxes_dir()
-    return {
-        d.name: ImageSpec(d.name, d)
-        for d in sorted(root.iterdir())
-        if (d / "Dockerfile").is_file()
-    }
+    specs = {d.name: ImageSpec(d.name, d) for d in sorted(root.iterdir())
+             if (d / "Dockerfile").is_file()}
+    checkout = checkout_dir()
+    if checkout is not None:
+        ignore_file = checkout / ".dockerignore"
+        patterns = ignore_file.read_text().split() if ignore_file.is_file() else []
+        specs[APP_IMAGE] = ImageSpec(APP_IMAGE, checkout, tuple(patterns))
+    return specs
 
 
 def spec(name: str) -> ImageSpec:
@@ -151,24 +190,26 @@ def resolve_base_image(requested: str | None = None, log: Callable[[str], None] 
     return LOCAL_BASE
 
 
-def build_local_base(log: Callable[[str], None] = print) -> None:
-    """Make the debootstrap base image (needs root and debootstrap)."""
+def build_local_base(log: Callable[[str], None] = print, image: str = LOCAL_BASE) -> None:
+    """Make a debootstrap base image (needs root and debootstrap); the tag names the suite."""
     script = sandboxes_dir() / "base" / "make-base-image.sh"
+    suite = image.rpartition(":")[2]
     if shutil.which("debootstrap") is None or os.geteuid() != 0:
         raise ImageMissing(
-            f"no registry is reachable and the local base image {LOCAL_BASE} is missing. "
-            f"Build it as root with: sudo apt-get install -y debootstrap && sudo bash {script}"
-        )
-    with long_step(f"building {LOCAL_BASE} with debootstrap (3-4 minutes on 2 cores, "
+            f"no registry is reachable and the local base image {image} is missing. Build it "
+            f"as root with: sudo apt-get install -y debootstrap && sudo env DEBIAN_SUITE={suite} "
+            f"bash {script} {image}")
+    with long_step(f"building {image} with debootstrap (3-4 minutes on 2 cores, "
                    f"longer on a busy machine)", say_line=log) as tell:
-        with subprocess.Popen(["bash", str(script), LOCAL_BASE], stdout=subprocess.PIPE,
-                              stderr=subprocess.STDOUT, text=True) as proc:
+        with subprocess.Popen(["bash", str(script), image], stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, text=True,
+                              env={**os.environ, "DEBIAN_SUITE": suite}) as proc:
             lines = []
             for line in proc.stdout:
                 lines.append(line)
                 tell(f"  {line.rstrip()}")
         if proc.returncode != 0:
-            raise ImageMissing(f"building {LOCAL_BASE} failed:\n{''.join(lines)[-2000:]}")
+            raise ImageMissing(f"building {image} failed:\n{''.join(lines)[-2000:]}")
 
 
 def _host_ca_bundle() -> bytes:
@@ -203,15 +244,19 @@ class _BuildSession:
         self.tags: dict[str, str] = {}
         self._base: str | None = None
 
-    def base(self) -> str:
+    def base(self, name: str) -> str:
         if self._base is None:
             self._base = resolve_base_image(self.requested, self.log)
+        if name == APP_IMAGE and self._base == LOCAL_BASE:
+            if not _image_exists(LOCAL_APP_BASE):
+                build_local_base(self.log, LOCAL_APP_BASE)
+            return LOCAL_APP_BASE
         return self._base
 
     def build(self, name: str, force: bool = False) -> str:
         if name not in self.tags:
             image_spec = spec(name)
-            base = self.build(image_spec.base) if image_spec.base else self.base()
+            base = self.build(image_spec.base) if image_spec.base else self.base(name)
             self.tags[name] = _build_spec(image_spec, base, force, self.log)
         return self.tags[name]
 
@@ -219,8 +264,9 @@ class _BuildSession:
 def _build_spec(image_spec: ImageSpec, base: str, force: bool,
                 log: Callable[[str], None]) -> str:
     name = image_spec.name
-    base_id = docker_client().images.get(base).id
-    files_hash = image_spec.files_hash()
+    with long_step(f"{name}: reading its sources", say_line=log, announce=False):
+        base_id = docker_client().images.get(base).id
+        files_hash = image_spec.files_hash()
     inputs = hashlib.sha256(f"{files_hash}\0{base_id}".encode()).hexdigest()[:12]
     tag = f"{image_spec.repository}:{inputs}"
     if not force and _image_exists(tag):
@@ -228,11 +274,13 @@ def _build_spec(image_spec: ImageSpec, base: str, force: bool,
         return tag
     with tempfile.TemporaryDirectory(prefix=f"agentforge-build-{name}-") as tmp:
         context = Path(tmp) / "context"
-        shutil.copytree(image_spec.folder, context)
+        image_spec.copy_context(context)
         (context / "build-ca.pem").write_bytes(_host_ca_bundle())
         stream_build(context, tag, {"BASE_IMAGE": base},
                      {_LABEL_NAME: name, _LABEL_FILES: files_hash, "agentforge.base": base},
                      what=f"{name}: building {tag} from {base}", log=log)
+    if name == APP_IMAGE:  # the name the README's `docker run` lines use
+        docker_client().images.get(tag).tag(image_spec.repository, "latest")
     log(f"{name}: built {tag}")
     return tag
 
@@ -251,9 +299,10 @@ def stream_build(context: Path, tag: str, buildargs: dict[str, str], labels: dic
         if os.environ.get(var):
             buildargs = {**buildargs, var: os.environ[var]}
     output: list[str] = []
+    last = [""]  # the latest line a step printed, shown while it is silent
     api = _build_api()
     try:
-        with long_step(what, say_line=log) as tell:
+        with long_step(what, say_line=log, detail=lambda: last[0]) as tell:
             for chunk in api.build(path=str(context), tag=tag, buildargs=buildargs,
                                    labels=labels, rm=True, forcerm=True, pull=False,
                                    decode=True, timeout=None):
@@ -261,7 +310,10 @@ def stream_build(context: Path, tag: str, buildargs: dict[str, str], labels: dic
                 output.append(text)
                 step = _STEP.match(text)
                 if step:
-                    tell(f"  step {step['n']}: {step['what'].strip()[:100]}")
+                    last[0] = ""
+                    tell(f"  step {step['n']}: {' '.join(step['what'].split())[:100]}")
+                elif text.strip() and not text.startswith(" ---> "):
+                    last[0] = text.strip().splitlines()[-1]
                 if "error" in chunk:
                     raise SandboxError(f"{what} failed: {chunk['error']}\n"
                                        f"{''.join(output)[-3000:]}")
