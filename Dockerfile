@@ -16,8 +16,9 @@ RUN if [ -s /src/agentforge/build-ca.pem ]; then export PIP_CERT=/src/agentforge
  && rm -rf /src/agentforge \
  && (command -v git >/dev/null || (apt-get update && apt-get install -y --no-install-recommends git \
       && rm -rf /var/lib/apt/lists/*))
-# Runs and the folders of sandbox sockets live under /runs and /tmp/agentforge: mount both
-# from the host at the SAME paths (see the README), because the engine resolves mounts there.
+# The folders of the sandboxes' sockets live under /tmp/agentforge (TMPDIR): mount it from
+# the host at the SAME path, because the engine resolves the sandboxes' mounts on the host.
+# Runs go under /runs (mount a host folder there).
 ENV PATH=/opt/agentforge/venv/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
     PYTHONUNBUFFERED=1 \
     TMPDIR=/tmp/agentforge
