@@ -47,11 +47,11 @@ def web(
     if token is None and host not in LOOPBACK:
         token = secrets.token_urlsafe(24)
     query = f"?token={token}" if token else ""
-    urls = [f"http://{f'[{a}]' if ':' in a else a}:{port}/{query}" + (f" ({name})" if name else "")
-            for a, name in _addresses(host)]
-    url = urls[0].split(" ")[0]
-    typer.echo(f"agentforge web: serving {', '.join(str(f) for f in folders)} at "
-               + "\n  ".join(urls))
+    urls = [f"http://{f'[{a}]' if ':' in a else a}:{port}/{query}" for a in _addresses(host)]
+    url = urls[0]
+    typer.echo(f"agentforge web: serving {', '.join(str(f) for f in folders)} at {url}")
+    if urls[1:]:
+        typer.echo("  also at " + ", ".join(urls[1:]))
     from agentforge.web.runs import RunCatalog
 
     if not RunCatalog(folders).run_dirs():
@@ -65,11 +65,11 @@ def web(
                 server_header=False, proxy_headers=False)
 
 
-def _addresses(host: str) -> list[tuple[str, str]]:
-    """(address, interface) a browser can use for `host`: each of the machine's own
-    addresses when it binds all of them (0.0.0.0, ::), else the host itself."""
+def _addresses(host: str) -> list[str]:
+    """The addresses a browser can use for `host`: each of the machine's own IPv4 addresses
+    when it binds all of them (0.0.0.0, ::), else the host itself."""
     if host not in ("0.0.0.0", "::"):
-        return [(host, "")]
+        return [host]
     import fcntl
     import socket
     import struct
@@ -82,9 +82,9 @@ def _addresses(host: str) -> list[tuple[str, str]]:
                                      struct.pack("256s", name[:15].encode()))
             except OSError:
                 continue
-            found.append((socket.inet_ntoa(packed[20:24]), name))
+            found.append(socket.inet_ntoa(packed[20:24]))
     # Loopback last: the addresses worth copying to another machine come first.
-    return sorted(found, key=lambda item: item[0].startswith("127.")) or [(host, "")]
+    return sorted(found, key=lambda address: address.startswith("127.")) or [host]
 
 
 @_export_app.command()
