@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -35,8 +36,8 @@ def test_the_readme_example_is_about_five_lines():
 @pytest.mark.slow
 def test_the_readme_example_solves_a_bundled_task_with_the_runs_best(agent_image, finished_run,
                                                                      tmp_path, monkeypatch):
-    temp = tmp_path / "temp"  # the process's temporary folder, watched for leftovers
-    temp.mkdir()
+    # The process's temporary folder, watched for leftovers (short: sockets live there).
+    temp = Path(tempfile.mkdtemp(prefix="af-"))
     monkeypatch.setattr(tempfile, "tempdir", str(temp))
     task = get_benchmark("local").task(TASK)
     script = tmp_path / "model.json"
@@ -52,7 +53,9 @@ def test_the_readme_example_solves_a_bundled_task_with_the_runs_best(agent_image
     result = scope["result"]
     assert result.stop_reason == "submitted" and result.exit_code == 0
     assert result.trajectory["stop_reason"] == "submitted"
-    assert list(temp.iterdir()) == []  # solve without `out` leaves nothing behind
+    leftovers = sorted(path.name for path in temp.iterdir())
+    shutil.rmtree(temp)
+    assert leftovers == []  # solve without `out` leaves nothing behind
     changed = {line for line in result.patch.splitlines() if line.startswith("+") and
                not line.startswith("+++")}
     wanted = {line for line in task.reference_patch.splitlines() if line.startswith("+") and
