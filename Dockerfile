@@ -3,7 +3,7 @@
 # sandboxes, never in this container. Build it as the sandbox images are built (a local
 # Debian base when no registry is reachable, the host's CA for pip):
 #   agentforge images build agentforge
-# or by hand: docker build --build-arg BASE_IMAGE=agentforge/base:bookworm -t agentforge/agentforge .
+# or by hand: docker build --build-arg BASE_IMAGE=agentforge/base:trixie -t agentforge/agentforge .
 # (a CA bundle saved as build-ca.pem next to this file is used by pip). How to run it, and
 # what the socket mount means: README.md, "Running agentforge itself in a container".
 ARG BASE_IMAGE=python:3.12-slim
