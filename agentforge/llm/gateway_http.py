@@ -15,6 +15,10 @@ if TYPE_CHECKING:
     from agentforge.llm.gateway import Gateway, Grant
 
 _DISCARDED_BODY_BYTES = 256 * 1024
+MAX_NESTING = 100
+"""Deepest nesting of arrays and objects accepted in a body. No chat request comes near it
+(OpenAI's structured outputs allow 10 levels of schema), and Python's JSON encoder and
+decoder recurse once per level: far deeper, they overflow the stack."""
 
 
 class GatewayHandler(BaseHTTPRequestHandler):
@@ -84,13 +88,13 @@ class GatewayHandler(BaseHTTPRequestHandler):
                                  "/v1/chat/completions is served", "not_found")
             return
         try:
-            body = json.loads(raw)
-            if not isinstance(body, dict):
-                raise ValueError("the body must be a JSON object")
+            body = parse_body(raw)
         except ValueError as exc:
-            self.send_error_json(400, f"agentforge gateway: request body is not JSON: {exc}",
-                                 "invalid_request_error")
+            self.send_error_json(400, f"agentforge gateway: the request body is not a chat "
+                                 f"request: {exc}. Send one JSON object, as OpenAI's chat "
+                                 "completions API defines it.", "invalid_request_error")
             return
+        del raw  # the parsed body is what the relay holds on to
         answer_chat(self, grant, body)
 
     def _grant(self) -> Grant | None:
@@ -178,3 +182,33 @@ class GatewayHandler(BaseHTTPRequestHandler):
         self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
         self.wfile.flush()
 
+
+
+def parse_body(raw: bytes) -> dict:
+    """The request's JSON object; ValueError says why the body is not one."""
+    try:
+        body = json.loads(raw, parse_constant=_not_a_number)
+    except RecursionError:
+        raise ValueError(f"it nests arrays or objects deeper than {MAX_NESTING} levels") from None
+    if not isinstance(body, dict):
+        raise ValueError(f"it is a JSON {type(body).__name__}, not an object")
+    if _nests_deeper(body, MAX_NESTING):
+        raise ValueError(f"it nests arrays or objects deeper than {MAX_NESTING} levels")
+    return body
+
+
+def _not_a_number(name: str) -> float:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _nests_deeper(value: dict | list, limit: int) -> bool:
+    """Whether arrays and objects nest deeper than `limit` (without recursing)."""
+    stack: list[tuple[dict | list, int]] = [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > limit:
+            return True
+        for child in node.values() if isinstance(node, dict) else node:
+            if isinstance(child, dict | list):
+                stack.append((child, depth + 1))
+    return False
