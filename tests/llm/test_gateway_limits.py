@@ -3,6 +3,7 @@ reservations and caps, unknown fields, grant sockets, bodies, the open-file limi
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import json
 import resource
@@ -142,7 +143,10 @@ def post_unix(path, token: str, declared: int | None = None) -> tuple[int, str]:
         connection.putrequest("POST", "/v1/chat/completions")
         for key, value in {**headers, "Content-Length": str(declared)}.items():
             connection.putheader(key, value)
-        connection.endheaders(body.encode())
+        # Refused before the body is read: sending it may meet a closed socket, while the
+        # answer already waits to be read.
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+            connection.endheaders(body.encode())
     else:
         connection.request("POST", "/v1/chat/completions", body, headers)
     response = connection.getresponse()
