@@ -95,7 +95,8 @@ class EvaluationConfig(BaseModel):
     a cluster: each node's own engine and gateway; see README "Running on a cluster")."""
     ray_address: str | None = None
     """The cluster of executor "ray": `auto` (the one `ray start` made here), `ray://host:port`
-    (Ray Client), or None for a private single-node cluster started by the run."""
+    (Ray Client), or None for a private single-node cluster started by the run (never one
+    that `ray start` or RAY_ADDRESS points to)."""
     ray_cpus_per_job: float = Field(default=1.0, gt=0)
     """CPUs Ray reserves for each job (an evaluation, implementation or validation)."""
     ray_memory_mb: int | None = Field(default=None, gt=0)
