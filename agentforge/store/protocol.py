@@ -32,6 +32,9 @@ class Store(Protocol):
         status: NodeStatus = NodeStatus.pending,
         reason: str | None = None,
         proposal: dict | None = None,
+        operator: str | None = None,
+        second_parent_id: int | None = None,
+        step_id: str | None = None,
     ) -> AgentNode: ...
     def update_node(
         self,

@@ -95,15 +95,21 @@ class SqlStore:
         status: NodeStatus = NodeStatus.pending,
         reason: str | None = None,
         proposal: dict | None = None,
+        operator: str | None = None,
+        second_parent_id: int | None = None,
+        step_id: str | None = None,
     ) -> AgentNode:
-        """Add a node (the seed has parent_id None) and return it with its id."""
+        """Add a node (the seed has parent_id None) and return it with its id; a child records
+        the operator and step that made it (and crossover's second parent)."""
         _check_reason(status, reason)
         with self._session() as session:
             _require(session.get(Run, run_id), f"run {run_id!r}")
-            if parent_id is not None:
-                parent = _require(session.get(AgentNode, parent_id), f"parent node {parent_id}")
-                if parent.run_id != run_id:
-                    raise StoreError(f"parent node {parent_id} belongs to run {parent.run_id!r}")
+            for role, other_id in (("parent", parent_id), ("second parent", second_parent_id)):
+                if other_id is None:
+                    continue
+                other = _require(session.get(AgentNode, other_id), f"{role} node {other_id}")
+                if other.run_id != run_id:
+                    raise StoreError(f"{role} node {other_id} belongs to run {other.run_id!r}")
             node = AgentNode(
                 run_id=run_id,
                 parent_id=parent_id,
@@ -111,6 +117,9 @@ class SqlStore:
                 status=status,
                 reason=reason,
                 proposal_json=None if proposal is None else json.dumps(proposal),
+                operator=operator,
+                second_parent_id=second_parent_id,
+                step_id=step_id,
             )
             session.add(node)
             session.commit()
@@ -153,19 +162,11 @@ class SqlStore:
             session.commit()
             return node
 
-    def set_node_operator(self, node_id: int, operator: str,
-                          second_parent_id: int | None = None) -> AgentNode:
-        """Record the operator that made a node (and crossover's second parent)."""
+    def set_step_seconds(self, node_id: int, seconds: float) -> AgentNode:
+        """Record how long the step that made the node took."""
         with self._session() as session:
             node = _require(session.get(AgentNode, node_id), f"node {node_id}")
-            if second_parent_id is not None:
-                other = _require(session.get(AgentNode, second_parent_id),
-                                 f"second parent node {second_parent_id}")
-                if other.run_id != node.run_id:
-                    raise StoreError(f"second parent {second_parent_id} belongs to run "
-                                     f"{other.run_id!r}")
-            node.operator = operator
-            node.second_parent_id = second_parent_id
+            node.step_seconds = seconds
             session.add(node)
             session.commit()
             return node

@@ -75,6 +75,11 @@ class AgentNode(SQLModel, table=True):
     # crossover's second parent (parent_id is the first, whose code the child starts from);
     # checked by the store, no foreign key (SQLite could not drop or alter it later)
     second_parent_id: int | None = None
+    # the step that made the node (evolve/step.py): every model call of that step carries the
+    # same id in the ledger (None: seed, import, or older run)
+    step_id: str | None = Field(default=None, index=True)
+    # wall-clock seconds of that step, from its plan to the validated child
+    step_seconds: float | None = None
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
 

@@ -190,8 +190,8 @@ class RunArchive:
         rows, tallies = self._rows(), self._tallies()
         with self.engine.connect() as connection:
             lean = connection.execute(text(
-                "SELECT id, parent_id, proposal_json, created_at FROM agentnode"
-                " WHERE run_id = :run"), {"run": self.run_id}).all()
+                "SELECT id, step_id FROM agentnode WHERE run_id = :run"),
+                {"run": self.run_id}).all()
         costs = node_costs(self.engine, self.run_id, lean)
         out = []
         for node_id, parent_id, status, reason, created_at, summary, operator in rows:

@@ -54,5 +54,4 @@ class LocalWorkplace:
 
     def _granted(self, booking: Booking) -> AbstractContextManager[Grant]:
         """A grant booked as the work says, revoked and its calls written when it ends."""
-        return self.gateway.granted(run_id=booking.run_id, node_id=booking.node_id,
-                                    task_id=booking.task_id, role=booking.role)
+        return self.gateway.granted(**booking.grant_args())

@@ -91,8 +91,7 @@ class NodeGateway:
 
     def grant(self, booking: Booking) -> GrantTicket:
         """A per-sandbox key booked to the work's run, node, task and role."""
-        grant = self.gateway.grant(run_id=booking.run_id, node_id=booking.node_id,
-                                   task_id=booking.task_id, role=booking.role)
+        grant = self.gateway.grant(**booking.grant_args())
         assert grant.mount is not None  # the gateway started in __init__
         return GrantTicket(grant.token, grant.mount, grant.env)
 
