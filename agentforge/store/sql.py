@@ -12,14 +12,13 @@ from sqlmodel import Session, col, select
 
 from agentforge.store.database import open_engine
 from agentforge.store.errors import StoreError
-from agentforge.store.records import NodeSummary, TaskResultData
+from agentforge.store.read_model import node_rows
+from agentforge.store.records import NOT_RUNNABLE, NodeRow, NodeStatus, NodeSummary, TaskResultData
 from agentforge.store.tables import (
-    NOT_RUNNABLE,
     AgentNode,
     Evaluation,
     EvaluationArtefacts,
     Event,
-    NodeStatus,
     Run,
     utcnow,
 )
@@ -181,6 +180,11 @@ class SqlStore:
         with self._session() as session:
             query = select(AgentNode).where(AgentNode.run_id == run_id).order_by(col(AgentNode.id))
             return list(session.exec(query))
+
+    def node_rows(self, run_id: str, validation_split: str = "validation",
+                  held_out_split: str = "held_out") -> list[NodeRow]:
+        """Every node with its tallies on both splits: what the run's readers show."""
+        return node_rows(self.engine, run_id, validation_split, held_out_split)
 
     def node_summaries(self, run_id: str, split: str = "validation") -> list[NodeSummary]:
         """Every node of the run with its finished successes and failures on `split`."""

@@ -18,8 +18,7 @@ from pathlib import Path
 
 from agentforge.llm.ledger import Ledger, ModelCall
 from agentforge.store import SqlStore
-from agentforge.store.records import TaskResultData
-from agentforge.store.tables import NodeStatus
+from agentforge.store.records import NodeStatus, TaskResultData
 
 PAYLOADS = (
     "<script>window.__pwned=1</script>",

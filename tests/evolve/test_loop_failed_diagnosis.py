@@ -11,7 +11,7 @@ from agentforge.evolve.loop.context import open_run
 from agentforge.evolve.operators.self_edit import self_edit
 from agentforge.evolve.selection.base import can_be_parent
 from agentforge.evolve.step import StepPlan
-from agentforge.store.tables import NodeStatus
+from agentforge.store.records import NodeStatus
 
 
 def test_an_invalid_diagnosis_is_retried_then_archived_as_failed(tiny_suite, tmp_path):

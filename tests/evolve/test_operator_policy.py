@@ -12,7 +12,7 @@ from agentforge.evolve.config import load_run_config
 from agentforge.evolve.loop.context import open_run
 from agentforge.evolve.loop.run import EvolutionRun
 from agentforge.evolve.step import StepPlan
-from agentforge.store.tables import NodeStatus
+from agentforge.store.records import NodeStatus
 
 MIX = ("improve.operators={self_edit = 0.4, prompt_mutation = 0.3, crossover = 0.3}",
        "selection.name=random")

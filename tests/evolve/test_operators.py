@@ -23,7 +23,7 @@ from agentforge.evolve.report.status import run_status
 from agentforge.evolve.selection.base import NodeView
 from agentforge.evolve.step import StepPlan
 from agentforge.examples.offline_demo import MARKER
-from agentforge.store.tables import NodeStatus
+from agentforge.store.records import NodeStatus
 
 pytestmark = pytest.mark.slow
 VALIDATION = ["py-tiny-add", "py-tiny-greet", "py-tiny-double"]

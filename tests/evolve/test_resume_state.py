@@ -11,7 +11,7 @@ from agentforge.evolve.config import load_run_config
 from agentforge.evolve.loop.context import open_run
 from agentforge.evolve.loop.run import EvolutionRun
 from agentforge.evolve.selection import rng_state_to_json
-from agentforge.store.tables import NodeStatus
+from agentforge.store.records import NodeStatus
 
 
 def _finish(store, node_id: int, task_id: str, resolved: bool) -> None:

@@ -8,24 +8,11 @@ archive, so a run killed at any moment (SIGKILL included) resumes from its direc
 left `pending` are validated again, unfinished and not-yet-started evaluations are planned
 again, finished ones are never repeated, and the selection RNG continues from its saved state.
 
-One child's path through the code, in order (docs/architecture.md says more):
-
-1. parent selection  -- loop/search.py `SearchPolicy.decide` asks selection/ (dgm, hgm, ...)
-                        [here: `propose`]
-2. scheduling        -- loop/scheduler.py, the loop: runs the step on an improve worker,
-                        outcomes come back here
-3. diagnosis         -- operators/ picks how (self_edit: operators/self_edit.py `self_edit`
-                        -> operators/diagnose.py `diagnose`, one Proposal; or prompt_mutation,
-                        crossover)
-4. implementation    -- operators/implement.py `implement`: the parent runs on its own source
-                        in a sandbox (workplaces/: on this machine, or a Ray node)
-5. commit            -- store/repo.py `AgentRepo.create_child`, then the node row (pending)
-6. validation        -- validation/agent.py `validate_agent`: `evaluating` or `invalid: <why>`
-7. staged evaluation -- [here: `on_improvement_done` -> `_next_jobs`] evaluation/stages.py
-                        `plan_stage`, then evaluation/job.py `evaluate_job` ->
-                        evaluation/graded.py `run_evaluation` (bench/)
-8. archive           -- [here: `on_evaluation_done`] more stages, or `evaluated`;
-                        evaluation/finalize.py at the end
+One child's path (docs/architecture.md, "One child, step by step": 18 hops, 12 files):
+scheduler.py (the loop) -> here (propose, on_improvement_done, on_evaluation_done) ->
+search.py (the parent; a child's stages) -> operators/planner.py (the StepPlan) ->
+operators/self_edit.py -> diagnose.py -> implement.py -> store/repo.py -> operators/child.py
+(the node, validate_node) -> validation/agent.py -> evaluation/job.py -> bench/run.py.
 """
 
 from __future__ import annotations
@@ -37,7 +24,6 @@ from collections.abc import Callable
 from dataclasses import asdict
 
 from agentforge.evolve.evaluation.job import EvaluationOutcome, evaluate_job
-from agentforge.evolve.evaluation.stages import archive_second_best
 from agentforge.evolve.loop.context import RunContext
 from agentforge.evolve.loop.executor import LocalExecutor
 from agentforge.evolve.loop.scheduler import (
@@ -48,9 +34,9 @@ from agentforge.evolve.loop.scheduler import (
     SchedulerReport,
     SchedulerSteps,
 )
-from agentforge.evolve.loop.search import SearchPolicy
+from agentforge.evolve.loop.search import SearchPolicy, archive_second_best
 from agentforge.evolve.loop.stopping import install_stop_handlers
-from agentforge.evolve.operators.child import failed_child
+from agentforge.evolve.operators.child import failed_child, validate_node
 from agentforge.evolve.operators.planner import OperatorPlanner
 from agentforge.evolve.rundir import write_json
 from agentforge.evolve.rundir.diskspace import check_free_space, raise_run_stop_if_disk_full
@@ -62,8 +48,7 @@ from agentforge.evolve.selection import (
     rng_state_to_json,
 )
 from agentforge.evolve.step import StepOutcome, StepPlan
-from agentforge.evolve.validation.node import validate_node
-from agentforge.store.tables import VALIDATED, NodeStatus
+from agentforge.store.records import VALIDATED, NodeStatus
 
 Progress = Callable[[dict], None]
 

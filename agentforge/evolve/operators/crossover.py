@@ -5,7 +5,7 @@ invalid node that says where."""
 
 from __future__ import annotations
 
-from agentforge.evolve.loop.context import RunContext, agent_dir
+from agentforge.evolve.loop.context import RunContext
 from agentforge.evolve.operators.child import add_child, failed_child
 from agentforge.evolve.operators.genome import GenomeError, merge_genomes
 from agentforge.evolve.operators.prompt_mutation import genome_path
@@ -27,7 +27,7 @@ def crossover(ctx: RunContext, plan: StepPlan) -> StepOutcome:
     tree, conflicts = repo.merge_tree(first, second)
     files = None
     if conflicts:
-        folder = agent_dir(ctx, parent_id)
+        folder = ctx.agent_dir(parent_id)
         genome = str(genome_path(folder).relative_to(folder))
         reason = f"crossover conflict in {', '.join(conflicts)}"
         base = repo.merge_base(first, second)

@@ -16,7 +16,7 @@ from agentforge.evolve.operators.prompt_mutation import prompt_mutation
 from agentforge.evolve.operators.self_edit import self_edit
 from agentforge.evolve.operators.stats import operator_stats
 from agentforge.evolve.step import StepOutcome, StepPlan
-from agentforge.store.tables import VALIDATED
+from agentforge.store.records import VALIDATED
 
 Operator = Callable[[RunContext, StepPlan], StepOutcome]
 OPERATORS: dict[str, Operator] = {"self_edit": self_edit, "prompt_mutation": prompt_mutation,

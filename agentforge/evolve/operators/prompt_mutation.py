@@ -15,7 +15,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field
 
 from agentforge.agent_contract import load_agent_spec
-from agentforge.evolve.loop.context import RunContext, agent_dir
+from agentforge.evolve.loop.context import RunContext
 from agentforge.evolve.operators.child import add_child, failed_child
 from agentforge.evolve.operators.diagnose import FailureCase
 from agentforge.evolve.operators.failures import failure_cases
@@ -59,7 +59,7 @@ def genome_path(folder: Path) -> Path:
 def prompt_mutation(ctx: RunContext, plan: StepPlan) -> StepOutcome:
     """A child of the plan's parent whose prompts the model rewrote."""
     parent_id = plan.parent_id
-    folder = agent_dir(ctx, parent_id)
+    folder = ctx.agent_dir(parent_id)
     path = genome_path(folder)
     if not path.is_file():
         return failed_child(ctx, plan, f"prompt_mutation needs the agent's genome "

@@ -7,7 +7,7 @@ from __future__ import annotations
 import hashlib
 
 from agentforge.agent_contract import load_agent_spec
-from agentforge.evolve.loop.context import RunContext, agent_code, agent_dir
+from agentforge.evolve.loop.context import RunContext
 from agentforge.evolve.operators.child import add_child, failed_child
 from agentforge.evolve.operators.diagnose import AgentFacts, diagnose
 from agentforge.evolve.operators.failures import failure_cases
@@ -43,7 +43,7 @@ def self_edit(ctx: RunContext, plan: StepPlan) -> StepOutcome:
     work = ctx.workplace().implement(
         ImplementWork(Booking(ctx.run_id, parent_id, f"improve-{key}", step_id=plan.step_id),
                       proposal, config.improve.agent_timeout, {"agentforge.run": ctx.run_id}),
-        agent_code(ctx, parent_id), scratch)
+        ctx.agent_code(parent_id), scratch)
     commit = ctx.repo.create_child(ctx.store.get_node(parent_id).commit, work.patch,
                                    message=proposal.summary)
     unchanged = None if work.patch.strip() else (
@@ -55,7 +55,7 @@ def self_edit(ctx: RunContext, plan: StepPlan) -> StepOutcome:
 
 def agent_facts(ctx: RunContext, node_id: int) -> AgentFacts:
     """What the diagnosis is told about an agent: its card, its files, its tallies."""
-    folder = agent_dir(ctx, node_id)
+    folder = ctx.agent_dir(node_id)
     spec = load_agent_spec(folder)
     summary = next(s for s in ctx.store.node_summaries(
         ctx.run_id, split=ctx.config.benchmark.validation_split) if s.id == node_id)

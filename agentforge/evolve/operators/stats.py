@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from agentforge.llm.ledger import Ledger
 from agentforge.store import SqlStore
-from agentforge.store.tables import VALIDATED
+from agentforge.store.records import VALIDATED
 
 TOKENS_PER_SECOND = 100.0
 """A sandbox second priced as this many tokens when gain is weighed against cost."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from contextlib import AbstractContextManager
 from pathlib import Path
 
-from agentforge.evolve.evaluation.graded import GradedRun, run_evaluation
+from agentforge.evolve.evaluation.job import GradedRun, run_evaluation
 from agentforge.evolve.operators.implement import Implementation, implement
 from agentforge.evolve.validation.agent import validate_agent
 from agentforge.evolve.workplaces.work import (

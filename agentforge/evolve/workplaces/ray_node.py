@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from agentforge.bench.run import task_trajectory_dir
-from agentforge.evolve.evaluation.graded import GradedRun, run_evaluation
+from agentforge.evolve.evaluation.job import GradedRun, run_evaluation
 from agentforge.evolve.operators.implement import Implementation, implement
 from agentforge.evolve.validation.agent import validate_agent
 from agentforge.evolve.workplaces.work import (
