@@ -32,7 +32,8 @@ def test_siblings_with_the_same_proposal_each_book_their_own_implementation(
 
     archive = RunArchive(run_dir)
     try:
-        nodes = archive.nodes()["nodes"]
+        listing = archive.nodes()
+        nodes = [dict(zip(listing["fields"], row, strict=True)) for row in listing["rows"]]
         seed = next(n for n in nodes if n["parent_id"] is None)
         children = sorted((n for n in nodes if n["parent_id"] == seed["id"]),
                           key=lambda n: n["id"])
