@@ -235,7 +235,7 @@ class RunArchive:
         """Everything about one node: proposal, diff, evaluations with reasons, files, cost."""
         node = self._node(node_id)
         evaluations = self.store.list_evaluations(self.run_id, node_id=node_id)
-        cost = node_costs(self.engine, self.run_id, self._family(node))[node_id]
+        cost = node_costs(self.engine, self.run_id, [node])[node_id]
         tasks = []
         for e in evaluations:
             result = self.store.task_result(e.id) if e.finished else None
@@ -284,14 +284,6 @@ class RunArchive:
         if node is None or node.run_id != self.run_id:
             raise NotFound(f"node {node_id} is not in this run")
         return node
-
-    def _family(self, node: AgentNode) -> list[AgentNode]:
-        """The node with its parent's other children (what its diagnosis cost is split over)."""
-        if node.parent_id is None:
-            return [node]
-        with Session(self.engine) as session:
-            return list(session.exec(select(AgentNode).where(
-                AgentNode.parent_id == node.parent_id)))
 
     def _git_diff(self, old: str, new: str) -> str:
         """`git diff old new` in agents.git (one process), or NotFound."""
