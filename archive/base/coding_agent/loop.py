@@ -1,11 +1,13 @@
-"""The coding loop: a LangGraph StateGraph that alternates model turns and tool calls."""
+"""The coding loop: a LangGraph StateGraph that alternates model turns and tool calls.
+
+LangGraph is imported where a graph is built, not at the top of the module: its import
+(langchain_core's runnables and tracers, langsmith) takes about a second, and the run's
+first model call (the meta-reasoning ranking) need not wait for it.
+"""
 
 from __future__ import annotations
 
 from typing import TypedDict
-
-from langgraph.errors import GraphRecursionError
-from langgraph.graph import END, START, StateGraph
 
 from coding_agent.context import Context, Outcome
 from coding_agent.model import LimitReached
@@ -21,6 +23,8 @@ class LoopState(TypedDict):
 
 def build_coding_loop(ctx: Context, thread: str, max_steps: int):
     """Compile the loop graph: model -> tools -> model ... until submit or a limit."""
+    from langgraph.graph import END, START, StateGraph
+
     toolbox = ctx.toolbox()
     schemas = toolbox.schemas()
 
@@ -68,6 +72,16 @@ def build_coding_loop(ctx: Context, thread: str, max_steps: int):
     return graph.compile()
 
 
+def invoke_graph(graph, start: dict, recursion_limit: int) -> dict | None:
+    """Run a compiled graph to its end; None if it hit `recursion_limit` steps first."""
+    from langgraph.errors import GraphRecursionError
+
+    try:
+        return graph.invoke(start, {"recursion_limit": recursion_limit})
+    except GraphRecursionError:
+        return None
+
+
 def run_coding_loop(ctx: Context, task: str, *, thread: str, instructions: str,
                     max_steps: int) -> Outcome:
     """Work on `task` in the repository with the tools until submit or a limit."""
@@ -79,11 +93,9 @@ def run_coding_loop(ctx: Context, task: str, *, thread: str, instructions: str,
         {"role": "user", "content": render(prompts.coder_task, repo=repo, problem=task)},
     ]
     ctx.trajectory.set_messages(thread, messages)
-    graph = build_coding_loop(ctx, thread, max_steps)
     start: LoopState = {"messages": messages, "steps": 0, "stop_reason": None, "summary": None}
-    try:
-        # Two graph steps per model turn, plus slack: the step limit, not this, should end it.
-        final = graph.invoke(start, {"recursion_limit": 2 * max_steps + 5})
-    except GraphRecursionError:
+    # Two graph steps per model turn, plus slack: the step limit, not this, should end it.
+    final = invoke_graph(build_coding_loop(ctx, thread, max_steps), start, 2 * max_steps + 5)
+    if final is None:
         return Outcome("recursion_limit")
     return Outcome(final["stop_reason"] or "no_stop_reason", final.get("summary"))

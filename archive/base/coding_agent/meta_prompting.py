@@ -11,11 +11,8 @@ import re
 from dataclasses import dataclass
 from typing import TypedDict
 
-from langgraph.errors import GraphRecursionError
-from langgraph.graph import END, START, StateGraph
-
 from coding_agent.context import Context, Outcome
-from coding_agent.loop import run_coding_loop
+from coding_agent.loop import invoke_graph, run_coding_loop
 from coding_agent.model import LimitReached
 from coding_agent.settings import Expert, render
 
@@ -91,6 +88,8 @@ def consult_expert(ctx: Context, name: str, instruction: str, number: int) -> st
 
 def build_conductor(ctx: Context):
     """Compile the conductor graph: conduct -> consult -> conduct ... until an end."""
+    from langgraph.graph import END, START, StateGraph  # slow import: see loop.py
+
     limits, prompts = ctx.settings.limits, ctx.settings.prompts
 
     def conduct(state: ConductorState) -> dict:
@@ -159,9 +158,7 @@ def run_conductor(ctx: Context, problem: str) -> Outcome:
     start: ConductorState = {"messages": messages, "rounds": 0, "reminders": 0, "pending": None,
                              "stop_reason": None, "final_answer": None}
     # At most two graph steps per round (conduct, consult) plus the closing check.
-    limit = 2 * settings.limits.max_rounds + 5
-    try:
-        final = build_conductor(ctx).invoke(start, {"recursion_limit": limit})
-    except GraphRecursionError:
+    final = invoke_graph(build_conductor(ctx), start, 2 * settings.limits.max_rounds + 5)
+    if final is None:
         return Outcome("recursion_limit")
     return Outcome(final["stop_reason"] or "no_stop_reason", final.get("final_answer"))
