@@ -50,7 +50,7 @@ def run_agent(repo: Path, problem: str, out: Path, settings: Settings, *, base_u
     try:
         outcome = solve_problem(ctx, problem)
     except ModelError as exc:
-        trajectory.finish("error", "model_error", error=str(exc))
+        trajectory.finish("error", exc.stop_reason, error=str(exc))
         raise
     except BaseException:
         trajectory.finish("error", "crash", error=traceback.format_exc())

@@ -111,7 +111,7 @@ def build_conductor(ctx: Context):
             update.update(pending={"expert": turn.expert, "instruction": turn.instruction},
                           reminders=0)
         elif state["reminders"] >= limits.max_reminders:
-            update.update(stop_reason="gave_up")
+            update.update(stop_reason="malformed_replies")
         else:
             messages.append({"role": "user", "content": render(
                 prompts.conductor_reminder, call_syntax=call_syntax())})
@@ -146,7 +146,8 @@ def build_conductor(ctx: Context):
 
 
 def run_conductor(ctx: Context, problem: str) -> Outcome:
-    """Solve `problem` by meta-prompting; ends on a final answer, the round cap or a give-up."""
+    """Solve `problem` by meta-prompting; ends on a final answer, the round cap, or too many
+    malformed turns in a row."""
     settings = ctx.settings
     repo = str(ctx.repo)
     system = render(settings.prompts.conductor_system, repo=repo, experts=settings.experts,
