@@ -79,7 +79,9 @@ class Model:
         """Send one chat request; return the assistant message as a plain dict.
 
         A reply without a usable message comes back empty (content "", no tool calls), with
-        what was wrong recorded under `malformed` in the trajectory's model call.
+        what was wrong recorded under `malformed` in the trajectory's model call. Tool calls
+        are dropped when no tools were offered: unanswered, they would make the endpoint
+        refuse the conversation's next request.
         """
         self.check_budget()
         started = time.monotonic()
@@ -97,6 +99,8 @@ class Model:
         except openai.OpenAIError as exc:
             raise ModelError(f"model call for {thread!r} failed: {exc}") from exc
         reply, finish_reason, malformed = read_completion(body)
+        if not tools and reply.pop("tool_calls", None):
+            malformed = malformed or "tool calls, but no tools were offered"
         usage = read_usage(body)
         details = {"malformed": malformed} if malformed else {}
         self.trajectory.add_model_call(

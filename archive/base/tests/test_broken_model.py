@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from conftest import tool_call
 
+from coding_agent.meta_prompting import CONSULT_START
 from coding_agent.trajectory import MAX_FILE_BYTES, Trajectory
 
 AGENT_DIR = Path(__file__).resolve().parents[1]
@@ -66,6 +67,19 @@ def test_a_broken_model_costs_the_default_strategy_a_few_calls(run_with):
     calls = run.trajectory["model_calls"]
     assert {call["malformed"] for call in calls} == {"the response has no choices"}
     assert [call["thread"] for call in calls] == ["ranker"] * attempts + ["coder"] * attempts
+
+
+def test_tool_calls_where_no_tools_were_offered_stay_out_of_the_conversation(run_with):
+    # The conductor offers no tools; an assistant message with tool calls and no tool
+    # answers after it would make a real endpoint refuse every later request.
+    rules = [{"name": "conductor", "system_contains": CONSULT_START.strip(),
+              "respond": tool_call("bash", command="ls")}]
+    run = run_with(rules, strategy="meta-prompting", limits={"max_reminders": 1})
+    assert run.outcome.stop_reason == "malformed_replies"
+    assert len(run.requests) == 2
+    assert not any("tool_calls" in m for m in run.requests[1]["messages"])
+    assert {call["malformed"] for call in run.trajectory["model_calls"]} == {
+        "tool calls, but no tools were offered"}
 
 
 def test_a_model_that_never_answers_ends_the_run_with_a_stop_reason(serve, repo, tmp_path):
