@@ -1,0 +1,172 @@
+"""How soon the seed agent makes its first model call, in the agent image, against the
+agent of an earlier commit side by side.
+
+One sandbox of the agent runtime image (1 CPU by default) holds both agents and the scripted
+model. Each round runs, in turn (the order rotating): `python -c pass`, the baseline agent
+and this tree's agent, each as `python -m coding_agent` on a one-file repository with its
+own config.toml (so meta-reasoning: a ranking, then one `submit`). Timed inside the sandbox,
+from the process's start: its first model request reaching the server, and its exit.
+Prints medians per side (minimum in brackets), this tree over the baseline, and the target:
+the first model call within 0.8 s on a quiet core, or within half of the baseline's time.
+
+    python perf/agent_startup.py [--baseline REV] [--rounds 9] [--cpus 1] [--strategy S]
+
+The baseline defaults to the commit before the last one that changed
+archive/base/coding_agent. This file also runs inside the sandbox (`--inside`, standard
+library and the scripted server only).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+AGENT = "archive/base"
+TARGET_SECONDS = 0.8
+SIDES = ("pass", "baseline", "this tree")
+IN_BOX = "/task/startup"  # agents under IN_BOX/<side>, this file and scripted.py in IN_BOX/lib
+
+
+# -- inside the sandbox ----------------------------------------------------------------------
+
+
+def measure_inside(rounds: int, strategy: str | None) -> dict:
+    """Run every side `rounds` times against one scripted server; seconds per side."""
+    sys.path.insert(0, f"{IN_BOX}/lib")
+    import scripted  # the standalone scripted model server, copied in by the host
+
+    # Matched on the request's shape, not on prompt text, so any version of the agent fits:
+    # with tools offered it is the coder (submit at once); without, the ranker.
+    rules = [{"name": "coder", "tools_offered": "submit",
+              "respond": {"tool_calls": [{"name": "submit", "arguments": {"summary": "ok"}}]}},
+             {"name": "ranker", "respond": {"content": "@@ranking\ndirect-edit\n@@end"}}]
+    repo = Path(tempfile.mkdtemp(prefix="repo-"))
+    (repo / "calc.py").write_text("def add(a, b):\n    return a - b\n")
+    problem = repo.parent / "problem.md"
+    problem.write_text("add() subtracts instead of adding")
+    timings: dict[str, dict[str, list[float]]] = {side: {"first_call": [], "total": []}
+                                                  for side in SIDES}
+    with scripted.ScriptedServer({"rules": rules}) as server:
+        env = {**os.environ, "OPENAI_BASE_URL": server.base_url, "OPENAI_API_KEY": "x",
+               "AGENTFORGE_MODEL": "scripted"}
+        for number in range(rounds):
+            for side in SIDES[number % 3:] + SIDES[:number % 3]:
+                if side == "pass":
+                    command, cwd = [sys.executable, "-c", "pass"], "/"
+                else:
+                    cwd = f"{IN_BOX}/{side.replace(' ', '-')}"
+                    command = [sys.executable, "-m", "coding_agent", "--repo", str(repo),
+                               "--problem", str(problem), "--out", f"{cwd}-out-{number}",
+                               *(["--strategy", strategy] if strategy else [])]
+                seen = len(server.requests)
+                started = time.monotonic()
+                done = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True)
+                timings[side]["total"].append(time.monotonic() - started)
+                if done.returncode != 0:
+                    raise SystemExit(f"{side} failed ({done.returncode}): {done.stderr[-2000:]}")
+                if side != "pass":
+                    if len(server.requests) == seen:
+                        raise SystemExit(f"{side} made no model call: {done.stderr[-2000:]}")
+                    timings[side]["first_call"].append(server.arrivals[seen] - started)
+    return timings
+
+
+# -- on the host -----------------------------------------------------------------------------
+
+
+def git(*args: str) -> str:
+    return subprocess.run(["git", *args], cwd=ROOT, check=True, capture_output=True,
+                          text=True).stdout.strip()
+
+
+def default_baseline() -> str:
+    """The commit before the last one that changed the agent's code."""
+    return git("log", "-1", "--format=%H", "--", f"{AGENT}/coding_agent") + "^"
+
+
+def export_agents(baseline: str, folder: Path) -> None:
+    """The baseline's agent (from git) and this tree's (without caches) under `folder`."""
+    (folder / "baseline").mkdir(parents=True)
+    archive = subprocess.run(["git", "archive", baseline, AGENT], cwd=ROOT, check=True,
+                             capture_output=True).stdout
+    subprocess.run(["tar", "-x", "-C", str(folder / "baseline"), "--strip-components=2"],
+                   input=archive, check=True)
+    shutil.copytree(ROOT / AGENT, folder / "this-tree",
+                    ignore=shutil.ignore_patterns("__pycache__", ".pytest_cache"))
+
+
+def summary(values: list[float]) -> str:
+    """Median and minimum of some seconds, or a dash."""
+    if not values:
+        return "-"
+    return f"{statistics.median(values):7.3f} s [{min(values):.3f}]"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--baseline", help="git revision of the agent to compare with")
+    parser.add_argument("--rounds", type=int, default=9)
+    parser.add_argument("--cpus", type=float, default=1.0)
+    parser.add_argument("--strategy", choices=["direct", "meta-prompting", "meta-reasoning"],
+                        help="passed to both agents (default: their config.toml's)")
+    parser.add_argument("--inside", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.inside:
+        print(json.dumps(measure_inside(args.rounds, args.strategy)))
+        return
+
+    from agentforge.agent_runner import scripted_server_source
+    from agentforge.sandbox import Sandbox, SandboxConfig
+    from agentforge.sandbox.images import require_image
+
+    baseline = args.baseline or default_baseline()
+    baseline_commit = git("rev-parse", "--short", baseline)
+    head = git("rev-parse", "--short", "HEAD") + (" (+changes)" if git("status", "--porcelain",
+                                                                        "--", AGENT) else "")
+    image = require_image("agent-runtime")
+    load_before = os.getloadavg()
+    with tempfile.TemporaryDirectory() as tmp, Sandbox(SandboxConfig(
+            image=image, cpus=args.cpus, labels={"agentforge.role": "perf-startup"})) as box:
+        export_agents(baseline, Path(tmp))
+        box.copy_in(Path(tmp), IN_BOX)
+        box.write_files(f"{IN_BOX}/lib", {"scripted.py": scripted_server_source().read_bytes(),
+                                          "agent_startup.py": Path(__file__).read_bytes()})
+        command = ["python", f"{IN_BOX}/lib/agent_startup.py", "--inside",
+                   "--rounds", str(args.rounds), *(["--strategy", args.strategy]
+                                                   if args.strategy else [])]
+        done = box.exec(command, timeout=60 * args.rounds + 120, workdir="/tmp")
+    if not done.ok:
+        raise SystemExit(f"the measurement failed in the sandbox:\n{done.output[-4000:]}")
+    timings = json.loads(done.stdout.strip().splitlines()[-1])
+    load_after = os.getloadavg()
+
+    print(f"agent start-up in {image}, {args.cpus:g} CPU, {args.rounds} rounds, strategy "
+          f"{args.strategy or 'from config.toml'}; medians [minimum]")
+    print(f"{'':28}{'to first model call':>22}{'whole run':>22}")
+    labels = {"pass": "python -c pass", "baseline": f"baseline {baseline} ({baseline_commit})",
+              "this tree": f"this tree {head}"}
+    for side in SIDES:
+        print(f"{labels[side]:28.28}{summary(timings[side]['first_call']):>22}"
+              f"{summary(timings[side]['total']):>22}")
+    new, old = (statistics.median(timings[s]["first_call"]) for s in ("this tree", "baseline"))
+    new_total, old_total = (statistics.median(timings[s]["total"])
+                            for s in ("this tree", "baseline"))
+    print(f"{'this tree / baseline':28}{new / old:20.2f}  {new_total / old_total:20.2f}")
+    met = new <= TARGET_SECONDS or new <= old / 2
+    print(f"target: first model call <= {TARGET_SECONDS} s, or <= half the baseline's "
+          f"({old / 2:.3f} s): {'met' if met else 'MISSED'}")
+    print(f"load average before {load_before[0]:.2f}, after {load_after[0]:.2f} "
+          f"({os.cpu_count()} cores)")
+
+
+if __name__ == "__main__":
+    main()
