@@ -2,8 +2,9 @@
 
 The file is always written, shortened rather than dropped: a string longer than
 MAX_STRING_CHARS (a 4 MB tool argument, a model's runaway reply) keeps its head and tail,
-and if the whole file would still pass MAX_FILE_BYTES its strings are cut shorter until it
-fits. What the run holds in memory (and sends to the model) is not shortened.
+and if the whole file would still pass MAX_FILE_BYTES its strings are cut shorter, step by
+step (to about a hundred characters at the least). What the run holds in memory (and sends
+to the model) is not shortened.
 """
 
 from __future__ import annotations
