@@ -77,6 +77,9 @@ def measure_inside(rounds: int, strategy: str | None) -> dict:
                     if len(server.requests) == seen:
                         raise SystemExit(f"{side} made no model call: {done.stderr[-2000:]}")
                     timings[side]["first_call"].append(server.arrivals[seen] - started)
+            print(f"round {number + 1}: " + ", ".join(
+                f"{side} {timings[side]['total'][-1]:.2f} s" for side in SIDES),
+                file=sys.stderr, flush=True)
     return timings
 
 
@@ -143,9 +146,11 @@ def main() -> None:
         command = ["python", f"{IN_BOX}/lib/agent_startup.py", "--inside",
                    "--rounds", str(args.rounds), *(["--strategy", args.strategy]
                                                    if args.strategy else [])]
-        done = box.exec(command, timeout=60 * args.rounds + 120, workdir="/tmp")
+        # Generous: under a load of 30 one round takes minutes.
+        done = box.exec(command, timeout=300 * args.rounds + 120, workdir="/tmp")
     if not done.ok:
-        raise SystemExit(f"the measurement failed in the sandbox:\n{done.output[-4000:]}")
+        raise SystemExit(f"the measurement failed in the sandbox ({done.describe()}):\n"
+                         f"{done.output[-4000:]}")
     timings = json.loads(done.stdout.strip().splitlines()[-1])
     load_after = os.getloadavg()
 
