@@ -8,7 +8,8 @@ the same number of children (the iteration budget). Two workloads:
 - independent: every child runs all its tasks at once as soon as it is made;
 - staged: as a run's defaults do, a child's first task runs alone, then the rest of its first
   stage, then a second stage if it passes (drawn beforehand); a new step starts only once
-  every child made so far has its first result (`selection.wait_for_unscored`).
+  every child made so far has its first result (`selection.wait_for_unscored`; off with
+  --no-wait-for-unscored).
 
 The barrier scheduler works like DGM: a generation of children, each made and then evaluated
 (stage by stage) on the shared evaluation pool as soon as it is ready, but the next
@@ -75,7 +76,7 @@ class Workload:
 
 
 def run_async(work: Workload, improve_workers: int, eval_workers: int,
-              sched: types.ModuleType = current_scheduler) -> float:
+              sched: types.ModuleType = current_scheduler, wait_for_unscored: bool = True) -> float:
     """Wall seconds for the asynchronous scheduler (`sched`: its module) to make and evaluate
     every child."""
     made = iter(range(work.children))
@@ -92,7 +93,7 @@ def run_async(work: Workload, improve_workers: int, eval_workers: int,
         return [sched.EvaluationJob(child, str(t)) for t in stages[index]]
 
     def propose(can_expand: bool, can_evaluate: bool):
-        if not can_expand or (work.staged and unscored):
+        if not can_expand or (work.staged and wait_for_unscored and unscored):
             return None
         return Expand(0)
 
@@ -171,6 +172,8 @@ def main() -> None:
     parser.add_argument("--workloads", default="independent,staged")
     parser.add_argument("--improve-sigma", type=float, default=1.0, help="lognormal sigma")
     parser.add_argument("--eval-sigma", type=float, default=1.5, help="lognormal sigma")
+    parser.add_argument("--no-wait-for-unscored", dest="wait", action="store_false",
+                        help="staged: start steps while a child waits for its first result")
     parser.add_argument("--against", metavar="REV",
                         help="also run the scheduler of this git revision (e.g. main)")
     args = parser.parse_args()
@@ -195,7 +198,8 @@ def main() -> None:
             seconds = {"generation barrier": run_barrier(work, args.improve_workers,
                                                          args.eval_workers)}
             for label, module in schedulers.items():
-                seconds[label] = run_async(work, args.improve_workers, args.eval_workers, module)
+                seconds[label] = run_async(work, args.improve_workers, args.eval_workers, module,
+                                           args.wait)
             work_total += work.total_work()
             line = ", ".join(
                 f"{label} {s:5.2f} s ({work.total_work() / (workers * s):.0%})"
