@@ -35,7 +35,7 @@ from pathlib import Path
 
 import agentforge.evolve.loop.scheduler as current_scheduler
 from agentforge.evolve.loop.executor import LocalExecutor
-from agentforge.evolve.selection import Expand
+from agentforge.evolve.step import StepPlan
 
 
 class Workload:
@@ -95,15 +95,15 @@ def run_async(work: Workload, improve_workers: int, eval_workers: int,
     def propose(can_expand: bool, can_evaluate: bool):
         if not can_expand or (work.staged and wait_for_unscored and unscored):
             return None
-        return Expand(0)
+        return StepPlan.new(0)
 
-    def improve(parent_id: int) -> int:
+    def improve(plan: StepPlan) -> int:
         with lock:
             child = next(made)
         time.sleep(work.improve[child])
         return child
 
-    def improved(parent_id: int, child: int) -> list:
+    def improved(plan: StepPlan, child: int) -> list:
         unscored.add(child)
         return start_stage(child, 0)
 

@@ -16,6 +16,7 @@ from agentforge.evolve.loop.scheduler import (
 from agentforge.evolve.loop.search import SearchPolicy
 from agentforge.evolve.loop.simclock import SimulatedExecutor, VirtualClock
 from agentforge.evolve.selection import EvaluateMore, Expand, make_selector
+from agentforge.evolve.step import StepPlan
 
 TASKS = [f"t{i}" for i in range(20)]
 
@@ -73,7 +74,7 @@ class TinyRun:
             steps, SimulatedExecutor(self.clock, lambda job: 1.0, executor_capacity),
             SchedulerConfig(improve_workers=improve_workers, eval_workers=eval_workers,
                             max_iterations=iterations),
-            improve_executor=SimulatedExecutor(self.clock, lambda parent: improve_seconds),
+            improve_executor=SimulatedExecutor(self.clock, lambda plan: improve_seconds),
             clock=self.clock)
         self.initial = [] if seed_evaluated else self._next(self.rows[0])
 
@@ -83,16 +84,16 @@ class TinyRun:
         if isinstance(action, Expand):
             self.policy.expansions += 1
             self.started.append((self.clock.now, "expand"))
-            return action
+            return StepPlan.new(action.parent_id)
         if isinstance(action, EvaluateMore):
             task = self.policy.more_task(action.node_id, self.rows[action.node_id].finished)
             self.started.append((self.clock.now, "evaluate"))
             return [EvaluationJob(action.node_id, task)]
         return None
 
-    def improved(self, parent_id: int, outcome) -> list[EvaluationJob]:
+    def improved(self, plan: StepPlan, outcome) -> list[EvaluationJob]:
         self.policy.expansions -= 1
-        child = Row(len(self.rows), parent_id, "evaluating")
+        child = Row(len(self.rows), plan.parent_id, "evaluating")
         self.rows.append(child)
         return self._next(child)
 
