@@ -174,9 +174,7 @@ class Scheduler:
         self._lock = threading.Lock()
         self._improving: dict[Future, StepPlan] = {}
         self._evaluating: dict[Future, EvaluationJob] = {}
-        # Waiting evaluations: a new child's first ones go before later stages (`_queue`), so
-        # that its first result (which a policy may wait for before expanding again) and its
-        # next stage come soon even behind a big stage of another node.
+        # Waiting evaluations: a new child's first ones, then the rest (see the module's doc).
         self._first: deque[EvaluationJob] = deque()
         self._queue: deque[EvaluationJob] = deque()
         # Submission order: outcomes finishing together are handed over in it (reproducible).
