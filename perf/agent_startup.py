@@ -179,7 +179,7 @@ def main() -> None:
         print(json.dumps(measure_inside(args.rounds, args.strategy)))
         return
 
-    from agentforge.agent_runner import scripted_server_source
+    from agentforge.agent_contract import scripted_server_source
     from agentforge.sandbox import Sandbox, SandboxConfig
     from agentforge.sandbox.images import require_image
 
