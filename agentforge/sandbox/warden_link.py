@@ -26,7 +26,15 @@ from pathlib import Path
 from agentforge.sandbox.execution import ExecResult
 from agentforge.sandbox.output import CappedOutput
 
-WARDEN_SOURCE = (Path(__file__).parent / "warden.py").read_bytes()
+PROCESSES_SOURCE = (Path(__file__).parent / "warden_processes.py").read_bytes()
+# The warden's text: warden_processes.py registered as a module, then warden.py (one text, so
+# the container needs no file of ours and the warden never lies on disk).
+WARDEN_SOURCE = (
+    b"import sys, types\n"
+    b"_module = types.ModuleType('warden_processes')\n"
+    b"exec(bytes.fromhex('" + PROCESSES_SOURCE.hex().encode() + b"'), _module.__dict__)\n"
+    b"sys.modules['warden_processes'] = _module\n"
+    + (Path(__file__).parent / "warden.py").read_bytes())
 NO_WARDEN = b"no-warden"
 # The container's command: the image's Python 3.5+ runs the loader, else the sandbox has no
 # warden (the host then makes it again without one).
