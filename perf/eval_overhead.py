@@ -34,6 +34,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parents[1]
 EXAMPLE = "examples/offline-demo.toml"
+IMAGES = ["agent-runtime", "toolchains"]  # what an evaluation of the bundled suite runs in
 
 # (module, attribute path, label); a label None means: classify the exec by its command.
 WRAPPED = [
@@ -281,13 +282,14 @@ def compare(ref: str, rounds: int, evaluations: int, task: str) -> None:
                             capture_output=True, text=True).stdout.strip()
     here = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=HERE, check=True,
                           capture_output=True, text=True).stdout.strip()
+    print(f"load at the start: {' '.join(f'{x:.1f}' for x in os.getloadavg())} (1, 5, 15 min)")
     with tempfile.TemporaryDirectory(prefix="agentforge-eval-ref-") as tmp:
         base = Path(tmp) / "tree"
         subprocess.run(["git", "worktree", "add", "--detach", str(base), commit], cwd=HERE,
                        check=True, capture_output=True)
         try:
             for tree in (base, HERE):
-                subprocess.run([sys.executable, "-m", "agentforge", "images", "build"],
+                subprocess.run([sys.executable, "-m", "agentforge", "images", "build", *IMAGES],
                                env={**os.environ, "PYTHONPATH": str(tree)}, cwd=tree,
                                check=True, capture_output=True)
             ours: list[dict] = []
