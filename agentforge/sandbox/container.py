@@ -76,7 +76,7 @@ class Sandbox(FileTransfer):
         else:
             self._start()
         if self.config.spares:
-            SPARES.replenish(self.config)
+            SPARES.replenish(self.config, type(self))
         return self
 
     def _adopt(self, spare: Spare) -> None:

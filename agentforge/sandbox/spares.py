@@ -29,6 +29,7 @@ import shutil
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -115,8 +116,9 @@ class SparePool:
             if key is not None and helper not in helpers and len(helpers) < MAX_HELPERS:
                 helpers.append(helper)
 
-    def replenish(self, config: SandboxConfig) -> None:
-        """Start spares of the config's shape on a thread, up to `config.spares` ready."""
+    def replenish(self, config: SandboxConfig, make: Callable[[SandboxConfig], Sandbox]) -> None:
+        """Start spares of the config's shape on a thread, up to `config.spares` ready;
+        `make(config)` is an unstarted sandbox (the caller's class: no import back)."""
         key = shape(config)
         if key is None or MAX_SPARES <= 0:
             return
@@ -127,14 +129,13 @@ class SparePool:
                 return
             self._starting[key] = self._starting.get(key, 0) + 1
             generation = self._generation
-            thread = threading.Thread(target=self._make, args=(config, key, generation),
+            thread = threading.Thread(target=self._make, args=(config, make, key, generation),
                                       daemon=True, name="sandbox-spare")
             self._threads = [t for t in self._threads if t.is_alive()] + [thread]
         thread.start()
 
-    def _make(self, config: SandboxConfig, key: str, generation: int) -> None:
-        from agentforge.sandbox.container import Sandbox
-
+    def _make(self, config: SandboxConfig, make: Callable[[SandboxConfig], Sandbox],
+              key: str, generation: int) -> None:
         folders = {target: Path(tempfile.mkdtemp(prefix="agentforge-spare-"))
                    for target in config.binds.values()}
         for host, target in config.binds.items():
@@ -148,7 +149,7 @@ class SparePool:
             helpers = list(self._helpers.get(key, []))
         spare = None
         try:
-            box = Sandbox(spare_config).start()
+            box = make(spare_config).start()
             spare = Spare(box, folders, time.monotonic())
             for cmd, _env, user, port in helpers:
                 box.start_background(cmd, user=user, ready_port=port)
