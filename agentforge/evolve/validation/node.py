@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from agentforge.evolve.loop.context import RunContext, agent_code, agent_dir
 from agentforge.evolve.rundir.diskspace import raise_if_host_disk_full
-from agentforge.evolve.validation.checks import shrunken_test_suite
+from agentforge.evolve.validation.suite import shrunken_test_suite
 from agentforge.evolve.workplaces.work import ValidateWork
 from agentforge.store.tables import NodeStatus
 
