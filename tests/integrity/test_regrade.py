@@ -90,6 +90,7 @@ def test_a_finalist_whose_graders_disagree_is_shown_and_never_best(agent_image, 
                                "plain re-grading") and "test_empty_text_stays_empty" in disputed
     assert rows[1]["grading_disagreements"] == []
     assert report["best_id"] == 1
+    assert f"graders disagree (never best): {disputed}" in done.stdout
     assert resolve_agent(f"{run_dir}@best").node_id == 1
 
     shown = CliRunner().invoke(app, ["status", str(run_dir), "--json"])
