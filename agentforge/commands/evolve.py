@@ -201,6 +201,8 @@ def _print_report(report: dict) -> None:
         held = "-" if row["held_out_score"] is None else f"{row['held_out_score']:.2f}"
         typer.echo(f"  node {row['id']}: validation {val} ({row['validation_tasks']} tasks), "
                    f"held-out {held} ({row['held_out_tasks']} tasks)")
+        for disagreement in row.get("grading_disagreements", []):
+            typer.echo(f"    graders disagree (never best): {disagreement}")
 
 
 @app.command("finalize")

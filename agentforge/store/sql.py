@@ -183,7 +183,8 @@ class SqlStore:
 
     def node_rows(self, run_id: str, validation_split: str = "validation",
                   held_out_split: str = "held_out") -> list[NodeRow]:
-        """Every node with its tallies on both splits: what the run's readers show."""
+        """Every node with its tallies on both splits and its graders' disagreements: what
+        the run's readers show."""
         return node_rows(self.engine, run_id, validation_split, held_out_split)
 
     def node_summaries(self, run_id: str, split: str = "validation") -> list[NodeSummary]:

@@ -1,4 +1,5 @@
-"""Held-out re-scoring: the top agents by validation score run the held-out split once."""
+"""Held-out re-scoring: the top agents by validation score run the held-out split once, and
+each of their held-out evaluations is graded a second time (regrade.py)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import time
 from concurrent.futures import as_completed
 
 from agentforge.evolve.evaluation.job import evaluate_job
+from agentforge.evolve.evaluation.regrade import regrade_finalists
 from agentforge.evolve.loop.context import RunContext
 from agentforge.evolve.loop.executor import LocalExecutor
 from agentforge.evolve.loop.scheduler import EvaluationJob
@@ -48,6 +50,7 @@ def finalize(ctx: RunContext) -> dict:
                 outcome, job = future.result(), futures[future]
                 tell(f"finalizing: {done}/{len(jobs)} done (node {job.node_id}, "
                      f"{job.task_id}: {_verdict(outcome)})")
+        regrade_finalists(ctx, [s.id for s in chosen])
     finally:
         _say_phase(ctx, phase=None)
     report = build_final_report(ctx, [s.id for s in chosen])
@@ -69,17 +72,20 @@ def _verdict(outcome) -> str:
 
 
 def build_final_report(ctx: RunContext, finalist_ids: list[int]) -> dict:
-    """Both scores of each finalist; the best is the highest held-out score (then validation)."""
+    """Both scores of each finalist and what its two graders disagreed on; the best is the
+    highest held-out score (then validation) among finalists whose graders agreed."""
     bench = ctx.config.benchmark
     nodes = {row.id: row for row in ctx.store.node_rows(
         ctx.run_id, bench.validation_split, bench.held_out_split)}
     rows = [{"id": i, "parent_id": nodes[i].parent_id, "validation_score": nodes[i].score,
              "validation_tasks": nodes[i].evaluated_tasks,
              "held_out_score": nodes[i].held_out_score,
-             "held_out_tasks": nodes[i].held_out_tasks}
+             "held_out_tasks": nodes[i].held_out_tasks,
+             "grading_disagreements": nodes[i].grading_disagreements}
             for i in finalist_ids]
-    best = max(rows, key=lambda r: (r["held_out_score"] or 0.0, r["validation_score"] or 0.0,
-                                    -r["id"]), default=None)
+    agreed = [r for r in rows if not r["grading_disagreements"]]
+    best = max(agreed, key=lambda r: (r["held_out_score"] or 0.0, r["validation_score"] or 0.0,
+                                      -r["id"]), default=None)
     # Scores are pass@k of the benchmark's attempts: Polyglot's pass@1 (DGM) and pass@2
     # (Aider's headline) are different numbers, so the report names which.
     return {"run_id": ctx.run_id, "metric": f"pass@{ctx.benchmark.max_attempts}",

@@ -10,7 +10,7 @@ from pathlib import Path
 from agentforge.evolve.loop.context import RunContext
 from agentforge.evolve.rundir.diskspace import raise_if_host_disk_full
 from agentforge.evolve.step import StepOutcome, StepPlan
-from agentforge.evolve.validation.checks import shrunken_test_suite
+from agentforge.evolve.validation.suite import shrunken_test_suite
 from agentforge.evolve.workplaces.work import ValidateWork
 from agentforge.store.records import NodeStatus
 
@@ -77,7 +77,8 @@ def validate_node(ctx: RunContext, node_id: int) -> None:
 
 
 def warn_if_tests_shrank(ctx: RunContext, node_id: int) -> None:
-    """A `warning` event when the child deleted tests or defines fewer than its parent."""
+    """A `warning` event when the child's tests shrank against its parent's (deleted files,
+    fewer tests or assertions) or its test harness changed (validation/suite.py)."""
     parent_id = ctx.store.get_node(node_id).parent_id
     if parent_id is None:
         return

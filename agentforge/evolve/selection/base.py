@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import math
 import random
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -158,10 +158,12 @@ def best_by_score(nodes: Sequence[NodeLike]) -> int:
     return max(candidates, key=lambda n: (score(n), evaluated(n), -order[n.id])).id
 
 
-def best_lineage(nodes: Sequence[NodeLike]) -> tuple[int | None, list[int]]:
-    """The best node by score (None while nothing is scored) and its ancestors, seed first."""
+def best_lineage(nodes: Sequence[NodeLike], excluded: Collection[int] = ()
+                 ) -> tuple[int | None, list[int]]:
+    """The best node by score (None while nothing is scored) and its ancestors, seed first;
+    a node in `excluded` (its graders disagreed) is never the best."""
     try:
-        best_id = best_by_score(nodes)
+        best_id = best_by_score([node for node in nodes if node.id not in excluded])
     except NoParentAvailable:
         return None, []
     parents = {n.id: n.parent_id for n in nodes}

@@ -18,6 +18,9 @@ AF.nodePanel = function (detail, row, ctx) {
     el("button", { class: "link", text: "compare with…", onclick: () => ctx.compareFrom(detail.id) }),
     " · ", AF.pageLink(ctx.linkTo({ node: detail.id }), "link to this node")));
   if (detail.external_id) box.appendChild(el("p", { class: "meta", text: `imported: ${detail.external_id}` }));
+  for (const disagreement of detail.grading_disagreements || []) {
+    box.appendChild(el("p", { class: "bad" }, el("b", { text: "Graders disagree (never best): " }), String(disagreement)));
+  }
   for (const warning of detail.warnings || []) {
     box.appendChild(el("p", { class: "warn" }, el("b", { text: "Warning: " }), String(warning)));
   }

@@ -23,7 +23,8 @@ AF.TABLE_COLUMNS = [
     text: (r) => (r.tasks ? `${AF.fmtScore(r.score)} · ${r.resolved}/${r.tasks}` : "–") },
   { key: "held_out_score", width: 90, label: "held-out", num: true, desc: true,
     value: (r) => withCount(r.held_out_score, r.held_out_tasks),
-    text: (r) => (r.held_out_tasks ? `${AF.fmtScore(r.held_out_score)} · ${heldResolved(r)}/${r.held_out_tasks}` : "–") },
+    text: (r) => (r.held_out_tasks ? `${AF.fmtScore(r.held_out_score)} · ${heldResolved(r)}/${r.held_out_tasks}` : "–") +
+      (r.disagreements ? " ≠" : "") },
   { key: "cost_usd", width: 72, label: "cost", num: true, desc: true, value: (r) => r.cost_usd, text: (r) => AF.fmtUsd(r.cost_usd) },
   { key: "tokens", width: 84, label: "tokens", num: true, desc: true, value: (r) => (r.tokens === undefined ? null : r.tokens),
     text: (r) => (r.tokens === undefined ? "–" : AF.fmtInt(r.tokens)) },
