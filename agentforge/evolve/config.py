@@ -190,7 +190,12 @@ class FinalizeConfig(BaseModel):
     enabled: bool = True
     """Re-score the finalists when the run ends (else only `agentforge evolve finalize DIR`)."""
     top_k: int = Field(default=3, ge=1)
-    """How many of the best agents by validation score are re-scored."""
+    """How many of the best agents by validation score are re-scored (distinct agents: of
+    nodes with the same tree only the best-ranked one)."""
+    ties: Literal["lineages", "earliest"] = "lineages"
+    """Between finalists with the same validation tallies: `lineages` takes the one farthest
+    in the tree from the finalists chosen before it (real alternatives to re-score),
+    `earliest` the earlier node."""
 
 
 class RunConfig(BaseModel):

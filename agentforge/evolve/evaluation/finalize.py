@@ -7,51 +7,56 @@ from agentforge.evolve.loop.context import RunContext
 from agentforge.evolve.loop.executor import LocalExecutor
 from agentforge.evolve.loop.scheduler import EvaluationJob
 from agentforge.evolve.rundir import write_json
-from agentforge.evolve.selection.base import finalist_ids
-from agentforge.store.records import NodeSummary
+from agentforge.evolve.selection.finalists import Finalist, choose_finalists
+from agentforge.store.tables import VALIDATED
 
 
-def finalists(summaries: list[NodeSummary], top_k: int) -> list[NodeSummary]:
-    """The best valid, scored nodes by the rule common to every selector (a cautious score,
-    so that under hgm a child lucky on its one task does not take a finalist's place)."""
-    by_id = {s.id: s for s in summaries}
-    return [by_id[i] for i in finalist_ids(summaries, top_k)]
+def finalists(ctx: RunContext) -> list[Finalist]:
+    """The run's finalists by the rule common to every selector (selection/finalists.py),
+    told apart by their agents' trees."""
+    summaries = ctx.store.node_summaries(ctx.run_id, split=ctx.config.benchmark.validation_split)
+    trees = {s.id: ctx.repo.tree_of(s.commit) for s in summaries
+             if s.commit and s.status in VALIDATED}
+    return choose_finalists(summaries, ctx.config.finalize.top_k, trees=trees,
+                            ties=ctx.config.finalize.ties)
 
 
 def finalize(ctx: RunContext) -> dict:
     """Evaluate the finalists on every held-out task not yet done; write and return the report."""
     config, store = ctx.config, ctx.store
     split = config.benchmark.held_out_split
-    chosen = finalists(store.node_summaries(ctx.run_id, split=config.benchmark.validation_split),
-                       config.finalize.top_k)
+    chosen = finalists(ctx)
     done = {(e.node_id, e.task_id) for e in store.list_evaluations(
         ctx.run_id, finished=True, split=split)}
-    jobs = [EvaluationJob(node_id=s.id, task_id=t.instance_id, split=split)
-            for s in chosen for t in ctx.held_out if (s.id, t.instance_id) not in done]
-    store.add_event(ctx.run_id, "finalize", f"re-scoring nodes {[s.id for s in chosen]} on "
-                    f"{len(ctx.held_out)} held-out tasks ({len(jobs)} evaluations to run)")
+    jobs = [EvaluationJob(node_id=f.id, task_id=t.instance_id, split=split)
+            for f in chosen for t in ctx.held_out if (f.id, t.instance_id) not in done]
+    store.add_event(ctx.run_id, "finalize", f"re-scoring nodes {[f.id for f in chosen]} on "
+                    f"{len(ctx.held_out)} held-out tasks ({len(jobs)} evaluations to run)",
+                    data={"why": {f.id: f.why for f in chosen}})
     with LocalExecutor(config.evaluation.workers, name="agentforge-heldout") as pool:
         for future in [pool.submit(evaluate_job, ctx, job) for job in jobs]:
             future.result()
-    report = build_final_report(ctx, [s.id for s in chosen])
+    report = build_final_report(ctx, chosen)
     write_json(ctx.rundir.report_file, report)
     store.add_event(ctx.run_id, "finalized", f"best node {report['best_id']}",
                     data={"finalists": report["finalists"]})
     return report
 
 
-def build_final_report(ctx: RunContext, finalist_ids: list[int]) -> dict:
-    """Both scores of each finalist; the best is the highest held-out score (then validation)."""
+def build_final_report(ctx: RunContext, chosen: list[Finalist]) -> dict:
+    """Both scores of each finalist and why it was chosen; the best is the highest held-out
+    score (then validation)."""
     config = ctx.config
     validation = {s.id: s for s in ctx.store.node_summaries(
         ctx.run_id, split=config.benchmark.validation_split)}
     held = {s.id: s for s in ctx.store.node_summaries(
         ctx.run_id, split=config.benchmark.held_out_split)}
-    rows = [{"id": i, "parent_id": validation[i].parent_id,
-             "validation_score": validation[i].score,
-             "validation_tasks": validation[i].evaluated_tasks,
-             "held_out_score": held[i].score, "held_out_tasks": held[i].evaluated_tasks}
-            for i in finalist_ids]
+    rows = [{"id": f.id, "parent_id": validation[f.id].parent_id,
+             "validation_score": validation[f.id].score,
+             "validation_tasks": validation[f.id].evaluated_tasks,
+             "held_out_score": held[f.id].score, "held_out_tasks": held[f.id].evaluated_tasks,
+             "why": f.why}
+            for f in chosen]
     best = max(rows, key=lambda r: (r["held_out_score"] or 0.0, r["validation_score"] or 0.0,
                                     -r["id"]), default=None)
     # Scores are pass@k of the benchmark's attempts: Polyglot's pass@1 (DGM) and pass@2

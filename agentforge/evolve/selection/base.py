@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import math
 import random
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -170,22 +169,6 @@ def best_lineage(nodes: Sequence[NodeLike]) -> tuple[int | None, list[int]]:
         lineage.insert(0, cursor)
         cursor = parents.get(cursor)
     return best_id, lineage
-
-
-def cautious_score(node: NodeLike) -> float:
-    """Mean minus one standard deviation of the Beta(1 + successes, 1 + failures) posterior."""
-    a, b = 1 + node.successes, 1 + node.failures
-    return a / (a + b) - math.sqrt(a * b / ((a + b) ** 2 * (a + b + 1)))
-
-
-def finalist_ids(nodes: Sequence[NodeLike], top_k: int) -> list[int]:
-    """The common final-pick rule's finalists, whatever the selector: the top_k scored nodes
-    by cautious score (a lucky 1/1 at 0.431 ranks below 6/10 at 0.447), then more evaluations,
-    then the earlier node. Re-scoring them on held-out tasks picks the answer."""
-    order = {n.id: i for i, n in enumerate(nodes)}
-    ranked = sorted(scored_parents(nodes),
-                    key=lambda n: (-cautious_score(n), -evaluated(n), order[n.id]))
-    return [n.id for n in ranked[:top_k]]
 
 
 def valid_children_counts(nodes: Iterable[NodeLike]) -> dict[int, int]:
