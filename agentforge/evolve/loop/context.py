@@ -49,6 +49,9 @@ class RunContext:
     validation: list[Task]
     """Validation tasks in the run's fixed order (every node is evaluated in this order)."""
     held_out: list[Task]
+    validation_pool: list[Task] = field(default_factory=list)
+    """The split's tasks beyond `max_validation_tasks`, in the run's order: what validation
+    growth adds for tied top nodes (evaluation/growth.py)."""
     stages: list[Stage] = field(default_factory=list)
     """The evaluation stages as task counts on `validation`'s order (lists resolved)."""
     warnings: list[str] = field(default_factory=list)
@@ -72,7 +75,7 @@ class RunContext:
 
     def task(self, task_id: str) -> Task:
         """A task of either split by id."""
-        for task in (*self.validation, *self.held_out):
+        for task in (*self.validation, *self.validation_pool, *self.held_out):
             if task.instance_id == task_id:
                 return task
         return self.benchmark.task(task_id)
@@ -124,8 +127,10 @@ def open_run(run_dir: Path, config: RunConfig | None = None,
         ledger = Ledger(store.engine, prices=config.llm.prices)
         bench = config.benchmark
         benchmark = get_benchmark(bench.name, source=bench.source, **bench.options)
-        validation = ordered_tasks(benchmark, config, bench.validation_split,
-                                   bench.max_validation_tasks, "validation")
+        whole_split = ordered_tasks(benchmark, config, bench.validation_split, None,
+                                    "validation")
+        validation = whole_split[:bench.max_validation_tasks or len(whole_split)]
+        pool = whole_split[len(validation):]
         if not validation:
             raise ConfigError(f"benchmark {bench.name} has no {bench.validation_split} tasks in "
                               f"subset {bench.subset!r}: pick another subset or split")
@@ -136,13 +141,14 @@ def open_run(run_dir: Path, config: RunConfig | None = None,
             for warning in warnings:
                 store.add_event(run_id, "warning", warning)
         else:
-            warnings += _dropped_on_resume(store, run_id, bench.validation_split, validation)
+            warnings += _dropped_on_resume(store, run_id, bench.validation_split,
+                                           validation + pool)
         with Gateway(role_endpoint("agent", config.llm), ledger, retry=config.llm.retry) as gw:
             budget = config.budget
             if budget.max_usd or budget.max_tokens:
                 gw.set_run_budget(run_id, Budget(tokens=budget.max_tokens, usd=budget.max_usd))
             ctx = RunContext(rundir, config, run_id, store, repo, ledger, gw, benchmark,
-                             validation, held_out, stages, warnings)
+                             validation, held_out, pool, stages, warnings)
             try:
                 yield ctx
             finally:

@@ -24,17 +24,20 @@ One child's path through the code, in order (docs/architecture.md says more):
 7. staged evaluation -- [here: `on_improvement_done` -> `_next_jobs`] evaluation/stages.py
                         `plan_stage`, then evaluation/job.py `evaluate_job` ->
                         evaluation/graded.py `run_evaluation` (bench/)
-8. archive           -- [here: `on_evaluation_done`] more stages, or `evaluated`;
+8. archive           -- [here: `on_evaluation_done`] more stages, or `evaluated`; tied top
+                        nodes grow beyond the cap [here: `_grow`, evaluation/growth.py];
                         evaluation/finalize.py at the end
 """
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import time
 from collections.abc import Callable
 
+from agentforge.evolve.evaluation.growth import growth_levels, growth_stages, horizons
 from agentforge.evolve.evaluation.job import EvaluationOutcome, evaluate_job
 from agentforge.evolve.evaluation.stages import archive_second_best
 from agentforge.evolve.loop.context import RunContext
@@ -78,9 +81,15 @@ class EvolutionRun:
         self.order = [t.instance_id for t in ctx.validation]
         self.split = ctx.config.benchmark.validation_split
         config = ctx.config
+        pool = [t.instance_id for t in ctx.validation_pool]
         self.policy = SearchPolicy(self.selector, self.rng, self.order, ctx.stages,
                                    first_task_alone=config.evaluation.first_task_alone,
-                                   wait_for_unscored=config.selection.wait_for_unscored)
+                                   wait_for_unscored=config.selection.wait_for_unscored,
+                                   pool=pool)
+        self.growth_levels = growth_levels(len(self.order), len(pool), config.evaluation.growth)
+        self._grown = {(size, node) for e in self.store.list_events(ctx.run_id)
+                       if e.kind == "grow" for node, size in _grow_data(e.data_json)}
+        """(size, node) pairs the event log already announced (a resume says nothing twice)."""
         self.progress = progress
         self.scheduler: Scheduler | None = None
         self._last_tick = 0.0
@@ -134,7 +143,7 @@ class EvolutionRun:
         return report
 
     def _open_jobs(self) -> list[EvaluationJob]:
-        jobs: list[EvaluationJob] = []
+        jobs = self._grow()
         for node in self.store.list_nodes(self.ctx.run_id):
             if node.status == NodeStatus.evaluating:
                 jobs += self._next_jobs(node.id)
@@ -169,6 +178,37 @@ class EvolutionRun:
             self.store.update_node(node_id, status=NodeStatus.evaluated)
         return [EvaluationJob(node_id=node_id, task_id=t, split=self.split)
                 for t in planned.task_ids]
+
+    def _grow(self) -> list[EvaluationJob]:
+        """Widen the tied top nodes' evaluated set (evaluation/growth.py): each newly grown
+        node goes to the event log with the reason; unless the selector decides each task
+        (hgm: growth only gives it more to choose from), an evaluated node's tasks are queued."""
+        if len(self.growth_levels) < 2:
+            return []
+        run_id, top_k = self.ctx.run_id, self.ctx.config.finalize.top_k
+        status = {n.id: n.status for n in self.store.list_nodes(run_id)}
+        finished: dict[int, dict[str, bool]] = {}
+        for e in self.store.list_evaluations(run_id, finished=True, split=self.split):
+            if status.get(e.node_id) in VALIDATED:
+                finished.setdefault(e.node_id, {})[e.task_id] = bool(e.resolved)
+        stages = growth_stages(finished, self.policy.grown_order, self.growth_levels, top_k)
+        self.policy.horizons = horizons(stages)
+        for stage in stages:
+            new = [n for n in stage.nodes if (stage.size, n) not in self._grown]
+            if new:
+                self._grown.update((stage.size, n) for n in new)
+                self.store.add_event(run_id, "grow", stage.reason(top_k),
+                                     data={"size": stage.size, "from": stage.from_size,
+                                           "nodes": list(stage.nodes), "new": new,
+                                           "tie": stage.tie})
+        if self.policy.decides_each_task:
+            return []
+        jobs: list[EvaluationJob] = []
+        for node_id in self.policy.horizons:
+            if status[node_id] == NodeStatus.evaluated:  # an evaluating one plans on its own
+                self.store.update_node(node_id, status=NodeStatus.evaluating)
+                jobs += self._next_jobs(node_id)
+        return jobs
 
     # -- scheduler hooks (all on the scheduler's thread) -----------------------------------
 
@@ -234,9 +274,10 @@ class EvolutionRun:
                                    reason=f"crash on its first task {job.task_id}: "
                                           f"{outcome.reason}"[:2000])
             return []
+        grown = self._grow()  # before the node's own plan: it may be due growth itself
         if node.status != NodeStatus.evaluating or self.policy.busy(node.id):
-            return []
-        return self._next_jobs(node.id)
+            return grown
+        return grown + self._next_jobs(node.id)
 
     def budget_exceeded(self) -> str | None:
         """Dollars or tokens of the run, from the ledger (polled; also drives live progress)."""
@@ -272,3 +313,9 @@ class EvolutionRun:
         write_json(self.ctx.rundir.live_file, snapshot)
         if self.progress is not None:
             self.progress(snapshot)
+
+
+def _grow_data(data_json: str | None) -> list[tuple[int, int]]:
+    """(node, size) pairs a `grow` event announced."""
+    data = json.loads(data_json or "{}")
+    return [(node, data["size"]) for node in data.get("new", [])]
