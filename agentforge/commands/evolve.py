@@ -149,7 +149,7 @@ def _run(run, finalize_at_end: bool, quiet: bool) -> None:
 
 def _printer(run):
     from agentforge.evolve.selection.base import NoParentAvailable, best_by_score
-    from agentforge.store.tables import VALIDATED
+    from agentforge.store.records import VALIDATED
 
     last: list[str] = [""]
 

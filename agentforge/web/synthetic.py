@@ -18,8 +18,7 @@ from pathlib import Path
 
 from agentforge.llm.ledger import Ledger, ModelCall
 from agentforge.store import SqlStore
-from agentforge.store.records import TaskResultData
-from agentforge.store.tables import NodeStatus
+from agentforge.store.records import NodeStatus, TaskResultData
 
 PAYLOADS = (
     "<script>window.__pwned=1</script>",
@@ -79,13 +78,15 @@ def write_synthetic_run(path: Path, nodes: int = 30, *, seed: int = 0, hostile: 
         pending = index >= nodes - in_flight
         status = NodeStatus.pending if pending else step.status
         reason = None if pending else step.reason
+        # a fixed mix of the operators, so the page shows each
+        operator = None if parent is None else ("self_edit", "self_edit",
+                                                "prompt_mutation")[index % 3]
+        step_id = None if parent is None else f"step-{index}"
         node = store.add_node(run_id, parent_id=parent, commit=commits[index], status=status,
-                              reason=reason, proposal=proposal)
+                              reason=reason, proposal=proposal, operator=operator,
+                              step_id=step_id)
         ids[index] = node.id
         result.node_ids.append(node.id)
-        if parent is not None:  # a fixed mix of the operators, so the page shows each
-            operator = ("self_edit", "self_edit", "prompt_mutation")[index % 3]
-            store.set_node_operator(node.id, operator)
         if step.hostile:
             result.hostile_node = node.id
             store.add_event(run_id, "warning", f"the change deletes tests: {HOSTILE}",
@@ -96,7 +97,8 @@ def write_synthetic_run(path: Path, nodes: int = 30, *, seed: int = 0, hostile: 
         if parent is not None:
             calls.append(ModelCall(run_id=run_id, node_id=parent, role="diagnose",
                                    model="gpt-4o-mini", prompt_tokens=3000,
-                                   completion_tokens=400, created_at=node.created_at))
+                                   completion_tokens=400, created_at=node.created_at,
+                                   step_id=step_id))
         if status is not NodeStatus.evaluating or pending:
             continue
         with_files = index < files_for

@@ -1,6 +1,6 @@
 """Validation that does not saturate: tied top nodes get tasks beyond the cap, in stages.
 
-The rule by hand (evaluation/growth.py), then the run's hooks on a real archive (store,
+The rule by hand (loop/growth.py), then the run's hooks on a real archive (store,
 repository, events; no Docker: evaluations are written as workers write them), a resume in
 the middle of growing, and hgm, whose per-task decisions the same rule feeds.
 """
@@ -12,8 +12,8 @@ import json
 from loop_fixtures import demo_config
 
 from agentforge.evolve.config import GrowthConfig, load_run_config
-from agentforge.evolve.evaluation.growth import growth_levels, growth_stages, horizons
 from agentforge.evolve.loop.context import open_run
+from agentforge.evolve.loop.growth import growth_levels, growth_stages, horizons
 from agentforge.evolve.loop.run import EvolutionRun
 from agentforge.evolve.selection import EvaluateMore
 from agentforge.store.tables import NodeStatus

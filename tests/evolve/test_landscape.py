@@ -15,7 +15,8 @@ from agentforge.evolve.config import load_run_config
 from agentforge.evolve.loop.context import ordered_tasks
 from agentforge.evolve.operators.diagnose import AgentFacts, FailureCase, diagnose
 from agentforge.evolve.operators.genome import editable_texts, replace_text
-from agentforge.evolve.operators.prompt_mutation import MutationFailed, ask_mutation
+from agentforge.evolve.operators.prompt_mutation import ask_mutation
+from agentforge.evolve.operators.structured import ReplyFailed
 from agentforge.examples.offline_landscape import (
     NOTHING_TO_MUTATE,
     SEED_SOLVES,
@@ -134,7 +135,7 @@ def test_prompt_mutations_add_the_first_missing_skill_and_keep_the_rest(server):
     # so, and the step fails with its words.
     for present in (list(SKILLS), [s for s in SKILLS if s != "memo"]):
         genome = replace_text(GENOME, "prompts.coder_system", coder_system(BASE, present))
-        with pytest.raises(MutationFailed) as failed:
+        with pytest.raises(ReplyFailed) as failed:
             ask_mutation(_client(server), genome, [], attempts=1)
         assert failed.value.text == NOTHING_TO_MUTATE
 

@@ -8,16 +8,17 @@ from agentforge.evolve.loop.executor import LocalExecutor
 from agentforge.evolve.loop.scheduler import EvaluationJob
 from agentforge.evolve.rundir import write_json
 from agentforge.evolve.selection.finalists import Finalist, choose_finalists
-from agentforge.store.tables import VALIDATED
+from agentforge.store.records import VALIDATED
 
 
 def finalists(ctx: RunContext) -> list[Finalist]:
     """The run's finalists by the rule common to every selector (selection/finalists.py),
     told apart by their agents' trees."""
-    summaries = ctx.store.node_summaries(ctx.run_id, split=ctx.config.benchmark.validation_split)
-    trees = {s.id: ctx.repo.tree_of(s.commit) for s in summaries
-             if s.commit and s.status in VALIDATED}
-    return choose_finalists(summaries, ctx.config.finalize.top_k, trees=trees,
+    bench = ctx.config.benchmark
+    rows = ctx.store.node_rows(ctx.run_id, bench.validation_split, bench.held_out_split)
+    trees = {r.id: ctx.repo.tree_of(r.commit) for r in rows
+             if r.commit and r.status in VALIDATED}
+    return choose_finalists(rows, ctx.config.finalize.top_k, trees=trees,
                             ties=ctx.config.finalize.ties)
 
 
@@ -46,16 +47,14 @@ def finalize(ctx: RunContext) -> dict:
 def build_final_report(ctx: RunContext, chosen: list[Finalist]) -> dict:
     """Both scores of each finalist and why it was chosen; the best is the highest held-out
     score (then validation)."""
-    config = ctx.config
-    validation = {s.id: s for s in ctx.store.node_summaries(
-        ctx.run_id, split=config.benchmark.validation_split)}
-    held = {s.id: s for s in ctx.store.node_summaries(
-        ctx.run_id, split=config.benchmark.held_out_split)}
-    rows = [{"id": f.id, "parent_id": validation[f.id].parent_id,
-             "validation_score": validation[f.id].score,
-             "validation_tasks": validation[f.id].evaluated_tasks,
-             "held_out_score": held[f.id].score, "held_out_tasks": held[f.id].evaluated_tasks,
-             "why": f.why}
+    bench = ctx.config.benchmark
+    nodes = {row.id: row for row in ctx.store.node_rows(
+        ctx.run_id, bench.validation_split, bench.held_out_split)}
+    rows = [{"id": f.id, "parent_id": nodes[f.id].parent_id,
+             "validation_score": nodes[f.id].score,
+             "validation_tasks": nodes[f.id].evaluated_tasks,
+             "held_out_score": nodes[f.id].held_out_score,
+             "held_out_tasks": nodes[f.id].held_out_tasks, "why": f.why}
             for f in chosen]
     best = max(rows, key=lambda r: (r["held_out_score"] or 0.0, r["validation_score"] or 0.0,
                                     -r["id"]), default=None)
