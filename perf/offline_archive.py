@@ -21,6 +21,8 @@ class RunFigures:
 
     nodes: int
     invalid: int
+    copies: int
+    """Children that were an agent the archive held (not evaluated again)."""
     pick: int | None
     pick_held_out: float | None
     pick_skills: list[str]
@@ -64,6 +66,7 @@ def run_figures(run_dir: Path) -> RunFigures:
                  for n in json.loads(e.data_json or "{}").get("nodes", [])}
         return RunFigures(
             nodes=len(nodes), invalid=sum(n.status.value == "invalid" for n in nodes.values()),
+            copies=sum(n.copy_of is not None for n in nodes.values()),
             pick=pick, pick_held_out=row.get("held_out_score"),
             pick_skills=skills_of(rundir.open_repo(), nodes[pick].commit if pick else None),
             evaluations_to_pick=sum(1 for e in validation
@@ -126,9 +129,10 @@ def describe(run_dir: Path) -> list[str]:
                  "skills")
     for node in sorted(nodes.values(), key=lambda n: n["id"]):
         second = f"+{node['second_parent_id']}" if node["second_parent_id"] else ""
+        status = f"copy:{node['copy_of']}" if node.get("copy_of") else node["status"]
         skills = "+".join(skills_of(repo, node["commit"])) or "none"
         lines.append(f"{node['id']:4} {str(node['parent_id']) + second:>6} {depth[node['id']]:5} "
                      f"{str(lineage[node['id']] or '-'):>7} {node['operator'] or 'seed':15} "
-                     f"{node['status']:10} {score(node['score']):>5} {node['evaluated_tasks']:6} "
+                     f"{status:10} {score(node['score']):>5} {node['evaluated_tasks']:6} "
                      f"{score(node['held_out_score']):>8} {skills}")
     return lines

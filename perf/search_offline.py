@@ -154,11 +154,12 @@ def _interval(values: list, statistic=statistics.fmean, fmt: str = ".2f") -> str
 def print_table(results: dict[tuple[str, int], RunFigures], walls: dict, selectors: list[str],
                 seeds: list[int]) -> None:
     """Per run, per selector (bootstrap over seeds), paired against the first selector."""
-    print("selector seed nodes invalid grown pick held-out real evals-to-pick tokens-to-pick "
-          "evals tokens wall-s skills")
+    print("selector seed nodes invalid copies grown pick held-out real evals-to-pick "
+          "tokens-to-pick evals tokens wall-s skills")
     for (selector, seed), f in sorted(results.items(), key=lambda kv: (kv[0][1], kv[0][0])):
         wall = walls.get((selector, seed))
-        print(f"{selector:8} {seed:4} {f.nodes:5} {f.invalid:7} {f.grown:5} {str(f.pick):>4} "
+        print(f"{selector:8} {seed:4} {f.nodes:5} {f.invalid:7} {f.copies:6} {f.grown:5} "
+              f"{str(f.pick):>4} "
               f"{_score(f.pick_held_out):>8} {'yes' if f.holds_every_real_skill else 'no':>4} "
               f"{f.evaluations_to_pick:14} {f.tokens_to_pick:14} {f.evaluations:5} "
               f"{f.tokens:6} {'-' if wall is None else format(wall, '.0f'):>6} "

@@ -35,8 +35,9 @@ from agentforge.web.files import node_files, resolve_inside
 
 NODE_FIELDS = ("id", "parent_id", "status", "reason", "score", "tasks", "resolved",
                "held_out_score", "held_out_tasks", "operator", "created_at", "cost_usd",
-               "summary")
-"""Columns of the compact node summaries (one row per node, in this order)."""
+               "summary", "copy_of")
+"""Columns of the compact node summaries (one row per node, in this order); a copy (copy_of:
+the node whose agent it is) shows that node's scores."""
 SHORT_TEXT = 160  # reason and summary in the summaries; the full text is in the node detail
 MAX_DIFF_CHARS = 400_000
 _SHA = re.compile(r"[0-9a-f]{7,64}")
@@ -174,7 +175,7 @@ class RunArchive:
                 _round(row.score), row.evaluated_tasks, row.successes,
                 _round(row.held_out_score), row.held_out_tasks, row.operator,
                 _iso_text(row.created_at), round(costs[row.id].total_usd, 6),
-                _short(row.summary)])
+                _short(row.summary), row.copy_of])
         return {"fields": list(NODE_FIELDS), "rows": out}
 
     def _build_summary(self) -> dict:
@@ -251,6 +252,7 @@ class RunArchive:
             "id": node.id, "parent_id": node.parent_id, "status": node.status.value,
             "reason": node.reason, "commit": node.commit, "proposal": _loads(node.proposal_json),
             "operator": getattr(node, "operator", None), "created_at": _iso(node.created_at),
+            "copy_of": node.copy_of,
             "external_id": getattr(node, "external_id", None),
             "warnings": [e.message for e in self.store.list_events(self.run_id)
                          if e.kind == "warning" and e.node_id == node_id],

@@ -21,7 +21,7 @@ from agentforge.evolve.selection import (
     rng_from_json,
     rng_state_to_json,
 )
-from agentforge.evolve.selection.base import best_lineage
+from agentforge.evolve.selection.base import best_lineage, valid_children_counts
 from agentforge.evolve.selection.beta import beta_cdf, beta_quantile
 from agentforge.evolve.selection.dgm import DgmConfig, dgm_weights
 from agentforge.evolve.selection.finalists import (
@@ -29,7 +29,7 @@ from agentforge.evolve.selection.finalists import (
     choose_finalists,
     finalist_ids,
 )
-from agentforge.evolve.selection.hgm import evaluations_started, should_expand
+from agentforge.evolve.selection.hgm import HgmSelector, evaluations_started, should_expand
 from agentforge.store import NodeStatus, SqlStore
 
 
@@ -357,3 +357,22 @@ def test_best_lineage_runs_from_the_seed_to_the_best_node():
              NodeView(4, 2, 4, 0)]
     assert best_lineage(nodes) == (4, [1, 2, 4])
     assert best_lineage([NodeView(1, None, 0, 0, "pending")]) == (None, [])
+
+
+def test_a_copy_counts_as_its_parents_expansion_and_is_never_a_parent_or_finalist():
+    # Node 3 is node 2's agent: no evaluations of its own, a task "left" it must never run.
+    seed, original = NodeView(1, None, 2, 2), NodeView(2, 1, 3, 1)
+    copy = NodeView(3, 1, 0, 0, tasks_left=4, copy_of=2)
+    nodes = [seed, original, copy]
+    assert valid_children_counts(nodes) == {1: 2}  # dgm: the seed made two valid children
+    assert set(dgm_weights(nodes)) == {1, 2}
+    hgm = HgmSelector()
+    assert evaluations_started(nodes) == 4  # the copy spent none
+    assert should_expand(nodes, alpha=0.5) == (4 ** 0.5 >= 3 - 1)  # but it is in the tree
+    assert {n.id for n in hgm.parent_candidates(nodes)} == {1, 2}
+    rng = random.Random(0)
+    assert {hgm.select_for_evaluation(nodes, rng) for _ in range(50)} <= {1, 2, None}
+    for name in SELECTORS:
+        assert make_selector(name).select_parent(nodes, random.Random(1)) != 3
+    assert finalist_ids(nodes, 3) == [2, 1]
+    assert best_lineage(nodes) == (2, [1, 2])

@@ -39,7 +39,7 @@ from agentforge.evolve.loop.scheduler import (
 )
 from agentforge.evolve.loop.search import SearchPolicy, archive_second_best
 from agentforge.evolve.loop.stopping import install_stop_handlers
-from agentforge.evolve.operators.child import failed_child, validate_node
+from agentforge.evolve.operators.child import failed_child, settle_child
 from agentforge.evolve.operators.planner import OperatorPlanner
 from agentforge.evolve.rundir import write_json
 from agentforge.evolve.rundir.diskspace import check_free_space, raise_run_stop_if_disk_full
@@ -95,7 +95,7 @@ class EvolutionRun:
         self.store.update_run(ctx.run_id, status="running", stop_reason=None)
         for node in self.store.list_nodes(ctx.run_id):
             if node.status == NodeStatus.pending and node.parent_id is not None:
-                validate_node(ctx, node.id)  # killed between commit and validation
+                settle_child(ctx, node.id)  # killed between commit and validation
         initial = self._open_jobs()
         executor = LocalExecutor(ctx.config.evaluation.workers, name="agentforge-eval")
         children = sum(1 for n in self.store.list_nodes(ctx.run_id) if n.parent_id is not None)
@@ -257,9 +257,12 @@ class EvolutionRun:
         node = self.store.get_node(job.node_id)
         if (outcome.crashed and not outcome.resolved and node.parent_id is not None
                 and len(self._finished(node.id)) == 1):
-            self.store.update_node(node.id, status=NodeStatus.invalid,
-                                   reason=f"crash on its first task {job.task_id}: "
-                                          f"{outcome.reason}"[:2000])
+            reason = f"crash on its first task {job.task_id}: {outcome.reason}"[:2000]
+            self.store.update_node(node.id, status=NodeStatus.invalid, reason=reason)
+            for copy in self.store.list_nodes(self.ctx.run_id):
+                if copy.copy_of == node.id:  # the same agent: invalid as well
+                    self.store.update_node(copy.id, status=NodeStatus.invalid,
+                                           reason=f"node {node.id}'s agent: {reason}"[:2000])
             return []
         grown = self._grow()  # before the node's own plan: it may be due growth itself
         if node.status != NodeStatus.evaluating or self.policy.busy(node.id):

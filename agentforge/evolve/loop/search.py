@@ -85,14 +85,15 @@ class SearchPolicy:
         """The archive as the selector sees it, with evaluations in flight and tasks unstarted."""
         views = []
         for n in nodes:
+            copy_of = getattr(n, "copy_of", None)
             key = (n.parent_id, n.successes, n.failures, status_of(n), len(self.busy(n.id)),
-                   self.horizon(n.id))
+                   0 if copy_of else self.horizon(n.id), copy_of)
             cached = self._views.get(n.id)
             if cached is None or cached[0] != key:  # building views dominates long simulations
                 done, running = n.successes + n.failures, key[4]
                 view = NodeView(id=n.id, parent_id=n.parent_id, successes=n.successes,
                                 failures=n.failures, status=key[3], in_flight=running,
-                                tasks_left=max(key[5] - done - running, 0))
+                                tasks_left=max(key[5] - done - running, 0), copy_of=copy_of)
                 cached = self._views[n.id] = (key, view)
             views.append(cached[1])
         return views

@@ -50,6 +50,8 @@ class NodeView:
     treated as some left)."""
     in_flight: int = 0
     """Evaluations of this node started and not finished yet."""
+    copy_of: int | None = None
+    """The node whose agent this one is (never evaluated, never a parent)."""
 
 
 @dataclass(frozen=True)
@@ -116,10 +118,22 @@ def status_of(node: NodeLike) -> str:
     return str(getattr(node.status, "value", node.status))
 
 
-def can_be_parent(node: NodeLike) -> bool:
-    """Validated and not excluded."""
+def joined_archive(node: NodeLike) -> bool:
+    """Validated and not excluded: a valid agent, a copy included (it counts as its
+    parent's child)."""
     status = status_of(node)
     return status not in EXCLUDED_STATUSES and status not in WAITING_STATUSES
+
+
+def is_copy(node: NodeLike) -> bool:
+    """The node is the agent of another node (the same tree), evaluated there."""
+    return getattr(node, "copy_of", None) is not None
+
+
+def can_be_parent(node: NodeLike) -> bool:
+    """Joined the archive and no copy (its original is the parent, the finalist, the node
+    evaluated)."""
+    return joined_archive(node) and not is_copy(node)
 
 
 def evaluated(node: NodeLike) -> int:
@@ -174,10 +188,11 @@ def best_lineage(nodes: Sequence[NodeLike]) -> tuple[int | None, list[int]]:
 def valid_children_counts(nodes: Iterable[NodeLike]) -> dict[int, int]:
     """How many valid children (validated, not invalid or failed) each node has."""
     # DGM_outer.py choose_selfimproves counts children among the archive, which holds only
-    # children that compiled: failed, invalid and not-yet-validated children do not count.
+    # children that compiled: failed, invalid and not-yet-validated children do not count;
+    # a copy of another node compiled, and counts.
     counts: dict[int, int] = {}
     for node in nodes:
-        if node.parent_id is not None and can_be_parent(node):
+        if node.parent_id is not None and joined_archive(node):
             counts[node.parent_id] = counts.get(node.parent_id, 0) + 1
     return counts
 
