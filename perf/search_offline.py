@@ -43,6 +43,8 @@ from agentforge.examples.offline_landscape import main as write_model  # noqa: E
 ROOT = Path(__file__).resolve().parents[1]
 CONFIG = ROOT / "examples" / "offline-landscape.toml"
 SELECTORS = ["dgm", "hgm", "greedy", "random"]
+START_GAP_S = 20.0
+"""Seconds between the starts of runs side by side."""
 
 
 def say(line: str) -> None:
@@ -86,8 +88,9 @@ def run_one(out: Path, selector: str, seed: int, iterations: int, extra: list[st
 
 
 def run_table(out: Path, plan: list[tuple[str, int]], iterations: int, extra: list[str],
-              jobs: int) -> None:
-    """Every planned run not finished yet, `jobs` at a time, with progress lines."""
+              jobs: int, retries: int = 1) -> None:
+    """Every planned run not finished yet, `jobs` at a time, with progress lines; a run that
+    ends without its report is resumed up to `retries` more times."""
     todo = [(s, n) for s, n in plan if not RunDir(out / s / f"seed-{n}").report_file.is_file()]
     say(f"{len(plan) - len(todo)} of {len(plan)} runs already finished; {len(todo)} to run, "
         f"{jobs} at a time, in {out}")
@@ -96,19 +99,26 @@ def run_table(out: Path, plan: list[tuple[str, int]], iterations: int, extra: li
         model_file(out, seed)  # before any run starts: runs of one seed share it
     finished = threading.Event()
     running: set[tuple[str, int]] = set()
+    starts = threading.Lock()
 
     def one(item: tuple[str, int]) -> None:
         selector, seed = item
         running.add(item)
-        say(f"start {selector} seed {seed}")
         try:
-            wall = run_one(out, selector, seed, iterations, extra)
-            figures = run_figures(out / selector / f"seed-{seed}")
-            say(f"done {selector} seed {seed} in {wall:.0f} s: pick node {figures.pick}, "
-                f"held-out {_score(figures.pick_held_out)}, skills "
-                f"{'+'.join(figures.pick_skills) or 'none'}")
-        except Exception as exc:  # one run's failure is reported; the others go on
-            say(f"FAILED {selector} seed {seed}: {exc}")
+            for attempt in range(retries + 1):
+                with starts:  # runs starting at one moment each clean the engine up at once
+                    time.sleep(START_GAP_S if len(running) > 1 else 0)
+                say(f"{'start' if attempt == 0 else 'resume'} {selector} seed {seed}")
+                try:
+                    wall = run_one(out, selector, seed, iterations, extra)
+                    figures = run_figures(out / selector / f"seed-{seed}")
+                except Exception as exc:  # one run's failure is reported; the others go on
+                    say(f"FAILED {selector} seed {seed}: {exc}")
+                    continue
+                say(f"done {selector} seed {seed} in {wall:.0f} s: pick node {figures.pick}, "
+                    f"held-out {_score(figures.pick_held_out)}, skills "
+                    f"{'+'.join(figures.pick_skills) or 'none'}")
+                return
         finally:
             running.discard(item)
 
@@ -222,6 +232,8 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=5, help="seeds 1..N for every selector")
     parser.add_argument("--iterations", type=int, default=20)
     parser.add_argument("--jobs", type=int, default=1, help="runs side by side")
+    parser.add_argument("--retries", type=int, default=1,
+                        help="times a run that ended without its report is resumed again")
     parser.add_argument("--set", dest="sets", action="append", default=[],
                         help="extra config override for every new run (KEY=VALUE)")
     parser.add_argument("--no-run", action="store_true", help="only the table of runs on disk")
@@ -234,7 +246,7 @@ def main() -> None:
     seeds = list(range(1, args.seeds + 1))
     plan = [(selector, seed) for seed in seeds for selector in args.selectors]
     if not args.no_run:
-        run_table(args.out, plan, args.iterations, args.sets, args.jobs)
+        run_table(args.out, plan, args.iterations, args.sets, args.jobs, args.retries)
     results, walls = {}, {}
     for selector, seed in plan:
         run_dir = args.out / selector / f"seed-{seed}"
