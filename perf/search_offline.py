@@ -130,7 +130,7 @@ def run_table(out: Path, plan: list[tuple[str, int]], iterations: int, extra: li
 
 
 def _watch(out: Path, running: set[tuple[str, int]], finished: threading.Event) -> None:
-    """Every minute: how far each running run is (its iterations and validation evaluations)."""
+    """Every minute: how far each running run is (its iterations and finished evaluations)."""
     while not finished.wait(60):
         parts = []
         for selector, seed in sorted(running):
