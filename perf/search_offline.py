@@ -255,7 +255,9 @@ def main() -> None:
             wall_file = run_dir.parent / f"seed-{seed}.wall"
             walls[selector, seed] = float(wall_file.read_text()) if wall_file.is_file() else None
     missing = len(plan) - len(results)
-    print(f"{args.iterations} iterations per run (as asked of new runs); {len(results)} of "
+    budgets = sorted({RunDir(args.out / sel / f"seed-{seed}").load_config().budget.max_iterations
+                      for sel, seed in results}, key=str)
+    print(f"iterations per run: {', '.join(map(str, budgets)) or '-'}; {len(results)} of "
           f"{len(plan)} runs finished{f', {missing} missing' if missing else ''}; in {args.out}")
     print_table(results, walls, args.selectors, seeds)
 
