@@ -119,6 +119,10 @@ def test_a_saturated_archive_grows_its_tied_nodes_and_the_event_says_why(tiny_su
         summaries = {s.id: s for s in run.store.node_summaries(run.run_id)}
         assert [summaries[c].evaluated_tasks for c in children] == [3, 3]
         assert len(_grow_events(run)) == 1  # nothing new to say
+        # Grown and done: later checks leave the nodes as they are.
+        touched = [run.store.get_node(c).updated_at for c in children]
+        assert loop._grow() == []
+        assert [run.store.get_node(c).updated_at for c in children] == touched
 
 
 def _outcome(resolved: bool):

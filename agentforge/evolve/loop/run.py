@@ -192,8 +192,10 @@ class EvolutionRun:
         if self.policy.decides_each_task:
             return []
         jobs: list[EvaluationJob] = []
-        for node_id in self.policy.horizons:
-            if status[node_id] == NodeStatus.evaluated:  # an evaluating one plans on its own
+        for node_id, size in self.policy.horizons.items():
+            due = set(self.policy.grown_order[:size]) - set(finished.get(node_id, {}))
+            # An evaluating node plans its growth on its own; an evaluated one starts again.
+            if status[node_id] == NodeStatus.evaluated and due - self.policy.busy(node_id):
                 self.store.update_node(node_id, status=NodeStatus.evaluating)
                 jobs += self._next_jobs(node_id)
         return jobs
