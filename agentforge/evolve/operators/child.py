@@ -28,9 +28,10 @@ _COPIES = threading.Lock()
 def add_child(ctx: RunContext, plan: StepPlan, *, commit: str | None, summary: str,
               proposal: dict | None = None, invalid: str | None = None,
               kept: Path | None = None, data: dict | None = None) -> StepOutcome:
-    """Add the child (pending, or invalid with `invalid` as the reason) and validate it;
-    `kept` is a folder of the step's files (the implementation's trajectory), moved to the
-    node's `improve/`; `data` goes into the `child` event."""
+    """Add the child (pending, or invalid with `invalid` as the reason) and settle it
+    (validated, or a copy of an agent the archive holds); `kept` is a folder of the step's
+    files (the implementation's trajectory), moved to the node's `improve/`; `data` goes
+    into the `child` event."""
     store = ctx.store
     status = NodeStatus.invalid if invalid else NodeStatus.pending
     node = store.add_node(ctx.run_id, parent_id=plan.parent_id, commit=commit, status=status,
