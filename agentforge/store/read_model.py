@@ -43,7 +43,7 @@ def node_rows(engine: Engine, run_id: str, validation_split: str = "validation",
         held_won, held_tried = counts.get((scored, held_out_split), (0, 0))
         rows.append(NodeRow(
             id=node_id, parent_id=parent_id, status=status, reason=reason, commit=commit,
-            summary=line if sqlite else summary_of(line), operator=operator,
+            summary=_line(line) if sqlite else summary_of(line), operator=operator,
             second_parent_id=second, step_id=step, copy_of=copy_of, external_id=external,
             origin_json=origin,
             created_at=created_at, successes=won, failures=tried - won,
@@ -59,3 +59,8 @@ def summary_of(proposal_json: str | None) -> str | None:
         return None
     line = proposal.get("summary") if isinstance(proposal, dict) else None
     return line if isinstance(line, str) else None
+
+
+def _line(extracted: object) -> str | None:
+    # json_extract gives whatever the proposal holds: only a text is a one-line summary
+    return extracted if isinstance(extracted, str) else None

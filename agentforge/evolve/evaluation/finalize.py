@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import os
+import time
+from concurrent.futures import as_completed
+
 from agentforge.evolve.evaluation.job import evaluate_job
 from agentforge.evolve.loop.context import RunContext
 from agentforge.evolve.loop.executor import LocalExecutor
 from agentforge.evolve.loop.scheduler import EvaluationJob
 from agentforge.evolve.rundir import write_json
 from agentforge.evolve.selection.finalists import Finalist, choose_finalists
+from agentforge.progress import long_step
 from agentforge.store.records import VALIDATED
 
 
@@ -34,14 +39,36 @@ def finalize(ctx: RunContext) -> dict:
     store.add_event(ctx.run_id, "finalize", f"re-scoring nodes {[f.id for f in chosen]} on "
                     f"{len(ctx.held_out)} held-out tasks ({len(jobs)} evaluations to run)",
                     data={"why": {f.id: f.why for f in chosen}})
-    with LocalExecutor(config.evaluation.workers, name="agentforge-heldout") as pool:
-        for future in [pool.submit(evaluate_job, ctx, job) for job in jobs]:
-            future.result()
+    _say_phase(ctx, phase="finalize", finalists=[f.id for f in chosen],
+               held_out_tasks=len(ctx.held_out))
+    try:
+        with long_step(f"finalizing: nodes {[f.id for f in chosen]} on {len(ctx.held_out)} "
+                       f"held-out tasks ({len(jobs)} evaluations, {config.evaluation.workers} "
+                       f"at a time)") as tell, \
+                LocalExecutor(config.evaluation.workers, name="agentforge-heldout") as pool:
+            futures = {pool.submit(evaluate_job, ctx, job): job for job in jobs}
+            for done, future in enumerate(as_completed(futures), 1):
+                outcome, job = future.result(), futures[future]
+                tell(f"finalizing: {done}/{len(jobs)} done (node {job.node_id}, "
+                     f"{job.task_id}: {_verdict(outcome)})")
+    finally:
+        _say_phase(ctx, phase=None)
     report = build_final_report(ctx, chosen)
     write_json(ctx.rundir.report_file, report)
     store.add_event(ctx.run_id, "finalized", f"best node {report['best_id']}",
                     data={"finalists": report["finalists"]})
     return report
+
+
+def _say_phase(ctx: RunContext, **fields) -> None:
+    """Tell live.json that this process re-scores finalists (the web view shows it), keeping
+    what the loop wrote there (its elapsed time is what --resume continues from)."""
+    write_json(ctx.rundir.live_file, {**ctx.rundir.read_live(), "pid": os.getpid(),
+                                      "updated_at": time.time(), **fields})
+
+
+def _verdict(outcome) -> str:
+    return "resolved" if outcome.resolved else "skipped" if outcome.skipped else "unresolved"
 
 
 def build_final_report(ctx: RunContext, chosen: list[Finalist]) -> dict:

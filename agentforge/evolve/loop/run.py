@@ -41,6 +41,7 @@ from agentforge.evolve.loop.search import SearchPolicy, archive_second_best
 from agentforge.evolve.loop.stopping import install_stop_handlers
 from agentforge.evolve.operators.child import failed_child, settle_child
 from agentforge.evolve.operators.planner import OperatorPlanner
+from agentforge.evolve.report.status import FINISHED_REASONS
 from agentforge.evolve.rundir import write_json
 from agentforge.evolve.rundir.diskspace import check_free_space, raise_run_stop_if_disk_full
 from agentforge.evolve.selection import (
@@ -97,7 +98,10 @@ class EvolutionRun:
             if node.status == NodeStatus.pending and node.parent_id is not None:
                 settle_child(ctx, node.id)  # killed between commit and validation
         initial = self._open_jobs()
-        executor = LocalExecutor(ctx.config.evaluation.workers, name="agentforge-eval")
+        # Threads for both pools: once the iteration budget is spent, the scheduler lends the
+        # free self-improvement workers to evaluations (it holds each pool to its own size).
+        executor = LocalExecutor(ctx.config.evaluation.workers + ctx.config.improve.workers,
+                                 name="agentforge-eval")
         children = sum(1 for n in self.store.list_nodes(ctx.run_id) if n.parent_id is not None)
         # A step in flight at a kill left no node and is started again: count only finished ones.
         self.store.update_run(ctx.run_id, iterations=children)
@@ -107,7 +111,8 @@ class EvolutionRun:
                            on_improvement_done=self.on_improvement_done,
                            run_evaluation=lambda j: evaluate_job(ctx, j),
                            on_evaluation_done=self.on_evaluation_done,
-                           budget_exceeded=self.budget_exceeded),
+                           budget_exceeded=self.budget_exceeded,
+                           draining=self._tick),
             executor,
             SchedulerConfig(improve_workers=ctx.config.improve.workers,
                             eval_workers=ctx.config.evaluation.workers,
@@ -121,7 +126,7 @@ class EvolutionRun:
         finally:
             restore()
             executor.shutdown(wait=False)
-        finished = report.stop_reason in ("exhausted", "iterations")
+        finished = report.stop_reason in FINISHED_REASONS
         self.store.update_run(ctx.run_id, status="finished" if finished else "stopped",
                               stop_reason=report.stop_reason)
         self.store.add_event(ctx.run_id, "stopped", f"run {report.stop_reason}: "
@@ -301,6 +306,7 @@ class EvolutionRun:
             "evaluating": [{"node_id": j.node_id, "task_id": j.task_id, "split": j.split}
                            for j in (flight.evaluating if flight else [])],
             "queued": flight.queued if flight else 0,
+            "stopping": bool(self.scheduler and self.scheduler.stopping),
         }
         write_json(self.ctx.rundir.live_file, snapshot)
         if self.progress is not None:
