@@ -44,6 +44,8 @@ class NodeSummary(BaseModel):
     """Finished evaluations that resolved their task."""
     failures: int = 0
     """Finished evaluations that did not."""
+    copy_of: int | None = None
+    """The node whose agent this one is: a copy has no evaluations of its own."""
 
     @property
     def evaluated_tasks(self) -> int:
@@ -81,6 +83,8 @@ class NodeRow(BaseModel):
     operator: str | None = None
     second_parent_id: int | None = None
     step_id: str | None = None
+    copy_of: int | None = None
+    """The node whose agent this one is; its tallies are that node's (it reuses them)."""
     external_id: str | None = None
     origin_json: str | None = None
     created_at: datetime

@@ -45,8 +45,9 @@ from agentforge.web.page_reads import (
 
 NODE_FIELDS = ("id", "parent_id", "status", "reason", "score", "tasks", "resolved",
                "held_out_score", "held_out_tasks", "operator", "created_at", "cost_usd",
-               "summary", "tokens", "disagreements")
-"""Columns of the compact node summaries (one row per node, in this order; new ones go last)."""
+               "summary", "tokens", "disagreements", "copy_of")
+"""Columns of the compact node summaries (one row per node, in this order; new ones go last);
+a copy (copy_of: the node whose agent it is) shows that node's scores."""
 SHORT_TEXT = 160  # reason and summary in the summaries; the full text is in the node detail
 MAX_DIFF_CHARS = 400_000
 _SHA = re.compile(r"[0-9a-f]{7,64}")
@@ -182,7 +183,7 @@ class RunArchive:
                 _iso_text(row.created_at), round(costs[row.id].total_usd, 6),
                 _short(row.summary),
                 costs[row.id].improve_tokens + costs[row.id].evaluate_tokens,
-                len(row.grading_disagreements)])
+                len(row.grading_disagreements), row.copy_of])
         return {"fields": list(NODE_FIELDS), "rows": out}
 
     def _build_summary(self) -> dict:
@@ -270,6 +271,7 @@ class RunArchive:
             "id": node.id, "parent_id": node.parent_id, "status": node.status.value,
             "reason": node.reason, "commit": node.commit, "proposal": proposal,
             "operator": getattr(node, "operator", None), "created_at": _iso(node.created_at),
+            "copy_of": node.copy_of,
             "external_id": getattr(node, "external_id", None),
             "warnings": [e.message for e in events if e.kind == "warning"],
             "grading_disagreements": [e.message for e in events
