@@ -117,7 +117,7 @@ def _run_check(task: Task, accepted: AcceptedPatch) -> TaskResult:
                             timeout=task.check.timeout, env=task.check.env)
             report = None
         else:
-            done, report = _run_framework_tests(box, task, runner, plan)
+            done, report = run_framework_tests(box, task, runner, plan)
     if done.timed_out:
         return result(Outcome.ERROR, f"tests timed out after {task.check.timeout:.0f}s",
                       done.output)
@@ -141,8 +141,12 @@ def _set_up(box: Sandbox, task: Task, accepted: AcceptedPatch, plan: TestRun | N
     for rel, data in (plan.repo_files if plan else {}).items():
         tree.file(rel, data)
     box.put(task.workdir, tree)
-    if plan is None:
-        return
+    if plan is not None:
+        _put_runner_files(box, plan)
+
+
+def _put_runner_files(box: Sandbox, plan: TestRun) -> None:
+    """The runner's own files and the report folder under /task, in one copy."""
     grading = Upload()
     for rel, data in plan.framework_files.items():
         grading.file(str(PurePosixPath(GRADING_DIR, rel).relative_to("/task")), data)
@@ -151,14 +155,27 @@ def _set_up(box: Sandbox, task: Task, accepted: AcceptedPatch, plan: TestRun | N
     box.put("/task", grading)
 
 
-def _run_framework_tests(box: Sandbox, task: Task, runner: Runner, plan: TestRun
-                         ) -> tuple[ExecResult, TestReport]:
+def run_framework_tests(box: Sandbox, task: Task, runner: Runner, plan: TestRun | None = None
+                        ) -> tuple[ExecResult, TestReport]:
+    """The runner's tests in `box` (the tree already there), as TEST_USER; its report.
+    Also how a child agent's own tests run (evolve/validation/checks.py). Without `plan`,
+    the runner's files are put in first; grading passes the plan `_set_up` already put."""
+    if plan is None:
+        plan = runner.plan(task)
+        _put_runner_files(box, plan)
+        if plan.repo_files:
+            repo = Upload()
+            for rel, data in plan.repo_files.items():
+                repo.file(rel, data)
+            box.put(task.workdir, repo)
     env = {**task.check.env, **plan.env, "HOME": "/tmp"}
     if plan.prepare:
-        prepared = box.exec(["/bin/sh", "-c", plan.prepare], timeout=300, env=env)
+        prepared = box.exec(["/bin/sh", "-c", plan.prepare], timeout=300, env=env,
+                            workdir=task.workdir)
         if not prepared.ok:
             raise AgentforgeError(f"preparing the test run failed: {prepared.output[-300:]}")
-    done = box.exec(plan.command, timeout=task.check.timeout, env=env, user=TEST_USER)
+    done = box.exec(plan.command, timeout=task.check.timeout, env=env, user=TEST_USER,
+                    workdir=task.workdir)
     raw = None
     if plan.report_file is not None:
         try:

@@ -200,7 +200,9 @@ def _print_report(report: dict) -> None:
         val = "-" if row["validation_score"] is None else f"{row['validation_score']:.2f}"
         held = "-" if row["held_out_score"] is None else f"{row['held_out_score']:.2f}"
         typer.echo(f"  node {row['id']}: validation {val} ({row['validation_tasks']} tasks), "
-                   f"held-out {held} ({row['held_out_tasks']} tasks)")
+                   f"held-out {held} ({row['held_out_tasks']} tasks); {row.get('why', '')}")
+        for disagreement in row.get("grading_disagreements", []):
+            typer.echo(f"    graders disagree (never best): {disagreement}")
 
 
 @app.command("finalize")
