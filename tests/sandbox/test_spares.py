@@ -63,6 +63,7 @@ def test_the_next_sandbox_takes_a_spare_with_its_own_folders_and_environment(age
     second = SocketMount(tmp_path / "two", "/run/test-spares", "svc.sock", 8798)
     servers = [_serve(first, "one"), _serve(second, "two")]
     base = SandboxConfig(image=agent_image, spares=1, labels={"agentforge.task": "t1"})
+    remove_spares()  # earlier tests in this process (grading, agent runs) leave spares of theirs
     try:
         config = first.apply(base, {"WHO": "one"})
         with Sandbox(config) as box:
