@@ -17,9 +17,11 @@ An agent's own tests run the way validation runs them (agentforge.evolve.validat
 from __future__ import annotations
 
 import json
+import re
 import shlex
 import time
 import tomllib
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -28,8 +30,15 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from agentforge.errors import AgentforgeError
 from agentforge.safe_git import SAFE_DIFF_FLAGS, safe_git_args
 from agentforge.sandbox import Sandbox, SandboxConfig
+from agentforge.sandbox.files import Upload
 from agentforge.sandbox.images import require_image
-from agentforge.trajectory_copy import DEFAULT_MAX_BYTES, copy_trajectory
+from agentforge.trajectory_copy import (
+    DEFAULT_MAX_BYTES,
+    TRAJECTORY,
+    copy_trajectory,
+    listing_command,
+    parse_listing,
+)
 
 AGENT_DIR = "/task/agent"
 """Where the agent's code is installed in the sandbox (its working directory)."""
@@ -38,7 +47,10 @@ PROBLEM_FILE = "/task/problem.md"
 OUT_DIR = "/task/out"
 SCRIPTED_SERVER = "/task/lib/scripted.py"
 """Where the scripted model server goes for an agent's own tests (AGENTFORGE_SCRIPTED_SERVER)."""
+START_PATCH = "/task/start.diff"
+"""A previous attempt's patch, applied on the baseline before a retry."""
 
+_COMMIT_ID = re.compile(r"[0-9a-f]{40,64}")
 _GIT = "git -c user.name=agentforge -c user.email=agentforge@localhost -c commit.gpgsign=false"
 # A git directory of the framework's own, borrowing the repository's objects: the
 # repository's .git/config, hooks and info/ never apply to the framework's git commands.
@@ -123,55 +135,74 @@ def install_agent(box: Sandbox, agent: AgentSpec, target: str = AGENT_DIR) -> st
     return target
 
 
-def prepare_repo(box: Sandbox, repo: str = REPO_DIR) -> str:
-    """Make `repo` a git repository with everything committed; return that baseline commit."""
+def prepare_repo(box: Sandbox, repo: str = REPO_DIR, *, start_patch: str | None = None) -> str:
+    """Make `repo` a git repository with everything committed; return that baseline commit.
+
+    With `start_patch` (a patch file in the sandbox), it is applied and committed on top in
+    the same command; the baseline returned is still the first one, so a diff against it
+    holds both attempts.
+    """
+    commit = (f"{_GIT} add -A && ({_GIT} diff --cached --quiet HEAD 2>/dev/null"
+              f" || {_GIT} commit -q --allow-empty -m 'agentforge: baseline')")
     script = (f"cd {shlex.quote(repo)} && (git rev-parse -q --verify HEAD >/dev/null 2>&1"
-              f" || git init -q) && {_GIT} add -A && "
-              f"({_GIT} diff --cached --quiet HEAD 2>/dev/null"
-              f" || {_GIT} commit -q --allow-empty -m 'agentforge: baseline')"
-              " && git rev-parse HEAD")
+              f" || git init -q) && {commit} && git rev-parse HEAD")
+    if start_patch:
+        script += (f" && git apply --whitespace=nowarn {shlex.quote(start_patch)}"
+                   f" && {commit.replace('baseline', 'previous attempt')}")
     done = box.exec(script, timeout=300, workdir="/")
-    if not done.ok:
-        raise AgentError(f"cannot commit a git baseline of {repo} in sandbox {box.name}: "
+    # The first commit id printed is the first baseline (a retry prints nothing after it).
+    commits = [word for word in done.stdout.split() if _COMMIT_ID.fullmatch(word)]
+    if not done.ok or not commits:
+        what = "restore the previous attempt in" if start_patch else "commit a git baseline of"
+        raise AgentError(f"cannot {what} {repo} in sandbox {box.name}: "
                          f"{done.output.strip()[-500:]}")
-    return done.stdout.strip().splitlines()[-1]
-
-
-def stop_processes(box: Sandbox) -> None:
-    """Kill every process left running in the sandbox (the agent's `setsid nohup` helpers
-    too), so nothing writes to the repository while its patch is taken; SandboxError if
-    some would not die."""
-    box.kill_processes()
+    return commits[0]
 
 
 def repo_patch(box: Sandbox, base_commit: str, repo: str = REPO_DIR) -> str:
-    """The diff of `repo` against `base_commit`, untracked files included.
+    """The diff of `repo` against `base_commit`, untracked files included (every process in
+    the sandbox killed first)."""
+    return take_patch(box, base_commit, repo)[0]
 
-    Every process in the sandbox is killed first. git then runs with a git directory of
-    the framework's own (the repository's objects borrowed read-only as an alternate), so
-    nothing of the agent's git configuration applies: no fsmonitor, hooks, filters,
-    external diff or textconv, and standard a/ b/ prefixes.
+
+def take_patch(box: Sandbox, base_commit: str, repo: str = REPO_DIR, *,
+               list_folder: str | None = None, kill_first: bool = True
+               ) -> tuple[str, dict[str, int] | None]:
+    """The diff of `repo` against `base_commit`, and the files of `list_folder` (path -> size),
+    in one command.
+
+    With `kill_first`, every process in the sandbox is killed before (in the same round
+    trip, with a warden), so nothing writes while the patch is taken. git runs with a git
+    directory of the framework's own (the repository's objects borrowed read-only as an
+    alternate), so nothing of the agent's git configuration applies: no fsmonitor, hooks,
+    filters, external diff or textconv, and standard a/ b/ prefixes.
     """
-    stop_processes(box)
     pathspec = " ".join(shlex.quote(p) for p in _NOT_PATCH)
     git = "git " + " ".join(shlex.quote(a) for a in safe_git_args())
     diff_flags = " ".join(SAFE_DIFF_FLAGS)
-    script = (f"set -e; cd {shlex.quote(repo)}; {_FRESH_GIT_DIR}; "
+    # The listing comes first, ended by a token the agent (dead by now) could not know.
+    boundary = f"agentforge-listing-end-{uuid.uuid4().hex}"
+    listing = (f"{{ {listing_command(list_folder)} 2>/dev/null || true; }}; "
+               f"printf '\\n%s\\n' {boundary}; ") if list_folder else ""
+    script = (f"set -e; {listing}cd {shlex.quote(repo)}; {_FRESH_GIT_DIR}; "
               f"{git} read-tree {shlex.quote(base_commit)}; "
               f"{git} add -A -- . {pathspec}; "
               f"{git} diff --cached {diff_flags} {shlex.quote(base_commit)} -- . {pathspec}")
-    done = box.exec(script, timeout=300, workdir="/")
+    done = box.exec(script, timeout=300, workdir="/", kill_all_before=kill_first)
     if not done.ok:
         raise AgentError(f"git diff of {repo} failed in sandbox {box.name}: "
                          f"{done.output.strip()[-500:]}")
-    return done.stdout
+    if not list_folder:
+        return done.stdout, None
+    files, _, patch = done.stdout.partition(f"\n{boundary}\n")
+    return patch, parse_listing(files)
 
 
 def run_agent(box: Sandbox, agent: AgentSpec, problem: str, *, repo: str = REPO_DIR,
               timeout: float = 1800.0, env: dict[str, str] | None = None,
               args: list[str] | None = None, trajectory_dir: Path | None = None,
               scripted_server: bool = True, task_box: Sandbox | None = None,
-              max_trajectory_bytes: int = DEFAULT_MAX_BYTES) -> AgentRun:
+              max_trajectory_bytes: int = DEFAULT_MAX_BYTES, start_patch: str = "") -> AgentRun:
     """Run the agent on `problem` in the sandbox's `repo` and collect its patch and trajectory.
 
     The model must already be reachable: a gateway grant applied to the sandbox's config (and
@@ -180,12 +211,17 @@ def run_agent(box: Sandbox, agent: AgentSpec, problem: str, *, repo: str = REPO_
     given, receives a copy of the agent's output folder, cut at `max_trajectory_bytes` (what
     was left out is noted in the copy: agentforge.trajectory_copy). With `scripted_server`, the
     scripted model file is there too (AGENTFORGE_SCRIPTED_SERVER), so an agent working on its
-    own source can run its own tests.
+    own source can run its own tests. `start_patch` (a previous attempt's) is applied and
+    committed before the run; the patch returned holds it and the run's changes.
 
     With `task_box`, the repository is `repo` in that other sandbox (SWE-bench: /testbed of
     the instance container): the agent's tools act there through an exec channel
     (agentforge.sandbox.exec_channel, applied to `box`'s config and its forwarder started),
     and the baseline and the patch are taken there.
+
+    Round trips: one copy of the agent's files, one command for the baseline, the agent (every
+    process it left is killed at its end), one command for the patch and the output folder's
+    listing, and the copy of that folder.
     """
     env = dict(env or {})
     if "OPENAI_BASE_URL" not in {**box.config.env, **env}:
@@ -195,27 +231,52 @@ def run_agent(box: Sandbox, agent: AgentSpec, problem: str, *, repo: str = REPO_
         raise AgentError("the agent cannot reach the task sandbox: apply an ExecChannel of "
                          "task_box to the agent's config (channel.apply + start_forwarder)")
     repo_box = task_box or box
-    install_agent(box, agent)
+    task_files = Upload().tree(_in_task(AGENT_DIR), agent.path)
+    task_files.file(_in_task(PROBLEM_FILE), problem).folder(_in_task(OUT_DIR))
     if scripted_server:
-        env.setdefault("AGENTFORGE_SCRIPTED_SERVER", install_scripted_server(box))
-    box.write_files("/task", {"problem.md": problem})
-    box.exec(["mkdir", "-p", OUT_DIR], timeout=60, workdir="/")
-    base = prepare_repo(repo_box, repo)
+        task_files.file(_in_task(SCRIPTED_SERVER), scripted_server_source().read_bytes())
+        env.setdefault("AGENTFORGE_SCRIPTED_SERVER", SCRIPTED_SERVER)
+    if start_patch.strip() and repo_box is box:
+        task_files.file(_in_task(START_PATCH), start_patch)
+    elif start_patch.strip():
+        repo_box.write_files("/task", {_in_task(START_PATCH): start_patch})
+    box.put("/task", task_files)
+    base = prepare_repo(repo_box, repo, start_patch=START_PATCH if start_patch.strip() else None)
     command = ["python", "-m", agent.entry, "--repo", repo, "--problem", PROBLEM_FILE,
                "--out", OUT_DIR, *(args or [])]
     started = time.monotonic()
     # `python -m` finds the agent from its working directory; no PYTHONPATH, so that nothing
-    # of the agent leaks into the commands it runs in the repository.
-    done = box.exec(command, timeout=timeout, workdir=AGENT_DIR, env=env)
+    # of the agent leaks into the commands it runs in the repository. Once it ends, every
+    # process it left dies: nothing writes to the repository (or drives the exec channel)
+    # while the patch is taken.
+    done = box.exec(command, timeout=timeout, workdir=AGENT_DIR, env=env, kill_all_after=True)
     duration = time.monotonic() - started
-    if task_box is not None:
-        stop_processes(box)  # the agent's leftovers could still drive the exec channel
-    patch = repo_patch(repo_box, base, repo)
+    listed = trajectory_dir is not None and repo_box is box
+    patch, listing = take_patch(repo_box, base, repo, list_folder=OUT_DIR if listed else None,
+                                kill_first=task_box is not None)
+    trajectory = None
     if trajectory_dir is not None:
-        copy_trajectory(box, OUT_DIR, Path(trajectory_dir), max_trajectory_bytes)
+        copied = copy_trajectory(box, OUT_DIR, Path(trajectory_dir), max_trajectory_bytes,
+                                 listing=listing)
+        trajectory = _load_json(copied.folder / TRAJECTORY)
+    else:
+        trajectory = _read_trajectory(box)
     return AgentRun(exit_code=done.exit_code, timed_out=done.timed_out, duration=duration,
-                    patch=patch, trajectory=_read_trajectory(box), base_commit=base,
+                    patch=patch, trajectory=trajectory, base_commit=base,
                     output=done.output[-8000:])
+
+
+def _in_task(path: str) -> str:
+    """A path under /task, relative to it (what an upload into /task names)."""
+    return str(Path(path).relative_to("/task"))
+
+
+def _load_json(path: Path) -> dict | None:
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
 
 
 def _read_trajectory(box: Sandbox) -> dict | None:

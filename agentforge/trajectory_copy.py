@@ -5,8 +5,10 @@ copy in the run directory: uncapped, one agent could put hundreds of MiB per tas
 at most `max_bytes` are kept (default 16 MiB): trajectory.json first, then the other files
 in the order the sandbox lists them while they fit. What was left out is said where a reader
 looks: a `agentforge_truncated` entry in the kept trajectory.json and a TRUNCATED.txt next to
-it. A trajectory.json larger than the cap alone is kept with its long strings shortened (so
-it stays valid JSON with its stop_reason and every message's role).
+it. A trajectory.json larger than the cap alone is never dropped: it is read again as a
+stream (whatever its size) with its long strings shortened (agentforge.trajectory_shorten),
+so it stays valid JSON with its stop_reason and every message's role; if even strings of a
+few bytes do not fit, only its stop_reason is kept.
 
 The tar stream is untrusted: every entry passes tarfile's `data` filter (no absolute paths,
 no escapes, no links out, no devices) and reading stops at a hard limit.
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 import io
 import json
+import shlex
 import tarfile
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -25,6 +28,7 @@ from docker.errors import APIError, NotFound
 from agentforge.errors import SandboxError
 from agentforge.sandbox import Sandbox
 from agentforge.sandbox.engine import docker_client
+from agentforge.trajectory_shorten import JsonShortener
 
 DEFAULT_MAX_BYTES = 16 * 1024 * 1024
 TRAJECTORY = "trajectory.json"
@@ -36,6 +40,8 @@ MAX_FILES = 5000
 """Files of an output folder considered at all (an agent may write millions)."""
 MAX_FETCHES = 500
 """Files copied one by one from a folder over the cap (one engine call each)."""
+CUT_LIMITS = (4096, 512, 64, 16)
+"""Bytes each string of an oversized trajectory.json keeps, one try after the other."""
 
 
 @dataclass
@@ -48,6 +54,8 @@ class CopiedTrajectory:
     """{"path", "bytes"} of every file left out (bytes None: not read at all)."""
     shortened: bool = False
     """trajectory.json alone was over the cap: its long strings were shortened."""
+    too_big: bool = False
+    """trajectory.json did not fit what was left of the cap (it is shortened after)."""
 
     @property
     def truncated(self) -> bool:
@@ -83,12 +91,17 @@ class _ReadLimit(Exception):
 
 
 def copy_trajectory(box: Sandbox, out_dir: str, destination: Path,
-                    max_bytes: int = DEFAULT_MAX_BYTES) -> CopiedTrajectory:
-    """Copy `out_dir` of the sandbox to destination/<its name>, keeping at most `max_bytes`."""
+                    max_bytes: int = DEFAULT_MAX_BYTES, *,
+                    listing: dict[str, int] | None = None) -> CopiedTrajectory:
+    """Copy `out_dir` of the sandbox to destination/<its name>, keeping at most `max_bytes`.
+
+    `listing` is the folder's files (parse_listing of listing_command's output), when the
+    caller already has it; else it is asked for here.
+    """
     folder = Path(destination) / PurePosixPath(out_dir).name
     folder.mkdir(parents=True, exist_ok=True)
     copied = CopiedTrajectory(folder)
-    files = _listing(box, out_dir)
+    files = _listing(box, out_dir) if listing is None else listing
     if sum(files.values()) <= max_bytes:  # the usual case: one stream of the whole folder
         _stream_into(box, out_dir, folder.parent, copied, max_bytes, strip=f"{folder.name}/")
     else:
@@ -104,17 +117,30 @@ def copy_trajectory(box: Sandbox, out_dir: str, destination: Path,
             _stream_into(box, f"{out_dir}/{name}", folder / parent, copied, max_bytes,
                          only=PurePosixPath(name).name,
                          prefix="" if str(parent) == "." else f"{parent}/")
+    if not (folder / TRAJECTORY).exists() and (copied.too_big or TRAJECTORY in files):
+        _keep_shortened(box, f"{out_dir}/{TRAJECTORY}", folder, copied,
+                        max_bytes - copied.kept_bytes)
     if copied.truncated:
         _write_note(folder, copied, max_bytes)
     return copied
 
 
+def listing_command(out_dir: str) -> str:
+    """A shell command printing the regular files under `out_dir` (size and relative path)."""
+    return f"find {shlex.quote(out_dir)} -type f -printf '%s %P\\0'"
+
+
 def _listing(box: Sandbox, out_dir: str) -> dict[str, int]:
     """Regular files under out_dir (relative path -> size), as the sandbox reports them."""
-    done = box.exec(["find", out_dir, "-type", "f", "-printf", r"%s %P\0"], timeout=120,
-                    workdir="/")
+    done = box.exec(listing_command(out_dir), timeout=120, workdir="/")
+    return parse_listing(done.stdout)
+
+
+def parse_listing(text: str) -> dict[str, int]:
+    """listing_command's output as {relative path: size}; entries that could escape are
+    left out."""
     files: dict[str, int] = {}
-    for entry in done.stdout.split("\0")[:MAX_FILES]:
+    for entry in text.split("\0")[:MAX_FILES]:
         size, _, name = entry.partition(" ")
         parts = PurePosixPath(name).parts
         if size.isdigit() and parts and ".." not in parts and not name.startswith("/"):
@@ -165,8 +191,8 @@ def _take(tar: tarfile.TarFile, member: tarfile.TarInfo, target: Path,
             tar.extract(safe, target, filter="data")
         return  # links and the like are not trajectory data
     if copied.kept_bytes + safe.size > max_bytes:
-        if name == TRAJECTORY and not copied.kept_bytes:
-            _keep_shortened(tar, safe, target, copied, max_bytes)
+        if name == TRAJECTORY:
+            copied.too_big = True
         else:
             copied.dropped.append({"path": name, "bytes": safe.size})
         return
@@ -174,39 +200,59 @@ def _take(tar: tarfile.TarFile, member: tarfile.TarInfo, target: Path,
     copied.kept_bytes += safe.size
 
 
-def _keep_shortened(tar: tarfile.TarFile, member: tarfile.TarInfo, target: Path,
-                    copied: CopiedTrajectory, max_bytes: int) -> None:
-    """trajectory.json over the cap on its own: keep it with its long strings shortened."""
-    raw = tar.extractfile(member).read()
-    try:
-        data = json.loads(raw)
-    except ValueError:
-        data = None
-    path = target / member.name
-    if not isinstance(data, dict):
-        copied.dropped.append({"path": TRAJECTORY, "bytes": member.size})
-        return  # unreadable anyway: the crash check reports a missing trajectory
-    limit = 4096
-    text = json.dumps(_shorten(data, limit)).encode()
-    while len(text) > max_bytes and limit > 16:
-        limit //= 4
-        text = json.dumps(_shorten(data, limit)).encode()
-    if len(text) > max_bytes:  # too many entries even with every string cut short
-        copied.dropped.append({"path": TRAJECTORY, "bytes": member.size})
-        return
-    path.write_bytes(text)
+def _keep_shortened(box: Sandbox, path: str, folder: Path, copied: CopiedTrajectory,
+                    budget: int) -> None:
+    """trajectory.json over what is left of the cap: keep it with its strings shortened,
+    shorter on every try; if nothing fits, keep its stop_reason alone. Never dropped, unless
+    it is not JSON at all (then it was unreadable anyway)."""
+    shortener = None
+    for limit in CUT_LIMITS:
+        shortener = JsonShortener(limit, budget)
+        if not _feed(box, path, shortener):
+            return  # gone meanwhile: the agent_crash check reports a missing trajectory
+        if not shortener.over:
+            break
+    if shortener.over:
+        text = json.dumps({"stop_reason": shortener.stop_reason}).encode()
+    else:
+        text = bytes(shortener.out)
+        try:
+            readable = isinstance(json.loads(text), dict)
+        except ValueError:
+            readable = False
+        if not readable:
+            copied.dropped.append({"path": TRAJECTORY, "bytes": None})
+            return
+    (folder / TRAJECTORY).write_bytes(text)
     copied.shortened = True
     copied.kept_bytes += len(text)
 
 
-def _shorten(value, limit: int):
-    if isinstance(value, str) and len(value) > limit:
-        return f"{value[:limit]}...[{len(value) - limit} characters cut]"
-    if isinstance(value, list):
-        return [_shorten(item, limit) for item in value]
-    if isinstance(value, dict):
-        return {key: _shorten(item, limit) for key, item in value.items()}
-    return value
+def _feed(box: Sandbox, path: str, shortener: JsonShortener) -> bool:
+    """Stream the file at `path` through the shortener (until it is over); False if absent."""
+    try:
+        chunks, _stat = docker_client().api.get_archive(box.container_id, path)
+    except NotFound:
+        return False
+    except APIError as exc:
+        raise SandboxError(f"cannot copy {path} out of sandbox {box.name}: "
+                           f"{exc.explanation}") from exc
+    reader = io.BufferedReader(_ChunkReader(chunks, 1 << 62), 1024 * 1024)
+    try:
+        with tarfile.open(fileobj=reader, mode="r|") as tar:
+            member = tar.next()
+            if member is None or not member.isreg():
+                return False
+            source = tar.extractfile(member)
+            while not shortener.over and (block := source.read(1024 * 1024)):
+                shortener.feed(block)
+    except tarfile.TarError as exc:
+        raise SandboxError(f"the sandbox sent a broken archive of {path}: {exc}") from exc
+    finally:
+        close = getattr(chunks, "close", None)
+        if close is not None:
+            close()
+    return True
 
 
 def _write_note(folder: Path, copied: CopiedTrajectory, max_bytes: int) -> None:

@@ -20,7 +20,6 @@ from typing import Protocol
 
 from agentforge import agent_contract
 from agentforge.bench.images import resolve_task_image
-from agentforge.bench.protocol import BenchError
 from agentforge.bench.task import Task
 from agentforge.sandbox import Sandbox, SandboxConfig
 from agentforge.sandbox.exec_channel import ExecChannel
@@ -90,6 +89,7 @@ def run_agent_on_task(
         writable_paths=sorted({agent_workdir, "/task"}),
         timeout=timeout,
         labels={"agentforge.role": "agent", "agentforge.task": task.instance_id[:60]},
+        spares=1,  # the next task's agent sandbox starts while this one runs
     )
     env = {}
     if grant is not None:
@@ -109,26 +109,17 @@ def run_agent_on_task(
             grant.start_forwarder(box)
         if channel is not None:
             channel.start_forwarder(box)
-        repo_box = task_box or box
         if task.repo_dir is not None:
             box.copy_in(task.repo_dir, workdir)
-        first_base = agent_contract.prepare_repo(repo_box, workdir)
-        if start_patch.strip():
-            repo_box.write_files("/task", {"start.diff": start_patch})
-            applied = repo_box.exec("git apply --whitespace=nowarn /task/start.diff",
-                                    timeout=120, workdir=workdir)
-            if not applied.ok:
-                raise BenchError(f"cannot restore the previous attempt: {applied.output[-300:]}")
         trajectory_dir.mkdir(parents=True, exist_ok=True)
         run = agent_contract.run_agent(box, agent, problem, repo=workdir, timeout=timeout,
                                      env=env, trajectory_dir=trajectory_dir, task_box=task_box,
-                                     max_trajectory_bytes=max_trajectory_bytes)
-        patch = (agent_contract.repo_patch(repo_box, first_base, workdir)
-                 if start_patch.strip() else run.patch)
+                                     max_trajectory_bytes=max_trajectory_bytes,
+                                     start_patch=start_patch)
     ended = (f"timed out after {run.duration:.0f}s" if run.timed_out
              else f"exit code {run.exit_code}")
     return TaskAttempt(
-        patch=patch, exit_code=124 if run.timed_out else run.exit_code, ended=ended,
+        patch=run.patch, exit_code=124 if run.timed_out else run.exit_code, ended=ended,
         duration=time.monotonic() - start, trajectory_dir=trajectory_dir / "out",
         log_tail=run.output[-4000:],
     )

@@ -11,7 +11,7 @@ Nothing the agent ran is reused.
 from __future__ import annotations
 
 import time
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from agentforge.bench.images import resolve_task_image
 from agentforge.bench.patches import (
@@ -30,10 +30,12 @@ from agentforge.bench.runners import (
     TEST_USER,
     Runner,
     TestReport,
+    TestRun,
 )
 from agentforge.bench.task import CheckKind, Outcome, Prediction, Task, TaskResult
 from agentforge.errors import AgentforgeError
 from agentforge.sandbox import ExecResult, Sandbox, SandboxConfig
+from agentforge.sandbox.files import Upload
 
 OUTPUT_TAIL = 6000
 
@@ -48,6 +50,7 @@ def grading_config(task: Task, image: str) -> SandboxConfig:
         memory="3g",
         timeout=task.check.timeout,
         labels={"agentforge.role": "grade", "agentforge.task": task.instance_id[:60]},
+        spares=1,  # the next grading sandbox starts while this one grades
     )
 
 
@@ -107,19 +110,14 @@ def _run_check(task: Task, accepted: AcceptedPatch) -> TaskResult:
     runner = runner_for(task)
     image = resolve_task_image(task.image)
     with Sandbox(grading_config(task, image)) as box:
-        box.copy_in(accepted.tree, task.workdir)
-        if task.hidden_tests:
-            # Parent folders made by the sandbox user: put_archive would make them root's.
-            parents = sorted({str(Path(rel).parent) for rel in task.hidden_tests} - {"."})
-            if parents:
-                box.exec(["mkdir", "-p", *parents], timeout=60)
-            box.write_files(task.workdir, _hidden_test_files(task))
+        plan = runner.plan(task) if runner is not None else None
+        _set_up(box, task, accepted, plan)
         if runner is None:
             done = box.exec(["/bin/sh", "-c", task.check.test_command],
                             timeout=task.check.timeout, env=task.check.env)
             report = None
         else:
-            done, report = run_framework_tests(box, task, runner)
+            done, report = run_framework_tests(box, task, runner, plan)
     if done.timed_out:
         return result(Outcome.ERROR, f"tests timed out after {task.check.timeout:.0f}s",
                       done.output)
@@ -133,17 +131,43 @@ def _run_check(task: Task, accepted: AcceptedPatch) -> TaskResult:
     return result(*judge(task, runner, report, done.exit_code), done.output)
 
 
-def run_framework_tests(box: Sandbox, task: Task, runner: Runner
+def _set_up(box: Sandbox, task: Task, accepted: AcceptedPatch, plan: TestRun | None) -> None:
+    """Everything the grading sandbox needs before its commands, in two copies and no
+    command: the accepted tree with the hidden tests (and the runner's repository files)
+    written over it, then the runner's own files and the report folder under /task."""
+    tree = Upload().tree("", accepted.tree)
+    for rel, data in _hidden_test_files(task).items():
+        tree.file(rel, data)
+    for rel, data in (plan.repo_files if plan else {}).items():
+        tree.file(rel, data)
+    box.put(task.workdir, tree)
+    if plan is not None:
+        _put_runner_files(box, plan)
+
+
+def _put_runner_files(box: Sandbox, plan: TestRun) -> None:
+    """The runner's own files and the report folder under /task, in one copy."""
+    grading = Upload()
+    for rel, data in plan.framework_files.items():
+        grading.file(str(PurePosixPath(GRADING_DIR, rel).relative_to("/task")), data)
+    # The test user may write its report and nothing of the tree.
+    grading.folder(str(PurePosixPath(REPORT_DIR).relative_to("/task")), mode=0o777)
+    box.put("/task", grading)
+
+
+def run_framework_tests(box: Sandbox, task: Task, runner: Runner, plan: TestRun | None = None
                         ) -> tuple[ExecResult, TestReport]:
     """The runner's tests in `box` (the tree already there), as TEST_USER; its report.
-    Also how a child agent's own tests run (evolve/validation/checks.py)."""
-    plan = runner.plan(task)
-    box.write_files(GRADING_DIR, plan.framework_files)
-    # The test user may write its report and nothing of the tree.
-    box.exec(["sh", "-c", f"mkdir -p {REPORT_DIR} && chmod 0777 {REPORT_DIR}"], timeout=60,
-             workdir="/")
-    if plan.repo_files:
-        box.write_files(task.workdir, plan.repo_files)
+    Also how a child agent's own tests run (evolve/validation/checks.py). Without `plan`,
+    the runner's files are put in first; grading passes the plan `_set_up` already put."""
+    if plan is None:
+        plan = runner.plan(task)
+        _put_runner_files(box, plan)
+        if plan.repo_files:
+            repo = Upload()
+            for rel, data in plan.repo_files.items():
+                repo.file(rel, data)
+            box.put(task.workdir, repo)
     env = {**task.check.env, **plan.env, "HOME": "/tmp"}
     if plan.prepare:
         prepared = box.exec(["/bin/sh", "-c", plan.prepare], timeout=300, env=env,

@@ -71,10 +71,14 @@ class SandboxConfig(BaseModel):
     """Default wall-clock limit in seconds for one command, enforced from the host."""
     output_limit: int = Field(1_000_000, ge=1024)
     """Bytes of command output kept (half from the head, half from the tail)."""
-    tree_supervisor: bool = True
-    """Run each command under `supervise.py` (needs a Python 3 in the image), so a timeout
-    ends every process it started. False starts commands directly (one Python start less);
-    a timeout then misses processes that left the command's session and environment."""
+    warden: bool = True
+    """Run the warden (warden.py, on the image's own Python 3.5+) as the container's first
+    process: it starts every command and kills its whole tree at the deadline, out of the
+    commands' reach. False, or an image without such a Python: commands run by docker exec
+    and a timeout misses processes that leave their session and clear their environment."""
+    spares: int = Field(0, ge=0)
+    """Sandboxes of this shape kept started ahead of need (sandbox/spares.py): the next
+    sandbox of an equal config takes one instead of creating its own. 0: none."""
     disk_limit: str | None = Field(default_factory=_default_disk_limit, validate_default=True)
     """Bytes the sandbox may write to its writable_paths together (64m, 4g); None: unbounded.
     Defaults to 4g, or to $AGENTFORGE_SANDBOX_DISK_LIMIT."""

@@ -4,88 +4,50 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
 import shlex
-import socket
+import shutil
 import threading
 import time
 import uuid
 from collections.abc import Iterator
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 from docker.errors import APIError, DockerException, NotFound
 from docker.types import LogConfig
 from requests.exceptions import RequestException
 
 from agentforge.errors import SandboxError
-from agentforge.sandbox import files
 from agentforge.sandbox.config import SandboxConfig
 from agentforge.sandbox.disk import NONE, SandboxDisk, storage_opt_failed
-from agentforge.sandbox.engine import LABEL, docker_client
-from agentforge.sandbox.execution import ExecResult, find_supervisor, stream_exec
+from agentforge.sandbox.engine import docker_client, standard_labels
+from agentforge.sandbox.execution import (
+    KILL_ALL_SCRIPT,
+    PORT_WAIT_SCRIPT,
+    TIMEOUT_EXIT_CODE,
+    ExecResult,
+    oom_kills,
+    stream_exec,
+)
 from agentforge.sandbox.images import require_image
+from agentforge.sandbox.spares import SPARES, Spare
+from agentforge.sandbox.transfer import FileTransfer
+from agentforge.sandbox.warden_link import BOOT_COMMAND, CAPABILITIES, WardenLink
 
 log = logging.getLogger(__name__)
 
 KEEPALIVE = ["sleep", "infinity"]
-"""The container's command under docker-init (pid 1): the container lives while it runs."""
+"""Without a warden, the container's command under docker-init (pid 1): the container lives
+while it runs."""
 KEEPALIVE_USER = "65534:65534"
 """uid:gid of docker-init and the keepalive (nobody): not the sandbox user's, so that its
-commands (`kill -9 -1`, `pkill sleep`) cannot signal them and stop the container. Every
-command names its user; this one runs nothing but the keepalive."""
-# SIGKILL to every process but the container's own and this script's. docker-init and the
-# keepalive are told apart by session, never by pid order: they are the only processes in
-# session 1 (every exec starts a session of its own, and no process can move into a session
-# it was not born in), whereas pids tell nothing: under load docker-init forks the keepalive
-# after the first commands (a forwarder) have started, so a helper can hold the smaller pid.
-# The script's own shell and its ancestors (the per-command supervisor) are spared too.
-# Shell builtins only, but for `sleep` between passes, so that it works at the PID limit.
-# Exits 0 once a pass finds nothing left to kill; else prints the survivors and exits 1.
-_KILL_ALL = r"""
-spare=" $$ "; a=$$
-while [ "$a" -gt 1 ] 2>/dev/null; do
-  read -r stat 2>/dev/null < "/proc/$a/stat" || break
-  set -- ${stat##*) }
-  a=$2; spare="$spare$a "
-done
-pass=0
-while [ "$pass" -lt 300 ]; do
-  pass=$((pass + 1)); live=""
-  for p in /proc/[0-9]*; do
-    pid=${p#/proc/}
-    case "$spare" in *" $pid "*) continue ;; esac
-    read -r stat 2>/dev/null < "$p/stat" || continue
-    set -- ${stat##*) }
-    [ "$4" = 1 ] && continue
-    [ "$1" = Z ] && continue
-    kill -KILL "$pid" 2>/dev/null && live="$live $pid"
-  done
-  [ -z "$live" ] && exit 0
-  sleep 0.05 2>/dev/null
-done
-echo "still alive:$live"
-exit 1
-"""
-# Prints the cgroup's count of OOM kills (cgroup v2, then v1) with shell builtins only.
-_OOM_PROBE = (
-    "for f in /sys/fs/cgroup/memory.events /sys/fs/cgroup/memory/memory.oom_control; do"
-    " [ -r \"$f\" ] && while read -r k v; do [ \"$k\" = oom_kill ] && { echo \"$v\"; exit 0; };"
-    " done < \"$f\"; done; echo 0"
-)
+commands (`kill -9 -1`, `pkill sleep`) cannot signal them and stop the container."""
+_IMAGES_WITHOUT_WARDEN: set[str] = set()
+_IMAGES_WITH_WARDEN: set[str] = set()
+"""Images found to have (or not) a Python 3.5+ for a warden: learnt once per image and process;
+a known one's sandbox does not wait for the greeting to start."""
 
 
-def standard_labels(extra: dict[str, str] | None = None) -> dict[str, str]:
-    """Labels that let `agentforge sandbox reap` find and judge a container."""
-    return {
-        LABEL: "1",
-        "agentforge.host": socket.gethostname(),
-        "agentforge.owner-pid": str(os.getpid()),
-        "agentforge.created": str(int(time.time())),
-        **(extra or {}),
-    }
-
-
-class Sandbox:
+class Sandbox(FileTransfer):
     """A running container under the policy of a SandboxConfig. Use it as a context manager."""
 
     def __init__(self, config: SandboxConfig | None = None, *, name: str | None = None) -> None:
@@ -95,40 +57,56 @@ class Sandbox:
         self.container_id: str | None = None
         self.disk: SandboxDisk | None = None
         """What bounds the writable paths (`disk.choice` says which mechanism, and why)."""
+        self.warden: WardenLink | None = None
+        """The warden that runs this sandbox's commands (None: they run by docker exec)."""
         self._oom_seen = 0
-        self._background: list[tuple[list[str], dict[str, str] | None, str | None]] = []
-        self._supervisor: str | None = None
-        self._supervisor_probed = False
-        self._probe_lock = threading.Lock()
+        self._background: list[tuple[list[str], dict[str, str] | None, str, int | None]] = []
+        self._own_folders: list[Path] = []
+        self._prestarted: list[tuple] = []  # helpers its spare started (see spares.py)
+        self._recover_lock = threading.Lock()
 
     # -- lifecycle -------------------------------------------------------------------------
 
     def start(self) -> Sandbox:
-        """Create and start the container; on any failure nothing is left behind."""
+        """Create and start the container (or take a ready spare: `config.spares`); on any
+        failure nothing is left behind."""
+        spare = SPARES.take(self.config) if self.config.spares else None
+        if spare is not None:
+            self._adopt(spare)
+        else:
+            self._start()
+        if self.config.spares:
+            SPARES.replenish(self.config, type(self))
+        return self
+
+    def _adopt(self, spare: Spare) -> None:
+        """Take over a spare's running container, disk, warden and bind folders."""
+        box = spare.sandbox
+        self.name, self.container_id, self.disk, self.warden = (
+            box.name, box.container_id, box.disk, box.warden)
+        box.container_id, box.disk, box.warden = None, None, None
+        self._own_folders = list(spare.folders.values())
+        self._background = list(box._background)
+        self._prestarted = list(box._background)
+
+    def _start(self) -> None:
         api = docker_client().api
-        cfg = self.config
-        labels = standard_labels(cfg.labels)
-        binds = {host: {"bind": target.split(":")[0], "mode": _mode(target)}
-                 for host, target in cfg.binds.items()}
+        labels = standard_labels(self.config.labels)
         try:
-            self.disk = SandboxDisk(self.name, cfg, labels)
+            self.disk = SandboxDisk(self.name, self.config, labels)
             _warn_if_unbounded(self.disk)
-            mounts = self.disk.mounts()
-            storage_opt = self.disk.storage_opt()
-            try:
-                created = self._create(api, mounts, binds, labels, storage_opt)
-            except APIError as exc:
-                if storage_opt is None or "storage-opt" not in str(exc.explanation or exc):
-                    raise
-                # The driver looked able to bound a root filesystem but is not (overlay2 on
-                # xfs without pquota): go on unbounded, as doctor says.
-                storage_opt_failed(str(exc.explanation or exc))
-                log.warning("the engine refused --storage-opt size (%s): writable root "
-                            "filesystems are not bounded", exc.explanation or exc)
-                created = self._create(api, mounts, binds, labels, None)
-            self.container_id = created["Id"]
-            api.start(self.container_id)
-        except (APIError, SandboxError, OSError) as exc:
+            mounts, storage_opt = self.disk.mounts(), self.disk.storage_opt()
+            warden = self.config.warden and self.image not in _IMAGES_WITHOUT_WARDEN
+            storage_opt = self._start_container(api, mounts, labels, storage_opt, warden)
+            if warden and not self._boot_warden():
+                # Known from now on: the image's next sandboxes start without one at once.
+                _IMAGES_WITHOUT_WARDEN.add(self.image)
+                log.warning("image %s has no Python 3.5+ for the warden: its commands run by "
+                            "docker exec, and a timeout misses processes that leave their "
+                            "session and environment", self.image)
+                api.remove_container(self.container_id, v=True, force=True)
+                self._start_container(api, mounts, labels, storage_opt, False)
+        except (APIError, SandboxError, OSError, TimeoutError) as exc:
             self._remove_quietly()
             detail = exc.explanation if isinstance(exc, APIError) else exc
             raise SandboxError(
@@ -137,13 +115,47 @@ class Sandbox:
         except BaseException:
             self._remove_quietly()
             raise
-        return self
 
-    def _create(self, api, mounts, binds, labels, storage_opt) -> dict:
+    def _start_container(self, api, mounts, labels, storage_opt, warden: bool):
+        """Create and start the container (attached first, for a warden); the storage
+        options that worked."""
+        try:
+            created = self._create(api, mounts, labels, storage_opt, warden)
+        except APIError as exc:
+            if storage_opt is None or "storage-opt" not in str(exc.explanation or exc):
+                raise
+            # The driver looked able to bound a root filesystem but is not (overlay2 on
+            # xfs without pquota): go on unbounded, as doctor says.
+            storage_opt_failed(str(exc.explanation or exc))
+            log.warning("the engine refused --storage-opt size (%s): writable root "
+                        "filesystems are not bounded", exc.explanation or exc)
+            storage_opt = None
+            created = self._create(api, mounts, labels, None, warden)
+        self.container_id = created["Id"]
+        if warden:
+            self.warden = WardenLink(api, self.container_id, self.name)
+            self.warden.attach()
+        api.start(self.container_id)
+        return storage_opt
+
+    def _boot_warden(self) -> bool:
+        """Start the warden in the running container; False if the image cannot run one."""
+        if self.warden.boot(wait=self.image not in _IMAGES_WITH_WARDEN):
+            _IMAGES_WITH_WARDEN.add(self.image)
+            return True
+        self.warden.close()
+        self.warden = None
+        return False
+
+    def _create(self, api, mounts, labels, storage_opt, warden: bool) -> dict:
         cfg = self.config
+        binds = {host: {"bind": target.split(":")[0], "mode": _mode(target)}
+                 for host, target in cfg.binds.items()}
         host_config = api.create_host_config(
             network_mode=cfg.network,
             cap_drop=cfg.cap_drop,
+            # The warden alone holds these: every command it starts has none.
+            cap_add=CAPABILITIES if warden else None,
             security_opt=["no-new-privileges:true"] if cfg.no_new_privileges else None,
             mem_limit=cfg.memory,
             memswap_limit=cfg.memory,
@@ -153,20 +165,21 @@ class Sandbox:
             tmpfs=cfg.tmpfs,
             mounts=mounts,
             binds=binds or None,
-            init=True,
+            init=not warden,  # the warden is the init: it reaps every orphan
             log_config=LogConfig(type="none"),
             storage_opt=storage_opt,
         )
         return api.create_container(
             self.image,
-            command=KEEPALIVE,
+            command=BOOT_COMMAND if warden else KEEPALIVE,
             name=self.name,
-            user=KEEPALIVE_USER,
-            working_dir=cfg.workdir,
+            user="0:0" if warden else KEEPALIVE_USER,
+            working_dir="/" if warden else cfg.workdir,
             environment=cfg.env,
             labels=labels,
             host_config=host_config,
             network_disabled=cfg.network == "none",
+            stdin_open=warden,
         )
 
     def _remove_quietly(self) -> None:
@@ -178,6 +191,9 @@ class Sandbox:
 
     def remove(self) -> None:
         """Remove the container, its volumes and its disk; safe to call twice."""
+        if self.warden is not None:
+            self.warden.close()
+            self.warden = None
         if self.container_id is not None:
             try:
                 docker_client().api.remove_container(self.container_id, v=True, force=True)
@@ -198,12 +214,18 @@ class Sandbox:
         if self.disk is not None:
             self.disk.release()
             self.disk = None
+        for folder in self._own_folders:
+            shutil.rmtree(folder, ignore_errors=True)
+        self._own_folders = []
 
     def __enter__(self) -> Sandbox:
         return self.start()
 
     def __exit__(self, *exc_info) -> None:
-        self.remove()
+        if self.config.spares:
+            SPARES.remove_later(self)  # off the caller's path, like the start
+        else:
+            self.remove()
 
     # -- commands --------------------------------------------------------------------------
 
@@ -215,57 +237,95 @@ class Sandbox:
         workdir: str | None = None,
         env: dict[str, str] | None = None,
         user: str | None = None,
+        kill_all_before: bool = False,
+        kill_all_after: bool = False,
     ) -> ExecResult:
-        """Run a command (a list, or a string for /bin/sh -c) and return how it ended."""
-        cid = self._require_running()
+        """Run a command (a list, or a string for /bin/sh -c) and return how it ended.
+
+        At the deadline every process the command started dies, whatever it did to its
+        session, environment or parent; one that detached from the output and outlived the
+        command's return dies then too. `kill_all_before`/`kill_all_after`: every other
+        process in the sandbox is killed before the command starts / once it has ended,
+        before the call returns (in the same round trip, with a warden).
+        """
+        self._require_running()
         argv = ["/bin/sh", "-c", cmd] if isinstance(cmd, str) else list(cmd)
-        api = docker_client().api
+        timeout = timeout or self.config.timeout
+        options = {"user": user or self.config.user, "workdir": workdir or self.config.workdir,
+                   "env": {**self.config.env, **(env or {})}}
         with self._docker_errors(f"exec {describe_command(cmd)[:80]!r}"):
-            outcome = stream_exec(
-                api,
-                cid,
-                argv,
-                timeout=timeout or self.config.timeout,
-                user=user or self.config.user,
-                workdir=workdir or self.config.workdir,
-                env={**self.config.env, **(env or {})},
-                output_limit=self.config.output_limit,
-                supervisor=self._tree_supervisor(),
-            )
-            result = outcome.result
-            if outcome.restarted:
-                # Neither the supervisor nor the killer could end a timed-out tree, so the
-                # container was restarted: bring back the helper daemons the sandbox relies on.
-                for background in self._background:
-                    self.start_background(background[0], env=background[1], user=background[2])
-            # 137 is SIGKILL; the cgroup's OOM counter tells the kernel's OOM killer from a kill.
-            if result.exit_code == 137 and not result.timed_out:
-                result.oom_killed = self._new_oom_kill()
+            if self.warden is not None:
+                return self._warden_exec(argv, timeout, options, kill_all_before,
+                                         kill_all_after)
+            if kill_all_before:
+                self.kill_processes()
+            result = self._docker_exec(argv, timeout, options)
+            if kill_all_after:
+                self.kill_processes()
+            return result
+
+    def _warden_exec(self, argv, timeout, options, kill_all_before, kill_all_after):
+        started = time.monotonic()
+        result = self.warden.run(argv, timeout=timeout, output_limit=self.config.output_limit,
+                                 before="kill_all" if kill_all_before else None,
+                                 after="kill_all" if kill_all_after else None, **options)
+        if result is None:
+            self._warden_lost(f"no answer to a command within {timeout:.0f}s of its deadline")
+            return ExecResult(TIMEOUT_EXIT_CODE, "", time.monotonic() - started, timed_out=True)
         return result
+
+    def _docker_exec(self, argv, timeout, options) -> ExecResult:
+        outcome = stream_exec(docker_client().api, self.container_id, argv, timeout=timeout,
+                              output_limit=self.config.output_limit, **options)
+        result = outcome.result
+        if outcome.restarted:
+            # The killer could not end a timed-out tree, so the container was restarted:
+            # bring back the helper daemons the sandbox relies on.
+            self._restart_background()
+        # 137 is SIGKILL; the cgroup's OOM counter tells the kernel's OOM killer from a kill.
+        if result.exit_code == 137 and not result.timed_out:
+            result.oom_killed = self._new_oom_kill()
+        return result
+
+    def _warden_lost(self, why: str) -> None:
+        """The warden did not answer: restart the container (the last resort) with a new one,
+        or raise a SandboxError when the container is not running at all."""
+        api = docker_client().api
+        state = api.inspect_container(self.container_id)["State"]
+        if not state.get("Running"):
+            raise SandboxError(f"sandbox {self.name} stopped ({state.get('Status')}); "
+                               f"is it running? check `docker inspect {self.name}`")
+        with self._recover_lock:
+            log.warning("the warden of sandbox %s is lost (%s); restarting it", self.name, why)
+            if self.warden is not None:
+                self.warden.close()
+            api.restart(self.container_id, timeout=0)
+            self.warden = WardenLink(api, self.container_id, self.name)
+            self.warden.attach()
+            if not self.warden.boot():
+                raise SandboxError(f"the warden of sandbox {self.name} did not come back")
+        self._restart_background()
 
     def kill_processes(self) -> None:
         """SIGKILL every process the sandbox's commands left running, detached or not (and
         the helpers of `start_background`); SandboxError if some would not die.
 
-        The container itself (docker-init and its keepalive) is spared, so the sandbox stays
-        usable: files and volumes are untouched, and the next `exec` runs as usual.
+        The container itself (the warden, or docker-init and its keepalive) is spared, so the
+        sandbox stays usable: files and volumes are untouched, and the next `exec` runs as usual.
         """
-        done = self.exec(["/bin/sh", "-c", _KILL_ALL], timeout=60, workdir="/")
-        if not done.ok:
-            raise SandboxError(f"could not end the processes in sandbox {self.name} "
-                               f"({done.describe()}): {done.output.strip()[-300:]}")
+        if self.warden is not None:
+            with self._docker_errors("killing every process"):
+                ended = self.warden.kill_all()
+                if ended is None:
+                    self._warden_lost("no answer to a kill-all")
+                elif not ended:
+                    raise SandboxError(f"could not end the processes in sandbox {self.name}")
+        else:
+            done = self.exec(["/bin/sh", "-c", KILL_ALL_SCRIPT], timeout=60, workdir="/")
+            if not done.ok:
+                raise SandboxError(f"could not end the processes in sandbox {self.name} "
+                                   f"({done.describe()}): {done.output.strip()[-300:]}")
         self._background.clear()  # gone: a later restart must not bring them back
-
-    def _tree_supervisor(self) -> str | None:
-        """The container's Python that runs the tree supervisor (probed once), or None."""
-        if not self.config.tree_supervisor:
-            return None
-        with self._probe_lock:
-            if not self._supervisor_probed:
-                self._supervisor = find_supervisor(docker_client().api, self._require_running(),
-                                                   self.config.user)
-                self._supervisor_probed = True
-        return self._supervisor
 
     @contextlib.contextmanager
     def _docker_errors(self, action: str) -> Iterator[None]:
@@ -286,101 +346,63 @@ class Sandbox:
                 "check `docker info` and the machine's load, then retry") from exc
 
     def start_background(self, cmd: list[str], *, env: dict[str, str] | None = None,
-                         user: str | None = None) -> None:
-        """Start a detached command (a helper daemon); it lives until the sandbox is removed."""
-        api = docker_client().api
+                         user: str | None = None, ready_port: int | None = None,
+                         timeout: float = 60.0) -> None:
+        """Start a detached command (a helper daemon); it lives until the sandbox is removed.
+
+        With `ready_port`, return once something accepts on that loopback port in the
+        sandbox (SandboxError if nothing does within `timeout`).
+        """
+        environment = {**self.config.env, **(env or {})}
+        user = user or self.config.user
+        helper = (cmd, env, user, ready_port)
+        if helper in self._prestarted:  # the spare this sandbox was started it already
+            self._prestarted.remove(helper)
+            return
+        if self.config.spares and env is None:
+            SPARES.note_helper(self.config, helper)
         with self._docker_errors(f"starting {describe_command(cmd)}"):
-            exec_id = api.exec_create(self._require_running(), cmd, user=user or self.config.user,
-                                      workdir="/", environment={**self.config.env, **(env or {})})
-            api.exec_start(exec_id["Id"], detach=True)
-        if (cmd, env, user) not in self._background:
-            self._background.append((cmd, env, user))
+            if self.warden is not None:
+                answer = self.warden.spawn(cmd, user=user, env=environment, port=ready_port,
+                                           timeout=timeout)
+                if answer is None:
+                    self._warden_lost("no answer to starting a helper")
+                    answer = {"error": "the sandbox was restarted"}
+                problem = answer.get("error") or (
+                    None if answer.get("ready", True) else "nothing listens")
+            else:
+                api = docker_client().api
+                exec_id = api.exec_create(self._require_running(), cmd, user=user,
+                                          workdir="/", environment=environment)
+                api.exec_start(exec_id["Id"], detach=True)
+                problem = None
+                if ready_port is not None:
+                    waited = self.exec(["python3", "-c", PORT_WAIT_SCRIPT, str(ready_port),
+                                        str(timeout)], timeout=timeout + 30, workdir="/")
+                    problem = None if waited.ok else (
+                        f"{waited.describe()}: {waited.output.strip()[-300:]}")
+        if helper not in self._background:
+            self._background.append(helper)
+        if problem:
+            raise SandboxError(f"{describe_command(cmd)[:120]} did not start in sandbox "
+                               f"{self.name}" + (f" on port {ready_port}" if ready_port else "")
+                               + f" ({problem})")
+
+    def _restart_background(self) -> None:
+        for background in list(self._background):
+            cmd, env, user, port = background
+            self.start_background(cmd, env=env, user=user, ready_port=port)
 
     def _new_oom_kill(self) -> bool:
         """True if the kernel's OOM killer fired in this sandbox since the last check."""
-        probe = stream_exec(
-            docker_client().api, self._require_running(), ["/bin/sh", "-c", _OOM_PROBE],
-            timeout=10, user=self.config.user, workdir="/", env={}, output_limit=4096,
-        ).result
-        try:
-            count = int(probe.stdout.strip() or 0)
-        except ValueError:
-            return False
-        fired = count > self._oom_seen
-        self._oom_seen = count
+        count = oom_kills(docker_client().api, self._require_running(), self.config.user)
+        fired, self._oom_seen = count > self._oom_seen, max(count, self._oom_seen)
         return fired
 
     def _require_running(self) -> str:
         if self.container_id is None:
             raise SandboxError(f"sandbox {self.name} is not running; use it inside `with`")
         return self.container_id
-
-    # -- files -----------------------------------------------------------------------------
-
-    def copy_in(self, source: Path, target: str = "/workspace") -> None:
-        """Copy the contents of a host directory into `target` (a writable path)."""
-        source = Path(source)
-        if not source.is_dir():
-            raise SandboxError(f"copy_in expects a directory, got {source}")
-        self._mkdir(target)
-        with files.pack_directory(source, uid=self.config.uid, gid=self.config.gid) as tar:
-            self._put(target, tar)
-
-    def write_files(self, target: str, contents: dict[str, bytes | str], mode: int = 0o644) -> None:
-        """Write in-memory files (relative path -> contents) under `target`."""
-        encoded = {k: v.encode() if isinstance(v, str) else v for k, v in contents.items()}
-        self._mkdir(target)
-        data = files.pack_files(encoded, uid=self.config.uid, gid=self.config.gid, mode=mode)
-        self._put(target, data)
-
-    def copy_out(self, path: str, destination: Path, *, max_bytes: int = 512 * 1024 * 1024) -> Path:
-        """Copy a file or directory out of the sandbox into `destination` (a host folder)."""
-        chunks = self._archive_of(path)
-        with self._docker_errors(f"copying {path} out"), files.spool_stream(
-            chunks, max_bytes, path
-        ) as archive:
-            files.extract_safely(archive, Path(destination))
-        return Path(destination) / PurePosixPath(path).name
-
-    def read_file(self, path: str, *, max_bytes: int = 64 * 1024 * 1024) -> bytes:
-        """Return the bytes of one file in the sandbox."""
-        import tarfile
-
-        chunks = self._archive_of(path)
-        with self._docker_errors(f"reading {path}"), files.spool_stream(
-            chunks, max_bytes, path
-        ) as archive, tarfile.open(fileobj=archive) as tar:
-            member = tar.next()
-            if member is None or not member.isfile():
-                raise SandboxError(f"{path} in sandbox {self.name} is not a regular file")
-            return tar.extractfile(member).read()
-
-    def _archive_of(self, path: str):
-        cid = self._require_running()
-        try:
-            chunks, _stat = docker_client().api.get_archive(cid, path)
-        except NotFound as exc:
-            raise SandboxError(f"{path} does not exist in sandbox {self.name}") from exc
-        except (APIError, RequestException, DockerException) as exc:
-            raise SandboxError(f"cannot copy {path} out of sandbox {self.name}: {exc}; "
-                               f"check `docker inspect {self.name}` (is it running?)") from exc
-        return chunks
-
-    def _mkdir(self, target: str) -> None:
-        done = self.exec(["mkdir", "-p", target], timeout=30, workdir="/")
-        if not done.ok:
-            raise SandboxError(f"cannot create {target} in sandbox: {done.output.strip()}")
-
-    def _put(self, target: str, data) -> None:
-        try:
-            docker_client().api.put_archive(self._require_running(), target, data)
-        except APIError as exc:
-            raise SandboxError(
-                f"cannot copy into {target} (is it one of writable_paths?): {exc.explanation}"
-            ) from exc
-        except (RequestException, DockerException) as exc:
-            raise SandboxError(f"cannot copy into {target} in sandbox {self.name}: {exc}; "
-                               "check `docker info` and the machine's load") from exc
 
 
 _warned_unbounded = False

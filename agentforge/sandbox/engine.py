@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import functools
 import os
+import socket
+import time
 
 import docker
 from docker.errors import DockerException
@@ -12,6 +14,17 @@ from agentforge.errors import EngineUnavailable
 
 LABEL = "agentforge.sandbox"
 """Every container agentforge creates carries this label; the reaper looks for it."""
+
+
+def standard_labels(extra: dict[str, str] | None = None) -> dict[str, str]:
+    """Labels that let `agentforge sandbox reap` find and judge a container."""
+    return {
+        LABEL: "1",
+        "agentforge.host": socket.gethostname(),
+        "agentforge.owner-pid": str(os.getpid()),
+        "agentforge.created": str(int(time.time())),
+        **(extra or {}),
+    }
 
 
 def engine_address() -> str:

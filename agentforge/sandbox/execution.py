@@ -1,18 +1,16 @@
-"""Running one command in a container with a host-enforced deadline and capped output.
+"""Running one command by `docker exec`, for sandboxes without a warden (warden.py).
 
-The Docker SDK's `exec_run` has no timeout, so we read the exec's multiplexed stream
-ourselves with `select` and a deadline. While anything waits we keep draining the stream:
-an undrained exec stream blocks the Docker daemon's work on that container.
+A sandbox whose image has a Python 3.5+ runs every command through its warden
+(warden_link.py). Without one (no Python, or `SandboxConfig.warden` off), a command is a
+`docker exec`: the Docker SDK's `exec_run` has no timeout, so we read the exec's multiplexed
+stream ourselves with `select` and a deadline. While anything waits we keep draining the
+stream: an undrained exec stream blocks the Docker daemon's work on that container.
 
 Ending a timed-out command's tree, in order of preference:
-1. The supervisor (`supervise.py`, run by the container's own Python): a child subreaper
-   around the command that, at the host's deadline, kills every process below it, including
-   ones that left their session and cleared their environment. Nothing new has to start, so
-   this works at the PID limit too, and other commands and files are untouched.
-2. The killer: a shell script run in the container that SIGKILLs every process carrying the
-   command's marker (an environment variable) and every process of their sessions. Used when
-   the image has no Python or the supervisor did not end the tree in time.
-3. Restarting the container, when the killer cannot start or finish: everything in it dies;
+1. The killer: a shell script run in the container that SIGKILLs every process carrying the
+   command's marker (an environment variable) and every process of their sessions. It misses
+   processes that left the session and cleared their environment (`setsid env -i ...`).
+2. Restarting the container, when the killer cannot start or finish: everything in it dies;
    the workspace volumes survive, /tmp and background daemons do not.
 """
 
@@ -27,7 +25,6 @@ import struct
 import time
 import uuid
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import docker
 from docker.errors import APIError, NotFound
@@ -35,16 +32,12 @@ from requests.exceptions import RequestException
 
 from agentforge.sandbox.output import CappedOutput
 
-SUPERVISOR_SCRIPT = (Path(__file__).parent / "supervise.py").read_text()
-
 MARKER_VAR = "AGENTFORGE_EXEC"
 TIMEOUT_EXIT_CODE = 124
 KILLER_START_TIMEOUT = 3.0
 """Seconds the engine gets to start the killer; longer means the sandbox is saturated."""
 KILL_BUDGET = 4.0
 """Seconds from the deadline until the killer must be done, else the container restarts."""
-SUPERVISOR_GRACE = 2.0
-"""Seconds past the deadline the supervisor gets to end the tree before the killer is sent."""
 
 log = logging.getLogger(__name__)
 
@@ -171,21 +164,6 @@ def _raw_socket(sock) -> socket.socket:
     return getattr(sock, "_sock", sock)
 
 
-SUPERVISOR_VAR = "AGENTFORGE_SUPERVISOR"
-SUPERVISED_ARGV_VAR = "AGENTFORGE_ARGV"
-# The supervisor's text and the command travel in its environment (and are removed from it
-# before the command starts): `ps` stays readable and `pkill -f` never matches a supervisor.
-_SUPERVISOR_BOOT = f"import os;exec(os.environ.pop({SUPERVISOR_VAR!r}))"
-
-
-def supervised(python: str, cmd: list[str], deadline: float, timeout: float
-               ) -> tuple[list[str], dict[str, str]]:
-    """The argv and extra environment that run `cmd` under the tree supervisor."""
-    argv = [python, "-I", "-S", "-c", _SUPERVISOR_BOOT, repr(deadline), repr(timeout)]
-    encoded = " ".join(arg.encode("utf-8", "surrogateescape").hex() for arg in cmd)
-    return argv, {SUPERVISOR_VAR: SUPERVISOR_SCRIPT, SUPERVISED_ARGV_VAR: encoded}
-
-
 def stream_exec(
     api,
     container_id: str,
@@ -196,23 +174,14 @@ def stream_exec(
     workdir: str | None,
     env: dict[str, str],
     output_limit: int,
-    supervisor: str | None = None,
 ) -> ExecOutcome:
-    """Run `cmd` (argv, no shell added) until it ends or `timeout` seconds pass.
-
-    `supervisor` is the path of a Python in the container that runs `supervise.py` around
-    the command; None runs the command directly (the killer then ends a timed-out tree).
-    """
+    """Run `cmd` (argv, no shell added) until it ends or `timeout` seconds pass."""
     token = uuid.uuid4().hex[:16]
     start = time.monotonic()
     deadline = start + timeout
     environment = {**env, MARKER_VAR: token}
-    argv = cmd
-    if supervisor:
-        argv, extra = supervised(supervisor, cmd, deadline, timeout)
-        environment.update(extra)
     exec_id = api.exec_create(
-        container_id, argv, stdout=True, stderr=True, user=user, workdir=workdir,
+        container_id, cmd, stdout=True, stderr=True, user=user, workdir=workdir,
         environment=environment,
     )["Id"]
     sock = api.exec_start(exec_id, socket=True)
@@ -225,9 +194,7 @@ def stream_exec(
             # the deadline holds until the engine says the process has exited.
             # The engine records an exit a moment after the stream closes: allow for that.
             exit_code = _wait_exit(api, exec_id, max(deadline, time.monotonic() + 0.5))
-        if supervisor and _ended_by_supervisor(exit_code, deadline):
-            exit_code = None
-        if exit_code is None and not (supervisor and _supervisor_ended(api, exec_id, reader)):
+        if exit_code is None:
             restarted = not kill_tree(api, container_id, token, user, reader)
     finally:
         with contextlib.suppress(OSError):
@@ -247,21 +214,6 @@ def stream_exec(
         stdout=reader.stdout.text(),
     )
     return ExecOutcome(result, token, restarted)
-
-
-def _ended_by_supervisor(exit_code: int | None, deadline: float) -> bool:
-    # The supervisor exits 124 only once the deadline has passed; a command exiting 124 by
-    # itself before the deadline is not a timeout.
-    return exit_code == TIMEOUT_EXIT_CODE and time.monotonic() >= deadline
-
-
-def _supervisor_ended(api, exec_id: str, reader: FrameReader) -> bool:
-    """Wait for the supervisor to kill a timed-out tree and exit; False if it did not."""
-    grace_end = time.monotonic() + SUPERVISOR_GRACE
-    if reader.pump(grace_end) and _wait_exit(api, exec_id, grace_end) is not None:
-        return True
-    log.warning("the supervisor did not end a timed-out command in time; sending the killer")
-    return False
 
 
 def _wait_exit(api, exec_id: str, deadline: float) -> int | None:
@@ -325,25 +277,68 @@ def _start_killer(container_id: str, token: str, user: str) -> str | None:
     return killer_id
 
 
-# Finds a Python 3 in the container and checks that it can become a subreaper. `$0` is the
-# supervisor's boot line; the probe prints "ok <interpreter path>".
-_SUPERVISOR_PROBE = (
-    'for p in python3 python; do if command -v "$p" >/dev/null 2>&1; then'
-    ' exec "$p" -I -S -c "$0" --probe; fi; done; exit 127'
+# -- scripts of the docker-exec path ---------------------------------------------------------
+
+# SIGKILL to every process but the container's own and this script's. docker-init and the
+# keepalive are told apart by session, never by pid order: they are the only processes in
+# session 1 (every exec starts a session of its own, and no process can move into a session
+# it was not born in), whereas pids tell nothing: under load docker-init forks the keepalive
+# after the first commands (a forwarder) have started, so a helper can hold the smaller pid.
+# The script's own shell and its ancestors are spared too.
+# Shell builtins only, but for `sleep` between passes, so that it works at the PID limit.
+# Exits 0 once a pass finds nothing left to kill; else prints the survivors and exits 1.
+KILL_ALL_SCRIPT = r"""
+spare=" $$ "; a=$$
+while [ "$a" -gt 1 ] 2>/dev/null; do
+  read -r stat 2>/dev/null < "/proc/$a/stat" || break
+  set -- ${stat##*) }
+  a=$2; spare="$spare$a "
+done
+pass=0
+while [ "$pass" -lt 300 ]; do
+  pass=$((pass + 1)); live=""
+  for p in /proc/[0-9]*; do
+    pid=${p#/proc/}
+    case "$spare" in *" $pid "*) continue ;; esac
+    read -r stat 2>/dev/null < "$p/stat" || continue
+    set -- ${stat##*) }
+    [ "$4" = 1 ] && continue
+    [ "$1" = Z ] && continue
+    kill -KILL "$pid" 2>/dev/null && live="$live $pid"
+  done
+  [ -z "$live" ] && exit 0
+  sleep 0.05 2>/dev/null
+done
+echo "still alive:$live"
+exit 1
+"""
+# Prints the cgroup's count of OOM kills (cgroup v2, then v1) with shell builtins only.
+OOM_PROBE_SCRIPT = (
+    "for f in /sys/fs/cgroup/memory.events /sys/fs/cgroup/memory/memory.oom_control; do"
+    " [ -r \"$f\" ] && while read -r k v; do [ \"$k\" = oom_kill ] && { echo \"$v\"; exit 0; };"
+    " done < \"$f\"; done; echo 0"
 )
+def oom_kills(api, container_id: str, user: str) -> int:
+    """The container's count of OOM kills so far (0 if it cannot be read)."""
+    probe = stream_exec(api, container_id, ["/bin/sh", "-c", OOM_PROBE_SCRIPT], timeout=10,
+                        user=user, workdir="/", env={}, output_limit=4096).result
+    try:
+        return int(probe.stdout.strip() or 0)
+    except ValueError:
+        return 0
 
 
-def find_supervisor(api, container_id: str, user: str) -> str | None:
-    """Path of the container's Python able to run the tree supervisor, or None."""
-    probe = stream_exec(
-        api, container_id, ["/bin/sh", "-c", _SUPERVISOR_PROBE, _SUPERVISOR_BOOT],
-        timeout=60, user=user, workdir="/", env={SUPERVISOR_VAR: SUPERVISOR_SCRIPT},
-        output_limit=4096,
-    ).result
-    answer = probe.stdout.strip()
-    if probe.ok and answer.startswith("ok /"):
-        return answer[3:]
-    log.warning("no Python 3 for the tree supervisor in %s (%s): timeouts fall back to the "
-                "killer, which misses processes that leave their session and environment",
-                container_id[:12], probe.output.strip()[-200:] or probe.describe())
-    return None
+# Polls a loopback port until something accepts (a helper daemon has started), or gives up.
+PORT_WAIT_SCRIPT = """
+import socket, sys, time
+deadline = time.monotonic() + float(sys.argv[2])
+while True:
+    try:
+        socket.create_connection(("127.0.0.1", int(sys.argv[1])), 1).close()
+        sys.exit(0)
+    except OSError as exc:
+        if time.monotonic() > deadline:
+            print(exc)
+            sys.exit(1)
+        time.sleep(0.05)
+"""

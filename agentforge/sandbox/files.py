@@ -7,6 +7,7 @@ import tarfile
 import tempfile
 import time
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from agentforge.errors import SandboxError
@@ -14,13 +15,47 @@ from agentforge.errors import SandboxError
 DEFAULT_EXCLUDES = (".venv", "__pycache__", ".mypy_cache", ".pytest_cache", ".ruff_cache")
 
 
-def pack_directory(
-    source: Path, *, uid: int, gid: int, excludes: Iterable[str] = DEFAULT_EXCLUDES
-) -> tempfile.SpooledTemporaryFile:
-    """Tar the contents of `source` (not the folder itself), owned by uid:gid."""
+@dataclass
+class Upload:
+    """What one copy into a sandbox writes under a folder: host folders, in-memory files and
+    empty folders, by path relative to it (for one path, the last one added wins)."""
+
+    entries: dict[str, tuple[str, Path | bytes | None, int]] = field(default_factory=dict)
+
+    def tree(self, rel: str, source: Path) -> Upload:
+        """The contents of a host folder (caches left out) at `rel` ("" for the top)."""
+        self.entries[rel] = ("tree", Path(source), 0o755)
+        return self
+
+    def file(self, rel: str, data: bytes | str, mode: int = 0o644) -> Upload:
+        self.entries[rel] = ("file", data.encode() if isinstance(data, str) else data, mode)
+        return self
+
+    def folder(self, rel: str, mode: int = 0o755) -> Upload:
+        self.entries[rel] = ("folder", None, mode)
+        return self
+
+
+def pack_upload(upload: Upload, *, uid: int, gid: int, prefix: str = "",
+                excludes: Iterable[str] = DEFAULT_EXCLUDES) -> tempfile.SpooledTemporaryFile:
+    """Tar an upload under `prefix`, every entry owned by uid:gid.
+
+    Folders on the way get entries of their own: the engine would otherwise create them as
+    root, and the sandbox user could not add files next to the ones written here.
+    """
     excluded = set(excludes)
-    # Returned open: the caller closes it (pack_directory is used in a `with`).
-    buffer = tempfile.SpooledTemporaryFile(max_size=32 * 1024 * 1024)  # noqa: SIM115
+    now = time.time()
+    names = {rel: str(PurePosixPath(prefix, rel)) if rel else prefix
+             for rel in upload.entries}
+    parents = sorted({str(parent) for name in names.values() if name
+                      for parent in PurePosixPath(name).parents if str(parent) != "."})
+    buffer = tempfile.SpooledTemporaryFile(max_size=32 * 1024 * 1024)  # noqa: SIM115 - returned
+
+    def entry(name: str, kind: bytes, mode: int, size: int = 0) -> tarfile.TarInfo:
+        info = tarfile.TarInfo(name)
+        info.type, info.mode, info.size, info.mtime = kind, mode, size, now
+        info.uid, info.gid = uid, gid
+        return info
 
     def owned(info: tarfile.TarInfo) -> tarfile.TarInfo | None:
         if excluded.intersection(PurePosixPath(info.name).parts):
@@ -29,31 +64,28 @@ def pack_directory(
         return info
 
     with tarfile.open(fileobj=buffer, mode="w") as tar:
-        for child in sorted(source.iterdir()):
-            tar.add(child, arcname=child.name, filter=owned)
+        for folder in parents:
+            tar.addfile(entry(folder, tarfile.DIRTYPE, 0o755))
+        for rel, (kind, source, mode) in upload.entries.items():
+            name = names[rel]
+            if kind == "tree":
+                if name:
+                    tar.addfile(entry(name, tarfile.DIRTYPE, mode))
+                for child in sorted(source.iterdir()):
+                    tar.add(child, arcname=str(PurePosixPath(name, child.name)) if name
+                            else child.name, filter=owned)
+            elif kind == "file":
+                tar.addfile(entry(name, tarfile.REGTYPE, mode, len(source)), io.BytesIO(source))
+            else:
+                tar.addfile(entry(name, tarfile.DIRTYPE, mode))
     buffer.seek(0)
     return buffer
 
 
-def pack_files(files: dict[str, bytes], *, uid: int, gid: int, mode: int = 0o644) -> bytes:
-    """Tar in-memory files (relative path -> contents) owned by uid:gid, with their folders."""
-    buffer = io.BytesIO()
-    now = time.time()
-    # Folders get entries of their own: the engine would otherwise create them as root,
-    # and the sandbox user could not add files next to the ones written here.
-    folders = sorted({str(parent) for name in files for parent in PurePosixPath(name).parents
-                      if str(parent) != "."})
-    with tarfile.open(fileobj=buffer, mode="w") as tar:
-        for folder in folders:
-            info = tarfile.TarInfo(folder)
-            info.type, info.mode, info.uid, info.gid, info.mtime = (
-                tarfile.DIRTYPE, 0o755, uid, gid, now)
-            tar.addfile(info)
-        for name, data in files.items():
-            info = tarfile.TarInfo(name)
-            info.size, info.mode, info.uid, info.gid, info.mtime = len(data), mode, uid, gid, now
-            tar.addfile(info, io.BytesIO(data))
-    return buffer.getvalue()
+def pack_directory(source: Path, *, uid: int, gid: int,
+                   excludes: Iterable[str] = DEFAULT_EXCLUDES) -> tempfile.SpooledTemporaryFile:
+    """Tar the contents of `source` (not the folder itself), owned by uid:gid."""
+    return pack_upload(Upload().tree("", source), uid=uid, gid=gid, excludes=excludes)
 
 
 def spool_stream(

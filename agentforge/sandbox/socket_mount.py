@@ -31,22 +31,6 @@ FORWARDER_NAME = "forwarder.py"
 """The forwarder's file name in every mounted directory."""
 _FORWARDER_SOURCE = Path(__file__).with_name(FORWARDER_NAME)
 
-# Runs inside the sandbox: poll the port until the forwarder accepts (or give up).
-_WAIT = """
-import socket, sys, time
-deadline = time.monotonic() + float(sys.argv[2])
-while True:
-    try:
-        socket.create_connection(("127.0.0.1", int(sys.argv[1])), 1).close()
-        sys.exit(0)
-    except OSError as exc:
-        if time.monotonic() > deadline:
-            print(exc)
-            sys.exit(1)
-        time.sleep(0.05)
-"""
-
-
 class UnixHTTPServer(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
     """A threaded HTTP server on a unix socket (pair it with a BaseHTTPRequestHandler)."""
 
@@ -97,13 +81,13 @@ class SocketMount:
 
     def start_forwarder(self, sandbox: Sandbox, timeout: float = 60.0) -> None:
         """Run forwarder.py detached in a running sandbox; SandboxError if it never listens."""
-        sandbox.start_background(["python3", f"{self.container_dir}/{FORWARDER_NAME}",
-                                  "--socket", self.container_socket, "--port", str(self.port)])
-        waited = sandbox.exec(["python3", "-c", _WAIT, str(self.port), str(timeout)],
-                              timeout=timeout + 30, workdir="/")
-        if not waited.ok:
+        try:
+            sandbox.start_background(["python3", f"{self.container_dir}/{FORWARDER_NAME}",
+                                      "--socket", self.container_socket,
+                                      "--port", str(self.port)],
+                                     ready_port=self.port, timeout=timeout)
+        except SandboxError as exc:
             raise SandboxError(
-                f"the forwarder to {self.container_socket} did not start in sandbox "
-                f"{sandbox.name} on port {self.port} ({waited.describe()}: "
-                f"{waited.output.strip()[-300:]}); check that {self.host_dir} is mounted at "
-                f"{self.container_dir} (apply) and that python3 is in the image")
+                f"the forwarder to {self.container_socket} did not start: {exc}; check that "
+                f"{self.host_dir} is mounted at {self.container_dir} (apply) and that python3 "
+                "is in the image") from exc

@@ -63,8 +63,42 @@ def test_a_trajectory_over_the_cap_alone_is_kept_shortened_and_valid(box, tmp_pa
     kept = json.loads(path.read_text())
     assert kept["stop_reason"] == "submitted" and kept[NOTE_KEY]["trajectory_shortened"]
     tool, last = kept["messages"]["coder"]
-    assert tool["role"] == "tool" and tool["content"].endswith("characters cut]")
+    assert tool["role"] == "tool" and tool["content"].endswith("bytes cut]")
     assert last == {"role": "assistant", "content": "done"}
+
+
+# Written in the sandbox as an agent would: 80 tool results of 1 MiB, or 300,000 small ones.
+BIG_TRAJECTORY = """
+import json, os, sys
+count, size = int(sys.argv[1]), int(sys.argv[2])
+os.makedirs("/task/out", exist_ok=True)
+with open("/task/out/trajectory.json", "w") as out:
+    out.write('{"stop_reason": "step_limit", "messages": {"coder": [')
+    for index in range(count):
+        out.write((", " if index else "") + json.dumps({"role": "tool", "content": "y" * size}))
+    out.write(']}, "summary": "unfinished"}')
+"""
+
+
+def test_a_trajectory_larger_than_the_read_limit_is_shortened_not_dropped(box, tmp_path):
+    # 80 MiB: past the copy's hard read limit (4x the 16 MiB cap); it used to be dropped.
+    assert box.exec(["python3", "-c", BIG_TRAJECTORY, "80", str(MIB)], timeout=300).ok
+    copied = copy_trajectory(box, "/task/out", tmp_path / "copy", max_bytes=16 * MIB)
+    path = tmp_path / "copy" / "out" / "trajectory.json"
+    assert copied.shortened and path.stat().st_size < 16 * MIB + 64 * 1024
+    kept = json.loads(path.read_text())
+    assert kept["stop_reason"] == "step_limit" and kept["summary"] == "unfinished"
+    messages = kept["messages"]["coder"]
+    assert len(messages) == 80 and {m["role"] for m in messages} == {"tool"}
+    assert messages[-1]["content"].endswith("bytes cut]")
+
+
+def test_a_trajectory_too_big_even_with_short_strings_keeps_its_stop_reason(box, tmp_path):
+    assert box.exec(["python3", "-c", BIG_TRAJECTORY, "300000", "40"], timeout=300).ok
+    copied = copy_trajectory(box, "/task/out", tmp_path / "copy", max_bytes=1 * MIB)
+    kept = json.loads((tmp_path / "copy" / "out" / "trajectory.json").read_text())
+    assert copied.shortened and kept["stop_reason"] == "step_limit"
+    assert kept[NOTE_KEY]["trajectory_shortened"]
 
 
 def test_a_folder_under_the_cap_is_copied_whole_without_a_note(box, tmp_path):

@@ -61,6 +61,39 @@ def test_a_fork_bomb_that_escapes_its_session_is_ended_without_a_restart(agent_i
         assert box.exec("cat /tmp/kept", timeout=60).output == "home\n"
 
 
+def left_running(box: Sandbox, *tags: str) -> list[str]:
+    rows = box.exec(["ps", "-eo", "args"], timeout=60).output.splitlines()
+    return [row for row in rows if any(tag in row for tag in tags)]
+
+
+@pytest.mark.parametrize("user", ["1000:1000", "0:0"], ids=["sandbox-user", "root"])
+@pytest.mark.parametrize("attack", ["kill -9 $PPID", "kill -STOP $PPID", "kill -9 1",
+                                    "pkill -9 -f agentforge; pkill -9 -f python"])
+def test_a_command_cannot_remove_its_own_deadline(agent_image: str, attack: str, user: str):
+    # What enforces the deadline is out of the command's reach: killing or stopping its
+    # parent (the old per-command supervisor ran as the command's own uid) changes nothing.
+    with Sandbox(SandboxConfig(image=agent_image, user=user)) as box:
+        started = time.monotonic()
+        done = box.exec(f"setsid env -i sh -c 'sleep 1011' & {attack}; sleep 1012", timeout=4)
+        returned_after = time.monotonic() - started
+        assert done.timed_out and done.exit_code == TIMEOUT_EXIT_CODE, done
+        assert returned_after >= 3.5, f"returned after {returned_after:.1f}s, before its deadline"
+        assert returned_after < 4 + 6.0, f"returned after {returned_after:.1f}s"
+        assert not left_running(box, "sleep 1011", "sleep 1012")
+        assert box.exec(["echo", "usable"], timeout=60).output == "usable\n"
+
+
+def test_what_a_command_detached_dies_at_its_deadline_even_after_it_returned(agent_image: str):
+    # A helper that let go of the output may outlive the command's return, not its deadline.
+    with Sandbox(SandboxConfig(image=agent_image)) as box:
+        done = box.exec("setsid env -i sh -c 'sleep 1013' >/dev/null 2>&1 </dev/null & "
+                        "echo started", timeout=3)
+        assert done.ok and done.output == "started\n"
+        assert left_running(box, "sleep 1013"), "the helper did not even start"
+        time.sleep(3 + 2.0)
+        assert not left_running(box, "sleep 1013")
+
+
 def test_engine_errors_become_sandbox_errors(agent_image: str):
     from agentforge.sandbox.engine import docker_client
 
@@ -72,13 +105,13 @@ def test_engine_errors_become_sandbox_errors(agent_image: str):
             box.start_background(["sleep", "5"])
 
 
-def test_without_the_supervisor_a_restart_gives_neighbours_results_or_sandbox_errors(
+def test_without_the_warden_a_restart_gives_neighbours_results_or_sandbox_errors(
         agent_image: str, caplog):
-    # The last resort (no Python in the image, or the supervisor switched off): a fork bomb
+    # The last resort (no Python in the image, or the warden switched off): a fork bomb
     # at the PID limit leaves the killer no room, so the container restarts. A command running
     # next to it must end with a result or a SandboxError, never a raw Docker error.
     bomb = "import os\nwhile True:\n    try:\n        os.fork()\n    except OSError:\n        0\n"
-    config = SandboxConfig(image=agent_image, pids_limit=64, tree_supervisor=False)
+    config = SandboxConfig(image=agent_image, pids_limit=64, warden=False)
     with Sandbox(config) as box:
         neighbour: dict[str, object] = {}
 

@@ -260,8 +260,8 @@ def test_truncated_output_keeps_head_and_tail_and_reports_the_gap(agent_image: s
 
 
 def test_pkill_in_a_command_does_not_end_the_command_itself(agent_image: str):
-    # Each command runs under a Python supervisor: killing "python" or matching the command
-    # line with pkill -f must not take down the command that asked.
+    # The warden is a Python: killing "python" or matching the command line with pkill -f
+    # must not take down the command that asked (nor the warden).
     with Sandbox(SandboxConfig(image=agent_image)) as box:
         box.write_files("/workspace", {"kill.sh": "sleep 300 & sleep 0.2; pkill -f 'sleep 300'\n"
                                             "pkill python; pkill -f python; sleep 0.2\n"

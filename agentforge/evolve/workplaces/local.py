@@ -19,6 +19,7 @@ from agentforge.evolve.workplaces.work import (
 )
 from agentforge.llm.gateway import Gateway, Grant
 from agentforge.sandbox.reaper import reap
+from agentforge.sandbox.spares import remove_spares
 
 
 class LocalWorkplace:
@@ -56,7 +57,8 @@ class LocalWorkplace:
         reap()
 
     def close(self) -> None:
-        """Nothing of its own to release (the run closes the gateway)."""
+        """Remove the spare sandboxes started ahead of need (the run closes the gateway)."""
+        remove_spares()
 
     def _granted(self, booking: Booking) -> AbstractContextManager[Grant]:
         """A grant booked as the work says, revoked and its calls written when it ends."""

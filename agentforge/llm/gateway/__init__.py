@@ -285,15 +285,17 @@ class Gateway:
         return self.budgets.run_exhausted(run_id)
 
     def revoke(self, token: str) -> None:
-        """Forget a grant's key and close its socket."""
+        """Forget a grant's key and close its socket, at once: the key is refused from now
+        on and the socket's file is gone (no new connection), while its serve loop winds
+        down on a thread of its own (a shutdown waits for the loop's next 0.5 s poll)."""
         with self._lock:
             grant = self._grants.pop(token, None)
             server = self._grant_servers.pop(token, None)
-        if server is not None:
-            server.shutdown()
-            server.server_close()
         if grant is not None and grant.socket_dir is not None:
             shutil.rmtree(grant.socket_dir, ignore_errors=True)
+        if server is not None:
+            threading.Thread(target=_stop_server, args=(server,), daemon=True,
+                             name="gateway-revoke").start()
 
     def live_grants(self) -> int:
         """How many grants are not revoked."""
@@ -378,3 +380,7 @@ class Gateway:
             if None in batch:
                 return
 
+
+def _stop_server(server: socketserver.BaseServer) -> None:
+    server.shutdown()
+    server.server_close()
