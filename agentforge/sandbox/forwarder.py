@@ -48,6 +48,12 @@ def _relay(client: socket.socket, socket_path: str) -> None:
         with contextlib.suppress(OSError):
             client.sendall(head + b"Content-Length: %d\r\nConnection: close\r\n\r\n" % len(body)
                            + body)
+            # Read what the caller is still sending before closing: closing over unread
+            # bytes resets the connection, and the caller saw a broken pipe, not this 502.
+            client.shutdown(socket.SHUT_WR)
+            client.settimeout(5)
+            while client.recv(_CHUNK):
+                pass
         client.close()
         return
     back = threading.Thread(target=_pump, args=(upstream, client), daemon=True)

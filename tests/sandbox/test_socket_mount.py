@@ -86,6 +86,9 @@ def test_the_forwarder_relays_loopback_to_the_mounted_socket(mount, tmp_path):
         status, body = _post(port, "/ping", b"again")
         assert status == 502
         assert str(mount.socket_path) in body["error"]["message"]
+        # A large body (a long prompt) gets the same 502, not a reset mid-send.
+        status, body = _post(port, "/ping", b"x" * 8_000_000)
+        assert status == 502 and "not reachable" in body["error"]["message"]
     finally:
         process.terminate()
         process.wait(timeout=30)
