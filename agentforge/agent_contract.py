@@ -1,6 +1,6 @@
 """Running an agent directory inside a sandbox by the agent contract (docs/architecture.md).
 
-    agent = load_agent_spec(archive_dir() / "base")
+    agent = load_agent_spec(archive_dir() / "base")      # any contract (agentforge.contracts)
     with Gateway(endpoint, ledger) as gw:
         grant = gw.grant(run_id="r", task_id="t")
         with Sandbox(grant.apply(SandboxConfig())) as box:
@@ -20,17 +20,21 @@ from __future__ import annotations
 import json
 import shlex
 import time
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
-
+# load_agent_spec, AgentSpec and AgentError are read from here by callers: one import for
+# running agents, whatever their contract.
+from agentforge.contracts import get_contract, load_agent_spec
+from agentforge.contracts.spec import AgentCall, AgentError, AgentSpec, ModelAccess
 from agentforge.errors import AgentforgeError
 from agentforge.safe_git import SAFE_DIFF_FLAGS, safe_git_args
 from agentforge.sandbox import ExecResult, Sandbox, SandboxConfig
 from agentforge.sandbox.images import require_image
 from agentforge.trajectory_copy import DEFAULT_MAX_BYTES, copy_trajectory
+
+__all__ = ["AgentError", "AgentRun", "AgentSpec", "load_agent_spec", "run_agent",
+           "run_agent_tests", "repo_patch", "prepare_repo", "install_agent"]
 
 AGENT_DIR = "/task/agent"
 """Where the agent's code is installed in the sandbox (its working directory)."""
@@ -51,25 +55,6 @@ _FRESH_GIT_DIR = ('g=$(mktemp -d /tmp/agentforge-git.XXXXXX); mkdir -p "$g/objec
                   'HOME="$g"')
 # Caches that running code or tests leaves behind are not part of an agent's change.
 _NOT_PATCH = ":(exclude,glob)**/__pycache__/**", ":(exclude,glob)**/.pytest_cache/**"
-
-
-class AgentError(AgentforgeError):
-    """An agent directory is invalid, or running it could not be set up."""
-
-
-class AgentSpec(BaseModel):
-    """An agent directory and its agent.toml."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    name: str = Field(min_length=1)
-    """Short name of the agent."""
-    entry: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_.]*$")
-    """Module run as `python -m <entry>`."""
-    description: str = ""
-    """One line on what the agent is."""
-    path: Path
-    """The agent directory on the host."""
 
 
 @dataclass
@@ -98,24 +83,6 @@ def runtime_sandbox_config(labels: dict[str, str], timeout: float) -> SandboxCon
     (implementation) or being checked (validation): the repository and /task writable."""
     return SandboxConfig(image=require_image("agent-runtime"), timeout=timeout,
                          writable_paths=[REPO_DIR, "/task"], labels=labels)
-
-
-def load_agent_spec(path: Path) -> AgentSpec:
-    """Read an agent directory's agent.toml."""
-    path = Path(path)
-    manifest = path / "agent.toml"
-    if not manifest.is_file():
-        raise AgentError(f"{path} is not an agent directory: it has no agent.toml "
-                         "(see archive/base/agent.toml for the fields)")
-    try:
-        data = tomllib.loads(manifest.read_text(encoding="utf-8"))
-        spec = AgentSpec(**data, path=path.resolve())
-    except (tomllib.TOMLDecodeError, ValidationError, TypeError) as exc:
-        raise AgentError(
-            f"{manifest} is invalid: {exc}; it needs name, entry, description") from exc
-    if not (path / Path(*spec.entry.split("."))).exists():
-        raise AgentError(f"{manifest} names entry {spec.entry!r} but {path} has no such package")
-    return spec
 
 
 def install_agent(box: Sandbox, agent: AgentSpec, target: str = AGENT_DIR) -> str:
@@ -172,8 +139,12 @@ def run_agent(box: Sandbox, agent: AgentSpec, problem: str, *, repo: str = REPO_
               timeout: float = 1800.0, env: dict[str, str] | None = None,
               args: list[str] | None = None, trajectory_dir: Path | None = None,
               scripted_server: bool = True, task_box: Sandbox | None = None,
-              max_trajectory_bytes: int = DEFAULT_MAX_BYTES) -> AgentRun:
+              max_trajectory_bytes: int = DEFAULT_MAX_BYTES, self_edit: bool = False) -> AgentRun:
     """Run the agent on `problem` in the sandbox's `repo` and collect its patch and trajectory.
+
+    The agent's contract (agentforge.contracts) gives the command line and the names under
+    which its client finds the model; the rest is the same for every contract. `self_edit`:
+    the repository is the agent's own source (its contract may take a flag for that).
 
     The model must already be reachable: a gateway grant applied to the sandbox's config (and
     its forwarder started), or OPENAI_BASE_URL/OPENAI_API_KEY/AGENTFORGE_MODEL in `env`.
@@ -202,8 +173,13 @@ def run_agent(box: Sandbox, agent: AgentSpec, problem: str, *, repo: str = REPO_
     box.write_files("/task", {"problem.md": problem})
     box.exec(["mkdir", "-p", OUT_DIR], timeout=60, workdir="/")
     base = prepare_repo(repo_box, repo)
-    command = ["python", "-m", agent.entry, "--repo", repo, "--problem", PROBLEM_FILE,
-               "--out", OUT_DIR, *(args or [])]
+    contract = get_contract(agent.contract)
+    access = ModelAccess.from_env({**box.config.env, **env})
+    call = AgentCall(agent_dir=AGENT_DIR, repo=repo, problem_file=PROBLEM_FILE, problem=problem,
+                     out_dir=OUT_DIR, base_commit=base, model=access.model, timeout=timeout,
+                     self_edit=self_edit)
+    command = [*contract.command(agent, call), *(args or [])]
+    env = {**contract.model_env(agent, access), **env}
     started = time.monotonic()
     # `python -m` finds the agent from its working directory; no PYTHONPATH, so that nothing
     # of the agent leaks into the commands it runs in the repository.
@@ -240,9 +216,12 @@ def install_scripted_server(box: Sandbox) -> str:
 
 def run_agent_tests(box: Sandbox, agent: AgentSpec, *, timeout: float = 300.0,
                     pytest_args: list[str] | None = None) -> ExecResult:
-    """Run the agent's own tests (pytest in its directory) with the scripted model available."""
+    """Run the agent's own tests (its contract's test command, else pytest in its directory)
+    with the scripted model available."""
     install_agent(box, agent)
     install_scripted_server(box)
-    command = ["python", "-m", "pytest", "-p", "no:cacheprovider", *(pytest_args or [])]
+    command = get_contract(agent.contract).test_command(agent) or [
+        "python", "-m", "pytest", "-p", "no:cacheprovider"]
+    command = [*command, *(pytest_args or [])]
     return box.exec(command, timeout=timeout, workdir=AGENT_DIR,
                     env={"PYTHONPATH": AGENT_DIR, "AGENTFORGE_SCRIPTED_SERVER": SCRIPTED_SERVER})

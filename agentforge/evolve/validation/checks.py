@@ -26,6 +26,8 @@ from agentforge.agent_contract import (
     repo_patch,
 )
 from agentforge.bench.runners import GRADING_DIR, RUNNER_PATH, python_test_ids, runner_file
+from agentforge.contracts import get_contract
+from agentforge.contracts.spec import AgentCall, ModelAccess
 from agentforge.errors import AgentforgeError
 from agentforge.sandbox import Sandbox
 
@@ -73,13 +75,17 @@ def check_contract(box: Sandbox, agent: AgentSpec, timeout: float) -> str | None
     box.write_files("/task", {"problem.md": CONTRACT_PROBLEM})
     box.exec(["mkdir", "-p", "/task/out"], timeout=60, workdir="/")
     base = prepare_repo(box, REPO_DIR)
-    # A clean interpreter: no PYTHONPATH into the child's tree, no user site; `python -m`
-    # finds the entry package from the working directory, as the contract says.
-    env = {"OPENAI_BASE_URL": f"http://127.0.0.1:{_PORT}/v1", "OPENAI_API_KEY": "contract",
-           "AGENTFORGE_MODEL": "scripted", "PATH": RUNNER_PATH, "PYTHONPATH": ""}
-    done = box.exec(["python", "-s", "-m", agent.entry, "--repo", REPO_DIR, "--problem",
-                     "/task/problem.md", "--out", "/task/out"], timeout=timeout,
-                    workdir=AGENT_DIR, env=env)
+    # The agent's own contract starts it (agentforge.contracts), with a clean interpreter: no
+    # PYTHONPATH into the child's tree, no user site.
+    contract = get_contract(agent.contract)
+    access = ModelAccess(base_url=f"http://127.0.0.1:{_PORT}/v1", key="contract",
+                         model="scripted")
+    call = AgentCall(agent_dir=AGENT_DIR, repo=REPO_DIR, problem_file="/task/problem.md",
+                     problem=CONTRACT_PROBLEM, out_dir="/task/out", base_commit=base,
+                     model=access.model, timeout=timeout)
+    env = {**contract.model_env(agent, access), "PATH": RUNNER_PATH, "PYTHONPATH": "",
+           "PYTHONNOUSERSITE": "1"}
+    done = box.exec(contract.command(agent, call), timeout=timeout, workdir=AGENT_DIR, env=env)
     try:
         patch = repo_patch(box, base, REPO_DIR)
     except AgentforgeError as exc:
@@ -102,8 +108,12 @@ class OwnTests:
 
 def run_own_tests(box: Sandbox, agent: AgentSpec, pytest_args: list[str] | None,
                   timeout: float) -> OwnTests:
-    """The child's tests under the framework's launcher, ini file and strict guard."""
+    """The child's tests under the framework's launcher, ini file and strict guard; an agent
+    whose contract names its own test command (command) is judged by that command's exit."""
     install_scripted_server(box)
+    declared = get_contract(agent.contract).test_command(agent)
+    if declared is not None:
+        return _declared_tests(box, [*declared, *(pytest_args or [])], timeout)
     ini = f"[pytest]\naddopts =\npythonpath = {AGENT_DIR}\n"
     box.write_files(GRADING_DIR, {"pytest.ini": ini, "run_pytest.py": runner_file("run_pytest.py"),
                                   "pytest_guard.py": runner_file("pytest_guard.py")})
@@ -136,6 +146,17 @@ def run_own_tests(box: Sandbox, agent: AgentSpec, pytest_args: list[str] | None,
     if done.exit_code != 0 or set(counts) - {"passed", "skipped", "xfail"}:
         return OwnTests(f"own tests fail: {_tail(done.output)}", counts)
     return OwnTests(None, counts)
+
+
+def _declared_tests(box: Sandbox, command: list[str], timeout: float) -> OwnTests:
+    done = box.exec(command, timeout=timeout, workdir=AGENT_DIR,
+                    env={"PATH": RUNNER_PATH, "AGENTFORGE_SCRIPTED_SERVER": SCRIPTED_SERVER})
+    if done.timed_out:
+        return OwnTests(f"own tests timed out after {timeout:.0f}s", {})
+    if done.exit_code != 0:
+        return OwnTests(f"own tests fail (exit code {done.exit_code} of "
+                        f"{' '.join(command)[:120]}): {_tail(done.output)}", {})
+    return OwnTests(None, {})
 
 
 def defined_tests(agent_dir: Path) -> dict[str, list[str]]:
