@@ -15,7 +15,8 @@ import is still a dependency). The checks:
 - no public name (class, function, constant) defined in two modules for two meanings
   (`PUBLIC_NAME_CONVENTIONS` lists the deliberate repeats);
 - only `store/` creates tables (`create_all`), so the schema has one owner;
-- `sandbox/` and `store/` are foundations: they import only `errors` (and `paths`);
+- `sandbox/` and `store/` are foundations: they import only `errors` (and `paths`, and
+  `progress` for long steps);
 - `examples/` (the data behind examples/*.toml) sits on top: nothing else imports it.
 """
 
@@ -209,7 +210,7 @@ def _is_table_create(node: ast.Attribute) -> bool:
 def test_sandbox_and_store_are_foundations():
     """What their READMEs promise: llm/ and the rest build on them, never the reverse."""
     packages = package_graph(module_graph())
-    assert packages["sandbox"] <= {"errors", "paths"}, packages["sandbox"]
+    assert packages["sandbox"] <= {"errors", "paths", "progress"}, packages["sandbox"]
     assert packages["store"] <= {"errors"}, packages["store"]
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import subprocess
 import uuid
@@ -12,6 +13,7 @@ import typer
 
 from agentforge.bench import BenchError, benchmark_names, get_benchmark
 from agentforge.bench.named_lists import coverage_warning, named_lists
+from agentforge.bench.protocol import BenchDataMissing
 from agentforge.bench.report import build_report, read_predictions, write_predictions, write_report
 from agentforge.bench.run import RunOptions, dump_results, grade_predictions, run_benchmark
 
@@ -27,7 +29,21 @@ SOURCE = typer.Option(
 )
 
 
+def _source_hint(command):
+    """A command whose benchmark data is missing says that --source gives it."""
+
+    @functools.wraps(command)
+    def wrapped(*args, **kwargs):
+        try:
+            return command(*args, **kwargs)
+        except BenchDataMissing as exc:
+            raise BenchDataMissing(f"{exc}; give its location with --source") from exc
+
+    return wrapped
+
+
 @app.command("list")
+@_source_hint
 def list_benchmarks(
     benchmark: str = typer.Option(None, "--benchmark", "-b", help="Only this benchmark."),
     source: Path = SOURCE,
@@ -98,6 +114,7 @@ def _render(name: str, info: dict) -> str:
 
 
 @app.command()
+@_source_hint
 def run(
     benchmark: str = BENCHMARK,
     agent: str = typer.Option(
@@ -151,6 +168,7 @@ def run(
 
 
 @app.command()
+@_source_hint
 def grade(
     benchmark: str = BENCHMARK,
     predictions: Path = typer.Option(..., "--predictions", "-p", help="preds.jsonl (or .json)."),

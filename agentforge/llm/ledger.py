@@ -107,7 +107,8 @@ class Spend:
 def request_hash(body: dict) -> str:
     """Cache key of a chat request: sha256 of its canonical JSON (model, messages, tools, …)."""
     canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(canonical.encode()).hexdigest()
+    # A lone surrogate (a "\\ud800" escape) is valid JSON but not UTF-8: keep it as it is.
+    return hashlib.sha256(canonical.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 class Ledger:

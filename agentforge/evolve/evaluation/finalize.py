@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import time
+from concurrent.futures import as_completed
 
 from agentforge.evolve.evaluation.job import evaluate_job
 from agentforge.evolve.loop.context import RunContext
@@ -11,6 +12,7 @@ from agentforge.evolve.loop.executor import LocalExecutor
 from agentforge.evolve.loop.scheduler import EvaluationJob
 from agentforge.evolve.rundir import write_json
 from agentforge.evolve.selection.base import finalist_ids
+from agentforge.progress import long_step
 from agentforge.store.records import NodeSummary
 
 
@@ -36,9 +38,15 @@ def finalize(ctx: RunContext) -> dict:
     _say_phase(ctx, phase="finalize", finalists=[s.id for s in chosen],
                held_out_tasks=len(ctx.held_out))
     try:
-        with LocalExecutor(config.evaluation.workers, name="agentforge-heldout") as pool:
-            for future in [pool.submit(evaluate_job, ctx, job) for job in jobs]:
-                future.result()
+        with long_step(f"finalizing: nodes {[s.id for s in chosen]} on {len(ctx.held_out)} "
+                       f"held-out tasks ({len(jobs)} evaluations, {config.evaluation.workers} "
+                       f"at a time)") as tell, \
+                LocalExecutor(config.evaluation.workers, name="agentforge-heldout") as pool:
+            futures = {pool.submit(evaluate_job, ctx, job): job for job in jobs}
+            for done, future in enumerate(as_completed(futures), 1):
+                outcome, job = future.result(), futures[future]
+                tell(f"finalizing: {done}/{len(jobs)} done (node {job.node_id}, "
+                     f"{job.task_id}: {_verdict(outcome)})")
     finally:
         _say_phase(ctx, phase=None)
     report = build_final_report(ctx, [s.id for s in chosen])
@@ -53,6 +61,8 @@ def _say_phase(ctx: RunContext, **fields) -> None:
     what the loop wrote there (its elapsed time is what --resume continues from)."""
     write_json(ctx.rundir.live_file, {**ctx.rundir.read_live(), "pid": os.getpid(),
                                       "updated_at": time.time(), **fields})
+def _verdict(outcome) -> str:
+    return "resolved" if outcome.resolved else "skipped" if outcome.skipped else "unresolved"
 
 
 def build_final_report(ctx: RunContext, finalist_ids: list[int]) -> dict:

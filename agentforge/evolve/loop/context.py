@@ -13,7 +13,7 @@ from pathlib import Path
 
 from agentforge.bench import get_benchmark
 from agentforge.bench.named_lists import coverage_warning
-from agentforge.bench.protocol import Benchmark
+from agentforge.bench.protocol import BenchDataMissing, BenchError, Benchmark
 from agentforge.bench.task import Task
 from agentforge.errors import ConfigError
 from agentforge.evolve.config import ImproveConfig, RunConfig, Stage
@@ -21,6 +21,7 @@ from agentforge.evolve.evaluation.stages import order_for_stages, stage_warnings
 from agentforge.evolve.rundir import RunDir, new_run_id
 from agentforge.evolve.rundir.agents import clean_copy, export_commit
 from agentforge.evolve.rundir.seed import PreparedSeed, prepare_seed
+from agentforge.evolve.selection import make_selector
 from agentforge.evolve.workplaces.local import LocalWorkplace
 from agentforge.evolve.workplaces.protocol import Workplace
 from agentforge.evolve.workplaces.work import AgentCode, BenchmarkSpec
@@ -97,7 +98,8 @@ def open_run(run_dir: Path, config: RunConfig | None = None,
         if rundir.exists():
             raise ConfigError(f"{run_dir} already holds a run: continue it with "
                               f"agentforge evolve --resume {run_dir}, or pick a new --run-dir")
-        seed = prepare_seed(config.seed_agent, config.improve)  # a bad seed writes nothing
+        plan = check_run_can_start(config)  # a refused start writes nothing
+        seed = prepare_seed(config.seed_agent, config.improve)
         refuse_shared_store(config.store)
         if config.evaluation.executor == "ray":  # a cluster that cannot take the run: say so
             from agentforge.evolve.workplaces.ray_driver import (
@@ -110,6 +112,12 @@ def open_run(run_dir: Path, config: RunConfig | None = None,
     else:
         refuse_imported_run(rundir)
         config = rundir.load_config(list(overrides))
+        try:  # a bad --set is refused before it is saved
+            plan = check_run_can_start(config)
+        except ConfigError as exc:
+            raise ConfigError(f"{exc} (the run's config: {rundir.config_file}; correct it "
+                              f"with agentforge evolve --resume {run_dir} --set KEY=VALUE)"
+                              ) from exc
         if overrides:
             rundir.save_config(config)
     store = rundir.open_store()
@@ -122,27 +130,19 @@ def open_run(run_dir: Path, config: RunConfig | None = None,
         ensure_seed(store, repo, run_id, config.seed_agent, rundir, seed=seed,
                     improve=config.improve)
         ledger = Ledger(store.engine, prices=config.llm.prices)
-        bench = config.benchmark
-        benchmark = get_benchmark(bench.name, source=bench.source, **bench.options)
-        validation = ordered_tasks(benchmark, config, bench.validation_split,
-                                   bench.max_validation_tasks, "validation")
-        if not validation:
-            raise ConfigError(f"benchmark {bench.name} has no {bench.validation_split} tasks in "
-                              f"subset {bench.subset!r}: pick another subset or split")
-        held_out = ordered_tasks(benchmark, config, bench.held_out_split,
-                                 bench.max_held_out_tasks, "held_out", bench.held_out_subset)
-        validation, stages, warnings = _staged(benchmark, config, validation, held_out)
+        warnings = list(plan.warnings)
         if not runs:
             for warning in warnings:
                 store.add_event(run_id, "warning", warning)
         else:
-            warnings += _dropped_on_resume(store, run_id, bench.validation_split, validation)
+            warnings += _dropped_on_resume(store, run_id, config.benchmark.validation_split,
+                                           plan.validation)
         with Gateway(role_endpoint("agent", config.llm), ledger, retry=config.llm.retry) as gw:
             budget = config.budget
             if budget.max_usd or budget.max_tokens:
                 gw.set_run_budget(run_id, Budget(tokens=budget.max_tokens, usd=budget.max_usd))
-            ctx = RunContext(rundir, config, run_id, store, repo, ledger, gw, benchmark,
-                             validation, held_out, stages, warnings)
+            ctx = RunContext(rundir, config, run_id, store, repo, ledger, gw, plan.benchmark,
+                             plan.validation, plan.held_out, plan.stages, warnings)
             try:
                 yield ctx
             finally:
@@ -150,6 +150,59 @@ def open_run(run_dir: Path, config: RunConfig | None = None,
                     ctx.opened_workplace.close()
     finally:
         store.close()
+
+
+@dataclass
+class RunPlan:
+    """What a run evaluates on, worked out before anything is written."""
+
+    benchmark: Benchmark
+    validation: list[Task]
+    held_out: list[Task]
+    stages: list[Stage]
+    warnings: list[str]
+
+
+def check_run_can_start(config: RunConfig) -> RunPlan:
+    """Everything a run needs that a config can get wrong, checked before its directory is
+    written: the selector, a model (and its API key) for each role, the benchmark's data and
+    validation tasks, the stages' lists. One ConfigError lists every problem and its fix."""
+    problems: list[str] = []
+    try:
+        make_selector(config.selection.name, config.selection.options)
+    except ConfigError as exc:
+        problems.append(f"selection: {exc}")
+    for role in ("diagnose", "agent"):
+        try:
+            role_endpoint(role, config.llm)
+        except ConfigError as exc:
+            problems.append(f"llm.{role}: {exc}")
+    try:
+        plan = _plan_tasks(config)
+    except BenchDataMissing as exc:
+        problems.append(f"benchmark: {exc}; give this run its data with `source = \"DIR\"` "
+                        "under [benchmark] in the config, or --set benchmark.source=DIR")
+    except (ConfigError, BenchError) as exc:
+        problems.append(f"benchmark: {exc}")
+    if problems:
+        raise ConfigError("the run cannot start:\n  " + "\n  ".join(problems))
+    return plan
+
+
+def _plan_tasks(config: RunConfig) -> RunPlan:
+    bench = config.benchmark
+    benchmark = get_benchmark(bench.name, source=bench.source, **bench.options)
+    validation = ordered_tasks(benchmark, config, bench.validation_split,
+                               bench.max_validation_tasks, "validation")
+    held_out = ordered_tasks(benchmark, config, bench.held_out_split,
+                             bench.max_held_out_tasks, "held_out", bench.held_out_subset)
+    if not validation:
+        subset = f"subset {bench.subset!r}" if bench.subset else "the benchmark"
+        raise ConfigError(f"{subset} of {bench.name} has no tasks in the split "
+                          f"{bench.validation_split!r} (benchmark.validation_split): pick "
+                          f"another subset or split (agentforge bench list -b {bench.name})")
+    validation, stages, warnings = _staged(benchmark, config, validation, held_out)
+    return RunPlan(benchmark, validation, held_out, stages, warnings)
 
 
 def make_workplace(ctx: RunContext) -> Workplace:

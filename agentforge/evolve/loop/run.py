@@ -50,6 +50,7 @@ from agentforge.evolve.loop.scheduler import (
 from agentforge.evolve.loop.search import SearchPolicy
 from agentforge.evolve.loop.stopping import install_stop_handlers
 from agentforge.evolve.operators.planner import OperatorPlanner
+from agentforge.evolve.report.status import FINISHED_REASONS
 from agentforge.evolve.rundir import write_json
 from agentforge.evolve.rundir.diskspace import check_free_space, raise_run_stop_if_disk_full
 from agentforge.evolve.selection import (
@@ -110,7 +111,8 @@ class EvolutionRun:
                            on_improvement_done=self.on_improvement_done,
                            run_evaluation=lambda j: evaluate_job(ctx, j),
                            on_evaluation_done=self.on_evaluation_done,
-                           budget_exceeded=self.budget_exceeded),
+                           budget_exceeded=self.budget_exceeded,
+                           draining=self._tick),
             executor,
             SchedulerConfig(improve_workers=ctx.config.improve.workers,
                             eval_workers=ctx.config.evaluation.workers,
@@ -124,7 +126,7 @@ class EvolutionRun:
         finally:
             restore()
             executor.shutdown(wait=False)
-        finished = report.stop_reason in ("exhausted", "iterations")
+        finished = report.stop_reason in FINISHED_REASONS
         self.store.update_run(ctx.run_id, status="finished" if finished else "stopped",
                               stop_reason=report.stop_reason)
         self.store.add_event(ctx.run_id, "stopped", f"run {report.stop_reason}: "
@@ -268,6 +270,7 @@ class EvolutionRun:
             "evaluating": [{"node_id": j.node_id, "task_id": j.task_id, "split": j.split}
                            for j in (flight.evaluating if flight else [])],
             "queued": flight.queued if flight else 0,
+            "stopping": bool(self.scheduler and self.scheduler.stopping),
         }
         write_json(self.ctx.rundir.live_file, snapshot)
         if self.progress is not None:

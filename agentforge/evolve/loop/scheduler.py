@@ -73,6 +73,8 @@ class SchedulerSteps:
     """On the run() thread: (job, outcome or Failure) -> follow-up jobs (the next stage)."""
     budget_exceeded: Callable[[], str | None] = lambda: None
     """Polled often: a reason (dollars, tokens) once an external budget is spent."""
+    draining: Callable[[], None] = lambda: None
+    """Polled as often while work in flight finishes after a stop (live progress)."""
 
 
 class SchedulerConfig(BaseModel):
@@ -173,6 +175,11 @@ class Scheduler:
     def stop(self) -> None:
         """Ask the run to stop (safe from any thread or a signal handler)."""
         self._stop.set()
+
+    @property
+    def stopping(self) -> bool:
+        """A stop was asked for: only work in flight finishes now."""
+        return self._stop.is_set()
 
     def in_flight(self) -> InFlight:
         """A consistent copy of what is running and queued."""
@@ -331,6 +338,7 @@ class Scheduler:
                 if timeout <= 0:
                     break
             self._collect(timeout)
+            self.steps.draining()
         with self._lock:
             for future in self._evaluating:
                 future.cancel()

@@ -11,6 +11,26 @@ from agentforge.evolve.rundir import RunDir
 from agentforge.evolve.selection.base import best_lineage
 from agentforge.llm.ledger import Ledger
 
+FINISHED_REASONS = ("exhausted", "iterations")
+"""Stop reasons of a run that did what it was asked (status `finished`); any other reason
+leaves it `stopped` (a resume continues it)."""
+_STOP_WORDS = {
+    "exhausted": "nothing left to do",
+    "iterations": "iteration budget spent",
+    "evaluations": "evaluation budget spent",
+    "wall_time": "wall-time budget spent",
+    "stopped": "Ctrl-C or SIGTERM",
+    "aborted": "aborted by a second Ctrl-C",
+}
+
+
+def describe_end(status: str, stop_reason: str | None) -> str:
+    """`finished (iteration budget spent)`, `stopped (Ctrl-C or SIGTERM)`: how `evolve` and
+    `status` both say how a run ended."""
+    if not stop_reason:
+        return status
+    return f"{status} ({_STOP_WORDS.get(stop_reason, stop_reason)})"
+
 
 def run_status(run_dir: Path, *, evaluations: bool = False) -> dict:
     """Nodes with scores and status, the best node and its lineage, spend, work in flight."""

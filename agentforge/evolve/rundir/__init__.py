@@ -102,8 +102,9 @@ class RunDir:
         if not self.config_file.is_file():
             raise ConfigError(f"{self.path} is not a run directory (no config.json): start a "
                               "run with agentforge evolve --config FILE --run-dir DIR")
-        data = merge(json.loads(self.config_file.read_text()), parse_overrides(list(overrides)))
-        return build_config(data, str(self.config_file))
+        extra = parse_overrides(list(overrides))
+        data = merge(json.loads(self.config_file.read_text()), extra)
+        return build_config(data, str(self.config_file), extra)
 
     def read_live(self) -> dict[str, Any]:
         """The last snapshot of work in flight ({} if none)."""

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 
 from agentforge.errors import ConfigError
 from agentforge.evolve.rundir.agent_ref import AgentRefError, resolve_runnable_agent
+from agentforge.progress import long_step
 from agentforge.store.tables import NOT_RUNNABLE, VALIDATED
 
 if TYPE_CHECKING:
@@ -79,9 +80,11 @@ def _run_own_tests(folder: Path, seed_agent, improve: ImproveConfig | None) -> N
     from agentforge.evolve.validation.agent import validate_agent
 
     improve = improve or ImproveConfig()
-    why = validate_agent(folder, pytest_args=list(improve.own_tests),
-                         timeout=improve.validate_timeout,
-                         labels={"agentforge.role": "seed-check"})
+    with long_step(f"seed {seed_agent}: checking it in a sandbox (contract and its own tests) "
+                   "before the run starts"):
+        why = validate_agent(folder, pytest_args=list(improve.own_tests),
+                             timeout=improve.validate_timeout,
+                             labels={"agentforge.role": "seed-check"})
     if why is not None:
         raise SeedRefused(f"seed {seed_agent} refused, it fails its own checks: {why}; fix "
                           "the agent (agentforge agent test shows the whole output) or pick "

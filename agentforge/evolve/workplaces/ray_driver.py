@@ -57,7 +57,8 @@ def import_ray():
 
 
 def connect(address: str | None):
-    """Join the cluster at `address` (None: start a private one-node cluster here)."""
+    """Join the cluster at `address` (None: start a private one-node cluster here, whatever
+    other cluster runs on this machine)."""
     ray = import_ray()
     if ray.is_initialized():
         return ray
@@ -65,7 +66,10 @@ def connect(address: str | None):
         probe_gcs(address)  # Ray itself would wait for an unreachable head for good
     try:
         if address is None:
-            ray.init(namespace=NAMESPACE, include_dashboard=False, log_to_driver=False)
+            # "local", not None: Ray would join RAY_ADDRESS or the last `ray start` on this
+            # machine (and retry a dead one's GCS for minutes).
+            ray.init(address="local", namespace=NAMESPACE, include_dashboard=False,
+                     log_to_driver=False)
         else:
             ray.init(address=address, namespace=NAMESPACE, log_to_driver=False)
     except (ConnectionError, RuntimeError, ValueError) as exc:

@@ -44,12 +44,13 @@ from agentforge.llm.gateway.budget import (
 )
 from agentforge.llm.gateway.http import GatewayHandler
 from agentforge.llm.gateway.server import (
-    ConnectionLimits,
+    Allowance,
     Deadlines,
     GatewayTCPServer,
     GatewayUnixServer,
     ServerLimits,
     raise_open_file_limit,
+    return_large_buffers,
 )
 from agentforge.llm.gateway.upstream import Upstream
 from agentforge.llm.ledger import (
@@ -142,7 +143,10 @@ class Gateway:
         self.budgets = Budgets(lambda prompt, completion: ledger.cost(upstream.model, prompt,
                                                                      completion))
         self.limits = limits or ServerLimits()
-        self.connections = ConnectionLimits(self.limits)
+        self.connections = Allowance(self.limits.max_connections, self.limits.per_grant,
+                                     "connections open")
+        self.in_flight = Allowance(self.limits.max_bytes_in_flight,
+                                   self.limits.grant_bytes_in_flight, "bytes of requests in flight")
         self.deadlines = Deadlines()
         self._lock = threading.Lock()
         self._books: queue.Queue[CallRecord | CacheEntry | None] = queue.Queue()
@@ -163,6 +167,7 @@ class Gateway:
         # Thousands of sandbox connections must meet our limits, not the kernel's: at 1,024
         # open files the gateway could no longer open its database or reach Docker.
         raise_open_file_limit()
+        return_large_buffers()  # so that a flood of huge bodies leaves no memory behind
         self._serve(self._mount(self.socket_dir).listen(GatewayHandler, GatewayUnixServer))
         if self._tcp_port is not None:
             self._serve(GatewayTCPServer(("127.0.0.1", self._tcp_port), GatewayHandler))

@@ -5,6 +5,12 @@ forwarded, that worst case is reserved against its task's and run's budgets (wit
 still in flight counted), and the cap and `n` are lowered to what is left, so concurrent or
 greedy calls cannot spend past a budget. When the answer is booked, the reservation is
 replaced by what the call really cost.
+
+The prompt is every field the model reads, not only the messages: tools, `response_format`'s
+schema and the rest of the body count as text, and each image part at the most an image costs,
+whatever its bytes (a few bytes of PNG can be a large image). A `prediction`'s rejected tokens
+are billed as completion, so each choice reserves them on top of its cap. Parts whose cost
+cannot be known are refused before this (params.request_problem).
 """
 
 from __future__ import annotations
@@ -16,11 +22,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from agentforge.llm.ledger import CallContext, Spend
-from agentforge.llm.params import MAX_TOKENS, TOKEN_PARAMS, requested_cap
+from agentforge.llm.params import MAX_TOKENS, TOKEN_PARAMS, content_parts, requested_cap
 
 UNCAPPED_RESERVE = 32_768
 """Completion tokens reserved for a request without a cap while more than this is left. Such a
 request stays uncapped: a cap larger than a server's context makes it refuse the request."""
+IMAGE_PART_TOKENS = 48_169
+"""Prompt tokens reserved per image part: the most one image costs on OpenAI's price list
+(gpt-4o-mini at high detail: 2,833 + 8 tiles of 5,667), on top of its bytes counted as text."""
 _CHARS_PER_PROMPT_TOKEN = 3  # deliberately low (English averages ~4): prompts are estimated high
 
 
@@ -62,9 +71,19 @@ def run_scope(run_id: str | None) -> tuple:
 
 
 def estimate_prompt_tokens(body: dict) -> int:
-    """An upper-leaning estimate of a request's prompt tokens from its messages and tools."""
-    sent = [body.get("messages") or [], body.get("tools") or [], body.get("functions") or []]
-    return 1 + len(json.dumps(sent, ensure_ascii=False)) // _CHARS_PER_PROMPT_TOKEN
+    """An upper-leaning estimate of a request's prompt tokens: every field but the prediction
+    as text (non-ASCII escaped, so a character counts as its \\uXXXX), plus its images."""
+    read = {name: value for name, value in body.items() if name != "prediction"}
+    images = sum(isinstance(part, dict) and part.get("type") == "image_url"
+                 for part in content_parts(body))
+    return (1 + len(json.dumps(read)) // _CHARS_PER_PROMPT_TOKEN
+            + images * IMAGE_PART_TOKENS)
+
+
+def estimate_prediction_tokens(body: dict) -> int:
+    """Completion tokens a choice may cost beyond its cap: its predicted output, if rejected."""
+    prediction = body.get("prediction")
+    return 1 + len(json.dumps(prediction)) // _CHARS_PER_PROMPT_TOKEN if prediction else 0
 
 
 class Budgets:
@@ -135,11 +154,13 @@ class Budgets:
                    f"run {context.run_id})"),
                   (scopes[1], self._run_budgets.get(context.run_id or ""),
                    f"run {context.run_id}")]
-        prompt = estimate_prompt_tokens(body)
         wanted = body.get("n") if isinstance(body.get("n"), int) and body["n"] > 0 else 1
+        # What the request costs whatever its cap: its prompt, and a rejected prediction for
+        # each choice it asks for.
+        fixed = (estimate_prompt_tokens(body), wanted * estimate_prediction_tokens(body))
         requested = requested_cap(body)
         with self._lock:
-            room = self._room(limits, prompt)
+            room = self._room(limits, *fixed)
             if room is None:  # no budget applies: nothing to hold back
                 return Reservation(scopes)
             choices = min(wanted, room)
@@ -147,9 +168,9 @@ class Budgets:
             cap = per_choice if requested is None else min(requested, per_choice)
             if requested is None and per_choice >= UNCAPPED_RESERVE:
                 cap = None
-            reserved_completion = (cap or UNCAPPED_RESERVE) * choices
-            reservation = Reservation(scopes, prompt + reserved_completion,
-                                      self._cost(prompt, reserved_completion))
+            completion = fixed[1] + (cap or UNCAPPED_RESERVE) * choices
+            reservation = Reservation(scopes, fixed[0] + completion,
+                                      self._cost(fixed[0], completion))
             for scope in scopes:
                 held = self._reserved.setdefault(scope, [0, 0.0])
                 held[0] += reservation.tokens
@@ -162,9 +183,11 @@ class Budgets:
             body["n"] = choices
         return reservation
 
-    def _room(self, limits: list, prompt: int) -> int | None:
-        """Completion tokens left for a request with this prompt (None: unlimited)."""
+    def _room(self, limits: list, prompt: int, predicted: int) -> int | None:
+        """Completion tokens left for a request with this prompt and these predicted
+        completion tokens (None: unlimited)."""
         room: int | None = None
+        fixed = prompt + predicted
         per_token = self._cost(0, 1_000_000) / 1_000_000
         for scope, budget, name in limits:
             if budget is None:
@@ -176,26 +199,26 @@ class Budgets:
                     self._note_end(scope, f"tokens: {int(tokens)} of {budget.tokens} used")
                     raise BudgetRefused(402, budget_message(
                         name, f"{int(tokens)} tokens used of {budget.tokens}"))
-                left = int(budget.tokens - tokens - held_tokens) - prompt
+                left = int(budget.tokens - tokens - held_tokens) - fixed
                 if left < 1:
                     if not held_tokens:
                         self._note_end(scope, f"tokens: {int(tokens)} of {budget.tokens} used, "
-                                       f"too few left for a call's prompt (~{prompt})")
+                                       f"too few left for a call's prompt (~{fixed})")
                     raise _short(name, f"{int(budget.tokens - tokens)} tokens",
-                                 f"~{prompt} tokens", held_tokens > 0)
+                                 f"~{fixed} tokens", held_tokens > 0)
                 room = left if room is None else min(room, left)
             if budget.usd is not None:
                 if usd >= budget.usd:
                     self._note_end(scope, f"dollars: ${usd:.4f} of ${budget.usd:.4f} spent")
                     raise BudgetRefused(402, budget_message(
                         name, f"${usd:.4f} used of ${budget.usd:.4f}"))
-                left_usd = budget.usd - usd - held_usd - self._cost(prompt, 0)
+                left_usd = budget.usd - usd - held_usd - self._cost(prompt, predicted)
                 if left_usd <= 0 or (per_token > 0 and left_usd < per_token):
                     if not held_usd:
                         self._note_end(scope, f"dollars: ${usd:.4f} of ${budget.usd:.4f} "
                                        "spent, too little left for a call")
                     raise _short(name, f"${budget.usd - usd:.4f}",
-                                 f"~${self._cost(prompt, 0):.4f}", held_usd > 0)
+                                 f"~${self._cost(prompt, predicted):.4f}", held_usd > 0)
                 if per_token > 0:
                     left = math.floor(left_usd / per_token)
                     room = left if room is None else min(room, left)

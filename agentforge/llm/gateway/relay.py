@@ -13,8 +13,8 @@ from agentforge.llm.ledger import CacheEntry, CallRecord, request_hash
 from agentforge.llm.params import (
     OPENAI_CHAT_FIELDS,
     TOKEN_PARAMS,
-    count_field_problem,
     learn_from_error,
+    request_problem,
     token_param,
     use_token_param,
 )
@@ -47,7 +47,7 @@ def answer_chat(handler: Responder, grant: Grant, body: dict) -> None:
     # Only what the OpenAI protocol defines goes upstream; the run decides the model.
     body = {name: value for name, value in body.items() if name in OPENAI_CHAT_FIELDS}
     body["model"] = gateway.upstream.model
-    problem = count_field_problem(body)
+    problem = request_problem(body)
     if problem is not None:  # refused before anything is reserved, sent or cached
         handler.send_error_json(400, f"agentforge gateway: {problem}", "invalid_request_error")
         return
