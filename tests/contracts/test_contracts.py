@@ -110,7 +110,10 @@ def test_a_folder_matching_no_contract_is_refused_with_what_each_needs(tmp_path)
 
 def test_the_cli_refuses_such_a_folder_for_every_command_that_takes_an_agent(tmp_path):
     (tmp_path / "main.py").write_text("print('an agent?')\n")
-    (tmp_path / "run.toml").write_text('[benchmark]\nname = "local"\nsubset = "smoke"\n')
+    (tmp_path / "model.json").write_text('{"rules": []}')
+    scripted = f'spec = "scripted:{tmp_path / "model.json"}"'
+    (tmp_path / "run.toml").write_text(f'[llm.diagnose]\n{scripted}\n[llm.agent]\n{scripted}\n'
+                                       '[benchmark]\nname = "local"\nsubset = "smoke"\n')
     for args in (["agent", "test", str(tmp_path)],
                  ["agent", "run", str(tmp_path), "--repo", str(tmp_path), "--problem",
                   str(tmp_path / "main.py"), "--model", "scripted:none.json"],
