@@ -56,6 +56,21 @@ def test_own_tests_pass_and_a_benchmark_run_scores_it(kind, agent_image, tmp_pat
     assert sorted(report["unresolved_ids"]) == [TASKS[1]], report
 
 
+@pytest.mark.parametrize("kind", KINDS)
+def test_load_agent_solves_and_tests_with_any_contract(kind, agent_image, tmp_path):
+    from agentforge import load_agent
+
+    folder = own_agent(kind, tmp_path)
+    write_suite_and_config(tmp_path, str(folder))
+    task = tmp_path / "suite" / "tasks" / TASKS[0]
+    agent = load_agent(folder)
+    assert agent.spec.contract == kind and agent.test().ok
+    result = agent.solve(task / "repo", task / "problem.md",
+                         model=f"scripted:{tmp_path / 'model.json'}", timeout=300)
+    assert "+    return a + b" in result.patch, result
+    assert result.exit_code == 0 and result.tokens > 0  # booked by the gateway
+
+
 PROBE = r"""
 import json, os, socket, sys
 found = {"real_key_in_env": any("sk-real" in v for v in os.environ.values()),
