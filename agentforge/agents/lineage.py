@@ -126,4 +126,6 @@ def _describe_seed(seed: dict) -> str:
         foreign = f" [{seed['external_id']}]" if seed.get("external_id") else ""
         return (f"node {seed.get('node_id')}{foreign} of run {seed.get('run_dir')} "
                 f"({seed.get('ref')}, {seed.get('contract', 'agentforge')} contract)")
-    return str(seed.get("path") or seed)
+    if seed.get("path"):
+        return f"{seed['path']} ({seed.get('contract', 'agentforge')} contract)"
+    return str(seed)
