@@ -25,7 +25,7 @@ from agentforge.evolve.loop.scheduler import (
     SchedulerConfig,
     SchedulerSteps,
 )
-from agentforge.evolve.selection import Expand
+from agentforge.evolve.step import StepPlan
 
 
 class Workload:
@@ -69,15 +69,15 @@ def run_async(work: Workload, improve_workers: int, eval_workers: int) -> float:
         if not can_expand or proposed >= work.children:
             return None
         proposed += 1
-        return Expand(0)
+        return StepPlan.new(0)
 
-    def improve(parent_id: int) -> int:
+    def improve(plan: StepPlan) -> int:
         with lock:
             child = next(made)
         time.sleep(work.improve[child])
         return child
 
-    def improved(parent_id: int, child: int) -> list[EvaluationJob]:
+    def improved(plan: StepPlan, child: int) -> list[EvaluationJob]:
         return [EvaluationJob(child, str(t)) for t in range(work.tasks)]
 
     def evaluate(job: EvaluationJob) -> bool:

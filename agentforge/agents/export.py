@@ -197,7 +197,7 @@ def _description(agent: ResolvedAgent, lineage: Lineage | None, own: str | None)
 
 def _invalid(agent: ResolvedAgent) -> bool:
     """A node its run refused (invalid, failed): exported for inspection, not for use."""
-    from agentforge.store.tables import NOT_RUNNABLE
+    from agentforge.store.records import NOT_RUNNABLE
 
     return agent.status in {status.value for status in NOT_RUNNABLE}
 

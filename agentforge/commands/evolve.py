@@ -162,7 +162,7 @@ def _printer(run):
     """The plain progress line: printed when it changes, and at least every 10 s."""
     from agentforge.evolve.selection.base import NoParentAvailable, best_by_score
     from agentforge.progress import HEARTBEAT_SECONDS
-    from agentforge.store.tables import VALIDATED
+    from agentforge.store.records import VALIDATED
 
     last = {"line": "", "at": 0.0}
 

@@ -21,8 +21,7 @@ from pathlib import Path
 
 from agentforge.importers.records import ImportRefused
 from agentforge.store.errors import PatchDoesNotApply
-from agentforge.store.records import TaskResultData
-from agentforge.store.tables import NodeStatus
+from agentforge.store.records import NodeStatus, TaskResultData
 
 # Polyglot runs turn the checkout into the Polyglot agent before applying any patch.
 POLYGLOT_REMOVE = ("coding_agent.py", "utils/eval_utils.py", "utils/swe_log_parsers.py")

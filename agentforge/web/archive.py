@@ -23,7 +23,7 @@ from sqlmodel import Session, col, select
 
 from agentforge.evolve.report.costs import node_costs
 from agentforge.evolve.rundir import RunDir
-from agentforge.evolve.selection.base import NodeView, best_lineage
+from agentforge.evolve.selection.base import best_lineage
 from agentforge.llm.ledger import ModelCall
 from agentforge.store import SqlStore
 from agentforge.store.errors import StoreError
@@ -166,67 +166,33 @@ class RunArchive:
         self._cache[kind] = (version, value, now, time.monotonic() - now)
         return value
 
-    def _rows(self) -> list[tuple]:
-        """(id, parent, status, reason, created_at, summary, operator) of every node, one query."""
-        if self.engine.dialect.name != "sqlite":  # no json_extract: read it here
-            with self.engine.connect() as connection:
-                rows = connection.execute(text(
-                    "SELECT id, parent_id, status, reason, created_at, proposal_json, operator"
-                    " FROM agentnode WHERE run_id = :run ORDER BY id"), {"run": self.run_id})
-                return [(*row[:5], _summary_of(row[5]), row[6]) for row in rows]
-        with self.engine.connect() as connection:
-            return connection.execute(text(
-                "SELECT id, parent_id, status, reason, created_at,"
-                " CASE WHEN json_valid(proposal_json)"
-                "      THEN json_extract(proposal_json, '$.summary') END, operator"
-                " FROM agentnode WHERE run_id = :run ORDER BY id"), {"run": self.run_id}).all()
-
-    def _tallies(self) -> dict[tuple[int, str], tuple[int, int]]:
-        """(node, split) -> (resolved, finished) over finished evaluations."""
-        with self.engine.connect() as connection:
-            rows = connection.execute(text(
-                "SELECT node_id, split, sum(CASE WHEN resolved THEN 1 ELSE 0 END), count(*)"
-                " FROM evaluation"
-                " WHERE run_id = :run AND finished GROUP BY node_id, split"),
-                {"run": self.run_id}).all()
-        return {(node, split): (resolved or 0, count) for node, split, resolved, count in rows}
+    def _node_rows(self):
+        return self.store.node_rows(self.run_id, self.validation_split, self.held_out_split)
 
     def _build_nodes(self) -> dict:
-        rows, tallies = self._rows(), self._tallies()
-        with self.engine.connect() as connection:
-            lean = connection.execute(text(
-                "SELECT id, parent_id, proposal_json, created_at FROM agentnode"
-                " WHERE run_id = :run"), {"run": self.run_id}).all()
-        costs = node_costs(self.engine, self.run_id, lean)
+        rows = self._node_rows()
+        costs = node_costs(self.engine, self.run_id, rows)
         out = []
-        for node_id, parent_id, status, reason, created_at, summary, operator in rows:
-            won, tried = tallies.get((node_id, self.validation_split), (0, 0))
-            held_won, held_tried = tallies.get((node_id, self.held_out_split), (0, 0))
+        for row in rows:
             out.append([
-                node_id, parent_id, status, _short(reason),
-                _round(won / tried) if tried else None, tried, won,
-                _round(held_won / held_tried) if held_tried else None, held_tried,
-                operator,
-                _iso_text(created_at), round(costs[node_id].total_usd, 6),
-                _short(summary if isinstance(summary, str) else None),
-                costs[node_id].improve_tokens + costs[node_id].evaluate_tokens])
+                row.id, row.parent_id, row.status.value, _short(row.reason),
+                _round(row.score), row.evaluated_tasks, row.successes,
+                _round(row.held_out_score), row.held_out_tasks, row.operator,
+                _iso_text(row.created_at), round(costs[row.id].total_usd, 6),
+                _short(row.summary),
+                costs[row.id].improve_tokens + costs[row.id].evaluate_tokens])
         return {"fields": list(NODE_FIELDS), "rows": out}
 
     def _build_summary(self) -> dict:
         run = self.store.get_run(self.run_id)
-        tallies = self._tallies()
-        views = []
-        for node_id, parent_id, status, *_ in self._rows():
-            won, tried = tallies.get((node_id, self.validation_split), (0, 0))
-            views.append(NodeView(node_id, parent_id, won, tried - won, status))
-        best_id, lineage = best_lineage(views)
+        rows = self._node_rows()
+        best_id, lineage = best_lineage(rows)
         phase, flight = run_phase(self.rundir, run.status)
         unfinished = self.store.list_evaluations(self.run_id, finished=False)
         finalizing = None
         if phase == "finalizing":  # the held-out evaluations started and not finished
             finalizing = finalize_progress(flight, {
-                node: count for (node, split), (_, count) in tallies.items()
-                if split == self.held_out_split})
+                row.id: row.held_out_tasks for row in rows if row.held_out_tasks})
             flight = {"evaluating": [{"node_id": e.node_id, "task_id": e.task_id,
                                       "split": e.split} for e in unfinished
                                      if e.split == self.held_out_split]}
@@ -283,7 +249,7 @@ class RunArchive:
         """Everything about one node: proposal, diff, evaluations with reasons, files, cost."""
         node = self._node(node_id)
         evaluations = self.store.list_evaluations(self.run_id, node_id=node_id)
-        cost = node_costs(self.engine, self.run_id, self._family(node))[node_id]
+        cost = node_costs(self.engine, self.run_id, [node])[node_id]
         tasks = []
         for e in evaluations:
             result = self.store.task_result(e.id) if e.finished else None
@@ -311,8 +277,7 @@ class RunArchive:
                      "improve_tokens": cost.improve_tokens,
                      "evaluate_usd": round(cost.evaluate_usd, 6),
                      "evaluate_tokens": cost.evaluate_tokens},
-            "model_calls": node_model_calls(self.engine, self.run_id, node.id, node.parent_id,
-                                            proposal),
+            "model_calls": node_model_calls(self.engine, self.run_id, node.id, node.step_id),
         }
 
     def search(self, query: str) -> dict:
@@ -348,14 +313,6 @@ class RunArchive:
         if node is None or node.run_id != self.run_id:
             raise NotFound(f"node {node_id} is not in this run")
         return node
-
-    def _family(self, node: AgentNode) -> list[AgentNode]:
-        """The node with its parent's other children (what its diagnosis cost is split over)."""
-        if node.parent_id is None:
-            return [node]
-        with Session(self.engine) as session:
-            return list(session.exec(select(AgentNode).where(
-                AgentNode.parent_id == node.parent_id)))
 
     def _git_diff(self, old: str, new: str) -> str:
         """`git diff old new` in agents.git (one process), or NotFound."""
@@ -436,12 +393,3 @@ def _cap(diff: str) -> str:
     if len(diff) <= MAX_DIFF_CHARS:
         return diff
     return diff[:MAX_DIFF_CHARS] + f"\n[diff cut at {MAX_DIFF_CHARS:,} characters]\n"
-
-
-def _summary_of(proposal_json: str | None) -> str | None:
-    """A proposal's summary, or None when it has none or is not JSON."""
-    try:
-        summary = json.loads(proposal_json or "null")
-    except ValueError:
-        return None
-    return summary.get("summary") if isinstance(summary, dict) else None

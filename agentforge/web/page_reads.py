@@ -15,7 +15,6 @@ from pathlib import Path
 from sqlalchemy import Engine, and_, or_, text
 from sqlmodel import Session, col, select
 
-from agentforge.evolve.report.costs import IMPROVE_TASK_PREFIX, improve_task_id
 from agentforge.evolve.report.status import process_alive
 from agentforge.evolve.rundir import RunDir
 from agentforge.evolve.rundir.lock import LOCK_NAME, owner_alive
@@ -152,33 +151,22 @@ def task_matrix(store: SqlStore, run_id: str, ids: list[int]) -> dict:
 
 # model calls of one node -------------------------------------------------------------------
 
-def node_model_calls(engine: Engine, run_id: str, node_id: int, parent_id: int | None,
-                     proposal: dict | None) -> dict:
-    """The ledger's calls behind a node's trajectories: its evaluations' (booked to the node
-    and a task) and its implementation's (booked to the parent under the proposal's improve
-    task id, see evolve/costs.py). Diagnosis calls belong to no trajectory."""
-    own = and_(ModelCall.node_id == node_id,
-               or_(col(ModelCall.task_id).is_(None),
-                   col(ModelCall.task_id).not_like(IMPROVE_TASK_PREFIX + "%")),
-               or_(col(ModelCall.role).is_(None), ModelCall.role != "diagnose"))
-    wanted = own
-    improve = _improve_task(proposal) if parent_id is not None else None
-    if improve is not None:
-        wanted = or_(own, and_(ModelCall.node_id == parent_id, ModelCall.task_id == improve))
+def node_model_calls(engine: Engine, run_id: str, node_id: int, step_id: str | None) -> dict:
+    """The ledger's calls behind a node's trajectories: its evaluations' (booked to the node,
+    outside any step) and its implementation's (the agent calls of the step that made it,
+    booked to the parent under the step id). Diagnosis calls belong to no trajectory."""
+    own = and_(ModelCall.node_id == node_id, col(ModelCall.step_id).is_(None))
+    wanted = own if step_id is None else or_(own, ModelCall.step_id == step_id)
+    agent = or_(col(ModelCall.role).is_(None), ModelCall.role != "diagnose")
     with Session(engine) as session:
-        calls = session.exec(select(ModelCall).where(ModelCall.run_id == run_id, wanted)
+        calls = session.exec(select(ModelCall).where(ModelCall.run_id == run_id, wanted, agent)
                              .order_by(col(ModelCall.id))).all()
+    # the task id the implementation's calls carry: the page tells them apart by it
+    improve = next((c.task_id for c in calls if step_id and c.step_id == step_id), None)
     return {"fields": list(CALL_FIELDS), "improve_task_id": improve, "rows": [
         [c.task_id, _iso(c.created_at), round(c.latency_s, 3), c.prompt_tokens,
          c.completion_tokens, round(c.cost_usd, 6), c.status, c.model, c.cached]
         for c in calls]}
-
-
-def _improve_task(proposal: dict | None) -> str | None:
-    try:
-        return improve_task_id(proposal) if isinstance(proposal, dict) else None
-    except ValueError:  # a proposal this version cannot read: its calls stay unattributed
-        return None
 
 
 def _iso(moment: datetime | None) -> str | None:

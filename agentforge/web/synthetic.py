@@ -21,15 +21,14 @@ from pathlib import Path
 
 from sqlmodel import Session
 
-from agentforge.evolve.report.costs import improve_task_id
 from agentforge.llm.ledger import Ledger, ModelCall
 from agentforge.store import SqlStore
+from agentforge.store.records import NodeStatus
 from agentforge.store.tables import (
     AgentNode,
     Evaluation,
     EvaluationArtefacts,
     Event,
-    NodeStatus,
     utcnow,
 )
 
@@ -93,11 +92,12 @@ def write_synthetic_run(path: Path, nodes: int = 30, *, seed: int = 0, hostile: 
         pending = index >= nodes - in_flight
         status = NodeStatus.pending if pending else step.status
         evaluated = status is NodeStatus.evaluating
+        step_id = None if parent is None else f"step-{index}"
         node = rows.node(parent, commits[index], NodeStatus.evaluated if evaluated else status,
                          None if pending else step.reason, proposal,
                          # a fixed mix of the operators, so the page shows each
                          None if parent is None else
-                         ("self_edit", "self_edit", "prompt_mutation")[index % 3])
+                         ("self_edit", "self_edit", "prompt_mutation")[index % 3], step_id)
         ids[index] = node.id
         result.node_ids.append(node.id)
         if step.hostile:
@@ -105,14 +105,15 @@ def write_synthetic_run(path: Path, nodes: int = 30, *, seed: int = 0, hostile: 
             rows.session.add(Event(run_id=run_id, node_id=node.id, kind="warning",
                                    message=f"the change deletes tests: {HOSTILE}"))
         if parent is not None and index < files_for:  # how the parent implemented the change
-            booked = _agent_calls(run_id, parent, improve_task_id(proposal), 0)
+            booked = _agent_calls(run_id, parent, f"improve-{index}", 0, step_id)
             rows.calls += booked
             _write_trajectory(path / "nodes" / str(node.id) / "improve" / "out" /
                               "trajectory.json", "the proposal", step.hostile, booked)
         if parent is not None:
             rows.calls.append(ModelCall(run_id=run_id, node_id=parent, role="diagnose",
                                         model="gpt-4o-mini", prompt_tokens=3000,
-                                        completion_tokens=400, created_at=node.created_at))
+                                        completion_tokens=400, created_at=node.created_at,
+                                        step_id=step_id))
         if not evaluated:
             continue
         won = 0
@@ -149,9 +150,9 @@ class _Rows:
         self.calls: list[ModelCall] = []
 
     def node(self, parent_id: int | None, commit: str, status: NodeStatus, reason: str | None,
-             proposal: dict | None, operator: str | None) -> AgentNode:
+             proposal: dict | None, operator: str | None, step_id: str | None) -> AgentNode:
         node = AgentNode(run_id=self.run_id, parent_id=parent_id, commit=commit, status=status,
-                         reason=reason, operator=operator,
+                         reason=reason, operator=operator, step_id=step_id,
                          proposal_json=None if proposal is None else json.dumps(proposal))
         self.session.add(node)
         self.session.flush()  # its id, for its children and evaluations
@@ -221,13 +222,16 @@ def _tasks_run(rng: random.Random, tasks: list[str], score: float, hostile: bool
     return first + (tasks[1:len(TASKS)] if rng.random() < 0.7 else [])
 
 
-def _agent_calls(run_id: str, node_id: int, task: str, number: int) -> list[ModelCall]:
-    """The ledger rows of an agent's three calls on one task, one after the other."""
+def _agent_calls(run_id: str, node_id: int, task: str, number: int,
+                 step_id: str | None = None) -> list[ModelCall]:
+    """The ledger rows of an agent's three calls on one task (or on its own source, in a
+    step), one after the other."""
     calls, at = [], utcnow()
     for prompt, completion, latency, _finish in CALLS:
         calls.append(ModelCall(run_id=run_id, node_id=node_id, task_id=task, role="agent",
                                model="gpt-4o-mini", prompt_tokens=prompt + 100 * number,
-                               completion_tokens=completion, latency_s=latency, created_at=at))
+                               completion_tokens=completion, latency_s=latency, created_at=at,
+                               step_id=step_id))
         at += timedelta(seconds=latency + 0.4)
     return calls
 

@@ -13,7 +13,7 @@ from agentforge.evolve.config import load_run_config
 from agentforge.evolve.evaluation.finalize import build_final_report
 from agentforge.evolve.loop.context import open_run
 from agentforge.evolve.loop.run import EvolutionRun
-from agentforge.store.tables import NodeStatus
+from agentforge.store.records import NodeStatus
 
 # Two exercises of DGM's Polyglot dgm-small, two of dgm-medium, one in neither list.
 SMALL, MEDIUM, OTHER = ["go__dominoes", "cpp__all-your-base"], ["rust__wordy",

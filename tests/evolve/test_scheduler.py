@@ -19,7 +19,8 @@ from agentforge.evolve.loop.scheduler import (
     SchedulerError,
     SchedulerSteps,
 )
-from agentforge.evolve.selection import Expand, NoParentAvailable, make_selector
+from agentforge.evolve.selection import NoParentAvailable, make_selector
+from agentforge.evolve.step import StepPlan
 from agentforge.store import NodeStatus, SqlStore
 
 TASKS = [f"task-{i}" for i in range(8)]
@@ -83,11 +84,13 @@ class ToyEvolution:
         if not can_expand:
             return None
         try:
-            return Expand(self.selector.select_parent(self.store.node_summaries("run"), self.rng))
+            return StepPlan.new(self.selector.select_parent(self.store.node_summaries("run"),
+                                                            self.rng))
         except NoParentAvailable:
             return None
 
-    def improved(self, parent_id: int, outcome) -> list[EvaluationJob]:
+    def improved(self, plan: StepPlan, outcome) -> list[EvaluationJob]:
+        parent_id = plan.parent_id
         if isinstance(outcome, Failure):
             self.store.add_node(
                 "run", parent_id=parent_id, status=NodeStatus.failed, reason=outcome.reason
@@ -124,7 +127,7 @@ class ToyEvolution:
 
     # work on the worker threads ---------------------------------------------------------
 
-    def improve(self, parent_id: int) -> float:
+    def improve(self, plan: StepPlan) -> float:
         with self._lock:
             self.improve_calls += 1
             call = self.improve_calls
@@ -132,7 +135,7 @@ class ToyEvolution:
         if self.broken_every and call % self.broken_every == 0:
             raise RuntimeError(f"the implementation of attempt {call} crashed")
         noise = random.Random(call).gauss(0.02, 0.1)
-        return min(1.0, max(0.0, self.quality[parent_id] + noise))
+        return min(1.0, max(0.0, self.quality[plan.parent_id] + noise))
 
     def evaluate(self, job: EvaluationJob) -> bool:
         self.timeline.append(("started", time.monotonic(), job))
@@ -342,7 +345,7 @@ def test_hgm_style_evaluation_proposals_stay_bounded(store):
 
 def test_a_broken_contract_is_reported():
     steps = SchedulerSteps(
-        propose=lambda can_expand, can_evaluate: Expand(1),
+        propose=lambda can_expand, can_evaluate: StepPlan.new(1),
         run_improvement=lambda parent: time.sleep(0.2),
         on_improvement_done=lambda parent, outcome: [],
         run_evaluation=lambda job: True,

@@ -15,6 +15,7 @@ from agentforge.evolve.loop.scheduler import (
 from agentforge.evolve.loop.search import SearchPolicy
 from agentforge.evolve.loop.simclock import SimulatedExecutor, VirtualClock
 from agentforge.evolve.selection import EvaluateMore, Expand, make_selector
+from agentforge.evolve.step import StepPlan
 
 TASKS = [f"t{i}" for i in range(20)]
 
@@ -66,7 +67,7 @@ class TinyRun:
             steps, SimulatedExecutor(self.clock, lambda job: 1.0),
             SchedulerConfig(improve_workers=improve_workers, eval_workers=eval_workers,
                             max_iterations=iterations),
-            improve_executor=SimulatedExecutor(self.clock, lambda parent: 10.0), clock=self.clock)
+            improve_executor=SimulatedExecutor(self.clock, lambda plan: 10.0), clock=self.clock)
 
     def propose(self, can_expand: bool, can_evaluate: bool):
         action = self.policy.decide(self.rows, can_expand, can_evaluate,
@@ -74,16 +75,16 @@ class TinyRun:
         if isinstance(action, Expand):
             self.policy.expansions += 1
             self.started.append((self.clock.now, "expand"))
-            return action
+            return StepPlan.new(action.parent_id)
         if isinstance(action, EvaluateMore):
             task = self.policy.more_task(action.node_id, self.rows[action.node_id].finished)
             self.started.append((self.clock.now, "evaluate"))
             return [EvaluationJob(action.node_id, task)]
         return None
 
-    def improved(self, parent_id: int, outcome) -> list[EvaluationJob]:
+    def improved(self, plan: StepPlan, outcome) -> list[EvaluationJob]:
         self.policy.expansions -= 1
-        child = Row(len(self.rows), parent_id, "evaluating")
+        child = Row(len(self.rows), plan.parent_id, "evaluating")
         self.rows.append(child)
         return self._next(child)
 

@@ -86,8 +86,8 @@ def test_the_warning_reaches_status_json(tmp_path):
     from agentforge.bench.patches import diff_files
     from agentforge.evolve.config import load_run_config
     from agentforge.evolve.loop.context import open_run
-    from agentforge.evolve.validation.node import warn_if_tests_shrank
-    from agentforge.store.tables import NodeStatus
+    from agentforge.evolve.operators.child import warn_if_tests_shrank
+    from agentforge.store.records import NodeStatus
 
     suite = write_tiny_suite(tmp_path / "suite", ["py-tiny-add"], ["py-tiny-greet"])
     config = load_run_config(demo_config(tmp_path, suite))

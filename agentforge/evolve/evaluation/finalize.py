@@ -13,21 +13,22 @@ from agentforge.evolve.loop.scheduler import EvaluationJob
 from agentforge.evolve.rundir import write_json
 from agentforge.evolve.selection.base import finalist_ids
 from agentforge.progress import long_step
-from agentforge.store.records import NodeSummary
+from agentforge.store.records import NodeRow
 
 
-def finalists(summaries: list[NodeSummary], top_k: int) -> list[NodeSummary]:
+def finalists(rows: list[NodeRow], top_k: int) -> list[NodeRow]:
     """The best valid, scored nodes by the rule common to every selector (a cautious score,
     so that under hgm a child lucky on its one task does not take a finalist's place)."""
-    by_id = {s.id: s for s in summaries}
-    return [by_id[i] for i in finalist_ids(summaries, top_k)]
+    by_id = {row.id: row for row in rows}
+    return [by_id[i] for i in finalist_ids(rows, top_k)]
 
 
 def finalize(ctx: RunContext) -> dict:
     """Evaluate the finalists on every held-out task not yet done; write and return the report."""
     config, store = ctx.config, ctx.store
     split = config.benchmark.held_out_split
-    chosen = finalists(store.node_summaries(ctx.run_id, split=config.benchmark.validation_split),
+    bench = config.benchmark
+    chosen = finalists(store.node_rows(ctx.run_id, bench.validation_split, bench.held_out_split),
                        config.finalize.top_k)
     done = {(e.node_id, e.task_id) for e in store.list_evaluations(
         ctx.run_id, finished=True, split=split)}
@@ -61,21 +62,21 @@ def _say_phase(ctx: RunContext, **fields) -> None:
     what the loop wrote there (its elapsed time is what --resume continues from)."""
     write_json(ctx.rundir.live_file, {**ctx.rundir.read_live(), "pid": os.getpid(),
                                       "updated_at": time.time(), **fields})
+
+
 def _verdict(outcome) -> str:
     return "resolved" if outcome.resolved else "skipped" if outcome.skipped else "unresolved"
 
 
 def build_final_report(ctx: RunContext, finalist_ids: list[int]) -> dict:
     """Both scores of each finalist; the best is the highest held-out score (then validation)."""
-    config = ctx.config
-    validation = {s.id: s for s in ctx.store.node_summaries(
-        ctx.run_id, split=config.benchmark.validation_split)}
-    held = {s.id: s for s in ctx.store.node_summaries(
-        ctx.run_id, split=config.benchmark.held_out_split)}
-    rows = [{"id": i, "parent_id": validation[i].parent_id,
-             "validation_score": validation[i].score,
-             "validation_tasks": validation[i].evaluated_tasks,
-             "held_out_score": held[i].score, "held_out_tasks": held[i].evaluated_tasks}
+    bench = ctx.config.benchmark
+    nodes = {row.id: row for row in ctx.store.node_rows(
+        ctx.run_id, bench.validation_split, bench.held_out_split)}
+    rows = [{"id": i, "parent_id": nodes[i].parent_id, "validation_score": nodes[i].score,
+             "validation_tasks": nodes[i].evaluated_tasks,
+             "held_out_score": nodes[i].held_out_score,
+             "held_out_tasks": nodes[i].held_out_tasks}
             for i in finalist_ids]
     best = max(rows, key=lambda r: (r["held_out_score"] or 0.0, r["validation_score"] or 0.0,
                                     -r["id"]), default=None)

@@ -17,7 +17,7 @@ from agentforge.bench.protocol import BenchDataMissing, BenchError, Benchmark
 from agentforge.bench.task import Task
 from agentforge.errors import ConfigError
 from agentforge.evolve.config import ImproveConfig, RunConfig, Stage
-from agentforge.evolve.evaluation.stages import order_for_stages, stage_warnings
+from agentforge.evolve.loop.search import order_for_stages, stage_warnings
 from agentforge.evolve.rundir import RunDir, new_run_id
 from agentforge.evolve.rundir.agents import clean_copy, export_commit
 from agentforge.evolve.rundir.seed import PreparedSeed, prepare_seed
@@ -28,9 +28,9 @@ from agentforge.evolve.workplaces.work import AgentCode, BenchmarkSpec
 from agentforge.llm.gateway import Budget, Gateway
 from agentforge.llm.ledger import Ledger
 from agentforge.llm.spec import role_endpoint
-from agentforge.store import SqlStore
+from agentforge.store import SqlStore, Store
+from agentforge.store.records import NodeStatus
 from agentforge.store.repo import AgentRepo
-from agentforge.store.tables import NodeStatus
 
 _WORKPLACE_LOCK = threading.Lock()
 
@@ -42,7 +42,8 @@ class RunContext:
     rundir: RunDir
     config: RunConfig
     run_id: str
-    store: SqlStore
+    store: Store
+    """The archive, through its seam (store/protocol.py)."""
     repo: AgentRepo
     ledger: Ledger
     gateway: Gateway
@@ -70,6 +71,15 @@ class RunContext:
             if self.opened_workplace is None:
                 self.opened_workplace = make_workplace(self)
             return self.opened_workplace
+
+    def agent_dir(self, node_id: int) -> Path:
+        """The node's agent as a folder on the host (never run here: only copied into
+        sandboxes)."""
+        return export_commit(self.repo, self.store.get_node(node_id).commit, self.rundir.agents)
+
+    def agent_code(self, node_id: int) -> AgentCode:
+        """The node's agent as work carries it: its commit and the exported folder."""
+        return AgentCode(self.store.get_node(node_id).commit, self.agent_dir(node_id))
 
     def task(self, task_id: str) -> Task:
         """A task of either split by id."""
@@ -303,14 +313,3 @@ def refuse_shared_store(url: str | None) -> None:
                           f"({runs[0].run_dir}): give each run its own database "
                           "(CREATE DATABASE ...), or resume that run with "
                           f"agentforge evolve --resume {runs[0].run_dir}")
-
-
-def agent_dir(ctx: RunContext, node_id: int) -> Path:
-    """The node's agent as a folder on the host (never run here: only copied into sandboxes)."""
-    node = ctx.store.get_node(node_id)
-    return export_commit(ctx.repo, node.commit, ctx.rundir.agents)
-
-
-def agent_code(ctx: RunContext, node_id: int) -> AgentCode:
-    """The node's agent as work carries it: its commit and the exported folder."""
-    return AgentCode(ctx.store.get_node(node_id).commit, agent_dir(ctx, node_id))

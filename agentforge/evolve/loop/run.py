@@ -8,24 +8,11 @@ archive, so a run killed at any moment (SIGKILL included) resumes from its direc
 left `pending` are validated again, unfinished and not-yet-started evaluations are planned
 again, finished ones are never repeated, and the selection RNG continues from its saved state.
 
-One child's path through the code, in order (docs/architecture.md says more):
-
-1. parent selection  -- loop/search.py `SearchPolicy.decide` asks selection/ (dgm, hgm, ...)
-                        [here: `propose`]
-2. scheduling        -- loop/scheduler.py, the loop: runs the step on an improve worker,
-                        outcomes come back here
-3. diagnosis         -- operators/ picks how (self_edit: operators/self_edit.py `improve_step`
-                        -> operators/diagnose.py `diagnose`, one Proposal; or prompt_mutation,
-                        crossover)
-4. implementation    -- operators/implement.py `implement`: the parent runs on its own source
-                        in a sandbox (workplaces/: on this machine, or a Ray node)
-5. commit            -- store/repo.py `AgentRepo.create_child`, then the node row (pending)
-6. validation        -- validation/agent.py `validate_agent`: `evaluating` or `invalid: <why>`
-7. staged evaluation -- [here: `on_improvement_done` -> `_next_jobs`] evaluation/stages.py
-                        `plan_stage`, then evaluation/job.py `evaluate_job` ->
-                        evaluation/graded.py `run_evaluation` (bench/)
-8. archive           -- [here: `on_evaluation_done`] more stages, or `evaluated`;
-                        evaluation/finalize.py at the end
+One child's path (docs/architecture.md, "One child, step by step": 18 hops, 12 files):
+scheduler.py (the loop) -> here (propose, on_improvement_done, on_evaluation_done) ->
+search.py (the parent; a child's stages) -> operators/planner.py (the StepPlan) ->
+operators/self_edit.py -> diagnose.py -> implement.py -> store/repo.py -> operators/child.py
+(the node, validate_node) -> validation/agent.py -> evaluation/job.py -> bench/run.py.
 """
 
 from __future__ import annotations
@@ -34,9 +21,9 @@ import os
 import random
 import time
 from collections.abc import Callable
+from dataclasses import asdict
 
 from agentforge.evolve.evaluation.job import EvaluationOutcome, evaluate_job
-from agentforge.evolve.evaluation.stages import archive_second_best
 from agentforge.evolve.loop.context import RunContext
 from agentforge.evolve.loop.executor import LocalExecutor
 from agentforge.evolve.loop.scheduler import (
@@ -47,8 +34,9 @@ from agentforge.evolve.loop.scheduler import (
     SchedulerReport,
     SchedulerSteps,
 )
-from agentforge.evolve.loop.search import SearchPolicy
+from agentforge.evolve.loop.search import SearchPolicy, archive_second_best
 from agentforge.evolve.loop.stopping import install_stop_handlers
+from agentforge.evolve.operators.child import failed_child, validate_node
 from agentforge.evolve.operators.planner import OperatorPlanner
 from agentforge.evolve.report.status import FINISHED_REASONS
 from agentforge.evolve.rundir import write_json
@@ -60,8 +48,8 @@ from agentforge.evolve.selection import (
     rng_from_json,
     rng_state_to_json,
 )
-from agentforge.evolve.validation.node import validate_node
-from agentforge.store.tables import VALIDATED, NodeStatus
+from agentforge.evolve.step import StepOutcome, StepPlan
+from agentforge.store.records import VALIDATED, NodeStatus
 
 Progress = Callable[[dict], None]
 
@@ -73,7 +61,7 @@ class EvolutionRun:
         self.ctx = ctx
         self.store = ctx.store
         self.selector = make_selector(ctx.config.selection.name, ctx.config.selection.options)
-        self.operators = OperatorPlanner(ctx)  # how each child is made (issue 17)
+        self.operators = OperatorPlanner(ctx)  # how each child is made
         run = self.store.get_run(ctx.run_id)
         self.rng = rng_from_json(run.rng_state) if run.rng_state else random.Random(ctx.config.seed)
         self.order = [t.instance_id for t in ctx.validation]
@@ -189,32 +177,31 @@ class EvolutionRun:
                                            self.rng)
         finally:
             self.store.update_run(self.ctx.run_id, rng_state=rng_state_to_json(self.rng))
-        if isinstance(action, Expand):
+        if plan is not None:
             self.policy.expansions += 1
             run = self.store.get_run(self.ctx.run_id)
             self.store.update_run(self.ctx.run_id, iterations=run.iterations + 1)
-            self.store.add_event(self.ctx.run_id, "expand", f"improving node {action.parent_id}",
-                                 node_id=action.parent_id, data=plan)
-            return action
+            self.store.add_event(self.ctx.run_id, "expand", f"improving node {plan.parent_id}",
+                                 node_id=plan.parent_id, data=asdict(plan))
+            return plan
         if isinstance(action, EvaluateMore):
             task = self.policy.more_task(action.node_id, self._finished(action.node_id))
             return [EvaluationJob(node_id=action.node_id, task_id=task, split=self.split)
                     ] if task else None
         return None
 
-    def on_improvement_done(self, parent_id: int, outcome) -> list[EvaluationJob]:
+    def on_improvement_done(self, plan: StepPlan, outcome) -> list[EvaluationJob]:
         """A step ended: a valid child starts its evaluation; a crash becomes a failed node."""
         self.policy.expansions = max(self.policy.expansions - 1, 0)
         if isinstance(outcome, Failure):
             raise_run_stop_if_disk_full(outcome.error, self.ctx.rundir.path)  # not the child's
-            node = self.store.add_node(self.ctx.run_id, parent_id=parent_id,
-                                       status=NodeStatus.failed,
-                                       reason=f"self-improvement crashed: {outcome.reason}"[:2000])
-            self.operators.record_crash(node.id, parent_id)
-            self.store.add_event(self.ctx.run_id, "failed", outcome.reason[:300], node_id=node.id)
+            failed_child(self.ctx, plan, f"self-improvement crashed: {outcome.reason}")
             return []
-        node = self.store.get_node(outcome)
+        assert isinstance(outcome, StepOutcome)
+        node = self.store.get_node(outcome.node_id)
         self._tick(force=True)
+        if outcome.copy_of is not None:  # the child is an agent the archive already scored
+            return []
         return self._next_jobs(node.id) if node.status == NodeStatus.evaluating else []
 
     def on_evaluation_done(self, job: EvaluationJob, outcome) -> list[EvaluationJob]:

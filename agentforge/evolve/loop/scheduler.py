@@ -26,7 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from agentforge.errors import AgentforgeError
 from agentforge.evolve.loop.executor import Executor, LocalExecutor
-from agentforge.evolve.selection.base import Expand
+from agentforge.evolve.step import StepPlan
 
 
 @dataclass(frozen=True)
@@ -52,9 +52,9 @@ class Failure:
         return f"{type(self.error).__name__}: {self.error}"
 
 
-# propose(can_expand, can_evaluate) -> Expand(parent) (only if can_expand), evaluation jobs
-# (only if can_evaluate), or None for "nothing now".
-NextWork = Expand | Sequence[EvaluationJob] | None
+# propose(can_expand, can_evaluate) -> a StepPlan (a child to make; only if can_expand),
+# evaluation jobs (only if can_evaluate), or None for "nothing now".
+NextWork = StepPlan | Sequence[EvaluationJob] | None
 
 
 @dataclass
@@ -63,10 +63,10 @@ class SchedulerSteps:
 
     propose: Callable[[bool, bool], NextWork]
     """(can_expand, can_evaluate) -> what to do next; called whenever a worker is free."""
-    run_improvement: Callable[[int], Any]
-    """Runs on a self-improvement worker: parent node id -> what `on_improvement_done` needs."""
-    on_improvement_done: Callable[[int, Any], Sequence[EvaluationJob]]
-    """On the run() thread: (parent id, result or Failure) -> the child's first jobs."""
+    run_improvement: Callable[[StepPlan], Any]
+    """Runs on a self-improvement worker: the step's plan -> what `on_improvement_done` needs."""
+    on_improvement_done: Callable[[StepPlan, Any], Sequence[EvaluationJob]]
+    """On the run() thread: (the step's plan, result or Failure) -> the child's first jobs."""
     run_evaluation: Callable[[EvaluationJob], Any]
     """Runs on the Executor: one job -> its outcome (must pickle for Ray)."""
     on_evaluation_done: Callable[[EvaluationJob, Any], Sequence[EvaluationJob]]
@@ -137,6 +137,7 @@ class SchedulerReport:
     elapsed_s: float
     abandoned_evaluations: list[EvaluationJob] = field(default_factory=list)
     abandoned_improvements: list[int] = field(default_factory=list)
+    """Parent ids of the steps still running when the drain ended."""
 
 
 @dataclass
@@ -144,6 +145,7 @@ class InFlight:
     """What is running right now (for live progress)."""
 
     improving: list[int]
+    """Parent ids of the steps running."""
     evaluating: list[EvaluationJob]
     queued: int
 
@@ -162,7 +164,7 @@ class Scheduler:
         self.eval_workers = config.eval_workers or executor.capacity
         self._stop = threading.Event()
         self._lock = threading.Lock()
-        self._improving: dict[Future, int] = {}
+        self._improving: dict[Future, StepPlan] = {}
         self._evaluating: dict[Future, EvaluationJob] = {}
         self._queue: deque[EvaluationJob] = deque()
         # Submission order: outcomes finishing together are handed over in it (reproducible).
@@ -185,7 +187,7 @@ class Scheduler:
         """A consistent copy of what is running and queued."""
         with self._lock:
             return InFlight(
-                improving=list(self._improving.values()),
+                improving=[plan.parent_id for plan in self._improving.values()],
                 evaluating=list(self._evaluating.values()),
                 queued=len(self._queue),
             )
@@ -264,12 +266,12 @@ class Scheduler:
             proposal = self.steps.propose(can_expand, can_evaluate)
             if proposal is None:
                 break
-            if isinstance(proposal, Expand):
+            if isinstance(proposal, StepPlan):
                 if not can_expand:
-                    raise SchedulerError("propose returned Expand while can_expand was False")
-                future = pool.submit(self.steps.run_improvement, proposal.parent_id)
+                    raise SchedulerError("propose returned a step while can_expand was False")
+                future = pool.submit(self.steps.run_improvement, proposal)
                 with self._lock:
-                    self._improving[future] = proposal.parent_id
+                    self._improving[future] = proposal
                     self._order[future] = next(self._sequence)
                     self.iterations += 1
                 continue
@@ -317,8 +319,8 @@ class Scheduler:
                 self.failures += 1
             if future in self._improving:
                 with self._lock:
-                    parent_id = self._improving.pop(future)
-                follow_up = self.steps.on_improvement_done(parent_id, outcome)
+                    plan = self._improving.pop(future)
+                follow_up = self.steps.on_improvement_done(plan, outcome)
             else:
                 with self._lock:
                     job = self._evaluating.pop(future)
@@ -343,7 +345,7 @@ class Scheduler:
             for future in self._evaluating:
                 future.cancel()
             evaluations = [*self._evaluating.values(), *self._queue]
-            improvements = list(self._improving.values())
+            improvements = [plan.parent_id for plan in self._improving.values()]
             self._queue.clear()
         return evaluations, improvements
 

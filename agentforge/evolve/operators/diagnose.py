@@ -1,19 +1,17 @@
 """Diagnose: the `diagnose` model reads a parent's failures and returns ONE structured proposal.
 
 The reply must be a JSON object matching `Proposal`; an invalid reply is sent back with the
-validation error and retried, and after the last attempt the step ends with a
-`DiagnosisFailed` that carries the model's text, so the attempt is archived as `failed`.
+validation error and retried (structured.py), and after the last attempt the step ends with
+a `ReplyFailed` that carries the model's text, so the attempt is archived as `failed`.
 """
 
 from __future__ import annotations
 
-import json
-import re
 from dataclasses import dataclass
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
-from agentforge.errors import AgentforgeError, describe_validation_error
+from agentforge.evolve.operators.structured import ask_structured, parse_json_reply
 from agentforge.evolve.operators.templates import render
 from agentforge.llm.client import ModelClient
 
@@ -58,38 +56,9 @@ class AgentFacts:
     failures: int
 
 
-class DiagnosisFailed(AgentforgeError):
-    """No valid proposal after every attempt; `text` is the model's last reply."""
-
-    def __init__(self, message: str, text: str) -> None:
-        super().__init__(message)
-        self.text = text
-
-
-_JSON_BLOCK = re.compile(r"```(?:json)?\s*(\{.*?\})\s*```", re.DOTALL)
-
-
 def parse_proposal(text: str) -> Proposal:
     """The Proposal in a reply: a bare JSON object, or one in a ```json block."""
-    candidates = [m.group(1) for m in _JSON_BLOCK.finditer(text or "")]
-    start, end = (text or "").find("{"), (text or "").rfind("}")
-    if start != -1 and end > start:
-        candidates.append(text[start:end + 1])
-    if not candidates:
-        raise ValueError("the reply holds no JSON object")
-    last_error: Exception = ValueError("no JSON object")
-    for candidate in candidates:
-        try:
-            return Proposal.model_validate(json.loads(candidate))
-        except (json.JSONDecodeError, ValidationError) as exc:
-            last_error = exc
-    raise ValueError(_short_error(last_error))
-
-
-def _short_error(exc: Exception) -> str:
-    if isinstance(exc, ValidationError):
-        return describe_validation_error(exc, whole="object")
-    return f"invalid JSON ({exc})"
+    return parse_json_reply(text, Proposal)
 
 
 def schema_text() -> str:
@@ -104,7 +73,7 @@ def schema_text() -> str:
 
 def diagnose(client: ModelClient, agent: AgentFacts, failures: list[FailureCase], *,
              attempts: int = 3) -> Proposal:
-    """Ask the diagnose model for one proposal; retry invalid replies, then DiagnosisFailed."""
+    """Ask the diagnose model for one proposal; retry invalid replies, then ReplyFailed."""
     total = agent.successes + agent.failures
     score_text = f"{agent.successes}/{total}" if total else "nothing yet"
     messages = [
@@ -113,16 +82,8 @@ def diagnose(client: ModelClient, agent: AgentFacts, failures: list[FailureCase]
             "diagnose_user.md", agent_name=agent.name, agent_description=agent.description,
             score_text=score_text, files=agent.files, failures=failures)},
     ]
-    text, error = "", ""
-    for _ in range(attempts):
-        reply = client.chat(messages)
-        text = reply.choices[0].message.content or "" if reply.choices else ""
-        try:
-            return parse_proposal(text)
-        except ValueError as exc:
-            error = str(exc)
-        messages += [{"role": "assistant", "content": text},
-                     {"role": "user", "content": render(
-                         "diagnose_retry.md", error=error,
-                         fields=", ".join(Proposal.model_fields))}]
-    raise DiagnosisFailed(f"no valid proposal after {attempts} attempt(s): {error}", text)
+    return ask_structured(
+        client, messages, parse_proposal,
+        lambda error: render("diagnose_retry.md", error=error,
+                             fields=", ".join(Proposal.model_fields)),
+        attempts=attempts, wanted="valid proposal")

@@ -1,13 +1,12 @@
 """How a child is made: the operators (self_edit, prompt_mutation, crossover) and the policy
 that picks one per step. The loop asks `OperatorPlanner.plan` on its thread (draws from the
-run's RNG) and runs the planned operator with `OperatorPlanner.run` on a worker."""
+run's RNG) for the step's `StepPlan`, and the scheduler runs it with `OperatorPlanner.run` on
+a worker."""
 
 from __future__ import annotations
 
 import random
-import threading
 import time
-from collections import deque
 from collections.abc import Callable, Sequence
 
 from agentforge.evolve.loop.context import RunContext
@@ -16,26 +15,25 @@ from agentforge.evolve.operators.policy import OperatorPolicy
 from agentforge.evolve.operators.prompt_mutation import prompt_mutation
 from agentforge.evolve.operators.self_edit import self_edit
 from agentforge.evolve.operators.stats import operator_stats
-from agentforge.store.tables import VALIDATED
+from agentforge.evolve.step import StepOutcome, StepPlan
+from agentforge.store.records import VALIDATED
 
-Operator = Callable[[RunContext, int, int | None], int]
+Operator = Callable[[RunContext, StepPlan], StepOutcome]
 OPERATORS: dict[str, Operator] = {"self_edit": self_edit, "prompt_mutation": prompt_mutation,
                                   "crossover": crossover}
 
 
 class OperatorPlanner:
-    """The run's operator policy and the plans chosen for steps not yet started."""
+    """The run's operator policy: plans each step and runs the planned operator."""
 
     def __init__(self, ctx: RunContext) -> None:
         self.ctx = ctx
         improve = ctx.config.improve
         self.policy = OperatorPolicy(improve.operators, improve.operator_policy)
-        self._plans: dict[int, deque[tuple[str, int | None]]] = {}
-        self._crashed: dict[int, deque[tuple[str, int | None]]] = {}
-        self._lock = threading.Lock()
 
-    def plan(self, parent_id: int, views: Sequence, rng: random.Random) -> dict:
-        """Choose the operator (and crossover's second parent) of a step of `parent_id`."""
+    def plan(self, parent_id: int, views: Sequence, rng: random.Random) -> StepPlan:
+        """The plan of a step of `parent_id`: a step id, the operator (and crossover's second
+        parent), drawn from the run's RNG on the loop's thread."""
         ctx = self.ctx
         operator = self.policy.choose(rng, lambda: operator_stats(
             ctx.store, ctx.ledger, ctx.run_id, ctx.config.benchmark.validation_split))
@@ -44,37 +42,14 @@ class OperatorPlanner:
             second = second_parent(views, parent_id, rng)
             if second is None:  # nothing to cross with yet: the step is a self-edit
                 operator = "self_edit"
-        with self._lock:
-            self._plans.setdefault(parent_id, deque()).append((operator, second))
-        return {"operator": operator, "second_parent_id": second}
+        return StepPlan.new(parent_id, operator, second)
 
-    def run(self, parent_id: int) -> int:
-        """Run the step planned for `parent_id` (self_edit if none); return the child's id."""
-        with self._lock:
-            queue = self._plans.get(parent_id)
-            operator, second = queue.popleft() if queue else ("self_edit", None)
+    def run(self, plan: StepPlan) -> StepOutcome:
+        """Run the planned operator on a worker; the child records the step's seconds."""
         started = time.monotonic()
-        try:
-            node_id = OPERATORS[operator](self.ctx, parent_id, second)
-        except BaseException:  # the loop archives the crash as a failed node: see record_crash
-            with self._lock:
-                self._crashed.setdefault(parent_id, deque()).append((operator, second))
-            raise
-        self.ctx.store.add_event(self.ctx.run_id, "operator", f"node {node_id} by {operator}",
-                                 node_id=node_id,
-                                 data={"operator": operator, "second_parent_id": second,
-                                       "seconds": round(time.monotonic() - started, 3)})
-        return node_id
-
-
-    def record_crash(self, node_id: int, parent_id: int) -> None:
-        """Give the failed node the loop made of a crashed step its operator."""
-        with self._lock:
-            queue = self._crashed.get(parent_id)
-            if not queue:
-                return
-            operator, second = queue.popleft()
-        self.ctx.store.set_node_operator(node_id, operator, second_parent_id=second)
+        outcome = OPERATORS[plan.operator](self.ctx, plan)
+        self.ctx.store.set_step_seconds(outcome.node_id, round(time.monotonic() - started, 3))
+        return outcome
 
 
 def second_parent(views: Sequence, parent_id: int, rng: random.Random) -> int | None:

@@ -10,6 +10,7 @@ from agentforge.evolve.report.costs import node_costs
 from agentforge.evolve.rundir import RunDir
 from agentforge.evolve.selection.base import best_lineage
 from agentforge.llm.ledger import Ledger
+from agentforge.store.records import NodeRow
 
 FINISHED_REASONS = ("exhausted", "iterations")
 """Stop reasons of a run that did what it was asked (status `finished`); any other reason
@@ -41,21 +42,15 @@ def run_status(run_dir: Path, *, evaluations: bool = False) -> dict:
         run_id = rundir.run_id(store)
         run = store.get_run(run_id)
         bench = config.benchmark
-        summaries = store.node_summaries(run_id, split=bench.validation_split)
-        held = {s.id: s for s in store.node_summaries(run_id, split=bench.held_out_split)}
-        nodes = store.list_nodes(run_id)
-        proposals = {n.id: json.loads(n.proposal_json) if n.proposal_json else None
-                     for n in nodes}
-        foreign = {n.id: _node_origin(n) for n in nodes}
+        rows = store.node_rows(run_id, bench.validation_split, bench.held_out_split)
         warnings: dict[int, list[str]] = {}
         for event in store.list_events(run_id):
             if event.kind == "warning" and event.node_id is not None:
                 warnings.setdefault(event.node_id, []).append(event.message)
-        best_id, lineage = best_lineage(summaries)
+        best_id, lineage = best_lineage(rows)
         spend = Ledger(store.engine).spend(run_id=run_id)
         unfinished = store.list_evaluations(run_id, finished=False)
-        costs = node_costs(store.engine, run_id, nodes)
-        created = {n.id: n.created_at.isoformat() for n in nodes}
+        costs = node_costs(store.engine, run_id, rows)
         live = rundir.read_live() if run.status == "running" else {}
         alive = process_alive(live.get("pid"))
         if not alive:
@@ -64,15 +59,14 @@ def run_status(run_dir: Path, *, evaluations: bool = False) -> dict:
             "run_id": run_id, "run_dir": str(rundir.path), "status": run.status,
             "stop_reason": run.stop_reason, "iterations": run.iterations, "alive": alive,
             "nodes": [{
-                "id": s.id, "parent_id": s.parent_id, "status": str(s.status.value),
-                "reason": s.reason, "score": s.score, "evaluated_tasks": s.evaluated_tasks,
-                "resolved_tasks": s.successes, "held_out_score": held[s.id].score,
-                "held_out_tasks": held[s.id].evaluated_tasks, "commit": s.commit,
-                "summary": (proposals.get(s.id) or {}).get("summary"),
-                "created_at": created[s.id], "cost_usd": round(costs[s.id].total_usd, 6),
-                **foreign[s.id],
-                "warnings": warnings.get(s.id, []),
-            } for s in summaries],
+                "id": row.id, "parent_id": row.parent_id, "status": str(row.status.value),
+                "reason": row.reason, "score": row.score, "evaluated_tasks": row.evaluated_tasks,
+                "resolved_tasks": row.successes, "held_out_score": row.held_out_score,
+                "held_out_tasks": row.held_out_tasks, "commit": row.commit,
+                "summary": row.summary, "created_at": row.created_at.isoformat(),
+                "cost_usd": round(costs[row.id].total_usd, 6), **_node_origin(row),
+                "warnings": warnings.get(row.id, []),
+            } for row in rows],
             "imported_from": json.loads(run.origin_json) if run.origin_json else None,
             "best_id": best_id, "best_lineage": lineage,
             "spend": {"tokens": spend.tokens, "usd": round(spend.cost_usd, 6),
@@ -95,7 +89,7 @@ def run_status(run_dir: Path, *, evaluations: bool = False) -> dict:
         store.close()
 
 
-def _node_origin(node) -> dict:
+def _node_origin(node: NodeRow) -> dict:
     """A node's foreign id (imported runs), where a seed came from, and the operator that made
     it with crossover's second parent (None otherwise, and for nodes of older runs)."""
     return {"external_id": node.external_id,

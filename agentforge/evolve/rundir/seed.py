@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 from agentforge.errors import ConfigError
 from agentforge.evolve.rundir.agent_ref import AgentRefError, resolve_runnable_agent
 from agentforge.progress import long_step
-from agentforge.store.tables import NOT_RUNNABLE, VALIDATED
+from agentforge.store.records import NOT_RUNNABLE, VALIDATED
 
 if TYPE_CHECKING:
     from agentforge.evolve.config import ImproveConfig

@@ -5,7 +5,7 @@ from __future__ import annotations
 from contextlib import AbstractContextManager
 from pathlib import Path
 
-from agentforge.evolve.evaluation.graded import GradedRun, run_evaluation
+from agentforge.evolve.evaluation.job import GradedRun, run_evaluation
 from agentforge.evolve.operators.implement import Implementation, implement
 from agentforge.evolve.validation.agent import validate_agent
 from agentforge.evolve.workplaces.work import (
@@ -54,5 +54,4 @@ class LocalWorkplace:
 
     def _granted(self, booking: Booking) -> AbstractContextManager[Grant]:
         """A grant booked as the work says, revoked and its calls written when it ends."""
-        return self.gateway.granted(run_id=booking.run_id, node_id=booking.node_id,
-                                    task_id=booking.task_id, role=booking.role)
+        return self.gateway.granted(**booking.grant_args())

@@ -15,7 +15,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Protocol
 
-from agentforge.evolve.evaluation.graded import GradedRun
+from agentforge.evolve.evaluation.job import GradedRun
 from agentforge.evolve.operators.implement import Implementation
 from agentforge.evolve.workplaces.work import (
     AgentCode,

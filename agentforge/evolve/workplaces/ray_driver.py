@@ -20,7 +20,7 @@ from typing import Any
 
 from agentforge.errors import AgentforgeError, ConfigError
 from agentforge.evolve.config import RunConfig
-from agentforge.evolve.evaluation.graded import GradedRun
+from agentforge.evolve.evaluation.job import GradedRun
 from agentforge.evolve.operators.implement import Implementation
 from agentforge.evolve.workplaces.ray_node import (
     NAMESPACE,

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from agentforge.bench.run import task_trajectory_dir
-from agentforge.evolve.evaluation.graded import GradedRun, run_evaluation
+from agentforge.evolve.evaluation.job import GradedRun, run_evaluation
 from agentforge.evolve.operators.implement import Implementation, implement
 from agentforge.evolve.validation.agent import validate_agent
 from agentforge.evolve.workplaces.work import (
@@ -91,8 +91,7 @@ class NodeGateway:
 
     def grant(self, booking: Booking) -> GrantTicket:
         """A per-sandbox key booked to the work's run, node, task and role."""
-        grant = self.gateway.grant(run_id=booking.run_id, node_id=booking.node_id,
-                                   task_id=booking.task_id, role=booking.role)
+        grant = self.gateway.grant(**booking.grant_args())
         assert grant.mount is not None  # the gateway started in __init__
         return GrantTicket(grant.token, grant.mount, grant.env)
 

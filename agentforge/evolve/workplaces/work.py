@@ -27,6 +27,13 @@ class Booking:
     node_id: int
     task_id: str
     role: str = "agent"
+    step_id: str | None = None
+    """The self-improvement step the work belongs to (None: an evaluation)."""
+
+    def grant_args(self) -> dict:
+        """The gateway's `grant`/`granted` arguments that book to this."""
+        return {"run_id": self.run_id, "node_id": self.node_id, "task_id": self.task_id,
+                "role": self.role, "step_id": self.step_id}
 
 
 @dataclass(frozen=True)

@@ -235,9 +235,12 @@ class Gateway:
 
     def grant(self, *, run_id: str | None = None, node_id: int | None = None,
               task_id: str | None = None, role: str = "agent", budget: Budget | None = None,
-              run_budget: Budget | None = None, cache_scope: str | None = None) -> Grant:
-        """A new per-sandbox key booked to this run/node/task/role, with a task budget."""
-        context = CallContext(run_id=run_id, node_id=node_id, task_id=task_id, role=role)
+              run_budget: Budget | None = None, cache_scope: str | None = None,
+              step_id: str | None = None) -> Grant:
+        """A new per-sandbox key booked to this run/node/task/role (and self-improvement
+        step), with a task budget."""
+        context = CallContext(run_id=run_id, node_id=node_id, task_id=task_id, role=role,
+                              step_id=step_id)
         scope = cache_scope if cache_scope is not None else f"{run_id}/{node_id}/{task_id}/{role}"
         grant = Grant(token="af-" + secrets.token_urlsafe(24), context=context, gateway=self,
                       budget=budget or Budget(), cache_scope=scope)
