@@ -184,6 +184,41 @@ def test_an_iteration_budget_finishes_every_child_and_leaves_a_consistent_archiv
         assert (len(done) == 8) == any(e.resolved for e in done[:3])
 
 
+def test_free_improve_workers_evaluate_only_once_the_iteration_budget_is_spent(store):
+    toy = ToyEvolution(store, eval_seconds=lambda job: 0.1)
+    steps = toy.steps()
+    lock, running, starts, expands = threading.Lock(), [0], [], []
+
+    def evaluate(job):
+        with lock:
+            running[0] += 1
+            starts.append((time.monotonic(), running[0]))
+        try:
+            return toy.evaluate(job)
+        finally:
+            with lock:
+                running[0] -= 1
+
+    def propose(can_expand, can_evaluate):
+        action = toy.propose(can_expand, can_evaluate)
+        if action is not None:
+            expands.append(time.monotonic())
+        return action
+
+    steps.run_evaluation, steps.propose = evaluate, propose
+    # The executor holds both pools' threads, as a run's does.
+    with LocalExecutor(5) as executor:
+        config = SchedulerConfig(improve_workers=2, eval_workers=3, max_iterations=4)
+        report = Scheduler(steps, executor, config).run(toy.seed_jobs)
+    assert report.stop_reason == "iterations" and len(expands) == 4
+    before = [n for t, n in starts if t < expands[-1]]
+    after = [n for t, n in starts if t > expands[-1]]
+    assert before and max(before) <= 3  # steps could still start: evaluations kept to 3
+    assert max(after) > 3  # the budget is spent: the 2 step workers join the 3
+    assert max(after) <= 5
+    _assert_consistent(store, report)
+
+
 def test_no_generation_barrier(store):
     # The seed's last task is very slow; children must be made and evaluated meanwhile.
     def seconds(job):

@@ -89,7 +89,10 @@ class EvolutionRun:
             if node.status == NodeStatus.pending and node.parent_id is not None:
                 validate_node(ctx, node.id)  # killed between commit and validation
         initial = self._open_jobs()
-        executor = LocalExecutor(ctx.config.evaluation.workers, name="agentforge-eval")
+        # Threads for both pools: once the iteration budget is spent, the scheduler lends the
+        # free self-improvement workers to evaluations (it holds each pool to its own size).
+        executor = LocalExecutor(ctx.config.evaluation.workers + ctx.config.improve.workers,
+                                 name="agentforge-eval")
         children = sum(1 for n in self.store.list_nodes(ctx.run_id) if n.parent_id is not None)
         # A step in flight at a kill left no node and is started again: count only finished ones.
         self.store.update_run(ctx.run_id, iterations=children)

@@ -7,7 +7,13 @@ pool and `run_evaluation` on the `Executor`, and hands every outcome (value or `
 back to `on_improvement_done`/`on_evaluation_done` on the thread that called `run()`, so the
 run records results from one thread. Follow-up evaluation jobs those hooks return start at once:
 a child is evaluated as soon as it is ready, and a new self-improvement step starts as soon
-as a worker is free.
+as a worker is free. Where workers would idle otherwise:
+
+- a new child's first evaluations go ahead of queued later stages, so that its first result
+  (which a policy may wait for before it expands again) does not wait behind another node's
+  big stage;
+- once the iteration budget is spent, free self-improvement workers take evaluations too
+  (up to the executor's capacity).
 """
 
 from __future__ import annotations
@@ -85,7 +91,9 @@ class SchedulerConfig(BaseModel):
     improve_workers: int = Field(default=1, ge=1)
     """Self-improvement steps running at the same time."""
     eval_workers: int | None = Field(default=None, ge=1)
-    """Evaluations in flight at the same time (default: the executor's capacity)."""
+    """Evaluations in flight at the same time (default: the executor's capacity); once the
+    iteration budget is spent, plus the free self-improvement workers if the executor holds
+    more jobs than this."""
     max_iterations: int | None = Field(default=None, ge=0)
     """Self-improvement steps to start in total; reaching it stops expanding: the children
     already made still finish their evaluations, and `propose` is still asked for evaluations
@@ -166,6 +174,8 @@ class Scheduler:
         self._lock = threading.Lock()
         self._improving: dict[Future, StepPlan] = {}
         self._evaluating: dict[Future, EvaluationJob] = {}
+        # Waiting evaluations: a new child's first ones, then the rest (see the module's doc).
+        self._first: deque[EvaluationJob] = deque()
         self._queue: deque[EvaluationJob] = deque()
         # Submission order: outcomes finishing together are handed over in it (reproducible).
         self._order: dict[Future, int] = {}
@@ -189,7 +199,7 @@ class Scheduler:
             return InFlight(
                 improving=[plan.parent_id for plan in self._improving.values()],
                 evaluating=list(self._evaluating.values()),
-                queued=len(self._queue),
+                queued=len(self._first) + len(self._queue),
             )
 
     def run(
@@ -260,7 +270,7 @@ class Scheduler:
             # Past the iteration budget only evaluations are asked for.
             can_expand = (not self.expansion_over()
                           and len(self._improving) < self.config.improve_workers)
-            can_evaluate = not self._queue and len(self._evaluating) < self.eval_workers
+            can_evaluate = not self._waiting() and len(self._evaluating) < self._eval_slots()
             if not (can_expand or can_evaluate):
                 break
             proposal = self.steps.propose(can_expand, can_evaluate)
@@ -287,13 +297,25 @@ class Scheduler:
             self._submit_queued()
         self._submit_queued()
 
+    def _waiting(self) -> bool:
+        return bool(self._first or self._queue)
+
+    def _eval_slots(self) -> int:
+        """Evaluations that may run now: the evaluation workers, and once no more steps will
+        start, the self-improvement workers that are free too (up to the executor's capacity:
+        run.py gives it both pools' threads)."""
+        if not self.expansion_over():
+            return self.eval_workers
+        idle = self.config.improve_workers - len(self._improving)
+        return max(self.eval_workers, min(self.eval_workers + idle, self.executor.capacity))
+
     def _submit_queued(self) -> None:
         limit = self.config.max_evaluations
-        while self._queue and len(self._evaluating) < self.eval_workers:
+        while self._waiting() and len(self._evaluating) < self._eval_slots():
             if limit is not None and self.evaluations >= limit:
                 return
             with self._lock:
-                job = self._queue.popleft()
+                job = (self._first or self._queue).popleft()
                 future = self.executor.submit(self.steps.run_evaluation, job)
                 self._evaluating[future] = job
                 self._order[future] = next(self._sequence)
@@ -321,12 +343,14 @@ class Scheduler:
                 with self._lock:
                     plan = self._improving.pop(future)
                 follow_up = self.steps.on_improvement_done(plan, outcome)
+                queue = self._first
             else:
                 with self._lock:
                     job = self._evaluating.pop(future)
                 follow_up = self.steps.on_evaluation_done(job, outcome)
+                queue = self._queue
             with self._lock:
-                self._queue.extend(follow_up or ())
+                queue.extend(follow_up or ())
         return bool(done)
 
     def _drain(self) -> tuple[list[EvaluationJob], list[int]]:
@@ -344,8 +368,9 @@ class Scheduler:
         with self._lock:
             for future in self._evaluating:
                 future.cancel()
-            evaluations = [*self._evaluating.values(), *self._queue]
+            evaluations = [*self._evaluating.values(), *self._first, *self._queue]
             improvements = [plan.parent_id for plan in self._improving.values()]
+            self._first.clear()
             self._queue.clear()
         return evaluations, improvements
 
