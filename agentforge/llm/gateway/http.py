@@ -8,6 +8,7 @@ import socket
 from http.server import BaseHTTPRequestHandler
 from typing import TYPE_CHECKING, Any
 
+from agentforge.llm.gateway import responses as responses_api
 from agentforge.llm.gateway.relay import answer_chat
 from agentforge.llm.gateway.server import IDLE_TIMEOUT, Allowance
 
@@ -106,19 +107,25 @@ class GatewayHandler(BaseHTTPRequestHandler):
             more = body_weight(raw) - held.amount
             if more > 0 and not self._hold(held, more, size, before_read=False):
                 return
-            if path not in ("/v1/chat/completions", "/chat/completions"):
+            responses = path in responses_api.PATHS
+            if path not in ("/v1/chat/completions", "/chat/completions") and not responses:
                 self.send_error_json(404, f"agentforge gateway: no route POST {path}; only "
-                                     "/v1/chat/completions is served", "not_found")
+                                     "/v1/chat/completions and /v1/responses are served",
+                                     "not_found")
                 return
+            api = "Responses" if responses else "chat completions"
             try:
                 body = parse_body(raw)
+                if responses:
+                    body = responses_api.chat_request(body)
             except ValueError as exc:
-                self.send_error_json(400, f"agentforge gateway: the request body is not a chat "
-                                     f"request: {exc}. Send one JSON object, as OpenAI's chat "
-                                     "completions API defines it.", "invalid_request_error")
+                self.send_error_json(400, f"agentforge gateway: the request body is not a "
+                                     f"request of OpenAI's {api} API as served here: {exc}. "
+                                     "Send one JSON object, as that API defines it.",
+                                     "invalid_request_error")
                 return
             del raw  # the parsed body is what the relay holds on to
-            answer_chat(self, grant, body)
+            answer_chat(responses_api.ResponsesAnswer(self) if responses else self, grant, body)
 
     def _grant(self) -> Grant | None:
         token = self.headers.get("Authorization", "").removeprefix("Bearer ").strip()
