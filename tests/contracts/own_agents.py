@@ -2,13 +2,15 @@
 command line and file layout, an HGM-contract one (HGM's adds --model and --timeout), and a
 command-line agent whose client reads its own variable names.
 
-All three share one small tool loop (a `bash` tool over chat completions, the `openai`
-client of the agent image) and one data file the scripted model's self-modification edits,
+All three share one small tool loop (a `bash` tool, the `openai` client of the agent image:
+chat completions, or for the HGM-contract agent OpenAI's Responses API, as HGM's llm_withtools
+calls it) and one data file the scripted model's self-modification edits,
 `checklist.txt`, whose lines join the system prompt. Their own tests exercise the tools and
 the patch code without a model, as DGM's and HGM's do.
 
     write_dgm_agent(folder)            coding_agent.py, llm_withtools.py, tools/, utils/, tests/
-    write_dgm_agent(folder, hgm=True)  the same with --model/--timeout and HGM's llm.py routing
+    write_dgm_agent(folder, hgm=True)  the same with --model/--timeout, HGM's llm.py routing
+                                       and its Responses API calls
     write_command_agent(folder)        agent.toml (contract = "command"), solve.py, tests/
     write_dgm_checkout(folder)         the agent plus DGM's outer-loop files (an import's --base)
 """
@@ -75,11 +77,33 @@ def chat_with_agent(task, repo, model, client=None, max_steps=12):
     return messages
 
 
+def chat_with_agent_responses(task, repo, model, client=None, max_steps=12):
+    """The same loop over the Responses API: function tools, the model's calls sent back as
+    the client returned them, each followed by its output."""
+    client = client or openai.OpenAI(max_retries=1, timeout=120)
+    tool = {"type": "function", **BASH["function"]}
+    items = [{"role": "system", "content": system_prompt()},
+             {"role": "user", "content": [{"type": "input_text", "text": task}]}]
+    for _ in range(max_steps):
+        reply = client.responses.create(model=model, input=items, tools=[tool],
+                                        tool_choice="auto", parallel_tool_calls=False)
+        calls = [item for item in reply.output if item.type == "function_call"]
+        if not calls:
+            items.append({"role": "assistant", "content": reply.output_text})
+            break
+        for call in calls:
+            command = json.loads(call.arguments or "{}").get("command", "")
+            items += [call, {"type": "function_call_output", "call_id": call.call_id,
+                             "output": run_bash(command, repo)}]
+    return [item if isinstance(item, dict) else item.model_dump() for item in items]
+
+
 def write_history(messages, path):
     """The conversation as markdown (DGM's chat history file)."""
     Path(path).parent.mkdir(parents=True, exist_ok=True)
-    Path(path).write_text("\\n\\n".join(f"## {m['role']}\\n{m.get('content', '')}"
-                                        for m in messages))
+    Path(path).write_text("\\n\\n".join(
+        f"## {m.get('role') or m.get('type')}\\n{m.get('content') or m.get('output') or ''}"
+        for m in messages))
 
 
 def model_name():
@@ -103,7 +127,7 @@ CODING_AGENT = '''"""The agent's entry, with DGM's command line{hgm_note}."""
 import argparse
 import os
 
-from llm_withtools import chat_with_agent, write_history{model_import}
+from llm_withtools import {loop}, write_history{model_import}
 from utils.git_utils import diff_versus_commit
 
 
@@ -121,7 +145,7 @@ def main():
     task = args.problem_statement
     if args.test_description:
         task += "\\n\\n" + args.test_description
-    messages = chat_with_agent(task, args.git_dir, {model_expr})
+    messages = {loop}(task, args.git_dir, {model_expr})
     write_history(messages, args.chat_history_file)
     patch = diff_versus_commit(args.git_dir, args.base_commit)
     with open(os.path.join(args.outdir, "model_patch.diff"), "w") as handle:
@@ -234,6 +258,7 @@ def dgm_agent_files(*, hgm: bool = False) -> dict[str, str]:
         model_import="\nfrom llm import create_client" if hgm else "\nfrom llm_withtools import "
                      "model_name",
         hgm_args=HGM_ARGS if hgm else "",
+        loop="chat_with_agent_responses" if hgm else "chat_with_agent",
         model_expr=("args.model, client=create_client(args.model)[0]" if hgm
                     else "model_name()"))
     files = {"coding_agent.py": coding_agent, "llm_withtools.py": TOOL_LOOP,
