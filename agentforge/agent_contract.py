@@ -208,9 +208,13 @@ def scripted_server_source() -> Path:
 
 
 def install_scripted_server(box: Sandbox) -> str:
-    """Copy the scripted model server into the sandbox; return its path there."""
+    """Copy the scripted model server (and the Responses API translator it loads from beside
+    it) into the sandbox; return its path there."""
+    source = scripted_server_source()
+    translator = source.with_name("responses_api.py")
     box.write_files(str(Path(SCRIPTED_SERVER).parent),
-                    {Path(SCRIPTED_SERVER).name: scripted_server_source().read_bytes()})
+                    {Path(SCRIPTED_SERVER).name: source.read_bytes(),
+                     translator.name: translator.read_bytes()})
     return SCRIPTED_SERVER
 
 

@@ -13,9 +13,10 @@ model with `openai.OpenAI()`, which reads OPENAI_BASE_URL and OPENAI_API_KEY: th
 the per-sandbox token. DGM names its model in llm_withtools.py; HGM takes `--model`, which
 its llm.py sends to the OpenAI client only for names with "gpt" (or starting with "o"), so
 another model's name is passed as `gpt@NAME`; for such names HGM's llm_withtools.py calls
-the Responses API, which the gateway also serves (llm/gateway/responses.py). The gateway
-answers every request with the run's agent model whatever name it carries. DGM's published
-agent asks Claude on Bedrock (Anthropic's Messages API), which the gateway does not serve.
+the Responses API, which the gateway and the scripted model also serve
+(llm/responses_api.py). The gateway answers every request with the run's agent model
+whatever name it carries. DGM's published agent asks Claude on Bedrock (Anthropic's
+Messages API), which the gateway does not serve.
 
 A self-modification is asked the way those systems ask it: the repository is a copy of the
 agent's own code, the problem statement the change to make, `--self_improve` set and the

@@ -1,21 +1,18 @@
-"""OpenAI's Responses API (POST /v1/responses) served as a chat completion.
+"""OpenAI's Responses API (POST /v1/responses) answered as a chat completion.
 
 Some published agents (HGM's for every model its OpenAI client takes, DGM's for o3-mini) call
-`client.responses.create`. The gateway answers such a request by turning it into the chat
-request that says the same (instructions and input items as messages, function tools as chat
-tools), sending that through the one relay (budget, cache, retries, ledger), and turning the
-chat completion back into a response object. What has no chat equivalent is refused with a
-400 that says so: streaming, `previous_response_id` (the gateway keeps no conversations),
-and tools other than functions (web search, file search: they would reach past the sandbox).
+`client.responses.create`. The gateway and the scripted model answer such a request by
+turning it into the chat request that says the same (instructions and input items as
+messages, function tools as chat tools), answering that as they answer any chat request
+(the gateway: budget, cache, retries, ledger), and turning the chat completion back into a
+response object. What has no chat equivalent is refused with a ValueError that says so:
+streaming, `previous_response_id` (nothing keeps conversations), and tools other than
+functions (web search, file search: they would reach past the sandbox).
+
+Standard library only: copied into sandboxes beside scripted.py, which loads it from there.
 """
 
 from __future__ import annotations
-
-import json
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from agentforge.llm.gateway.relay import Responder
 
 PATHS = ("/v1/responses", "/responses")
 _PASSED_ON = ("temperature", "top_p", "parallel_tool_calls", "seed", "prompt_cache_key")
@@ -87,37 +84,6 @@ def response_body(chat: dict) -> dict:
                   "input_tokens_details": {"cached_tokens": 0},
                   "output_tokens_details": {"reasoning_tokens": 0}},
     }
-
-
-class ResponsesAnswer:
-    """The relay's Responder for a Responses request: a chat completion that comes back is
-    sent as a response object; errors go out as they are (the same error shape)."""
-
-    def __init__(self, handler: Responder) -> None:
-        self.handler = handler
-
-    @property
-    def close_connection(self) -> bool:
-        return self.handler.close_connection
-
-    @close_connection.setter
-    def close_connection(self, value: bool) -> None:
-        self.handler.close_connection = value
-
-    def send_bytes(self, status: int, body: bytes, content_type: str) -> None:
-        if status == 200:
-            body = json.dumps(response_body(json.loads(body))).encode()
-            content_type = "application/json"
-        self.handler.send_bytes(status, body, content_type)
-
-    def send_error_json(self, status: int, message: str, kind: str) -> None:
-        self.handler.send_error_json(status, message, kind)
-
-    def start_stream(self) -> None:  # chat_request refuses stream
-        raise RuntimeError("a Responses request is never streamed")
-
-    def send_chunk(self, data: bytes) -> None:
-        raise RuntimeError("a Responses request is never streamed")
 
 
 def _add_item(messages: list[dict], item) -> None:
