@@ -11,8 +11,7 @@
 
 The caller owns the sandbox (image, limits, the model's gateway grant, the repository in
 it); these functions only install the agent, run it, and read back the patch and trajectory.
-`run_agent_tests` runs an agent's own test suite in a sandbox with the scripted model, which
-is how a child agent is judged valid.
+An agent's own tests run the way validation runs them (agentforge.evolve.validation.checks).
 """
 
 from __future__ import annotations
@@ -29,12 +28,12 @@ from agentforge.contracts import get_contract, load_agent_spec
 from agentforge.contracts.spec import AgentCall, AgentError, AgentSpec, ModelAccess
 from agentforge.errors import AgentforgeError
 from agentforge.safe_git import SAFE_DIFF_FLAGS, safe_git_args
-from agentforge.sandbox import ExecResult, Sandbox, SandboxConfig
+from agentforge.sandbox import Sandbox, SandboxConfig
 from agentforge.sandbox.images import require_image
 from agentforge.trajectory_copy import DEFAULT_MAX_BYTES, copy_trajectory
 
 __all__ = ["AgentError", "AgentRun", "AgentSpec", "load_agent_spec", "run_agent",
-           "run_agent_tests", "repo_patch", "prepare_repo", "install_agent"]
+           "repo_patch", "prepare_repo", "install_agent"]
 
 AGENT_DIR = "/task/agent"
 """Where the agent's code is installed in the sandbox (its working directory)."""
@@ -42,7 +41,7 @@ REPO_DIR = "/workspace"
 PROBLEM_FILE = "/task/problem.md"
 OUT_DIR = "/task/out"
 SCRIPTED_SERVER = "/task/lib/scripted.py"
-"""Where run_agent_tests puts the scripted model server (AGENTFORGE_SCRIPTED_SERVER)."""
+"""Where the scripted model server goes for an agent's own tests (AGENTFORGE_SCRIPTED_SERVER)."""
 
 _GIT = "git -c user.name=agentforge -c user.email=agentforge@localhost -c commit.gpgsign=false"
 # A git directory of the framework's own, borrowing the repository's objects: the
@@ -216,16 +215,3 @@ def install_scripted_server(box: Sandbox) -> str:
                     {Path(SCRIPTED_SERVER).name: source.read_bytes(),
                      translator.name: translator.read_bytes()})
     return SCRIPTED_SERVER
-
-
-def run_agent_tests(box: Sandbox, agent: AgentSpec, *, timeout: float = 300.0,
-                    pytest_args: list[str] | None = None) -> ExecResult:
-    """Run the agent's own tests (its contract's test command, else pytest in its directory)
-    with the scripted model available."""
-    install_agent(box, agent)
-    install_scripted_server(box)
-    command = get_contract(agent.contract).test_command(agent) or [
-        "python", "-m", "pytest", "-p", "no:cacheprovider"]
-    command = [*command, *(pytest_args or [])]
-    return box.exec(command, timeout=timeout, workdir=AGENT_DIR,
-                    env={"PYTHONPATH": AGENT_DIR, "AGENTFORGE_SCRIPTED_SERVER": SCRIPTED_SERVER})

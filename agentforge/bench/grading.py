@@ -119,7 +119,7 @@ def _run_check(task: Task, accepted: AcceptedPatch) -> TaskResult:
                             timeout=task.check.timeout, env=task.check.env)
             report = None
         else:
-            done, report = _run_framework_tests(box, task, runner)
+            done, report = run_framework_tests(box, task, runner)
     if done.timed_out:
         return result(Outcome.ERROR, f"tests timed out after {task.check.timeout:.0f}s",
                       done.output)
@@ -133,8 +133,10 @@ def _run_check(task: Task, accepted: AcceptedPatch) -> TaskResult:
     return result(*judge(task, runner, report, done.exit_code), done.output)
 
 
-def _run_framework_tests(box: Sandbox, task: Task, runner: Runner
-                         ) -> tuple[ExecResult, TestReport]:
+def run_framework_tests(box: Sandbox, task: Task, runner: Runner
+                        ) -> tuple[ExecResult, TestReport]:
+    """The runner's tests in `box` (the tree already there), as TEST_USER; its report.
+    Also how a child agent's own tests run (evolve/validation/checks.py)."""
     plan = runner.plan(task)
     box.write_files(GRADING_DIR, plan.framework_files)
     # The test user may write its report and nothing of the tree.
@@ -144,10 +146,12 @@ def _run_framework_tests(box: Sandbox, task: Task, runner: Runner
         box.write_files(task.workdir, plan.repo_files)
     env = {**task.check.env, **plan.env, "HOME": "/tmp"}
     if plan.prepare:
-        prepared = box.exec(["/bin/sh", "-c", plan.prepare], timeout=300, env=env)
+        prepared = box.exec(["/bin/sh", "-c", plan.prepare], timeout=300, env=env,
+                            workdir=task.workdir)
         if not prepared.ok:
             raise AgentforgeError(f"preparing the test run failed: {prepared.output[-300:]}")
-    done = box.exec(plan.command, timeout=task.check.timeout, env=env, user=TEST_USER)
+    done = box.exec(plan.command, timeout=task.check.timeout, env=env, user=TEST_USER,
+                    workdir=task.workdir)
     raw = None
     if plan.report_file is not None:
         try:
