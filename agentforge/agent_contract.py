@@ -1,6 +1,6 @@
 """Running an agent directory inside a sandbox by the agent contract (docs/architecture.md).
 
-    agent = load_agent_spec(archive_dir() / "base")
+    agent = load_agent_spec(archive_dir() / "base")      # any contract (agentforge.contracts)
     with Gateway(endpoint, ledger) as gw:
         grant = gw.grant(run_id="r", task_id="t")
         with Sandbox(grant.apply(SandboxConfig())) as box:
@@ -20,13 +20,14 @@ import json
 import re
 import shlex
 import time
-import tomllib
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
-
+# load_agent_spec, AgentSpec and AgentError are read from here by callers: one import for
+# running agents, whatever their contract.
+from agentforge.contracts import get_contract, load_agent_spec
+from agentforge.contracts.spec import AgentCall, AgentError, AgentSpec, ModelAccess
 from agentforge.errors import AgentforgeError
 from agentforge.safe_git import SAFE_DIFF_FLAGS, safe_git_args
 from agentforge.sandbox import Sandbox, SandboxConfig
@@ -39,6 +40,9 @@ from agentforge.trajectory_copy import (
     listing_command,
     parse_listing,
 )
+
+__all__ = ["AgentError", "AgentRun", "AgentSpec", "load_agent_spec", "run_agent",
+           "repo_patch", "prepare_repo", "install_agent"]
 
 AGENT_DIR = "/task/agent"
 """Where the agent's code is installed in the sandbox (its working directory)."""
@@ -62,25 +66,6 @@ _FRESH_GIT_DIR = ('g=$(mktemp -d /tmp/agentforge-git.XXXXXX); mkdir -p "$g/objec
                   'HOME="$g"')
 # Caches that running code or tests leaves behind are not part of an agent's change.
 _NOT_PATCH = ":(exclude,glob)**/__pycache__/**", ":(exclude,glob)**/.pytest_cache/**"
-
-
-class AgentError(AgentforgeError):
-    """An agent directory is invalid, or running it could not be set up."""
-
-
-class AgentSpec(BaseModel):
-    """An agent directory and its agent.toml."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    name: str = Field(min_length=1)
-    """Short name of the agent."""
-    entry: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_.]*$")
-    """Module run as `python -m <entry>`."""
-    description: str = ""
-    """One line on what the agent is."""
-    path: Path
-    """The agent directory on the host."""
 
 
 @dataclass
@@ -109,24 +94,6 @@ def runtime_sandbox_config(labels: dict[str, str], timeout: float) -> SandboxCon
     (implementation) or being checked (validation): the repository and /task writable."""
     return SandboxConfig(image=require_image("agent-runtime"), timeout=timeout,
                          writable_paths=[REPO_DIR, "/task"], labels=labels)
-
-
-def load_agent_spec(path: Path) -> AgentSpec:
-    """Read an agent directory's agent.toml."""
-    path = Path(path)
-    manifest = path / "agent.toml"
-    if not manifest.is_file():
-        raise AgentError(f"{path} is not an agent directory: it has no agent.toml "
-                         "(see archive/base/agent.toml for the fields)")
-    try:
-        data = tomllib.loads(manifest.read_text(encoding="utf-8"))
-        spec = AgentSpec(**data, path=path.resolve())
-    except (tomllib.TOMLDecodeError, ValidationError, TypeError) as exc:
-        raise AgentError(
-            f"{manifest} is invalid: {exc}; it needs name, entry, description") from exc
-    if not (path / Path(*spec.entry.split("."))).exists():
-        raise AgentError(f"{manifest} names entry {spec.entry!r} but {path} has no such package")
-    return spec
 
 
 def install_agent(box: Sandbox, agent: AgentSpec, target: str = AGENT_DIR) -> str:
@@ -202,8 +169,13 @@ def run_agent(box: Sandbox, agent: AgentSpec, problem: str, *, repo: str = REPO_
               timeout: float = 1800.0, env: dict[str, str] | None = None,
               args: list[str] | None = None, trajectory_dir: Path | None = None,
               scripted_server: bool = True, task_box: Sandbox | None = None,
-              max_trajectory_bytes: int = DEFAULT_MAX_BYTES, start_patch: str = "") -> AgentRun:
+              max_trajectory_bytes: int = DEFAULT_MAX_BYTES, start_patch: str = "",
+              self_edit: bool = False) -> AgentRun:
     """Run the agent on `problem` in the sandbox's `repo` and collect its patch and trajectory.
+
+    The agent's contract (agentforge.contracts) gives the command line and the names under
+    which its client finds the model; the rest is the same for every contract. `self_edit`:
+    the repository is the agent's own source (its contract may take a flag for that).
 
     The model must already be reachable: a gateway grant applied to the sandbox's config (and
     its forwarder started), or OPENAI_BASE_URL/OPENAI_API_KEY/AGENTFORGE_MODEL in `env`.
@@ -234,7 +206,8 @@ def run_agent(box: Sandbox, agent: AgentSpec, problem: str, *, repo: str = REPO_
     task_files = Upload().tree(_in_task(AGENT_DIR), agent.path)
     task_files.file(_in_task(PROBLEM_FILE), problem).folder(_in_task(OUT_DIR))
     if scripted_server:
-        task_files.file(_in_task(SCRIPTED_SERVER), scripted_server_source().read_bytes())
+        for name, content in scripted_server_files().items():
+            task_files.file(_in_task(str(Path(SCRIPTED_SERVER).parent / name)), content)
         env.setdefault("AGENTFORGE_SCRIPTED_SERVER", SCRIPTED_SERVER)
     if start_patch.strip() and repo_box is box:
         task_files.file(_in_task(START_PATCH), start_patch)
@@ -242,8 +215,13 @@ def run_agent(box: Sandbox, agent: AgentSpec, problem: str, *, repo: str = REPO_
         repo_box.write_files("/task", {_in_task(START_PATCH): start_patch})
     box.put("/task", task_files)
     base = prepare_repo(repo_box, repo, start_patch=START_PATCH if start_patch.strip() else None)
-    command = ["python", "-m", agent.entry, "--repo", repo, "--problem", PROBLEM_FILE,
-               "--out", OUT_DIR, *(args or [])]
+    contract = get_contract(agent.contract)
+    access = ModelAccess.from_env({**box.config.env, **env})
+    call = AgentCall(agent_dir=AGENT_DIR, repo=repo, problem_file=PROBLEM_FILE, problem=problem,
+                     out_dir=OUT_DIR, base_commit=base, model=access.model, timeout=timeout,
+                     self_edit=self_edit)
+    command = [*contract.command(agent, call), *(args or [])]
+    env = {**contract.model_env(agent, access), **env}
     started = time.monotonic()
     # `python -m` finds the agent from its working directory; no PYTHONPATH, so that nothing
     # of the agent leaks into the commands it runs in the repository. Once it ends, every
@@ -291,8 +269,15 @@ def scripted_server_source() -> Path:
     return Path(__file__).resolve().parent / "llm" / "scripted.py"
 
 
+def scripted_server_files() -> dict[str, bytes]:
+    """The scripted model server and the Responses API translator it loads from beside it,
+    by file name (what goes into the sandbox's folder of SCRIPTED_SERVER)."""
+    source = scripted_server_source()
+    translator = source.with_name("responses_api.py")
+    return {source.name: source.read_bytes(), translator.name: translator.read_bytes()}
+
+
 def install_scripted_server(box: Sandbox) -> str:
-    """Copy the scripted model server into the sandbox; return its path there."""
-    box.write_files(str(Path(SCRIPTED_SERVER).parent),
-                    {Path(SCRIPTED_SERVER).name: scripted_server_source().read_bytes()})
+    """Copy the scripted model server files into the sandbox; return its path there."""
+    box.write_files(str(Path(SCRIPTED_SERVER).parent), scripted_server_files())
     return SCRIPTED_SERVER

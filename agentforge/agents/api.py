@@ -62,12 +62,15 @@ class OwnTestsReport:
 def solve_in_sandbox(spec: AgentSpec, repo: Path, problem: str, *, model: str, out: Path,
                      strategy: str | None = None, timeout: float = 1800.0) -> Solution:
     """Run the agent on a copy of `repo` in a sandbox, the model through the gateway."""
-    from agentforge.agent_contract import run_agent
+    from agentforge.agent_contract import AgentError, run_agent
     from agentforge.llm.gateway import Gateway
     from agentforge.llm.ledger import Ledger
     from agentforge.llm.spec import resolve_endpoint
     from agentforge.sandbox import Sandbox, SandboxConfig
 
+    if strategy and spec.contract != "agentforge":
+        raise AgentError(f"--strategy is a flag of agentforge's contract; {spec.name} follows "
+                         f"the {spec.contract} contract, which has none")
     out.mkdir(parents=True, exist_ok=True)
     run_id = f"agent-run-{uuid.uuid4().hex[:8]}"
     ledger = Ledger(out / "ledger.sqlite")

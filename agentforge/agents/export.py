@@ -205,8 +205,9 @@ def _invalid(agent: ResolvedAgent) -> bool:
 def _write_readme(agent: ResolvedAgent, lineage: Lineage | None, out: Path) -> None:
     """README.md: how to run the export; the agent's own README follows it."""
     from agentforge.agent_contract import load_agent_spec
+    from agentforge.contracts import get_contract
 
-    spec = load_agent_spec(out) if (out / "agent.toml").is_file() else None
+    spec = load_agent_spec(out, contract=agent.contract) if _runnable(agent, out) else None
     if lineage is not None:
         origin = (f"Node {lineage.node_id} of run `{lineage.run_id}` "
                   f"(validation score {lineage.node.validation_score}, "
@@ -224,11 +225,25 @@ def _write_readme(agent: ResolvedAgent, lineage: Lineage | None, out: Path) -> N
     dist, module = install_names(agent, lineage, spec.name) if spec else ("", "")
     text = template.render(name=name.strip(), origin=origin,
                            contract=agent.contract, folder=str(out),
-                           entry=spec.entry if spec else "", dist=dist, module=module)
+                           entry=spec.entry if spec else "", dist=dist, module=module,
+                           imported=bool(agent.run_origin),
+                           how_to_run=get_contract(agent.contract).how_to_run(spec)
+                           if spec else "")
     readme = out / "README.md"
     if readme.is_file():
         text += "\n---\n\n" + readme.read_text(encoding="utf-8")
     readme.write_text(text, encoding="utf-8")
+
+
+def _runnable(agent: ResolvedAgent, folder: Path) -> bool:
+    """Whether the folder reads by the agent's contract (an imported run's node may not)."""
+    from agentforge.agent_contract import AgentError, load_agent_spec
+
+    try:
+        load_agent_spec(folder, contract=agent.contract)
+    except AgentError:
+        return False
+    return True
 
 
 def _init_git(out: Path) -> None:

@@ -114,5 +114,9 @@ def _score(step: Step | None) -> str:
 
 def _describe_seed(seed: dict) -> str:
     if seed.get("kind") == "run-node":
-        return f"node {seed.get('node_id')} of run {seed.get('run_dir')} ({seed.get('ref')})"
-    return str(seed.get("path") or seed)
+        foreign = f" [{seed['external_id']}]" if seed.get("external_id") else ""
+        return (f"node {seed.get('node_id')}{foreign} of run {seed.get('run_dir')} "
+                f"({seed.get('ref')}, {seed.get('contract', 'agentforge')} contract)")
+    if seed.get("path"):
+        return f"{seed['path']} ({seed.get('contract', 'agentforge')} contract)"
+    return str(seed)

@@ -1,7 +1,8 @@
 """A scripted OpenAI-compatible model server: chat answers come from content-matched rules.
 
 This file must stay standalone and use only the standard library: the framework copies it
-into sandboxes where agentforge is not installed. Run it as
+into sandboxes where agentforge is not installed (with responses_api.py beside it, loaded from
+there for POST /v1/responses, OpenAI's Responses API answered as a chat completion). Run it as
 
     python scripted.py --script FILE [--host 127.0.0.1] [--port N] [--port-file F] [MODEL ...]
 
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import importlib.util
 import json
 import re
 import select
@@ -267,6 +269,19 @@ def describe_unmatched(request: dict, source: str) -> str:
 # -- HTTP ------------------------------------------------------------------------------------
 
 
+def responses_api():
+    """The Responses API translator (agentforge/llm/responses_api.py), from beside this file:
+    this server also runs alone in sandboxes, where agentforge is not importable."""
+    name = "agentforge_responses_api"
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(
+            name, Path(__file__).resolve().with_name("responses_api.py"))
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        sys.modules[name] = module
+    return sys.modules[name]
+
+
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive: clients reuse connections
     disable_nagle_algorithm = True  # headers and body go out in separate writes
@@ -293,7 +308,8 @@ class _Handler(BaseHTTPRequestHandler):
         path = self.path.split("?")[0].rstrip("/")
         length = int(self.headers.get("Content-Length") or 0)
         raw = self.rfile.read(length) if length else b""
-        if path != "/v1/chat/completions":
+        responses = path == "/v1/responses"
+        if path != "/v1/chat/completions" and not responses:
             self._send_json(404, error_body(f"no route POST {path}", code="not_found"))
             return
         try:
@@ -303,6 +319,12 @@ class _Handler(BaseHTTPRequestHandler):
         except ValueError as exc:
             self._send_json(400, error_body(f"request body is not valid JSON: {exc}"))
             return
+        if responses:  # answered as the chat request that says the same
+            try:
+                request = {**responses_api().chat_request(request), "model": request.get("model")}
+            except ValueError as exc:
+                self._send_json(400, error_body(f"scripted model: {exc}"))
+                return
         problem = shape_error(request)
         if problem:
             self._send_json(400, error_body(problem, code="invalid_request"))
@@ -314,9 +336,10 @@ class _Handler(BaseHTTPRequestHandler):
                                             code="no_matching_rule"))
             return
         index, rule = picked
-        self._answer(rule.get("respond") or {}, request, index)
+        self._answer(rule.get("respond") or {}, request, index, responses=responses)
 
-    def _answer(self, respond: dict, request: dict, index: int) -> None:
+    def _answer(self, respond: dict, request: dict, index: int, *,
+                responses: bool = False) -> None:
         if respond.get("hang"):
             self._never_answer()
             return
@@ -337,7 +360,8 @@ class _Handler(BaseHTTPRequestHandler):
         if streaming:
             self._stream(stream_chunks(completion), bool(respond.get("cut_stream")), respond)
         else:
-            body = json.dumps(completion).encode()
+            body = json.dumps(responses_api().response_body(completion) if responses
+                              else completion).encode()
             self._send_bytes(status, body, "application/json", respond,
                              cut=bool(respond.get("cut_stream")))
 

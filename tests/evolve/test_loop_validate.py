@@ -39,4 +39,4 @@ def test_a_failing_own_test_makes_the_child_invalid(agent_image, child):
 
 def test_a_broken_manifest_makes_the_child_invalid(child):
     (child / "agent.toml").write_text('name = "x"\nentry = "no_such_package"\n')
-    assert "agent.toml broken" in validate_agent(child)
+    assert "agent contract broken" in validate_agent(child)

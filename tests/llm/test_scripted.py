@@ -283,9 +283,11 @@ def test_runs_as_a_process_from_a_toml_script(tmp_path, how):
     script.write_text('[[rules]]\nlast_message_contains = "ping"\n'
                       'respond = { content = "pong" }\n')
     port_file = tmp_path / "port"
-    if how == "standalone":  # the file alone, as it runs inside a sandbox: no agentforge import
+    if how == "standalone":  # the files alone, as they run inside a sandbox: no agentforge import
         copy = tmp_path / "scripted.py"
         copy.write_text(Path(scripted.__file__).read_text())
+        translator = Path(scripted.__file__).with_name("responses_api.py")
+        (tmp_path / translator.name).write_text(translator.read_text())
         cmd = [sys.executable, "-I", str(copy), "--script", str(script), "--port", "0",
                "--port-file", str(port_file)]
     else:
@@ -298,6 +300,9 @@ def test_runs_as_a_process_from_a_toml_script(tmp_path, how):
                                max_retries=0, timeout=30)
         reply = client.chat.completions.create(model="scripted", messages=user("ping"))
         assert reply.choices[0].message.content == "pong"
+        # OpenAI's Responses API (HGM's agent calls it), answered by the same rules.
+        answer = client.responses.create(model="scripted", input="ping")
+        assert answer.output_text == "pong" and answer.status == "completed"
     finally:
         process.terminate()
         process.wait(timeout=30)

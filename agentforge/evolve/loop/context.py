@@ -279,7 +279,9 @@ def ensure_seed(store: SqlStore, repo: AgentRepo, run_id: str, seed_agent: Path,
     clean_copy(seed.folder, staging)
     commit = repo.commit_folder(staging, message=f"seed: {seed.name}")
     node = store.add_node(run_id, parent_id=None, commit=commit, status=NodeStatus.evaluating)
-    store.set_node_origin(node.id, origin=seed.origin)
+    # A seed from an imported run keeps its foreign id (DGM's run id, HGM's commit id).
+    store.set_node_origin(node.id, external_id=seed.origin.get("external_id"),
+                          origin=seed.origin)
     store.add_event(run_id, "seed", f"seed agent {seed.name} at {commit[:12]} from "
                     f"{seed.origin.get('ref') or seed.origin.get('path')}", data=seed.origin)
 
@@ -298,10 +300,10 @@ def refuse_imported_run(rundir: RunDir) -> None:
         system = str(origin.get("system", "another system")).upper()
         raise ConfigError(
             f"{rundir.path} is an imported {system} run ({origin.get('source')}): it is "
-            f"read-only, because its agents follow {system}'s agent contract and its scores "
-            "come from that system's harness. Use agentforge status / agent export on it; to "
-            "evolve further, start a new run with agentforge evolve --seed DIR from an agent "
-            "folder that follows agentforge's contract")
+            f"read-only, because its scores come from {system}'s own harness. Use agentforge "
+            "status / agent export on it; to evolve its agents further, start a new run "
+            f"seeded from one: agentforge evolve --config FILE.toml --run-dir NEW_DIR --seed "
+            f"{rundir.path}@best (or @NODE)")
 
 
 def refuse_shared_store(url: str | None) -> None:

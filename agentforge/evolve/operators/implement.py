@@ -16,6 +16,7 @@ from agentforge.agent_contract import (
     run_agent,
     runtime_sandbox_config,
 )
+from agentforge.contracts import get_contract
 from agentforge.evolve.operators.diagnose import Proposal
 from agentforge.evolve.operators.templates import render
 from agentforge.sandbox import Sandbox
@@ -35,15 +36,19 @@ class Implementation:
 def implement(parent_dir: Path, proposal: Proposal, grant, *, timeout: float,
               trajectory_dir: Path | None = None, labels: dict[str, str] | None = None
               ) -> Implementation:
-    """Run the parent agent on a copy of its own source with the proposal as its problem."""
+    """Run the parent agent on a copy of its own source with the proposal as its problem,
+    the way its contract asks a self-modification (agentforge.contracts)."""
     agent = load_agent_spec(parent_dir)
-    problem = render("implement.md", repo=REPO_DIR, entry=agent.entry, proposal=proposal)
+    contract = get_contract(agent.contract)
+    problem = render("implement.md", repo=REPO_DIR, proposal=proposal,
+                     how_to_run=contract.how_to_run(agent),
+                     how_to_test=" ".join(contract.test_command(agent) or ["python -m pytest"]))
     config = grant.apply(runtime_sandbox_config({"agentforge.role": "improve", **(labels or {})},
                                          timeout))
     with Sandbox(config) as box:
         grant.start_forwarder(box)
         box.copy_in(parent_dir, REPO_DIR)
         run = run_agent(box, agent, problem, repo=REPO_DIR, timeout=timeout,
-                        trajectory_dir=trajectory_dir)
+                        trajectory_dir=trajectory_dir, self_edit=True)
     return Implementation(patch=run.patch, exit_code=run.exit_code, timed_out=run.timed_out,
                           stop_reason=run.stop_reason, output=run.output)

@@ -52,8 +52,9 @@ class Mutation(BaseModel):
 
 
 def genome_path(folder: Path) -> Path:
-    """The agent's config.toml (inside its entry package)."""
-    return folder / load_agent_spec(folder).entry / "config.toml"
+    """The agent's config.toml (inside its entry package; at its root for an agent of a
+    contract without a package, where most have none and the operator says so)."""
+    return folder / (load_agent_spec(folder).entry or "") / "config.toml"
 
 
 def prompt_mutation(ctx: RunContext, plan: StepPlan) -> StepOutcome:

@@ -18,7 +18,7 @@ from pathlib import Path
 from agentforge.evolve.rundir.refs import AgentRef, AgentRefError, parse_agent_ref
 
 AGENTFORGE_CONTRACT = "agentforge"
-"""Agents run by agentforge's agent contract (agent.toml, `python -m ENTRY --repo ...`)."""
+"""Agents run by agentforge's own contract (agent.toml, `python -m ENTRY --repo ...`)."""
 
 
 @dataclass
@@ -37,14 +37,16 @@ class ResolvedAgent:
     reason: str | None = None
     external_id: str | None = None
     contract: str = AGENTFORGE_CONTRACT
-    """Whose agent contract the source follows: agentforge, dgm or hgm (an imported run)."""
+    """The agent contract its source follows (agentforge.contracts): an imported run's
+    system, else what the folder declares or is detected as."""
     run_origin: dict | None = field(default=None, repr=False)
     """The origin record of an imported run (system, source, contract)."""
 
     def origin(self) -> dict:
         """Where this agent came from, as plain data (what a seed node records)."""
         if self.run_dir is None:
-            return {"kind": "folder", "path": str(self.path), "ref": self.ref}
+            return {"kind": "folder", "path": str(self.path), "ref": self.ref,
+                    "contract": self.contract}
         return {"kind": "run-node", "ref": self.ref, "run_dir": str(self.run_dir),
                 "run_id": self.run_id, "node_id": self.node_id, "commit": self.commit,
                 "external_id": self.external_id, "contract": self.contract}
@@ -58,18 +60,20 @@ def resolve_agent(text: str | Path) -> ResolvedAgent:
             raise AgentRefError(f"{ref.path} is not a directory: give an agent directory "
                                 "(with agent.toml) or RUN_DIR@NODE (a node id or best)")
         return ResolvedAgent(path=ref.path.resolve(), ref=str(text),
-                             contract=_exported_contract(ref.path))
+                             contract=_folder_contract(ref.path))
     return _resolve_node(ref)
 
 
-def _exported_contract(folder: Path) -> str:
-    """The contract an export's manifest names (an exported DGM/HGM agent stays theirs)."""
+def _folder_contract(folder: Path) -> str:
+    """The contract a folder declares or is detected as (agentforge's when it matches none:
+    loading it then says what each contract needs)."""
+    from agentforge.contracts import detect_contract
+    from agentforge.contracts.spec import AgentError
+
     try:
-        manifest = json.loads((folder / "agentforge-agent.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        return detect_contract(folder)
+    except AgentError:
         return AGENTFORGE_CONTRACT
-    contract = manifest.get("contract") if isinstance(manifest, dict) else None
-    return contract if isinstance(contract, str) and contract else AGENTFORGE_CONTRACT
 
 
 def _resolve_node(ref: AgentRef) -> ResolvedAgent:
@@ -101,7 +105,8 @@ def _resolve_node(ref: AgentRef) -> ResolvedAgent:
         path=folder, ref=str(ref), run_dir=rundir.path, run_id=run_id, node_id=node_id,
         commit=node.commit, status=node.status.value, reason=node.reason,
         external_id=node.external_id,
-        contract=(run_origin or {}).get("contract", AGENTFORGE_CONTRACT), run_origin=run_origin)
+        contract=(run_origin or {}).get("contract") or _folder_contract(folder),
+        run_origin=run_origin)
 
 
 def best_node_id(rundir, store, run_id: str) -> int:
@@ -123,18 +128,15 @@ def best_node_id(rundir, store, run_id: str) -> int:
 
 
 def resolve_runnable_agent(text: str | Path):
-    """Resolve a reference and read its agent.toml: (ResolvedAgent, AgentSpec).
+    """Resolve a reference and read it by its contract: (ResolvedAgent, AgentSpec).
 
-    A node of an imported DGM/HGM run follows that system's contract, not ours: it is
-    refused here (export it and run it the way its README says).
+    Any contract runs (agentforge.contracts); a folder that matches none is refused with
+    what each contract needs (AgentError).
     """
     from agentforge.agent_contract import load_agent_spec
 
     resolved = resolve_agent(text)
-    if resolved.contract != AGENTFORGE_CONTRACT:
-        raise AgentRefError(
-            f"{resolved.ref} is an agent of an imported {resolved.contract.upper()} run: it "
-            f"follows {resolved.contract.upper()}'s agent contract, not agentforge's, so "
-            f"agentforge cannot run it; take it out with agentforge agent export {resolved.ref} "
-            "--out DIR")
-    return resolved, load_agent_spec(resolved.path)
+    # A plain folder is read again by detection, so that one matching no contract is
+    # refused with what each contract needs.
+    contract = resolved.contract if resolved.run_dir is not None else None
+    return resolved, load_agent_spec(resolved.path, contract=contract)

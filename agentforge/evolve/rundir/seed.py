@@ -3,10 +3,12 @@
     seed = prepare_seed(config.seed_agent, config.improve)   # refuses a bad seed, says why
     seed.folder, seed.origin                                  # what to commit, what to record
 
-A seed must follow agentforge's agent contract (agent.toml naming an importable entry) and
-pass its own tests. A node its run already validated (evaluating/evaluated) is trusted; an
-invalid or failed node is refused with its recorded reason; the bundled archive/base is
-tested by agentforge's own CI; any other folder runs its own tests in a sandbox first.
+A seed must follow an agent contract (agentforge.contracts: agentforge, dgm, hgm, command)
+and pass its own checks. A node its run already validated (evaluating/evaluated) is trusted;
+an invalid or failed node is refused with its recorded reason; a node of an imported DGM/HGM
+run, whose scores come from that system's harness, and any other folder pass the
+validation of a child first (own tests and a contract smoke run, in a sandbox); the bundled
+archive/base is tested by agentforge's own CI.
 """
 
 from __future__ import annotations
@@ -50,7 +52,9 @@ def prepare_seed(seed_agent: str | Path, improve: ImproveConfig | None = None) -
                           "point seed_agent (--seed) at archive/base, another agent folder, "
                           "or RUN_DIR@NODE") from exc
     origin = resolved.origin()
-    if resolved.node_id is not None and resolved.status not in VALIDATED:
+    # An imported run's scores come from its own harness: its agent is checked here first.
+    checked_by_run = resolved.status in VALIDATED and not resolved.run_origin
+    if resolved.node_id is not None and not checked_by_run:
         if resolved.status in {status.value for status in NOT_RUNNABLE}:
             raise SeedRefused(f"seed {seed_agent} refused: node {resolved.node_id} is "
                               f"{resolved.status} in its run ({resolved.reason}); pick a "

@@ -26,7 +26,7 @@ def validate_agent(agent_dir: Path, *, pytest_args: list[str] | None = None,
     try:
         agent = load_agent_spec(agent_dir)
     except Exception as exc:  # a broken agent.toml is the child's defect, not ours
-        return f"agent.toml broken: {exc}"
+        return f"agent contract broken: {exc}"
     config = runtime_sandbox_config({"agentforge.role": "validate", **(labels or {})}, timeout)
     clean = ["python", "-B", "-P", "-E", "-s"]  # nothing of the child's tree is imported early
     with Sandbox(config) as box:
@@ -34,8 +34,10 @@ def validate_agent(agent_dir: Path, *, pytest_args: list[str] | None = None,
         # compileall catches syntax errors in modules the tests never import.
         compiled = box.exec([*clean, "-m", "compileall", "-q", "-x", r"/tests?/", "."],
                             timeout=300, workdir=AGENT_DIR)
+        # The module the agent starts from (none for a command-line program).
+        entry = f"import {agent.entry}; " if agent.entry else ""
         imported = box.exec([*clean, "-c", f"import sys; sys.path.insert(0, {AGENT_DIR!r}); "
-                             f"import {agent.entry}; print({_IMPORTED!r})"],
+                             f"{entry}print({_IMPORTED!r})"],
                             timeout=300, workdir=AGENT_DIR)
         tests = run_own_tests(box, agent, pytest_args, timeout)
     if compiled.exit_code != 0:

@@ -5,7 +5,8 @@ runner): the grader's launcher, ini file and guard plugin in strict mode (the ch
 hooks that touch outcomes count as tampering), an isolated interpreter without PYTHONPATH or
 the repository's configuration, run by the test user, who cannot write the child's tree; and
 the verdict is the grader's structured report, not the exit code. Whatever makes the grader's
-verdict unforgeable makes this one so too.
+verdict unforgeable makes this one so too. An agent whose contract names its own test command
+(`command`'s `tests`) is judged by that command's exit code instead.
 """
 
 from __future__ import annotations
@@ -15,8 +16,9 @@ from pathlib import Path, PurePosixPath
 
 from agentforge.agent_contract import AGENT_DIR, SCRIPTED_SERVER, AgentSpec, install_scripted_server
 from agentforge.bench.grading import run_framework_tests
-from agentforge.bench.runners import PytestRunner
+from agentforge.bench.runners import RUNNER_PATH, PytestRunner
 from agentforge.bench.task import Check, CheckKind, Task
+from agentforge.contracts import get_contract
 from agentforge.evolve.validation.suite import is_test_file
 from agentforge.sandbox import Sandbox
 
@@ -63,8 +65,12 @@ def own_tests_task(agent: AgentSpec, pytest_args: list[str] | None, timeout: flo
 
 def run_own_tests(box: Sandbox, agent: AgentSpec, pytest_args: list[str] | None,
                   timeout: float) -> OwnTests:
-    """The child's tests (installed at AGENT_DIR) under the grader's path; why they fail."""
+    """The child's tests (installed at AGENT_DIR) under the grader's path, or its contract's
+    declared test command; why they fail."""
     install_scripted_server(box)
+    declared = get_contract(agent.contract).test_command(agent)
+    if declared is not None:
+        return _declared_tests(box, [*declared, *(pytest_args or [])], timeout)
     task, options = own_tests_task(agent, pytest_args, timeout)
     if not task.hidden_tests:
         return OwnTests("own tests: the agent has no test files (tests/test_*.py)")
@@ -88,6 +94,18 @@ def run_own_tests(box: Sandbox, agent: AgentSpec, pytest_args: list[str] | None,
     elif done.exit_code != 0:
         result.reason = (f"own tests: pytest exited with {done.exit_code} although every test "
                          f"passed: {_tail(done.output)}")
+    return result
+
+
+def _declared_tests(box: Sandbox, command: list[str], timeout: float) -> OwnTests:
+    done = box.exec(command, timeout=timeout, workdir=AGENT_DIR,
+                    env={"PATH": RUNNER_PATH, "AGENTFORGE_SCRIPTED_SERVER": SCRIPTED_SERVER})
+    result = OwnTests(None, {}, done.output[-8000:], done.exit_code, done.duration)
+    if done.timed_out:
+        result.reason = f"own tests timed out after {timeout:.0f}s"
+    elif done.exit_code != 0:
+        result.reason = (f"own tests fail (exit code {done.exit_code} of "
+                         f"{' '.join(command)[:120]}): {_tail(done.output)}")
     return result
 
 

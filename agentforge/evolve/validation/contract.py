@@ -1,5 +1,6 @@
 """The contract check: a child, started by the framework with a clean interpreter, must fix a
-task drawn fresh for this validation (contract_task.py) through the agent contract, with the
+task drawn fresh for this validation (contract_task.py) through its agent contract (the
+command line and model variables agentforge.contracts gives for it), with the
 framework's scripted model. Only the file the framework reads back decides, never anything
 the agent says.
 
@@ -27,6 +28,8 @@ from agentforge.agent_contract import (
     repo_patch,
 )
 from agentforge.bench.runners import RUNNER_PATH
+from agentforge.contracts import get_contract
+from agentforge.contracts.spec import AgentCall, ModelAccess
 from agentforge.errors import AgentforgeError
 from agentforge.evolve.validation.contract_task import ContractTask, draw_contract_task
 from agentforge.sandbox import Sandbox
@@ -65,13 +68,17 @@ def check_contract(box: Sandbox, agent: AgentSpec, timeout: float,
     box.write_files("/task", {PROBLEM_FILE.removeprefix("/task/"): task.problem})
     box.exec(["mkdir", "-p", OUT_DIR], timeout=60, workdir="/")
     base = prepare_repo(box, REPO_DIR)
-    # A clean interpreter: no PYTHONPATH into the child's tree, no user site; `python -m`
-    # finds the entry package from the working directory, as the contract says.
-    env = {"OPENAI_BASE_URL": f"http://127.0.0.1:{port}/v1",
-           "OPENAI_API_KEY": secrets.token_hex(16), "AGENTFORGE_MODEL": "scripted",
-           "PATH": RUNNER_PATH, "PYTHONPATH": ""}
-    done = box.exec(["python", "-s", "-m", agent.entry, "--repo", REPO_DIR, "--problem",
-                     PROBLEM_FILE, "--out", OUT_DIR], timeout=timeout, workdir=AGENT_DIR, env=env)
+    # The agent's own contract starts it (agentforge.contracts), with a clean interpreter: no
+    # PYTHONPATH into the child's tree, no user site.
+    contract = get_contract(agent.contract)
+    access = ModelAccess(base_url=f"http://127.0.0.1:{port}/v1", key=secrets.token_hex(16),
+                         model="scripted")
+    call = AgentCall(agent_dir=AGENT_DIR, repo=REPO_DIR, problem_file=PROBLEM_FILE,
+                     problem=task.problem, out_dir=OUT_DIR, base_commit=base,
+                     model=access.model, timeout=timeout)
+    env = {**contract.model_env(agent, access), "PATH": RUNNER_PATH, "PYTHONPATH": "",
+           "PYTHONNOUSERSITE": "1"}
+    done = box.exec(contract.command(agent, call), timeout=timeout, workdir=AGENT_DIR, env=env)
     try:
         patch = repo_patch(box, base, REPO_DIR)  # every process of the agent is gone after it
         wrong = [path for path, text in task.expected.items()

@@ -8,11 +8,13 @@ import socket
 from http.server import BaseHTTPRequestHandler
 from typing import TYPE_CHECKING, Any
 
+from agentforge.llm import responses_api
 from agentforge.llm.gateway.relay import answer_chat
 from agentforge.llm.gateway.server import IDLE_TIMEOUT, Allowance
 
 if TYPE_CHECKING:
     from agentforge.llm.gateway import Gateway, Grant
+    from agentforge.llm.gateway.relay import Responder
 
 _DISCARDED_BODY_BYTES = 256 * 1024
 COPIES = 3
@@ -106,19 +108,25 @@ class GatewayHandler(BaseHTTPRequestHandler):
             more = body_weight(raw) - held.amount
             if more > 0 and not self._hold(held, more, size, before_read=False):
                 return
-            if path not in ("/v1/chat/completions", "/chat/completions"):
+            responses = path in responses_api.PATHS
+            if path not in ("/v1/chat/completions", "/chat/completions") and not responses:
                 self.send_error_json(404, f"agentforge gateway: no route POST {path}; only "
-                                     "/v1/chat/completions is served", "not_found")
+                                     "/v1/chat/completions and /v1/responses are served",
+                                     "not_found")
                 return
+            api = "Responses" if responses else "chat completions"
             try:
                 body = parse_body(raw)
+                if responses:
+                    body = responses_api.chat_request(body)
             except ValueError as exc:
-                self.send_error_json(400, f"agentforge gateway: the request body is not a chat "
-                                     f"request: {exc}. Send one JSON object, as OpenAI's chat "
-                                     "completions API defines it.", "invalid_request_error")
+                self.send_error_json(400, f"agentforge gateway: the request body is not a "
+                                     f"request of OpenAI's {api} API as served here: {exc}. "
+                                     "Send one JSON object, as that API defines it.",
+                                     "invalid_request_error")
                 return
             del raw  # the parsed body is what the relay holds on to
-            answer_chat(self, grant, body)
+            answer_chat(ResponsesAnswer(self) if responses else self, grant, body)
 
     def _grant(self) -> Grant | None:
         token = self.headers.get("Authorization", "").removeprefix("Bearer ").strip()
@@ -229,6 +237,38 @@ class GatewayHandler(BaseHTTPRequestHandler):
         """One chunk of a chunked response (empty data ends it)."""
         self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
         self.wfile.flush()
+
+
+
+class ResponsesAnswer:
+    """The relay's Responder for a Responses request: a chat completion that comes back is
+    sent as a response object; errors go out as they are (the same error shape)."""
+
+    def __init__(self, handler: Responder) -> None:
+        self.handler = handler
+
+    @property
+    def close_connection(self) -> bool:
+        return self.handler.close_connection
+
+    @close_connection.setter
+    def close_connection(self, value: bool) -> None:
+        self.handler.close_connection = value
+
+    def send_bytes(self, status: int, body: bytes, content_type: str) -> None:
+        if status == 200:
+            body = json.dumps(responses_api.response_body(json.loads(body))).encode()
+            content_type = "application/json"
+        self.handler.send_bytes(status, body, content_type)
+
+    def send_error_json(self, status: int, message: str, kind: str) -> None:
+        self.handler.send_error_json(status, message, kind)
+
+    def start_stream(self) -> None:  # responses_api.chat_request refuses stream
+        raise RuntimeError("a Responses request is never streamed")
+
+    def send_chunk(self, data: bytes) -> None:
+        raise RuntimeError("a Responses request is never streamed")
 
 
 
