@@ -10,6 +10,7 @@ Nothing the agent ran is reused.
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 
@@ -119,7 +120,7 @@ def _run_check(task: Task, accepted: AcceptedPatch) -> TaskResult:
                             timeout=task.check.timeout, env=task.check.env)
             report = None
         else:
-            done, report = _run_framework_tests(box, task, runner)
+            done, report = _run_framework_tests(box, task, runner, accepted.accepted)
     if done.timed_out:
         return result(Outcome.ERROR, f"tests timed out after {task.check.timeout:.0f}s",
                       done.output)
@@ -133,7 +134,7 @@ def _run_check(task: Task, accepted: AcceptedPatch) -> TaskResult:
     return result(*judge(task, runner, report, done.exit_code), done.output)
 
 
-def _run_framework_tests(box: Sandbox, task: Task, runner: Runner
+def _run_framework_tests(box: Sandbox, task: Task, runner: Runner, changed: list[str]
                          ) -> tuple[ExecResult, TestReport]:
     plan = runner.plan(task)
     box.write_files(GRADING_DIR, plan.framework_files)
@@ -142,7 +143,9 @@ def _run_framework_tests(box: Sandbox, task: Task, runner: Runner
              workdir="/")
     if plan.repo_files:
         box.write_files(task.workdir, plan.repo_files)
-    env = {**task.check.env, **plan.env, "HOME": "/tmp"}
+    # The guard plugin refuses collected tests whose code comes from the patch's files.
+    env = {**task.check.env, **plan.env, "HOME": "/tmp",
+           "AGENTFORGE_SOLUTION_FILES": json.dumps(sorted(changed))}
     if plan.prepare:
         prepared = box.exec(["/bin/sh", "-c", plan.prepare], timeout=300, env=env)
         if not prepared.ok:
@@ -161,7 +164,7 @@ def judge(task: Task, runner: Runner, report: TestReport, exit_code: int
           ) -> tuple[Outcome, str]:
     """Resolved only if the report is complete, untampered, and every expected test passed."""
     if not report.complete:
-        return Outcome.UNRESOLVED, (
+        return Outcome.UNRESOLVED, "; ".join(report.problems[:3]) or (
             f"early exit: no complete test report (the test process ended with exit code "
             f"{exit_code} before the runner finished)")
     if report.problems:

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from agentforge.bench import get_benchmark, go_build
+from agentforge.bench.go_grading import GO_PACKAGES, GoRunner
 from agentforge.bench.grading import grade_in_sandbox
-from agentforge.bench.runners import GO_PACKAGES, GoRunner
 from agentforge.bench.task import Outcome, Prediction
 
 SOURCE = Path(__file__).parent / "fixtures" / "polyglot-go-shapes"
