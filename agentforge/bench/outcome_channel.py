@@ -47,6 +47,8 @@ class RunOutcome:
     """Its runner reported the end of the run before the process ended."""
     exitstatus: int | None = None
     """The status its runner reported at the end (pytest's exit status, Go's m.Run code)."""
+    exit_code: int | None = None
+    """How the process itself ended."""
     built: bool = True
 
 
@@ -79,7 +81,8 @@ def read_outcomes(report: bytes | None, stdout: str) -> list[RunOutcome] | None:
 
 def _outcome(run: dict) -> RunOutcome:
     outcome = RunOutcome(label=str(run["label"]), tests={}, problems=list(run["problems"]),
-                         complete=bool(run["complete"]), built=bool(run["built"]))
+                         complete=bool(run["complete"]), built=bool(run["built"]),
+                         exit_code=run["exit_code"])
     collected: set[str] | None = None
     phases: dict[str, list[str]] = {}
     for event in run["events"]:

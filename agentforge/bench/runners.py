@@ -124,6 +124,10 @@ def driver_report(outcomes: list[RunOutcome] | None) -> TestReport:
     for run in outcomes:
         report.tests.update({test: str(status) for test, status in run.tests.items()})
         report.problems += [p for p in run.problems if p not in report.problems]
+        if run.built and not run.complete:
+            report.problems.append(
+                f"early exit: the test process of {run.label} ended (exit code "
+                f"{run.exit_code}) before its runner reported the end")
     return report
 
 

@@ -18,7 +18,14 @@ from agentforge.bench.outcome_channel import (
     merged_status,
     read_outcomes,
 )
-from agentforge.bench.runners import GRADING_DIR, REPORT_DIR, RUNNER_PATH, TEST_UID, TEST_USER
+from agentforge.bench.runners import (
+    GRADING_DIR,
+    REPORT_DIR,
+    RUNNER_PATH,
+    TEST_UID,
+    TEST_USER,
+    driver_report,
+)
 
 
 def _driver_output(runs: list[dict], nonce: str = "n0") -> tuple[bytes, str]:
@@ -71,6 +78,21 @@ def test_events_become_outcomes_and_odd_ones_become_problems():
                                 "an outcome for t.py::ghost, which was never collected",
                                 "runner tampering: something"]
 
+
+
+def test_a_process_that_ends_before_its_runner_is_named_even_beside_other_problems():
+    # One file had a stray outcome, the next ended at import: the reason must still say
+    # which process ended early and how, not only the first file's problem.
+    first = _run([{"event": "report", "id": "a.py::x", "when": "call", "outcome": "passed"},
+                  {"event": "end", "exitstatus": 0}]) | {"label": "a.py"}
+    first["problems"] = ["outcome events after the run's end"]
+    second = _run([], complete=False) | {"label": "b.py", "exit_code": 0}
+    report = driver_report(read_outcomes(*_driver_output([first, second])))
+    assert not report.complete
+    assert report.problems == [
+        "outcome events after the run's end",
+        "early exit: the test process of b.py ended (exit code 0) before its runner "
+        "reported the end"]
 
 CHILD = r'''
 import json, os, subprocess, sys, time
