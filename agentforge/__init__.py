@@ -1,6 +1,6 @@
 """agentforge: grow an archive of self-improving coding agents, validated in Docker sandboxes."""
 
-__version__ = "0.1.0"
+from agentforge.version import __version__
 
 
 def __getattr__(name: str):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import typer
 
-from agentforge import __version__
 from agentforge.commands import (
     agent,
     bench,
@@ -18,6 +17,8 @@ from agentforge.commands import (
     web,
 )
 from agentforge.errors import AgentforgeError
+from agentforge.progress import shown_on_stderr
+from agentforge.version import __version__
 
 app = typer.Typer(
     name="agentforge",
@@ -59,7 +60,8 @@ def root(
 def main() -> None:
     """Entry point: run the app, turning our own errors into one clear line and exit code 2."""
     try:
-        app()
+        with shown_on_stderr():
+            app()
     except AgentforgeError as exc:
         typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
         raise SystemExit(2) from None

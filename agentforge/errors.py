@@ -32,10 +32,14 @@ def describe_validation_error(exc: ValidationError, *, whole: str = "(top level)
                               with_input: bool = False) -> str:
     """A pydantic error as one line, each problem as `field.path: message` (and, optionally,
     what was given), so every config and reply error names the field at fault."""
-    problems = []
-    for error in exc.errors():
-        line = f"{'.'.join(str(p) for p in error['loc']) or whole}: {error['msg']}"
-        if with_input and error["type"] != "missing" and not isinstance(error.get("input"), dict):
-            line += f" (got {error['input']!r})"
-        problems.append(line)
-    return "; ".join(problems)
+    return "; ".join(describe_error_entry(error, whole=whole, with_input=with_input)
+                     for error in exc.errors())
+
+
+def describe_error_entry(error: dict, *, whole: str = "(top level)",
+                         with_input: bool = False) -> str:
+    """One entry of `ValidationError.errors()` as `field.path: message (got ...)`."""
+    line = f"{'.'.join(str(p) for p in error['loc']) or whole}: {error['msg']}"
+    if with_input and error["type"] != "missing" and not isinstance(error.get("input"), dict):
+        line += f" (got {error['input']!r})"
+    return line

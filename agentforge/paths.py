@@ -30,3 +30,12 @@ def archive_dir() -> Path:
 
 def benchmarks_dir() -> Path:
     return data_dir("benchmarks")
+
+
+def checkout_dir() -> Path | None:
+    """The source checkout agentforge runs from (its top-level Dockerfile and pyproject.toml),
+    or None for an installed wheel."""
+    root = _PACKAGE_DIR.parent
+    if (root / "Dockerfile").is_file() and (root / "pyproject.toml").is_file():
+        return root
+    return None

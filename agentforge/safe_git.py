@@ -1,6 +1,6 @@
 """Running git over a tree an agent controls: its own git configuration never applies.
 
-Shared by patch extraction (`agent_runner.py`) and patch acceptance (`bench/`), so it sits
+Shared by patch extraction (`agent_contract.py`) and patch acceptance (`bench/`), so it sits
 below both.
 """
 

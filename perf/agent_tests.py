@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from agentforge.agent_runner import AGENT_DIR, install_agent, load_agent, run_agent_tests
+from agentforge.agent_contract import AGENT_DIR, install_agent, load_agent_spec, run_agent_tests
 from agentforge.paths import archive_dir
 from agentforge.sandbox import Sandbox, SandboxConfig
 
@@ -21,7 +21,7 @@ def main() -> None:
     parser.add_argument("--agent", type=Path, default=archive_dir() / "base")
     parser.add_argument("--cpus", type=float, default=1.0)
     args = parser.parse_args()
-    agent = load_agent(args.agent)
+    agent = load_agent_spec(args.agent)
     with Sandbox(SandboxConfig(cpus=args.cpus)) as box:
         install_agent(box, agent)
         imported = box.exec(["python", "-c", f"import {agent.entry}.agent"], workdir=AGENT_DIR,

@@ -15,7 +15,7 @@ import argparse
 import time
 
 from agentforge.bench import get_benchmark
-from agentforge.bench.runner import grade_predictions
+from agentforge.bench.run import grade_predictions
 from agentforge.bench.task import Prediction
 
 

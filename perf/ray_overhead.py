@@ -21,11 +21,10 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from agentforge.evolve.config import load_run_config
-from agentforge.evolve.context import open_run
-from agentforge.evolve.ray_work import RayWorkplace
-from agentforge.evolve.steps import agent_code
-from agentforge.evolve.work import Booking, EvaluationWork, pack_agent
-from agentforge.evolve.workplace import LocalWorkplace
+from agentforge.evolve.loop.context import open_run
+from agentforge.evolve.workplaces.local import LocalWorkplace
+from agentforge.evolve.workplaces.ray_driver import RayWorkplace
+from agentforge.evolve.workplaces.work import Booking, EvaluationWork, pack_agent
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "offline-demo.toml"
 
@@ -33,7 +32,7 @@ EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "offline-demo.toml"
 def timed_evaluations(workplace, ctx, node_id: int, tasks: list, workers: int,
                       out_root: Path) -> tuple[float, int]:
     """Wall seconds for every (task) evaluation of the node, and how many were resolved."""
-    code = agent_code(ctx, node_id)
+    code = ctx.agent_code(node_id)
 
     def one(index_task):
         index, task = index_task
@@ -95,7 +94,7 @@ def main() -> None:
             ray_s, ray_ok = timed_evaluations(ray_place, ctx, seed, tasks, args.workers,
                                               Path(tmp) / "ray")
             trip, transfer, mib = dispatch_overhead(ray_place.ray,
-                                                    pack_agent(agent_code(ctx, seed).folder))
+                                                    pack_agent(ctx.agent_code(seed).folder))
         finally:
             ray_place.close()
     local_rate, ray_rate = 60 * args.evaluations / local_s, 60 * args.evaluations / ray_s

@@ -24,17 +24,18 @@ from dataclasses import dataclass, field
 from statistics import NormalDist
 
 from agentforge.evolve.config import Stage
-from agentforge.evolve.policy import SearchPolicy
-from agentforge.evolve.scheduler import (
+from agentforge.evolve.loop.scheduler import (
     EvaluationJob,
     Failure,
     Scheduler,
     SchedulerConfig,
     SchedulerSteps,
 )
+from agentforge.evolve.loop.search import SearchPolicy
+from agentforge.evolve.loop.simclock import SimulatedExecutor, VirtualClock
 from agentforge.evolve.selection import EvaluateMore, Expand, make_selector
 from agentforge.evolve.selection.base import cautious_score, finalist_ids
-from agentforge.evolve.simclock import SimulatedExecutor, VirtualClock
+from agentforge.evolve.step import StepPlan
 
 # DGM's staging (DGM_outer.py: 10 tasks, then the medium set if >= 40% resolved), capped by
 # the pool: 10 tasks, then all 60.
@@ -141,7 +142,7 @@ class SimulatedRun:
             steps, SimulatedExecutor(self.clock, lambda job: 1.0, world.eval_workers),
             SchedulerConfig(improve_workers=world.improve_workers,
                             eval_workers=world.eval_workers, poll_seconds=1.0, drain_seconds=0),
-            improve_executor=SimulatedExecutor(self.clock, lambda parent: world.improve_cost),
+            improve_executor=SimulatedExecutor(self.clock, lambda plan: world.improve_cost),
             clock=self.clock)
 
     @property
@@ -168,9 +169,9 @@ class SimulatedRun:
             self.best_curve.append((self.cost, node.truth))
         return node
 
-    def improve(self, parent_id: int) -> tuple[bool, float, float]:
+    def improve(self, plan: StepPlan) -> tuple[bool, float, float]:
         """A self-modification: (succeeded, child skill, child metaproductivity)."""
-        parent, world = self.nodes[parent_id], self.world
+        parent, world = self.nodes[plan.parent_id], self.world
         if self.rng.random() < world.fail_rate:
             return False, 0.0, 0.0
         z, z2 = self.rng.gauss(0, 1), self.rng.gauss(0, 1)
@@ -183,7 +184,7 @@ class SimulatedRun:
         node = self.nodes[job.node_id]
         return self.rng.random() < sigmoid(node.skill - self.difficulty[job.task_id])
 
-    # -- the loop's hooks (as agentforge/evolve/run.py, on simulated archive rows) -----------
+    # -- the loop's hooks (as agentforge/evolve/loop/run.py, on simulated archive rows) -----------
 
     def propose(self, can_expand: bool, can_evaluate: bool):
         """The policy's decision turned into work."""
@@ -191,17 +192,17 @@ class SimulatedRun:
                                     self.scheduler.expansion_over())
         if isinstance(action, Expand):
             self.policy.expansions += 1
-            return action
+            return StepPlan.new(action.parent_id)
         if isinstance(action, EvaluateMore):
             node = self.nodes[action.node_id]
             task = self.policy.more_task(node.id, node.finished)
             return [EvaluationJob(node.id, task)] if task else None
         return None
 
-    def improved(self, parent_id: int, outcome) -> list[EvaluationJob]:
+    def improved(self, plan: StepPlan, outcome) -> list[EvaluationJob]:
         """A failed modification leaves a failed node; a valid child starts its evaluation."""
         self.policy.expansions -= 1
-        parent = self.nodes[parent_id]
+        parent = self.nodes[plan.parent_id]
         if isinstance(outcome, Failure):
             raise outcome.error
         ok, skill, meta = outcome

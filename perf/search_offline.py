@@ -23,8 +23,8 @@ from collections import Counter
 from pathlib import Path
 
 from agentforge.evolve.operators.stats import OperatorStats, operator_stats
+from agentforge.evolve.report.status import run_status
 from agentforge.evolve.rundir import RunDir
-from agentforge.evolve.status import run_status
 from agentforge.examples.offline_landscape import SKILLS
 from agentforge.llm.ledger import Ledger, ModelCall
 

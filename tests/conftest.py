@@ -57,6 +57,79 @@ def agent_image(docker_engine) -> str:
         _missing(str(exc))
 
 
+# Images that fixtures need beyond the agent runtime. They are built once, right after
+# collection and only for the tests selected, so that a first build (the Polyglot image:
+# ~1.7 GB, 10-25 min on 2 cores) runs outside every test's timeout, with its steps shown.
+_BUILT_AFTER_COLLECTION = {"toolchains_image": "toolchains", "polyglot_image": "polyglot",
+                           "agentforge_image": "agentforge"}
+IMAGE_BUILD_TIMEOUT = float(os.environ.get("AGENTFORGE_TEST_IMAGE_BUILD_TIMEOUT", 3600))
+"""Seconds the images of the session may take to build: a slow, loaded machine's time."""
+_image_builds: dict[str, str | BaseException] = {}
+
+
+def pytest_collection_finish(session):
+    selected = {f for item in session.items for f in getattr(item, "fixturenames", ())}
+    wanted = [name for fixture, name in _BUILT_AFTER_COLLECTION.items() if fixture in selected]
+    if not wanted or session.config.option.collectonly:
+        return
+    import threading
+
+    from agentforge.sandbox.images import build_images
+
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    say = reporter.write_line if reporter is not None else print
+    say(f"building the images these tests need: {', '.join(wanted)} (unless up to date)")
+
+    def build() -> None:
+        try:
+            _image_builds.update(build_images(wanted, log=say))
+        except BaseException as exc:  # reported by the fixture, on each test that needs it
+            _image_builds.update(dict.fromkeys(wanted, exc))
+
+    worker = threading.Thread(target=build, name="image-build", daemon=True)
+    worker.start()
+    worker.join(IMAGE_BUILD_TIMEOUT)
+    if worker.is_alive():
+        _image_builds.update(dict.fromkeys(wanted, TimeoutError(
+            f"building {', '.join(wanted)} took over {IMAGE_BUILD_TIMEOUT:.0f}s "
+            "(AGENTFORGE_TEST_IMAGE_BUILD_TIMEOUT); build them first with agentforge images "
+            f"build {' '.join(wanted)}")))
+
+
+def _built_image(name: str) -> str:
+    """The tag built after collection; the build's error on each test that needs it."""
+    from agentforge.errors import EngineUnavailable, ImageMissing
+
+    found = _image_builds.get(name)
+    if found is None:  # not seen at collection (a fixture asked for by another fixture)
+        from agentforge.sandbox.images import build_image
+
+        found = build_image(name, log=lambda _msg: None)
+    if isinstance(found, EngineUnavailable | ImageMissing):
+        _missing(str(found))
+    if isinstance(found, BaseException):
+        pytest.fail(f"the image {name} could not be built: {found}")
+    return found
+
+
+@pytest.fixture(scope="session")
+def toolchains_image(agent_image) -> str:
+    """The Go image (agent runtime + golang-go): about a minute the first time."""
+    return _built_image("toolchains")
+
+
+@pytest.fixture(scope="session")
+def polyglot_image(toolchains_image) -> str:
+    """The six-language image (Rust, Node + Jest, C++, Java on top of Go)."""
+    return _built_image("polyglot")
+
+
+@pytest.fixture(scope="session")
+def agentforge_image(agent_image) -> str:
+    """agentforge itself (the top-level Dockerfile): a few minutes the first time."""
+    return _built_image("agentforge")
+
+
 def pytest_collection_modifyitems(config, items):
     # Tests that use the docker fixtures are marked `docker` even if their author forgot.
     for item in items:

@@ -7,11 +7,16 @@ import is still a dependency). The checks:
   modules such as `errors` or `cli`), except the ones listed in `KNOWN_PACKAGE_CYCLES`;
   imports under `if TYPE_CHECKING:` count here too: a package naming another's types
   depends on it;
-- no cycle between the modules of `llm/`, where a module may name the types of the module
-  that drives it under `if TYPE_CHECKING:` (the handler names its `Gateway`): such an import
-  never runs, and the layers are what the running imports make;
+- no cycle between modules anywhere in agentforge (inside a package too, function-level
+  imports included), where a module may name the types of the module that drives it under
+  `if TYPE_CHECKING:` (the gateway's handler names its `Gateway`): such an import never runs,
+  and the layers are what the running imports make. `from package import module` is an edge
+  to the module (the package's `__init__` runs first, as for any submodule import);
+- no public name (class, function, constant) defined in two modules for two meanings
+  (`PUBLIC_NAME_CONVENTIONS` lists the deliberate repeats);
 - only `store/` creates tables (`create_all`), so the schema has one owner;
-- `sandbox/` and `store/` are foundations: they import only `errors` (and `paths`);
+- `sandbox/` and `store/` are foundations: they import only `errors` (and `paths`, and
+  `progress` for long steps);
 - `examples/` (the data behind examples/*.toml) sits on top: nothing else imports it.
 """
 
@@ -27,8 +32,8 @@ KNOWN_PACKAGE_CYCLES: set[frozenset[str]] = set()
 """Package cycles waiting for their fix, each with the issue that will break it."""
 
 
-def _module_name(path: Path) -> str:
-    parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
+def _module_name(path: Path, package: Path = PACKAGE) -> str:
+    parts = path.relative_to(package.parent).with_suffix("").parts
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
 
@@ -44,8 +49,10 @@ def _type_only(tree: ast.AST) -> set[int]:
     return guarded
 
 
-def _imported(tree: ast.AST, module: str, is_package: bool, type_only: bool) -> set[str]:
-    """Every agentforge module `module` names in an import statement (absolute or relative)."""
+def _imported(tree: ast.AST, module: str, is_package: bool, type_only: bool,
+              modules: frozenset[str] = frozenset()) -> set[str]:
+    """Every agentforge module `module` names in an import statement (absolute or relative);
+    `from package import module` names the module alone when `modules` holds it."""
     names: set[str] = set()
     skipped = set() if type_only else _type_only(tree)
     for node in ast.walk(tree):
@@ -60,20 +67,23 @@ def _imported(tree: ast.AST, module: str, is_package: bool, type_only: bool) -> 
                 base = ".".join(anchor + ([node.module] if node.module else []))
             else:
                 base = node.module or ""
-            names.add(base)
             # `from agentforge.llm import gateway` imports a module, not only a name.
-            names.update(f"{base}.{alias.name}" for alias in node.names)
+            submodules = {f"{base}.{alias.name}" for alias in node.names}
+            names.update(submodules)
+            if not submodules <= modules:
+                names.add(base)
     return {name for name in names if name == "agentforge" or name.startswith("agentforge.")}
 
 
-def module_graph(type_only: bool = True) -> dict[str, set[str]]:
+def module_graph(type_only: bool = True, package: Path = PACKAGE) -> dict[str, set[str]]:
     """Module -> the agentforge modules it imports (names that are not modules are dropped);
     `type_only=False` leaves out the imports under `if TYPE_CHECKING:`."""
-    files = {_module_name(path): path for path in PACKAGE.rglob("*.py")}
+    files = {_module_name(path, package): path for path in package.rglob("*.py")}
     graph: dict[str, set[str]] = {}
+    modules = frozenset(files)
     for module, path in files.items():
         tree = ast.parse(path.read_text(), filename=str(path))
-        targets = _imported(tree, module, path.name == "__init__.py", type_only)
+        targets = _imported(tree, module, path.name == "__init__.py", type_only, modules)
         graph[module] = {name for name in targets if name in files and name != module}
     return graph
 
@@ -142,9 +152,9 @@ def test_the_graph_sees_imports_of_every_kind():
     assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
     assert cycles({"a": {"b"}, "b": set()}) == []
     # A type named under `if TYPE_CHECKING:` is an edge, unless asked to leave those out.
-    assert "agentforge.llm.gateway" in graph["agentforge.llm.gateway_http"]
+    assert "agentforge.llm.gateway" in graph["agentforge.llm.gateway.http"]
     assert "agentforge.llm.gateway" not in module_graph(type_only=False)[
-        "agentforge.llm.gateway_http"]
+        "agentforge.llm.gateway.http"]
 
 
 def test_no_cycle_between_packages():
@@ -156,13 +166,27 @@ def test_no_cycle_between_packages():
         _describe(component, packages) for component in found)
 
 
-def test_no_cycle_inside_llm():
+def test_no_module_cycle_anywhere():
     graph = module_graph(type_only=False)
-    llm = {module: {t for t in targets if t.startswith("agentforge.llm.")}
-           for module, targets in graph.items() if module.startswith("agentforge.llm.")}
-    found = cycles(llm)
-    assert not found, "modules of llm/ import each other in a circle: " + "; ".join(
-        _describe(component, llm) for component in found)
+    found = cycles(graph)
+    assert not found, "modules import each other in a circle: " + "; ".join(
+        _describe(component, graph) for component in found)
+
+
+def test_the_module_graph_sees_a_cycle_inside_a_package_and_a_lazy_import(tmp_path):
+    """What the test above refuses: config -> (in a function) agent_ref -> rundir -> config."""
+    package = tmp_path / "agentforge"
+    (package / "evolve").mkdir(parents=True)
+    (package / "__init__.py").write_text("")
+    (package / "evolve" / "__init__.py").write_text("")
+    (package / "evolve" / "config.py").write_text(
+        "def seed():\n    from agentforge.evolve.agent_ref import parse\n")
+    (package / "evolve" / "agent_ref.py").write_text("from agentforge.evolve import rundir\n")
+    (package / "evolve" / "rundir.py").write_text("from agentforge.evolve.config import seed\n")
+    graph = module_graph(type_only=False, package=package)
+    assert cycles(graph) == [["agentforge.evolve.agent_ref", "agentforge.evolve.config",
+                              "agentforge.evolve.rundir"]]
+    assert "agentforge.evolve" not in graph["agentforge.evolve.agent_ref"]  # a module import
 
 
 def test_only_the_store_creates_tables():
@@ -186,7 +210,7 @@ def _is_table_create(node: ast.Attribute) -> bool:
 def test_sandbox_and_store_are_foundations():
     """What their READMEs promise: llm/ and the rest build on them, never the reverse."""
     packages = package_graph(module_graph())
-    assert packages["sandbox"] <= {"errors", "paths"}, packages["sandbox"]
+    assert packages["sandbox"] <= {"errors", "paths", "progress"}, packages["sandbox"]
     assert packages["store"] <= {"errors"}, packages["store"]
 
 
@@ -198,3 +222,73 @@ def test_example_data_sits_above_everything():
                        if "examples" in targets and source != "examples")
     assert not importers, f"these packages import agentforge.examples: {importers}"
     assert "evolve" in packages["examples"]  # the check sees the package at all
+
+
+PUBLIC_NAME_CONVENTIONS: dict[str, str] = {
+    "app": "each command module's Typer app, mounted by cli.py under the command's name",
+    "main": "a script's entry point (`python -m ...`)",
+    "NAME": "each operator module's registry name",
+    "METADATA": "each importer's name of the metadata file of the run it reads",
+    "log": "a module's own logger",
+    "T": "a module's own TypeVar",
+    "CONTAINER_DIR": "where the gateway's and the exec channel's socket folders appear in a "
+                     "sandbox, each read only inside its own module",
+    "SOCKET_NAME": "the socket file name of the gateway and of the exec channel, as above",
+    "FORWARDER_PORT": "the loopback port of the gateway's and the exec channel's forwarders",
+}
+"""Public names that several modules define on purpose, each with why it is not two meanings."""
+
+
+def _standalone(tree: ast.AST) -> bool:
+    """A file that runs without agentforge (inside a sandbox): it imports none of it."""
+    return not any(isinstance(node, ast.Import | ast.ImportFrom) and (
+        (isinstance(node, ast.ImportFrom) and (node.module or "").startswith("agentforge"))
+        or any(alias.name.startswith("agentforge") for alias in getattr(node, "names", [])))
+        for node in ast.walk(tree))
+
+
+def _is_command(node: ast.AST) -> bool:
+    """A Typer command function (`@app.command(...)`): named by its CLI verb, never imported."""
+    return any(isinstance(d, ast.Call) and isinstance(d.func, ast.Attribute)
+               and d.func.attr in ("command", "callback")
+               for d in getattr(node, "decorator_list", []))
+
+
+def public_definitions(package: Path = PACKAGE) -> dict[str, list[str]]:
+    """Public top-level name -> the modules that define it (classes, functions, constants)."""
+    defined: dict[str, list[str]] = defaultdict(list)
+    for path in sorted(package.rglob("*.py")):
+        tree = ast.parse(path.read_text(), filename=str(path))
+        if _standalone(tree) and path.name != "__init__.py":
+            continue
+        for node in tree.body:
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+                names = [] if _is_command(node) else [node.name]
+            elif isinstance(node, ast.Assign):
+                names = [t.id for t in node.targets if isinstance(t, ast.Name)]
+            elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
+                names = [node.target.id]
+            else:
+                names = []
+            for name in names:
+                if not name.startswith("_"):
+                    defined[name].append(_module_name(path, package))
+    return defined
+
+
+def test_no_public_name_means_two_things():
+    twice = {name: modules for name, modules in public_definitions().items()
+             if len(modules) > 1 and name not in PUBLIC_NAME_CONVENTIONS}
+    assert not twice, "public names defined in more than one module (rename one, or add the " \
+        "name to PUBLIC_NAME_CONVENTIONS saying why it means one thing): " + "; ".join(
+            f"{name}: {', '.join(modules)}" for name, modules in sorted(twice.items()))
+
+
+def test_the_name_check_sees_a_repeated_class(tmp_path):
+    package = tmp_path / "agentforge"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "a.py").write_text("import agentforge\n\n\nclass Check:\n    pass\n")
+    (package / "b.py").write_text("import agentforge\nCheck = 1\n_private = 2\n")
+    (package / "c.py").write_text("_private = 3\n")
+    assert public_definitions(package) == {"Check": ["agentforge.a", "agentforge.b"]}

@@ -3,7 +3,8 @@
     from agentforge import load_agent
     agent = load_agent("runs/demo@best")          # or an export, or an agent directory
     result = agent.solve("./myrepo", "Fix add() in calc.py", model="openai:gpt-4o-mini")
-    result.patch, result.trajectory_path, result.cost_usd, result.stop_reason
+    result.patch, result.trajectory, result.cost_usd, result.stop_reason
+    agent.solve(..., out="runs/one")              # keeps the trajectory's folder and ledger
 
 `solve` is what `agentforge agent run` does: the agent runs in a Docker sandbox and reaches
 the model only through the gateway (which holds the key and books the cost).
@@ -11,35 +12,40 @@ the model only through the gateway (which holds the key and books the cost).
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import tempfile
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-from agentforge.agent_runner import AgentSpec
-from agentforge.evolve.agent_ref import ResolvedAgent, resolve_runnable_agent
+from agentforge.agent_contract import AgentSpec
+from agentforge.evolve.rundir.agent_ref import ResolvedAgent, resolve_runnable_agent
 
 
 @dataclass
 class Solution:
-    """What one `solve` left: the patch, where the trajectory is, cost, why it stopped."""
+    """What one `solve` left: the patch, the trajectory, cost, why it stopped."""
 
     patch: str
+    trajectory: dict | None
+    """The agent's trajectory.json."""
     trajectory_path: Path | None
+    """Where it is kept (None when `solve` was given no `out` folder: nothing is kept)."""
     cost_usd: float
     tokens: int
     stop_reason: str | None
     exit_code: int
     timed_out: bool
     duration: float
-    out_dir: Path
+    out_dir: Path | None
+    """The folder with the trajectory's files, the patch and the ledger (None: not kept)."""
     usage: dict
     """The agent's own account of its model use (its trajectory's `usage`)."""
 
 
 @dataclass
-class TestReport:
+class OwnTestsReport:
     """The verdict of an agent's own test suite (run in a sandbox, scripted model)."""
 
     __test__ = False  # not a pytest class
@@ -53,7 +59,7 @@ class TestReport:
 def solve_in_sandbox(spec: AgentSpec, repo: Path, problem: str, *, model: str, out: Path,
                      strategy: str | None = None, timeout: float = 1800.0) -> Solution:
     """Run the agent on a copy of `repo` in a sandbox, the model through the gateway."""
-    from agentforge.agent_runner import run_agent
+    from agentforge.agent_contract import run_agent
     from agentforge.llm.gateway import Gateway
     from agentforge.llm.ledger import Ledger
     from agentforge.llm.spec import resolve_endpoint
@@ -73,7 +79,7 @@ def solve_in_sandbox(spec: AgentSpec, repo: Path, problem: str, *, model: str, o
     (out / "patch.diff").write_text(result.patch, encoding="utf-8")
     spend = ledger.spend(run_id=run_id)
     trajectory = out / "out" / "trajectory.json"
-    return Solution(patch=result.patch,
+    return Solution(patch=result.patch, trajectory=result.trajectory,
                     trajectory_path=trajectory if trajectory.is_file() else None,
                     cost_usd=spend.cost_usd, tokens=spend.tokens,
                     stop_reason=result.stop_reason, exit_code=result.exit_code,
@@ -116,21 +122,26 @@ class Agent:
     def solve(self, repo: str | Path, problem: str | Path, *, model: str,
               timeout: float = 1800.0, strategy: str | None = None,
               out: str | Path | None = None) -> Solution:
-        """Solve `problem` (text, or a Path to a file) in `repo`; the agent runs sandboxed."""
+        """Solve `problem` (text, or a Path to a file) in `repo`; the agent runs sandboxed.
+        Its files are kept in `out` when given; without it nothing is left on disk (the
+        result holds the patch and the trajectory)."""
         text = problem.read_text(encoding="utf-8") if isinstance(problem, Path) else problem
-        folder = Path(out) if out is not None else Path(
-            tempfile.mkdtemp(prefix=f"agentforge-{self.name}-"))
-        return solve_in_sandbox(self.spec, Path(repo), text, model=model, out=folder,
-                                strategy=strategy, timeout=timeout)
+        if out is not None:
+            return solve_in_sandbox(self.spec, Path(repo), text, model=model, out=Path(out),
+                                    strategy=strategy, timeout=timeout)
+        with tempfile.TemporaryDirectory(prefix=f"agentforge-{self.name}-") as folder:
+            solution = solve_in_sandbox(self.spec, Path(repo), text, model=model,
+                                        out=Path(folder), strategy=strategy, timeout=timeout)
+        return dataclasses.replace(solution, trajectory_path=None, out_dir=None)
 
-    def test(self, timeout: float = 300.0, pytest_args: list[str] | None = None) -> TestReport:
+    def test(self, timeout: float = 300.0, pytest_args: list[str] | None = None) -> OwnTestsReport:
         """Run the agent's own tests (or those `pytest_args` pick) in a sandbox."""
-        from agentforge.agent_runner import run_agent_tests
+        from agentforge.agent_contract import run_agent_tests
         from agentforge.sandbox import Sandbox, SandboxConfig
 
         with Sandbox(SandboxConfig(labels={"agentforge.role": "agent-tests"})) as box:
             result = run_agent_tests(box, self.spec, timeout=timeout, pytest_args=pytest_args)
-        return TestReport(ok=result.ok, exit_code=result.exit_code,
+        return OwnTestsReport(ok=result.ok, exit_code=result.exit_code,
                           duration=result.duration, output=result.output)
 
 

@@ -8,10 +8,10 @@
     DIR/README.md               how to run it sandboxed, and what unsandboxed means
     DIR/.git                    with --git: one commit per ancestor, messages from proposals
 
-An agent of agentforge's contract is made installable (`pip install DIR`): a pyproject.toml
-if it has none, a MANIFEST.in so that its data files (config.toml, prompts) install too, and
-a setup.py shim for pips without `wheel`. The manifest lists every file the export added or
-changed (its README section is prepended to the agent's README.md).
+An agent of agentforge's contract is made installable (`pip install DIR`) under a name of
+its own, after its run and node (agents/packaging.py). The manifest lists every file the
+export added or changed (its README section is prepended to the agent's README.md); an
+invalid node's export says so in the manifest (`status`, `reason`) and the README.
 """
 
 from __future__ import annotations
@@ -27,14 +27,15 @@ from pathlib import Path
 
 import jinja2
 
-from agentforge import __version__
 from agentforge.agents.lineage import Lineage, lineage_markdown, read_lineage
-from agentforge.evolve.agent_ref import (
+from agentforge.agents.packaging import install_names, make_installable
+from agentforge.evolve.rundir.agent_ref import (
     AGENTFORGE_CONTRACT,
     AgentRefError,
     ResolvedAgent,
     resolve_agent,
 )
+from agentforge.version import __version__
 
 FORMAT_VERSION = 1
 MANIFEST = "agentforge-agent.json"
@@ -60,7 +61,7 @@ def export_agent(ref: str | Path, out: Path, *, git: bool = False) -> Path:
         if git:
             _git_commit(out, f"agent {agent.path.name}")
     source = file_hashes(out)  # the agent's own files, before the export adds its own
-    _packaging(agent, out)
+    _packaging(agent, lineage, out)
     if lineage is not None:
         (out / "LINEAGE.md").write_text(lineage_markdown(lineage), encoding="utf-8")
         (out / "lineage.patch").write_text(_whole_change(agent, lineage), encoding="utf-8")
@@ -76,11 +77,11 @@ def build_manifest(agent: ResolvedAgent, lineage: Lineage | None, folder: Path,
                    source: dict[str, str] | None = None) -> dict:
     """The manifest of an agent folder (what agentforge-agent.json holds); `source`: the
     hashes of the agent's own files, to tell what the export added or changed."""
-    from agentforge.agent_runner import load_agent
+    from agentforge.agent_contract import load_agent_spec
 
     spec = None
     if agent.contract == AGENTFORGE_CONTRACT and (folder / "agent.toml").is_file():
-        spec = load_agent(folder)
+        spec = load_agent_spec(folder)
     data: dict = {
         "format_version": FORMAT_VERSION, "agentforge_version": __version__,
         "exported_at": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -89,7 +90,12 @@ def build_manifest(agent: ResolvedAgent, lineage: Lineage | None, folder: Path,
         "run_id": None, "node_id": None, "external_id": agent.external_id,
         "commit": agent.commit, "ancestors": [], "scores": None, "models": {},
         "seed": {"kind": "folder", "path": str(agent.path)}, "imported_from": None,
+        "status": agent.status, "reason": agent.reason,
+        "package": None,
     }
+    if spec is not None:
+        dist, module = install_names(agent, lineage, spec.name)
+        data["package"] = {"distribution": dist, "module": module}
     if lineage is not None:
         own = lineage.node
         data.update({
@@ -166,48 +172,59 @@ def _whole_change(agent: ResolvedAgent, lineage: Lineage) -> str:
     return repo.repo.git.diff("--binary", root, own) + "\n" if root != own else ""
 
 
-def _packaging(agent: ResolvedAgent, out: Path) -> None:
-    """Make an agentforge-contract agent pip-installable (files it lacks for that)."""
+def _packaging(agent: ResolvedAgent, lineage: Lineage | None, out: Path) -> None:
+    """Make an agentforge-contract agent pip-installable under a name of its own."""
     if agent.contract != AGENTFORGE_CONTRACT or not (out / "agent.toml").is_file():
         return
-    from agentforge.agent_runner import load_agent
+    from agentforge.agent_contract import load_agent_spec
 
-    spec = load_agent(out)
-    package = spec.entry.split(".")[0]
-    if not (out / "pyproject.toml").is_file() and not (out / "setup.py").is_file():
-        (out / "pyproject.toml").write_text(
-            f'[project]\nname = "{spec.name}-agent"\nversion = "0.1.0"\n'
-            f'description = "{spec.description or spec.name}"\nrequires-python = ">=3.11"\n'
-            f'\n[tool.setuptools]\npackages = ["{package}"]\n', encoding="utf-8")
-    if not (out / "setup.py").is_file():
-        # A shim so that toolchains without `wheel` (pip's legacy path) can install it too.
-        (out / "setup.py").write_text("from setuptools import setup\n\nsetup()\n",
-                                      encoding="utf-8")
-    if not (out / "MANIFEST.in").is_file():
-        # Data files (config.toml, prompt templates) are part of the agent: install them.
-        (out / "MANIFEST.in").write_text(
-            f"graft {package}\nglobal-exclude *.py[cod] __pycache__\n", encoding="utf-8")
+    spec = load_agent_spec(out)
+    dist, module = install_names(agent, lineage, spec.name)
+    make_installable(out, spec.entry.split(".")[0], dist, module, _description(agent, lineage,
+                                                                              spec.description))
+
+
+def _description(agent: ResolvedAgent, lineage: Lineage | None, own: str | None) -> str:
+    """One line for the package index: which node of which run, and what it changed."""
+    if lineage is None:
+        return own or agent.path.name
+    text = f"agentforge agent: node {lineage.node_id} of run {lineage.run_id}"
+    if _invalid(agent):
+        text = f"INVALID {text} ({agent.status})"
+    summary = " ".join((lineage.node.summary or "").split())
+    return f"{text}: {summary}"[:300] if summary else text
+
+
+def _invalid(agent: ResolvedAgent) -> bool:
+    """A node its run refused (invalid, failed): exported for inspection, not for use."""
+    from agentforge.store.records import NOT_RUNNABLE
+
+    return agent.status in {status.value for status in NOT_RUNNABLE}
 
 
 def _write_readme(agent: ResolvedAgent, lineage: Lineage | None, out: Path) -> None:
     """README.md: how to run the export; the agent's own README follows it."""
-    from agentforge.agent_runner import load_agent
+    from agentforge.agent_contract import load_agent_spec
 
-    spec = load_agent(out) if (out / "agent.toml").is_file() else None
+    spec = load_agent_spec(out) if (out / "agent.toml").is_file() else None
     if lineage is not None:
         origin = (f"Node {lineage.node_id} of run `{lineage.run_id}` "
                   f"(validation score {lineage.node.validation_score}, "
                   f"{lineage.node.validation_tasks} tasks).")
     else:
         origin = f"Exported from the folder `{agent.path}`."
+    if _invalid(agent):
+        origin += (f"\n\n**This node is {agent.status} in its run** ({agent.reason}): it is "
+                   "exported for inspection, not for use; expect it to fail.")
     template = jinja2.Environment(
         loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
         undefined=jinja2.StrictUndefined, keep_trailing_newline=True,
     ).get_template("export_readme.md")
     name = spec.name if spec else f"{agent.contract.upper()} agent {agent.external_id or ''}"
+    dist, module = install_names(agent, lineage, spec.name) if spec else ("", "")
     text = template.render(name=name.strip(), origin=origin,
                            contract=agent.contract, folder=str(out),
-                           entry=spec.entry if spec else "")
+                           entry=spec.entry if spec else "", dist=dist, module=module)
     readme = out / "README.md"
     if readme.is_file():
         text += "\n---\n\n" + readme.read_text(encoding="utf-8")

@@ -6,7 +6,7 @@ import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from agentforge.evolve.agent_ref import ResolvedAgent
+from agentforge.evolve.rundir.agent_ref import ResolvedAgent
 
 
 @dataclass
@@ -60,9 +60,8 @@ def read_lineage(agent: ResolvedAgent) -> Lineage:
     store = rundir.open_store()
     try:
         run = store.get_run(agent.run_id)
-        nodes = {n.id: n for n in store.list_nodes(agent.run_id)}
-        valid = {s.id: s for s in store.node_summaries(agent.run_id, bench.validation_split)}
-        held = {s.id: s for s in store.node_summaries(agent.run_id, bench.held_out_split)}
+        nodes = {row.id: row for row in store.node_rows(
+            agent.run_id, bench.validation_split, bench.held_out_split)}
         finished = store.list_evaluations(agent.run_id, finished=True, node_id=agent.node_id)
     finally:
         store.close()
@@ -70,10 +69,9 @@ def read_lineage(agent: ResolvedAgent) -> Lineage:
     while cursor is not None:
         chain.insert(0, nodes[cursor])
         cursor = nodes[cursor].parent_id
-    steps = [Step(node_id=n.id, commit=n.commit, summary=_summary(n.proposal_json),
-                  external_id=n.external_id, validation_score=valid[n.id].score,
-                  validation_tasks=valid[n.id].evaluated_tasks,
-                  held_out_score=held[n.id].score, held_out_tasks=held[n.id].evaluated_tasks)
+    steps = [Step(node_id=n.id, commit=n.commit, summary=n.summary, external_id=n.external_id,
+                  validation_score=n.score, validation_tasks=n.evaluated_tasks,
+                  held_out_score=n.held_out_score, held_out_tasks=n.held_out_tasks)
              for n in chain]
     root = chain[0]
     seed = (json.loads(root.origin_json) if root.origin_json
@@ -88,13 +86,6 @@ def read_lineage(agent: ResolvedAgent) -> Lineage:
         held_out_task_ids=sorted({e.task_id for e in finished
                                   if e.split == bench.held_out_split}),
         models=models, seed=seed, imported_from=imported)
-
-
-def _summary(proposal_json: str | None) -> str | None:
-    if not proposal_json:
-        return None
-    proposal = json.loads(proposal_json)
-    return proposal.get("summary") if isinstance(proposal, dict) else None
 
 
 def lineage_markdown(lineage: Lineage) -> str:

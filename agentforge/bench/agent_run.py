@@ -2,7 +2,7 @@
 
 The sandbox (image, limits, the gateway grant, the task's snapshot) is set up here; the
 contract itself (install, baseline commit, `python -m <entry> --repo --problem --out`, diff,
-trajectory) is agentforge.agent_runner's. For a retry (pass@2) the previous attempt's patch
+trajectory) is agentforge.agent_contract's. For a retry (pass@2) the previous attempt's patch
 is applied on top of a first baseline, so the returned patch holds both attempts.
 
 A task whose repo lives in its image (`agent_image` set, no `repo_dir`: SWE-bench) runs in
@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
-from agentforge import agent_runner
+from agentforge import agent_contract
 from agentforge.bench.images import resolve_task_image
 from agentforge.bench.protocol import BenchError
 from agentforge.bench.task import Task
@@ -37,6 +37,10 @@ class ModelGrant(Protocol):
     def apply(self, config: SandboxConfig) -> SandboxConfig: ...
 
     def start_forwarder(self, sandbox: Sandbox) -> None: ...
+
+    def revoke(self) -> None:
+        """End the grant: its key is refused and its socket closed from now on."""
+        ...
 
 
 @dataclass
@@ -65,20 +69,20 @@ def run_agent_on_task(
     timeout: float = 1800.0,
     start_patch: str = "",
     grant: ModelGrant | None = None,
-    max_trajectory_bytes: int = agent_runner.DEFAULT_MAX_BYTES,
+    max_trajectory_bytes: int = agent_contract.DEFAULT_MAX_BYTES,
 ) -> TaskAttempt:
     """Run the agent on the task's snapshot (plus `start_patch`) and return its patch.
 
     With a gateway `grant`, the sandbox gets the gateway's socket, the per-sandbox key and
     a loopback forwarder, so the agent reaches the model at OPENAI_BASE_URL and nowhere else.
     """
-    agent = agent_runner.load_agent(Path(agent_dir))
+    agent = agent_contract.load_agent_spec(Path(agent_dir))
     # In its own image the agent works in /workspace (made for uid 1000); paths in the
     # patch are relative to the repo, so grading may place it elsewhere (SWE-bench: /testbed).
     # When the repo lives in the task's image instead (no snapshot), it stays there and the
     # agent's tools act on it through an exec channel.
     remote = task.agent_image is not None and task.repo_dir is None
-    agent_workdir = agent_runner.REPO_DIR if task.agent_image else task.workdir
+    agent_workdir = agent_contract.REPO_DIR if task.agent_image else task.workdir
     workdir = task.workdir if remote else agent_workdir
     config = SandboxConfig(
         image=resolve_task_image(task.agent_image or task.image),
@@ -108,7 +112,7 @@ def run_agent_on_task(
         repo_box = task_box or box
         if task.repo_dir is not None:
             box.copy_in(task.repo_dir, workdir)
-        first_base = agent_runner.prepare_repo(repo_box, workdir)
+        first_base = agent_contract.prepare_repo(repo_box, workdir)
         if start_patch.strip():
             repo_box.write_files("/task", {"start.diff": start_patch})
             applied = repo_box.exec("git apply --whitespace=nowarn /task/start.diff",
@@ -116,10 +120,10 @@ def run_agent_on_task(
             if not applied.ok:
                 raise BenchError(f"cannot restore the previous attempt: {applied.output[-300:]}")
         trajectory_dir.mkdir(parents=True, exist_ok=True)
-        run = agent_runner.run_agent(box, agent, problem, repo=workdir, timeout=timeout,
+        run = agent_contract.run_agent(box, agent, problem, repo=workdir, timeout=timeout,
                                      env=env, trajectory_dir=trajectory_dir, task_box=task_box,
                                      max_trajectory_bytes=max_trajectory_bytes)
-        patch = (agent_runner.repo_patch(repo_box, first_base, workdir)
+        patch = (agent_contract.repo_patch(repo_box, first_base, workdir)
                  if start_patch.strip() else run.patch)
     ended = (f"timed out after {run.duration:.0f}s" if run.timed_out
              else f"exit code {run.exit_code}")

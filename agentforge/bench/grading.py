@@ -23,6 +23,7 @@ from agentforge.bench.patches import (
     PatchRules,
     accept_patch,
 )
+from agentforge.bench.runner_registry import runner_for
 from agentforge.bench.runners import (
     GRADING_DIR,
     PASSED,
@@ -30,7 +31,6 @@ from agentforge.bench.runners import (
     TEST_USER,
     Runner,
     TestReport,
-    runner_for,
 )
 from agentforge.bench.task import CheckKind, Outcome, Prediction, Task, TaskResult
 from agentforge.errors import AgentforgeError

@@ -7,7 +7,7 @@ from functools import cached_property
 from pathlib import Path
 
 from agentforge.bench.grading import grade_in_sandbox
-from agentforge.bench.protocol import BenchError, TaskCatalog
+from agentforge.bench.protocol import BenchDataMissing, BenchError, TaskCatalog
 from agentforge.bench.split import hash_split
 from agentforge.bench.task import Check, CheckKind, Prediction, Task, TaskResult
 from agentforge.paths import benchmarks_dir
@@ -25,8 +25,8 @@ class LocalBenchmark(TaskCatalog):
         self.root = root.parent if root.name == "tasks" else root
         self.max_attempts = attempts
         if not (self.root / "tasks").is_dir():
-            raise BenchError(
-                f"no bundled tasks under {self.root / 'tasks'}; "
+            raise BenchDataMissing(
+                f"no tasks under {self.root / 'tasks'}; "
                 f"generate them with: python benchmarks/local/generate.py"
             )
 

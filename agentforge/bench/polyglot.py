@@ -22,7 +22,7 @@ from pathlib import Path
 from agentforge.bench.grading import grade_in_sandbox
 from agentforge.bench.named_lists import named_lists
 from agentforge.bench.patches import diff_files
-from agentforge.bench.protocol import BenchError, TaskCatalog
+from agentforge.bench.protocol import BenchDataMissing, BenchError, TaskCatalog
 from agentforge.bench.split import hash_split
 from agentforge.bench.task import Check, CheckKind, Prediction, Task, TaskResult
 
@@ -52,9 +52,9 @@ class PolyglotBenchmark(TaskCatalog):
     ) -> None:
         self.source = Path(source) if source is not None else CACHE_DIR
         if not self.source.is_dir():
-            raise BenchError(
-                f"no polyglot-benchmark checkout at {self.source}; pass --source DIR or run "
-                f"`agentforge bench fetch polyglot` on a machine with internet"
+            raise BenchDataMissing(
+                f"no polyglot-benchmark checkout at {self.source} (`agentforge bench fetch "
+                f"polyglot` clones one, on a machine with internet)"
             )
         if attempts not in (1, 2):
             raise BenchError(f"polyglot supports pass@1 or pass@2, got attempts={attempts}")

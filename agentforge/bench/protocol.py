@@ -12,6 +12,11 @@ class BenchError(AgentforgeError):
     """A benchmark, subset, split or task cannot be found or read."""
 
 
+class BenchDataMissing(BenchError):
+    """The benchmark's data is not where its source points. The message says what is
+    missing; the caller adds how to give a source (`--source`, or a run's benchmark.source)."""
+
+
 class Benchmark(Protocol):
     """A set of tasks with named subsets, a validation/held-out split, and a grader."""
 

@@ -2,8 +2,8 @@
 
 A `Runner` turns a task into a command that ignores the repository's runner configuration
 (pytest with the grader's own ini file and guard plugin, an isolated interpreter and no
-working directory on sys.path; `go test -json` with repo-local Go settings switched off),
-reads the per-test report it leaves, and names the tests the hidden tests define, so the
+working directory on sys.path; Go in go_grading.py), reads the per-test report the outcome
+driver keeps (outcome_channel.py), and names the tests the hidden tests define, so the
 grader can demand that every one of them ran and passed. Printed lines never count.
 """
 
@@ -154,22 +154,3 @@ def python_test_ids(rel: str, source: str) -> list[str]:
                     if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef))
                     and item.name.startswith("test")]
     return ids
-
-
-def _registry() -> dict[str, Runner]:
-    # The Polyglot-only runners live in polyglot_runners.py (which imports this module).
-    from agentforge.bench.go_grading import GoRunner
-    from agentforge.bench.polyglot_runners import (
-        CargoRunner,
-        CMakeRunner,
-        JestRunner,
-        JUnitRunner,
-    )
-
-    return {"python": PytestRunner(), "go": GoRunner(), "javascript": JestRunner(),
-            "rust": CargoRunner(), "java": JUnitRunner(), "cpp": CMakeRunner()}
-
-
-def runner_for(task: Task) -> Runner | None:
-    """The framework-owned runner of a task's language, if it has one (by task.language)."""
-    return _registry().get(task.language)

@@ -17,7 +17,7 @@ from swebench.image_builder.constants import CONTAINER_WORKDIR
 
 from agentforge.bench.images import resolve_task_image
 from agentforge.bench.named_lists import named_lists
-from agentforge.bench.protocol import BenchError, TaskCatalog
+from agentforge.bench.protocol import BenchDataMissing, BenchError, TaskCatalog
 from agentforge.bench.split import hash_split
 from agentforge.bench.swebench_guard import (
     GUARD_REPORT,
@@ -66,9 +66,9 @@ class SWEBenchBenchmark(TaskCatalog):
         try:
             rows = load_swebench_dataset(self.dataset, self.dataset_split)
         except Exception as exc:  # the loader raises anything from HTTP errors to KeyError
-            raise BenchError(
+            raise BenchDataMissing(
                 f"cannot load SWE-bench rows from {self.dataset!r} ({type(exc).__name__}: {exc}); "
-                f"give --source a local .json/.jsonl file, or a dataset name on a machine "
+                f"its source must be a local .json/.jsonl file, or a dataset name on a machine "
                 f"that reaches the Hugging Face hub"
             ) from exc
         return {row["instance_id"]: dict(row) for row in rows}

@@ -21,7 +21,7 @@ AGENT = typer.Argument(None, metavar="AGENT",
 
 def _agent(ref: str | None):
     """The AgentSpec a reference names (the seed agent when none is given)."""
-    from agentforge.evolve.agent_ref import resolve_runnable_agent
+    from agentforge.evolve.rundir.agent_ref import resolve_runnable_agent
     from agentforge.paths import archive_dir
 
     return resolve_runnable_agent(ref or archive_dir() / "base")[1]
@@ -33,7 +33,7 @@ def test(
     timeout: float = typer.Option(300.0, help="Seconds the test suite may run."),
 ) -> None:
     """Run the agent's own tests in a sandbox with the scripted model; exit with pytest's code."""
-    from agentforge.agent_runner import run_agent_tests
+    from agentforge.agent_contract import run_agent_tests
     from agentforge.sandbox import Sandbox, SandboxConfig
 
     agent = _agent(agent_ref)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import subprocess
 import uuid
@@ -12,13 +13,14 @@ import typer
 
 from agentforge.bench import BenchError, benchmark_names, get_benchmark
 from agentforge.bench.named_lists import coverage_warning, named_lists
+from agentforge.bench.protocol import BenchDataMissing
 from agentforge.bench.report import build_report, read_predictions, write_predictions, write_report
-from agentforge.bench.runner import RunOptions, dump_results, grade_predictions, run_benchmark
+from agentforge.bench.run import RunOptions, dump_results, grade_predictions, run_benchmark
 
 app = typer.Typer(help="Benchmarks: list, run an agent, grade predictions.", no_args_is_help=True)
 
 BENCHMARK = typer.Option(..., "--benchmark", "-b", help="local, polyglot or swebench.")
-TEST_TIMEOUT = typer.Option(
+TEST_TIMEOUT_OPTION = typer.Option(
     None, "--test-timeout", help="Polyglot: seconds per test run (default 180 as in Aider's "
     "harness; DGM's grades under 120).")
 SOURCE = typer.Option(
@@ -27,7 +29,21 @@ SOURCE = typer.Option(
 )
 
 
+def _source_hint(command):
+    """A command whose benchmark data is missing says that --source gives it."""
+
+    @functools.wraps(command)
+    def wrapped(*args, **kwargs):
+        try:
+            return command(*args, **kwargs)
+        except BenchDataMissing as exc:
+            raise BenchDataMissing(f"{exc}; give its location with --source") from exc
+
+    return wrapped
+
+
 @app.command("list")
+@_source_hint
 def list_benchmarks(
     benchmark: str = typer.Option(None, "--benchmark", "-b", help="Only this benchmark."),
     source: Path = SOURCE,
@@ -98,6 +114,7 @@ def _render(name: str, info: dict) -> str:
 
 
 @app.command()
+@_source_hint
 def run(
     benchmark: str = BENCHMARK,
     agent: str = typer.Option(
@@ -116,7 +133,7 @@ def run(
     attempts: int = typer.Option(1, "--attempts", min=1, max=2,
                                  help="2 = pass@2 (polyglot): one retry with the test output."),
     agent_timeout: float = typer.Option(1800, "--agent-timeout", help="Seconds per agent attempt."),
-    test_timeout: float = TEST_TIMEOUT,
+    test_timeout: float = TEST_TIMEOUT_OPTION,
 ) -> None:
     """Run an agent on each task in sandboxes; write preds.jsonl, report.json, trajectories."""
     options = {"attempts": attempts} if attempts != 1 else {}
@@ -130,7 +147,7 @@ def run(
         tasks = [bench.task(i) for i in instance_ids]
     if not tasks:
         raise BenchError(f"no tasks selected from {benchmark}; see `agentforge bench list`")
-    from agentforge.evolve.agent_ref import resolve_runnable_agent
+    from agentforge.evolve.rundir.agent_ref import resolve_runnable_agent
 
     agent_dir = resolve_runnable_agent(agent)[0].path
     run_options = RunOptions(agent_dir=agent_dir, model_name=model or agent_dir.name,
@@ -142,15 +159,16 @@ def run(
         access = gateway_for_run(model, out, run_id)
     else:
         access = nullcontext(None)
-    with access as grant_for:
+    with access as grants:
         results, predictions = run_benchmark(bench, tasks, run_options, workers=workers,
-                                             grant_for=grant_for)
+                                             grants=grants)
     write_predictions(out / "preds.jsonl", predictions)
     _finish(out, [t.instance_id for t in tasks], predictions, results,
             metric=f"pass@{bench.max_attempts}")
 
 
 @app.command()
+@_source_hint
 def grade(
     benchmark: str = BENCHMARK,
     predictions: Path = typer.Option(..., "--predictions", "-p", help="preds.jsonl (or .json)."),
@@ -158,7 +176,7 @@ def grade(
     source: Path = SOURCE,
     subset: str = typer.Option(None, "--subset", help="Count totals over this subset."),
     workers: int = typer.Option(1, "--workers", "-w", min=1, help="Tasks graded at the same time."),
-    test_timeout: float = TEST_TIMEOUT,
+    test_timeout: float = TEST_TIMEOUT_OPTION,
 ) -> None:
     """Grade existing predictions without running any agent."""
     bench = get_benchmark(benchmark, source=source, **_timeout_option(benchmark, test_timeout))

@@ -1,4 +1,4 @@
-"""The model for `bench run`: one gateway for the run, one grant (key, books) per task."""
+"""The model for `bench run`: one gateway for the run, one grant (key, books) per attempt."""
 
 from __future__ import annotations
 
@@ -6,13 +6,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from agentforge.bench.runner import GrantFor
-from agentforge.bench.task import Task
+from agentforge.bench.run import GrantScope
 
 
 @contextmanager
-def gateway_for_run(model_spec: str, out_dir: Path, run_id: str) -> Iterator[GrantFor]:
-    """Start a gateway to `model_spec` (ledger in out_dir/ledger.sqlite); yield grant_for(task)."""
+def gateway_for_run(model_spec: str, out_dir: Path, run_id: str) -> Iterator[GrantScope]:
+    """Start a gateway to `model_spec` (ledger in out_dir/ledger.sqlite); yield the attempts'
+    grant factory (each attempt's grant is booked to its task, revoked when it ends)."""
     from agentforge.llm.gateway import Gateway
     from agentforge.llm.ledger import Ledger
     from agentforge.llm.spec import resolve_endpoint
@@ -21,15 +21,5 @@ def gateway_for_run(model_spec: str, out_dir: Path, run_id: str) -> Iterator[Gra
     endpoint = resolve_endpoint(model_spec)
     ledger = Ledger(out_dir / "ledger.sqlite")
     with Gateway(endpoint, ledger) as gateway:
-        grants = []
-
-        def grant_for(task: Task):
-            grant = gateway.grant(run_id=run_id, task_id=task.instance_id, role="agent")
-            grants.append(grant)
-            return grant
-
-        try:
-            yield grant_for
-        finally:
-            for grant in grants:  # each attempt revokes its own; this catches any left over
-                grant.revoke()
+        yield lambda task: gateway.granted(run_id=run_id, task_id=task.instance_id,
+                                           role="agent")

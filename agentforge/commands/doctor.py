@@ -4,38 +4,27 @@ from __future__ import annotations
 
 import contextlib
 import shutil
-from dataclasses import dataclass
 from pathlib import Path
 
 import typer
 
+from agentforge.commands.doctor_check import DoctorCheck
 from agentforge.errors import AgentforgeError
 
 MIN_FREE_GB = 10.0
 
 
-@dataclass
-class Check:
-    """One check's outcome: a name, whether it passed, and what to do when it did not."""
-
-    name: str
-    ok: bool
-    detail: str
-    warning: bool = False
-    """Passed, but something the user should know about (not counted as a failure)."""
-
-
-def check_engine() -> Check:
+def check_engine() -> DoctorCheck:
     from agentforge.sandbox.engine import docker_client
 
     try:
         version = docker_client().version().get("Version", "?")
     except AgentforgeError as exc:
-        return Check("docker engine", False, str(exc))
-    return Check("docker engine", True, f"Docker {version}")
+        return DoctorCheck("docker engine", False, str(exc))
+    return DoctorCheck("docker engine", True, f"Docker {version}")
 
 
-def check_images() -> list[Check]:
+def check_images() -> list[DoctorCheck]:
     from agentforge.sandbox import images
 
     checks = []
@@ -43,28 +32,28 @@ def check_images() -> list[Check]:
         try:
             tag = images.find_built(name)
         except AgentforgeError as exc:
-            return [Check("images", False, str(exc))]
+            return [DoctorCheck("images", False, str(exc))]
         checks.append(
-            Check(f"image {name}", tag is not None,
+            DoctorCheck(f"image {name}", tag is not None,
                   tag or f"not built for the current sources: run `agentforge images build {name}`")
         )
     return checks
 
 
-def check_disk(path: Path = Path(".")) -> Check:
+def check_disk(path: Path = Path(".")) -> DoctorCheck:
     free_gb = shutil.disk_usage(path).free / 1e9
     ok = free_gb >= MIN_FREE_GB
     detail = f"{free_gb:.1f} GB free"
     if not ok:
         detail += (f"; at least {MIN_FREE_GB:.0f} GB are needed for images and run directories:"
                    " free space or prune old images (`docker image prune`)")
-    return Check("disk space", ok, detail)
+    return DoctorCheck("disk space", ok, detail)
 
 
 PROBE_DISK_LIMIT_MIB = 16
 
 
-def check_sandbox_disk(engine_ok: bool) -> Check:
+def check_sandbox_disk(engine_ok: bool) -> DoctorCheck:
     """Which mechanism bounds sandboxes' disk writes here, tried for real when possible."""
     from agentforge.sandbox import Sandbox, SandboxConfig
     from agentforge.sandbox.disk import NONE, choose, storage_opt_supported
@@ -74,15 +63,15 @@ def check_sandbox_disk(engine_ok: bool) -> Check:
     try:
         choice = choose(default)
     except AgentforgeError as exc:
-        return Check("sandbox disk limit", False, str(exc))
+        return DoctorCheck("sandbox disk limit", False, str(exc))
     if choice.mechanism == NONE:
-        return Check("sandbox disk limit", True, f"{choice.reason}; an agent can fill this "
+        return DoctorCheck("sandbox disk limit", True, f"{choice.reason}; an agent can fill this "
                      "machine's disk: run agentforge as root (loop disks) or set "
                      "AGENTFORGE_SANDBOX_DISK_LIMIT within the sandbox memory", warning=True)
     detail = f"{choice.mechanism}: {choice.reason}"
     image = find_built("agent-runtime") if engine_ok else None
     if image is None:
-        return Check("sandbox disk limit", True, detail + " (not tried: no engine or image)")
+        return DoctorCheck("sandbox disk limit", True, detail + " (not tried: no engine or image)")
     probe = SandboxConfig(image=image, disk_limit=f"{PROBE_DISK_LIMIT_MIB}m",
                           disk_mechanism=choice.mechanism)
     try:
@@ -90,9 +79,9 @@ def check_sandbox_disk(engine_ok: bool) -> Check:
             fill = box.exec(f"dd if=/dev/zero of=/workspace/fill bs=1M "
                             f"count={2 * PROBE_DISK_LIMIT_MIB} 2>&1", timeout=120)
     except AgentforgeError as exc:
-        return Check("sandbox disk limit", False, f"{choice.mechanism} failed here: {exc}")
+        return DoctorCheck("sandbox disk limit", False, f"{choice.mechanism} failed here: {exc}")
     if "No space left on device" not in fill.output:
-        return Check("sandbox disk limit", False, f"{choice.mechanism} did not stop a write "
+        return DoctorCheck("sandbox disk limit", False, f"{choice.mechanism} did not stop a write "
                      f"past {PROBE_DISK_LIMIT_MIB} MiB: {fill.output.strip()[-200:]}")
     detail += f"; tried: a write past {PROBE_DISK_LIMIT_MIB} MiB failed with ENOSPC"
     if storage_opt_supported():  # the driver says so; only creating a container tells
@@ -101,20 +90,20 @@ def check_sandbox_disk(engine_ok: bool) -> Check:
             pass
     root = ("bounded by --storage-opt size" if storage_opt_supported() else
             "NOT bounded (the storage driver takes no --storage-opt size)")
-    return Check("sandbox disk limit", True,
+    return DoctorCheck("sandbox disk limit", True,
                  f"{detail}; writable root filesystems (SWE-bench grading): {root}",
                  warning=not storage_opt_supported())
 
 
-def check_model() -> Check | None:
+def check_model() -> DoctorCheck | None:
     """Check the model named by $AGENTFORGE_MODEL_SPEC, if one is configured."""
     from agentforge.llm.check import configured_model_check
 
     result = configured_model_check()
-    return None if result is None else Check("model", *result)
+    return None if result is None else DoctorCheck("model", *result)
 
 
-def run_checks() -> list[Check]:
+def run_checks() -> list[DoctorCheck]:
     engine = check_engine()
     checks = [engine]
     if engine.ok:

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import socket
 
-from agentforge import __version__
-from agentforge.commands.doctor import Check
+from agentforge.commands.doctor_check import DoctorCheck
 from agentforge.errors import AgentforgeError
+from agentforge.version import __version__
 
 NODE_TIMEOUT_S = 120.0
 
@@ -44,20 +44,20 @@ def node_report(wanted: dict[str, str]) -> dict:
     return report
 
 
-def ray_checks(address: str, wanted: dict[str, str] | None = None) -> list[Check]:
+def ray_checks(address: str, wanted: dict[str, str] | None = None) -> list[DoctorCheck]:
     """One check for reaching the cluster, then one per live node."""
-    from agentforge.evolve.ray_work import alive_nodes, connect
+    from agentforge.evolve.workplaces.ray_driver import alive_nodes, connect
 
     try:
         ray = connect(address)
     except AgentforgeError as exc:
-        return [Check("ray cluster", False, str(exc))]
+        return [DoctorCheck("ray cluster", False, str(exc))]
     from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
     wanted = wanted_images() if wanted is None else wanted
     try:
         nodes = alive_nodes(ray)
-        checks = [Check("ray cluster", True, f"{address}: {len(nodes)} live node(s), Ray "
+        checks = [DoctorCheck("ray cluster", True, f"{address}: {len(nodes)} live node(s), Ray "
                         f"{ray.__version__}")]
         probe = ray.remote(node_report)
         pending = [(node, probe.options(num_cpus=0, max_retries=0, scheduling_strategy=
@@ -69,16 +69,16 @@ def ray_checks(address: str, wanted: dict[str, str] | None = None) -> list[Check
         ray.shutdown()
 
 
-def _node_check(ray, node: dict, ref) -> Check:
+def _node_check(ray, node: dict, ref) -> DoctorCheck:
     name = f"node {node.get('NodeManagerAddress')} ({node['NodeID'][:8]})"
     try:
         report = ray.get(ref, timeout=NODE_TIMEOUT_S)
     except Exception as exc:  # noqa: BLE001 - any failure of the probe is the node's finding
-        return Check(name, False, f"did not answer within {NODE_TIMEOUT_S:.0f} s: "
+        return DoctorCheck(name, False, f"did not answer within {NODE_TIMEOUT_S:.0f} s: "
                      f"{type(exc).__name__}: {str(exc)[:300]}")
     name = f"{name} {report['host']}"
     if "docker_error" in report:
-        return Check(name, False, report["docker_error"])
+        return DoctorCheck(name, False, report["docker_error"])
     problems = []
     if report["version"] != __version__:
         problems.append(f"agentforge {report['version']} there, {__version__} here: install "
@@ -88,5 +88,5 @@ def _node_check(ray, node: dict, ref) -> Check:
                         "images build` on that node, or load your registry's copies and tag "
                         "them agentforge/NAME:TAG with their labels intact)")
     if problems:
-        return Check(name, False, "; ".join(problems))
-    return Check(name, True, f"Docker {report['docker']}, every sandbox image present")
+        return DoctorCheck(name, False, "; ".join(problems))
+    return DoctorCheck(name, True, f"Docker {report['docker']}, every sandbox image present")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import time
 import traceback
 from pathlib import Path
@@ -35,8 +36,8 @@ def evolve(
     if ctx.invoked_subcommand is not None:
         return
     from agentforge.evolve.config import load_run_config
-    from agentforge.evolve.context import open_run
-    from agentforge.evolve.runlock import hold_run_lock
+    from agentforge.evolve.loop.context import open_run
+    from agentforge.evolve.rundir.lock import hold_run_lock
 
     overrides = list(overrides or [])
     if seed is not None:
@@ -57,32 +58,39 @@ def evolve(
         typer.echo(ctx.get_help())
         raise ConfigError("give --config FILE.toml and --run-dir DIR to start a run, "
                           "or --resume DIR to continue one")
-    typer.echo(f"watch it: agentforge web {target}", err=True)
+    started = False
     # The lock comes first: a resume rewrites config.json, and two processes would run the
     # same evaluations twice.
     try:
         with hold_run_lock(target, say=lambda line: typer.echo(line, err=True)), \
                 open_run(target, run_config, overrides if run_config is None else []) as run:
+            started = True
+            typer.echo(f"watch it: agentforge web {target}", err=True)
             _run_until_stopped(run, finalize_at_end, quiet)
-    except BaseException:
-        if run_config is not None and created:
-            _remove_if_only_lock(target)  # a refused start (e.g. a bad seed) leaves nothing
-        raise
+    finally:
+        if run_config is not None and created and not started:
+            _remove_refused_start(target, run_config)  # a refused start leaves nothing
     typer.echo(f"status: agentforge status {target}")
 
 
-def _remove_if_only_lock(run_dir: Path) -> None:
-    """Remove a run directory this command created if nothing but its lock file is in it."""
-    from agentforge.evolve.runlock import LOCK_NAME
+def _remove_refused_start(run_dir: Path, config) -> None:
+    """Remove the directory of a new run that never started (this command created it).
 
-    if run_dir.is_dir() and {p.name for p in run_dir.iterdir()} <= {LOCK_NAME}:
-        (run_dir / LOCK_NAME).unlink(missing_ok=True)
-        run_dir.rmdir()
+    The checks before the first write refuse almost every bad start; this catches the rest
+    (e.g. a Gateway that cannot start), so that the same command can simply be run again.
+    A run whose archive is a PostgreSQL database keeps its directory once written: the
+    database holds the run too, and `--resume` continues it.
+    """
+    from agentforge.evolve.rundir.lock import LOCK_NAME
+
+    if run_dir.is_dir() and (config.store is None
+                             or {p.name for p in run_dir.iterdir()} <= {LOCK_NAME}):
+        shutil.rmtree(run_dir, ignore_errors=True)
 
 
 def _seed_override(seed: str, resume: Path | None) -> str:
     """--seed as a seed_agent override, its run directory absolute (from the current one)."""
-    from agentforge.evolve.agent_ref import parse_agent_ref
+    from agentforge.evolve.rundir.refs import parse_agent_ref
 
     if resume is not None:
         raise ConfigError("--seed starts a new run: give it with --config and --run-dir, not "
@@ -94,8 +102,8 @@ def _seed_override(seed: str, resume: Path | None) -> str:
 
 def _run_until_stopped(run, finalize_at_end: bool, quiet: bool) -> None:
     """_run, with a second Ctrl-C, a full disk or an error ending the process at once."""
-    from agentforge.evolve.diskspace import disk_full_message, is_disk_full
-    from agentforge.evolve.stopping import ABORT_EXIT_CODE, end_run_now
+    from agentforge.evolve.loop.stopping import ABORT_EXIT_CODE, end_run_now
+    from agentforge.evolve.rundir.diskspace import disk_full_message, is_disk_full
 
     try:
         _run(run, finalize_at_end, quiet)
@@ -115,8 +123,9 @@ def _run_until_stopped(run, finalize_at_end: bool, quiet: bool) -> None:
 
 
 def _run(run, finalize_at_end: bool, quiet: bool) -> None:
-    from agentforge.evolve.finalize import finalize
-    from agentforge.evolve.run import EvolutionRun
+    from agentforge.evolve.evaluation.finalize import finalize
+    from agentforge.evolve.loop.run import EvolutionRun
+    from agentforge.evolve.report.status import FINISHED_REASONS, describe_end
 
     typer.echo(f"run {run.run_id} in {run.rundir.path}: {len(run.validation)} validation, "
                f"{len(run.held_out)} held-out tasks; selection {run.config.selection.name}",
@@ -128,18 +137,20 @@ def _run(run, finalize_at_end: bool, quiet: bool) -> None:
     with live_progress(run, quiet=quiet, plain=_printer) as progress:
         evolution = EvolutionRun(run, progress=progress)
         report = evolution.run()
-    typer.echo(f"stopped: {report.stop_reason} ({report.iterations} iterations, "
-               f"{report.evaluations} evaluations, {report.elapsed_s:.0f}s)", err=True)
+    finished = report.stop_reason in FINISHED_REASONS
+    typer.echo(f"run {describe_end('finished' if finished else 'stopped', report.stop_reason)}"
+               f": {report.iterations} iterations, {report.evaluations} evaluations, "
+               f"{report.elapsed_s:.0f}s", err=True)
     still = evolution.scheduler.in_flight()
     if still.evaluating or still.improving:
-        from agentforge.evolve.stopping import end_run_now
+        from agentforge.evolve.loop.stopping import end_run_now
 
         # Past drain_seconds: the steps still running are dropped now, not waited for.
         end_run_now(run, None, 0, f"{len(still.evaluating)} evaluation(s) and "
                     f"{len(still.improving)} self-improvement step(s) did not finish within "
                     f"budget.drain_seconds and were dropped; they run again with "
                     f"agentforge evolve --resume {run.rundir.path}")
-    if report.stop_reason not in ("exhausted", "iterations"):
+    if not finished:
         typer.echo(f"not finalized; continue with: agentforge evolve --resume {run.rundir.path}",
                    err=True)
         return
@@ -148,10 +159,12 @@ def _run(run, finalize_at_end: bool, quiet: bool) -> None:
 
 
 def _printer(run):
+    """The plain progress line: printed when it changes, and at least every 10 s."""
     from agentforge.evolve.selection.base import NoParentAvailable, best_by_score
-    from agentforge.store.tables import VALIDATED
+    from agentforge.progress import HEARTBEAT_SECONDS
+    from agentforge.store.records import VALIDATED
 
-    last: list[str] = [""]
+    last = {"line": "", "at": 0.0}
 
     def show(snapshot: dict) -> None:
         summaries = run.store.node_summaries(run.run_id,
@@ -168,9 +181,14 @@ def _printer(run):
                 f"spend ${spend.cost_usd:.4f}, {spend.tokens:,} tokens | "
                 f"improving {snapshot['improving'] or '-'} | evaluating [{evaluating}]"
                 f" +{snapshot['queued']} queued")
-        if line != last[0]:
-            last[0] = line
-            typer.echo(f"[{time.strftime('%H:%M:%S')}] {line}", err=True)
+        if snapshot.get("stopping"):
+            line = f"stopping, waiting for the steps in flight | {line}"
+        now = time.monotonic()
+        # Snapshots come about every 2 s: a gap stays under 10 s.
+        if line != last["line"] or now - last["at"] >= HEARTBEAT_SECONDS - 0.5:
+            last.update(line=line, at=now)
+            typer.echo(f"[{time.strftime('%H:%M:%S')}] {snapshot.get('elapsed_s', 0):.0f}s "
+                       f"{line}", err=True)
 
     return show
 
@@ -187,9 +205,9 @@ def _print_report(report: dict) -> None:
 @app.command("finalize")
 def finalize_command(run_dir: Path = typer.Argument(..., help="The run directory.")) -> None:
     """Re-score the run's top agents on the held-out split and write report.json."""
-    from agentforge.evolve.context import open_run
-    from agentforge.evolve.finalize import finalize
-    from agentforge.evolve.runlock import hold_run_lock
+    from agentforge.evolve.evaluation.finalize import finalize
+    from agentforge.evolve.loop.context import open_run
+    from agentforge.evolve.rundir.lock import hold_run_lock
 
     with hold_run_lock(run_dir, say=lambda line: typer.echo(line, err=True)), \
             open_run(run_dir) as run:

@@ -20,8 +20,8 @@ def build(
 ) -> None:
     """Build sandbox images, skipping those whose inputs have not changed."""
     specs = sandbox_images.image_specs()
-    for name in names or [n for n, s in specs.items() if s.built_by_default]:
-        sandbox_images.build_image(name, base_image, force=force, log=typer.echo)
+    chosen = names or [n for n, s in specs.items() if s.built_by_default]
+    sandbox_images.build_images(chosen, base_image, force=force, log=typer.echo)
 
 
 @app.command("list")

@@ -46,7 +46,7 @@ def import_hgm(
 
 
 def _report(plan, run_dir: Path) -> None:
-    from agentforge.evolve.status import run_status
+    from agentforge.evolve.report.status import run_status
 
     status = run_status(run_dir)
     failed = [n for n in status["nodes"] if n["status"] == "failed"]

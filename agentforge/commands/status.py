@@ -15,14 +15,13 @@ def status(
                                      help="Also list every finished evaluation."),
 ) -> None:
     """Show the state of an evolution run."""
-    from agentforge.evolve.status import run_status
+    from agentforge.evolve.report.status import describe_end, run_status
 
     data = run_status(run_dir, evaluations=evaluations)
     if as_json:
         typer.echo(json.dumps(data, indent=2))
         return
-    typer.echo(f"run {data['run_id']}: {data['status']}"
-               + (f" ({data['stop_reason']})" if data["stop_reason"] else "")
+    typer.echo(f"run {data['run_id']}: {describe_end(data['status'], data['stop_reason'])}"
                + (" — its process is gone: continue with agentforge evolve --resume "
                   f"{run_dir}" if data["status"] == "running" and not data["alive"] else ""))
     if data.get("imported_from"):

@@ -46,15 +46,45 @@ def web(
                               "of them) made by agentforge evolve --run-dir DIR")
     if token is None and host not in LOOPBACK:
         token = secrets.token_urlsafe(24)
-    shown = f"[{host}]" if ":" in host else host
-    url = f"http://{shown}:{port}/" + (f"?token={token}" if token else "")
+    query = f"?token={token}" if token else ""
+    urls = [f"http://{f'[{a}]' if ':' in a else a}:{port}/{query}" for a in _addresses(host)]
+    url = urls[0]
     typer.echo(f"agentforge web: serving {', '.join(str(f) for f in folders)} at {url}")
+    if urls[1:]:
+        typer.echo("  also at " + ", ".join(urls[1:]))
+    from agentforge.web.runs import RunCatalog
+
+    if not RunCatalog(folders).run_dirs():
+        typer.echo(f"no runs there yet: each run appears on the page once it starts "
+                   f"(agentforge evolve --config FILE --run-dir {folders[0]}/NAME)")
     if open_browser:
         import webbrowser
 
         webbrowser.open(url)
     uvicorn.run(create_app(folders, token=token), host=host, port=port, log_level="warning",
                 server_header=False, proxy_headers=False)
+
+
+def _addresses(host: str) -> list[str]:
+    """The addresses a browser can use for `host`: each of the machine's own IPv4 addresses
+    when it binds all of them (0.0.0.0, ::), else the host itself."""
+    if host not in ("0.0.0.0", "::"):
+        return [host]
+    import fcntl
+    import socket
+    import struct
+
+    found = []
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        for _index, name in socket.if_nameindex():
+            try:  # SIOCGIFADDR: the interface's IPv4 address
+                packed = fcntl.ioctl(probe.fileno(), 0x8915,
+                                     struct.pack("256s", name[:15].encode()))
+            except OSError:
+                continue
+            found.append(socket.inet_ntoa(packed[20:24]))
+    # Loopback last: the addresses worth copying to another machine come first.
+    return sorted(found, key=lambda address: address.startswith("127.")) or [host]
 
 
 @_export_app.command()

@@ -16,7 +16,7 @@ from pydantic import (
     model_validator,
 )
 
-from agentforge.errors import ConfigError, describe_validation_error
+from agentforge.errors import ConfigError, describe_error_entry
 from agentforge.llm.config import LLMConfig
 
 _STRICT = ConfigDict(extra="forbid", use_attribute_docstrings=True)
@@ -89,13 +89,15 @@ class EvaluationConfig(BaseModel):
     """Stages in order, e.g. 10 tasks, then 50 if the score is >= 0.4, then all (DGM's own
     lists and thresholds: see `Stage`)."""
     workers: int = Field(default=2, ge=1)
-    """Evaluations running at the same time."""
+    """Evaluations running at the same time (once the iteration budget is spent, the idle
+    self-improvement workers run evaluations too)."""
     executor: Literal["local", "ray"] = "local"
     """Where sandbox work runs: `local` (this machine's Docker engine) or `ray` (Ray tasks on
     a cluster: each node's own engine and gateway; see README "Running on a cluster")."""
     ray_address: str | None = None
     """The cluster of executor "ray": `auto` (the one `ray start` made here), `ray://host:port`
-    (Ray Client), or None for a private single-node cluster started by the run."""
+    (Ray Client), or None for a private single-node cluster started by the run (never one
+    that `ray start` or RAY_ADDRESS points to)."""
     ray_cpus_per_job: float = Field(default=1.0, gt=0)
     """CPUs Ray reserves for each job (an evaluation, implementation or validation)."""
     ray_memory_mb: int | None = Field(default=None, gt=0)
@@ -288,14 +290,55 @@ def merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def build_config(data: dict[str, Any], source: str = "the run configuration") -> RunConfig:
-    """Validate a config dict; the error names each bad field and what it accepts."""
+def build_config(data: dict[str, Any], source: str = "the run configuration",
+                 overrides: dict[str, Any] | None = None) -> RunConfig:
+    """Validate a config dict; the error names each bad field, what it accepts, and where the
+    value came from (`source`, or --set for the keys in `overrides`)."""
     try:
         return RunConfig.model_validate(data)
     except ValidationError as exc:
-        problems = describe_validation_error(exc, with_input=True)
-        raise ConfigError(f"{source} is invalid: {problems}. Fix these fields "
-                          "(see agentforge/evolve/config.py for every field).") from exc
+        by_origin: dict[str, list[str]] = {}
+        for error in exc.errors():
+            origin = "--set" if _set_by(error["loc"], overrides or {}) else source
+            by_origin.setdefault(origin, []).append(_describe(error))
+        problems = " ".join(f"{origin} is invalid: {'; '.join(lines)}."
+                            for origin, lines in by_origin.items())
+        raise ConfigError(f"{problems} Fix these fields (see agentforge/evolve/config.py "
+                          "for every field).") from exc
+
+
+def _set_by(loc: tuple, overrides: dict[str, Any]) -> bool:
+    """Whether the value at `loc` (or a table holding it) came from an override."""
+    node: Any = overrides
+    for part in loc:
+        if not isinstance(node, dict) or part not in node:
+            return False
+        node = node[part]
+        if not isinstance(node, dict):
+            return True
+    return bool(loc)
+
+
+def _describe(error: dict) -> str:
+    """One problem; an unknown key lists the keys its table takes."""
+    if error["type"] == "extra_forbidden":
+        path = ".".join(str(p) for p in error["loc"])
+        table = _model_at(error["loc"][:-1])
+        if table is not None:
+            where = ".".join(str(p) for p in error["loc"][:-1]) or "the top level"
+            return f"{path}: unknown key ({where} takes {', '.join(table.model_fields)})"
+    return describe_error_entry(error, with_input=True)
+
+
+def _model_at(loc: tuple) -> type[BaseModel] | None:
+    model: type[BaseModel] = RunConfig
+    for part in loc:
+        field = model.model_fields.get(part) if isinstance(part, str) else None
+        if field is None or not (isinstance(field.annotation, type)
+                                 and issubclass(field.annotation, BaseModel)):
+            return None
+        model = field.annotation
+    return model
 
 
 def load_run_config(path: Path | None, overrides: list[str] = ()) -> RunConfig:
@@ -309,14 +352,15 @@ def load_run_config(path: Path | None, overrides: list[str] = ()) -> RunConfig:
             data = tomllib.loads(path.read_text(encoding="utf-8"))
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"{path} is not valid TOML: {exc}") from exc
-    data = merge(data, parse_overrides(list(overrides)))
-    config = build_config(data, str(path) if path else "the run configuration")
+    extra = parse_overrides(list(overrides))
+    config = build_config(merge(data, extra), str(path) if path else "the run configuration",
+                          extra)
     return resolve_paths(config, path.parent if path is not None else Path.cwd())
 
 
 def _find_seed_ref(seed: Path, find) -> Path | None:
     """RUN_DIR@NODE with its run directory made absolute; None for a plain folder."""
-    from agentforge.evolve.agent_ref import parse_agent_ref
+    from agentforge.evolve.rundir.refs import parse_agent_ref
 
     ref = parse_agent_ref(seed)
     if ref.node is None:

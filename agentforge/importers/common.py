@@ -5,7 +5,8 @@ an `initial/` root; a node's code is the root's code plus its ancestors' patches
 The readers (dgm.py, hgm.py) turn a run into an `ImportPlan`; `write_imported_run` builds
 the run directory: the root committed from the base code, each attempt a commit on its
 parent's (a patch that does not apply makes a failed node, with git's reason, and the import
-goes on), per-task evaluations from the resolved / unresolved / empty-patch id lists, every
+goes on), per-task evaluations from the resolved / unresolved / empty-patch id lists (and the
+tasks the harness counted but listed in none, its errors, as failures: as its score does), every
 node's foreign id kept, and the run marked as an import (read-only for evolution).
 """
 
@@ -20,8 +21,7 @@ from pathlib import Path
 
 from agentforge.importers.records import ImportRefused
 from agentforge.store.errors import PatchDoesNotApply
-from agentforge.store.records import TaskResultData
-from agentforge.store.tables import NodeStatus
+from agentforge.store.records import NodeStatus, TaskResultData
 
 # Polyglot runs turn the checkout into the Polyglot agent before applying any patch.
 POLYGLOT_REMOVE = ("coding_agent.py", "utils/eval_utils.py", "utils/swe_log_parsers.py")
@@ -41,6 +41,11 @@ class ForeignNode:
     resolved: list[str] = field(default_factory=list)
     unresolved: list[str] = field(default_factory=list)
     empty_patch: list[str] = field(default_factory=list)
+    errored: list[str] = field(default_factory=list)
+    """Tasks the foreign harness counted (submitted) that none of the lists above names: its
+    evaluation errored. The foreign score counts them as failures, and so does the import."""
+    unnamed: int = 0
+    """Tasks it counted that could not be named either (no harness report, no predictions)."""
     failure: str | None = None
     """Why the attempt is a failed node (no metadata.json, not evaluated, ...); None: evaluated."""
     proposal: dict = field(default_factory=dict)
@@ -91,6 +96,21 @@ def parents_first(nodes: list[ForeignNode], root_id: str) -> list[ForeignNode]:
             ordered.append(node)
             pending.remove(node)
     return ordered
+
+
+def uncounted_notes(nodes: list[ForeignNode]) -> list[str]:
+    """A note per node whose foreign score counts tasks the import cannot name."""
+    notes = []
+    for node in nodes:
+        if node.unnamed:
+            named = len(node.resolved) + len(node.unresolved) + len(node.empty_patch) + len(
+                node.errored)
+            notes.append(
+                f"{node.external_id}: its harness counted {named + node.unnamed} tasks but "
+                f"names only {named} (no report or prediction names the other {node.unnamed}, "
+                f"errors of its harness): its score here is {len(node.resolved)}/{named}, "
+                f"where the foreign score is {len(node.resolved)}/{named + node.unnamed}")
+    return notes
 
 
 def write_imported_run(plan: ImportPlan, run_dir: Path) -> Path:
@@ -221,6 +241,9 @@ def _record(store, node_id: int, node: ForeignNode) -> None:
         outcomes[task_id] = (False, "unresolved")
     for task_id in node.empty_patch:
         outcomes[task_id] = (False, "empty patch")
+    for task_id in node.errored:
+        outcomes[task_id] = (False, "the evaluation errored in the foreign harness, which "
+                                    "counts it as a failure")
     for task_id in node.resolved:
         outcomes[task_id] = (True, None)
     for task_id, (resolved, reason) in outcomes.items():

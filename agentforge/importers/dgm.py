@@ -18,7 +18,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from agentforge.importers.common import ForeignNode, ImportPlan, is_polyglot_task, parents_first
+from agentforge.importers.common import (
+    ForeignNode,
+    ImportPlan,
+    is_polyglot_task,
+    parents_first,
+    uncounted_notes,
+)
 from agentforge.importers.records import ImportRefused, agent_files, read_json, read_json_records
 
 METADATA = "dgm_metadata.jsonl"
@@ -53,6 +59,7 @@ def read_dgm_run(run_dir: Path, base: Path | None, polyglot: bool | None = None)
     if polyglot is None:
         polyglot = detect_polyglot(run_dir, [root, *attempts])
     notes = [] if generations else [f"no {METADATA}: a partial run (generation 0 unfinished)"]
+    notes += uncounted_notes([root, *attempts])
     return ImportPlan(system="dgm", source=run_dir, base=base, base_files=agent_files(base),
                       polyglot=polyglot, root=root, nodes=parents_first(attempts, ROOT),
                       notes=notes)
@@ -105,7 +112,27 @@ def read_attempt(folder: Path, external_id: str) -> ForeignNode:
     node.resolved = list(performance["total_resolved_ids"])
     node.unresolved = list(performance["total_unresolved_ids"])
     node.empty_patch = list(performance["total_emptypatch_ids"])
+    node.errored, node.unnamed = _errored(folder, performance,
+                                          {*node.resolved, *node.unresolved, *node.empty_patch})
     return node
+
+
+def _errored(folder: Path, performance: dict, listed: set[str]) -> tuple[list[str], int]:
+    """Tasks the score counts (total_submitted_instances) that no id list names, the harness's
+    errors: named from its reports' error ids, else from the predictions it wrote; and how
+    many stay unnamed."""
+    submitted = performance.get("total_submitted_instances")
+    if not isinstance(submitted, int) or submitted <= len(listed):
+        return [], 0
+    found: set[str] = set()
+    for report in folder.glob("*.json"):  # the harness reports get_all_performance summed
+        data = read_json(report)
+        if isinstance(data, dict):
+            found.update(str(i) for key in ("error_ids", "incomplete_ids")
+                         for i in data.get(key) or [])
+    found.update(path.stem for path in folder.glob("predictions/*/*.json"))
+    errored = sorted(found - listed)[:submitted - len(listed)]
+    return errored, submitted - len(listed) - len(errored)
 
 
 def _why_not_evaluated(metadata: dict, patch: str | None) -> str:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-from agentforge.importers.common import ImportPlan, parents_first
+from agentforge.importers.common import ImportPlan, parents_first, uncounted_notes
 from agentforge.importers.dgm import ROOT, detect_polyglot, read_attempt
 from agentforge.importers.records import ImportRefused, agent_files, read_json_records
 
@@ -68,6 +68,7 @@ def read_hgm_run(run_dir: Path, base: Path | None = None,
     if polyglot is None:
         polyglot = detect_polyglot(run_dir, [root, *attempts])
     notes = [] if records else [f"no {METADATA}: a partial run (no expansion recorded)"]
+    notes += uncounted_notes([root, *attempts])
     return ImportPlan(system="hgm", source=run_dir, base=base, base_files=agent_files(base),
                       polyglot=polyglot, root=root, nodes=parents_first(attempts, ROOT),
                       notes=notes)

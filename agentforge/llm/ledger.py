@@ -16,7 +16,7 @@ from pathlib import Path
 
 from sqlalchemy import delete, func, insert
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, SQLModel, select
+from sqlmodel import Session, SQLModel, col, select
 
 from agentforge.llm.config import Price
 from agentforge.store.database import open_engine
@@ -46,6 +46,7 @@ class CallRecord:
     node_id: int | None = None
     task_id: str | None = None
     role: str | None = None
+    step_id: str | None = None
     model: str = ""
     endpoint: str = ""
     prompt_tokens: int = 0
@@ -76,17 +77,19 @@ class CacheEntry:
 
 @dataclass(frozen=True)
 class CallContext:
-    """Who a call is for: the run, node, task and role it is booked to."""
+    """Who a call is for: the run, node, task and role it is booked to, and the
+    self-improvement step it belongs to (evolve/step.py; None for an evaluation)."""
 
     run_id: str | None = None
     node_id: int | None = None
     task_id: str | None = None
     role: str | None = None
+    step_id: str | None = None
 
     def fields(self) -> dict:
         """The ModelCall fields this context fills."""
         return {"run_id": self.run_id, "node_id": self.node_id, "task_id": self.task_id,
-                "role": self.role}
+                "role": self.role, "step_id": self.step_id}
 
 
 @dataclass
@@ -104,10 +107,17 @@ class Spend:
         return self.prompt_tokens + self.completion_tokens
 
 
+def _reached(run_id: str) -> list:
+    """The calls of a run that reached the model: not cache hits, not budget refusals."""
+    return [ModelCall.run_id == run_id, ModelCall.cached == False,  # noqa: E712 - SQL
+            ModelCall.status != "budget_exceeded"]
+
+
 def request_hash(body: dict) -> str:
     """Cache key of a chat request: sha256 of its canonical JSON (model, messages, tools, …)."""
     canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(canonical.encode()).hexdigest()
+    # A lone surrogate (a "\\ud800" escape) is valid JSON but not UTF-8: keep it as it is.
+    return hashlib.sha256(canonical.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 class Ledger:
@@ -163,6 +173,35 @@ class Ledger:
         with Session(self.engine) as session:
             count, prompt, completion, cost = session.exec(query).one()
         return Spend(count or 0, prompt or 0, completion or 0, cost or 0.0)
+
+    def spend_by_step(self, run_id: str, step_ids: list[str] | None = None
+                      ) -> dict[str, Spend]:
+        """Totals per self-improvement step of the run (only `step_ids` when given)."""
+        query = select(ModelCall.step_id, func.count(ModelCall.id),
+                       func.sum(ModelCall.prompt_tokens), func.sum(ModelCall.completion_tokens),
+                       func.sum(ModelCall.cost_usd)).where(
+            *_reached(run_id), col(ModelCall.step_id).is_not(None))
+        if step_ids is not None:
+            query = query.where(col(ModelCall.step_id).in_(sorted(step_ids)))
+        return self._grouped(query.group_by(ModelCall.step_id))
+
+    def spend_by_node(self, run_id: str, node_ids: list[int] | None = None
+                      ) -> dict[int, Spend]:
+        """Totals per node of the calls outside any step (no diagnosis): its evaluations'
+        agent runs."""
+        query = select(ModelCall.node_id, func.count(ModelCall.id),
+                       func.sum(ModelCall.prompt_tokens), func.sum(ModelCall.completion_tokens),
+                       func.sum(ModelCall.cost_usd)).where(
+            *_reached(run_id), col(ModelCall.step_id).is_(None),
+            col(ModelCall.node_id).is_not(None), ModelCall.role != "diagnose")
+        if node_ids is not None:
+            query = query.where(col(ModelCall.node_id).in_(sorted(node_ids)))
+        return self._grouped(query.group_by(ModelCall.node_id))
+
+    def _grouped(self, query) -> dict:
+        with self.engine.connect() as connection:
+            return {key: Spend(count or 0, prompt or 0, completion or 0, cost or 0.0)
+                    for key, count, prompt, completion, cost in connection.execute(query)}
 
     def calls(self, *, run_id: str | None = None, node_id: int | None = None,
               task_id: str | None = None, role: str | None = None) -> list[ModelCall]:

@@ -86,13 +86,61 @@ def requested_cap(body: dict) -> int | None:
     return min(values) if values else None
 
 
-def count_field_problem(body: dict) -> str | None:
-    """Why `n` or a completion cap is not a positive integer, if one is not. A string "5000000"
-    or a float would slip past the budget's reservation, and lenient servers (vLLM's pydantic
-    models) coerce it into a real count upstream."""
+CONTENT_PART_TYPES = ("text", "refusal", "image_url", "input_audio")
+"""Message content parts the gateway forwards; their cost can be reserved (gateway/budget.py)."""
+
+
+def request_problem(body: dict) -> str | None:
+    """Why the gateway refuses a request before reserving or sending it (a 400), or None."""
+    return (_count_problem(body) or _shape_problem(body)
+            or next(filter(None, map(_part_problem, content_parts(body))), None))
+
+
+def content_parts(body: dict) -> list:
+    """Every content part of the request's messages (string contents have none)."""
+    parts = []
+    for message in body.get("messages") or []:
+        content = message.get("content") if isinstance(message, dict) else None
+        if isinstance(content, list):
+            parts.extend(content)
+    return parts
+
+
+def _count_problem(body: dict) -> str | None:
+    # A string "5000000" or a float would slip past the budget's reservation, and lenient
+    # servers (vLLM's pydantic models) coerce it into a real count upstream.
     for name in ("n", *TOKEN_PARAMS):
         value = body.get(name)
         if value is not None and (isinstance(value, bool) or not isinstance(value, int)
                                   or value < 1):
             return f"`{name}` must be a positive integer, got {value!r}"
+    return None
+
+
+def _shape_problem(body: dict) -> str | None:
+    # The fields the gateway itself reads must have the shape it reads them in.
+    messages = body.get("messages")
+    if not isinstance(messages, list) or not all(isinstance(m, dict) for m in messages):
+        return "`messages` must be a list of message objects"
+    expected = {"stream": bool, "stream_options": dict, "prediction": dict}
+    for name, kind in expected.items():
+        if body.get(name) is not None and not isinstance(body[name], kind):
+            return f"`{name}` must be a JSON {_JSON_NAMES[kind]}, got {body[name]!r:.80}"
+    return None
+
+
+_JSON_NAMES = {bool: "boolean", dict: "object"}
+
+
+def _part_problem(part) -> str | None:
+    kind = part.get("type") if isinstance(part, dict) else None
+    if kind not in CONTENT_PART_TYPES:
+        return (f"message content part of type {kind!r:.40} is not accepted (only "
+                f"{', '.join(CONTENT_PART_TYPES)}): its cost to the budget cannot be counted")
+    image = part.get("image_url")
+    url = image.get("url") if isinstance(image, dict) else None
+    if kind == "image_url" and not (isinstance(url, str) and url.startswith("data:")):
+        return ("an image part must carry its image as a data: URL (base64), in "
+                '{"image_url": {"url": "data:image/png;base64,..."}}; a link would have the '
+                "model's server fetch it from outside the sandbox")
     return None

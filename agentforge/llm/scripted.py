@@ -15,6 +15,7 @@ import argparse
 import contextlib
 import json
 import re
+import select
 import socket
 import sys
 import threading
@@ -31,7 +32,7 @@ CONDITIONS = (
 )
 RESPONSE_KEYS = (
     "content", "tool_calls", "finish_reason", "status", "error", "raw_body", "delay",
-    "cut_stream", "usage", "headers",
+    "cut_stream", "usage", "headers", "hang",
 )
 RULE_KEYS = ("name", "match", "respond", "max_uses", *CONDITIONS)
 DEFAULT_MODELS = ["scripted"]
@@ -296,6 +297,9 @@ class _Handler(BaseHTTPRequestHandler):
         self._answer(rule.get("respond") or {}, request, index)
 
     def _answer(self, respond: dict, request: dict, index: int) -> None:
+        if respond.get("hang"):
+            self._never_answer()
+            return
         if respond.get("delay"):
             time.sleep(float(respond["delay"]))
         status = int(respond.get("status", 200))
@@ -360,6 +364,17 @@ class _Handler(BaseHTTPRequestHandler):
         except (BrokenPipeError, ConnectionResetError):
             self.close_connection = True
 
+    def _never_answer(self) -> None:
+        """Send nothing until the client hangs up or the server closes (a model that hangs)."""
+        self.close_connection = True
+        while not self.server.closing.wait(0.1):
+            try:
+                readable, _, _ = select.select([self.connection], [], [], 0)
+                if readable and not self.connection.recv(1, socket.MSG_PEEK):
+                    return  # end of stream: the client gave up waiting
+            except OSError:
+                return
+
     def _hang_up(self) -> None:
         self.close_connection = True
         with contextlib.suppress(OSError):
@@ -376,8 +391,15 @@ class _ScriptedHTTPServer(ThreadingHTTPServer):
         self.script = script
         self.verbose = verbose
         self.requests: list[dict] = []
+        self.arrivals: list[float] = []
         self._lock = threading.Lock()
         self._ready_at = time.monotonic() + ready_after
+        self.closing = threading.Event()
+        """Set when the server closes: requests held by `hang` end then."""
+
+    def server_close(self) -> None:
+        self.closing.set()  # before the base class joins the handler threads
+        super().server_close()
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         # A client hanging up mid-answer is normal (timeouts, cut streams): no traceback.
@@ -387,6 +409,7 @@ class _ScriptedHTTPServer(ThreadingHTTPServer):
     def record(self, request: dict) -> None:
         with self._lock:
             self.requests.append(request)
+            self.arrivals.append(time.monotonic())
 
     def is_ready(self) -> bool:
         return time.monotonic() >= self._ready_at
@@ -418,6 +441,11 @@ class ScriptedServer:
     def requests(self) -> list[dict]:
         """Bodies of the chat requests received so far, in arrival order."""
         return self._httpd.requests
+
+    @property
+    def arrivals(self) -> list[float]:
+        """When each of `requests` arrived, in `time.monotonic()` seconds (same order)."""
+        return self._httpd.arrivals
 
     def start(self) -> ScriptedServer:
         """Serve in a daemon thread."""

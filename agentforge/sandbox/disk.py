@@ -193,7 +193,12 @@ def release_disk(name: str, volumes: list[str] | None = None) -> None:
     mount_point = folder / "mnt"
     if os.path.ismount(mount_point):
         # Lazy: a shell of ours still inside must not keep the space from being freed.
-        _run(["umount", "-l", str(mount_point)])
+        try:
+            _run(["umount", "-l", str(mount_point)])
+        except SandboxError:
+            if os.path.ismount(mount_point):
+                raise
+            # another process (a second run reaping) unmounted it first
     shutil.rmtree(folder, ignore_errors=True)
 
 
@@ -204,8 +209,13 @@ def leftover_disks() -> list[tuple[str, str]]:
         return []
     found = []
     for folder in sorted(root.iterdir()):
-        owner = folder / OWNER_FILE
-        found.append((folder.name, owner.read_text().strip() if owner.exists() else ""))
+        try:
+            owner = (folder / OWNER_FILE).read_text().strip()
+        except FileNotFoundError:  # not written yet, or the folder released meanwhile
+            owner = ""
+        except NotADirectoryError:
+            continue
+        found.append((folder.name, owner))
     return found
 
 

@@ -79,7 +79,10 @@ def reap_disks(*, everything: bool, dry_run: bool) -> list[ReapedContainer]:
     for volume in volumes:
         labels = volume.get("Labels") or {}
         owners.setdefault(labels["agentforge.disk-of"], labels)
-    live = {c.name for c in docker_client().containers.list(all=True, filters={"label": LABEL})}
+    # Names from the listing alone: inspecting each container would fail on one that another
+    # process removes meanwhile (two runs on one engine reap at their starts).
+    listed = api.containers(all=True, filters={"label": LABEL})
+    live = {name.lstrip("/") for container in listed for name in container.get("Names") or []}
     reaped = []
     for name, labels in sorted(owners.items()):
         if name in live or not (everything or not _owner_alive(labels)):

@@ -3,7 +3,7 @@
 from agentforge.store.consistency import archive_problems
 from agentforge.store.errors import PatchDoesNotApply, SchemaTooNew, StoreError
 from agentforge.store.protocol import Store
-from agentforge.store.records import NodeSummary, TaskResultData
+from agentforge.store.records import NodeStatus, NodeSummary, TaskResultData
 from agentforge.store.repo import AgentRepo
 from agentforge.store.sql import SqlStore
 from agentforge.store.tables import (
@@ -11,7 +11,6 @@ from agentforge.store.tables import (
     Evaluation,
     EvaluationArtefacts,
     Event,
-    NodeStatus,
     Run,
 )
 

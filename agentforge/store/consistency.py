@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections import Counter
 
 from agentforge.store.protocol import Store
+from agentforge.store.records import NOT_RUNNABLE, VALIDATED
 from agentforge.store.repo import AgentRepo
-from agentforge.store.tables import NOT_RUNNABLE, VALIDATED
 
 _NEEDS_COMMIT = VALIDATED
 _NEVER_PARENTS = NOT_RUNNABLE

@@ -22,6 +22,8 @@ class ModelCall(SQLModel, table=True):
     node_id: int | None = Field(default=None, index=True)
     task_id: str | None = Field(default=None, index=True)
     role: str | None = Field(default=None, index=True)  # diagnose | agent
+    # the self-improvement step the call belongs to (None: an evaluation, or older runs)
+    step_id: str | None = Field(default=None, index=True)
     model: str = ""
     endpoint: str = ""  # the upstream base URL (never a key)
     prompt_tokens: int = 0

@@ -16,6 +16,8 @@ from sqlmodel import SQLModel
 from agentforge.store.errors import SchemaTooNew
 
 Migration = Callable[[Connection], None]
+STEPS_BEFORE_V4 = "steps-before-v4"
+"""The step id that v4 gives the self-improvement calls of older runs (no node has it)."""
 
 
 def _add_agent_origins(conn: Connection) -> None:
@@ -31,8 +33,32 @@ def _add_node_operators(conn: Connection) -> None:
     conn.execute(text("ALTER TABLE agentnode ADD COLUMN second_parent_id INTEGER"))
 
 
+def _add_step_ids(conn: Connection) -> None:
+    """v3 -> v4: a node and every model call of the step that made it share a step id; the
+    node keeps the step's seconds."""
+    conn.execute(text("ALTER TABLE agentnode ADD COLUMN step_id VARCHAR"))
+    conn.execute(text("ALTER TABLE agentnode ADD COLUMN step_seconds FLOAT"))
+    conn.execute(text("CREATE INDEX ix_agentnode_step_id ON agentnode (step_id)"))
+    conn.execute(text("ALTER TABLE modelcall ADD COLUMN step_id VARCHAR"))
+    conn.execute(text("CREATE INDEX ix_modelcall_step_id ON modelcall (step_id)"))
+    # Which step an older call belonged to cannot be told any more (that was the bug): its
+    # steps' calls are kept apart under one id of no node, so they count in the run's total
+    # and never as an evaluation's.
+    conn.execute(text(f"UPDATE modelcall SET step_id = '{STEPS_BEFORE_V4}' WHERE role = "
+                      "'diagnose' OR task_id LIKE 'improve-%' OR task_id LIKE 'op:%'"))
+
+
 # MIGRATIONS[i] upgrades version i+1 to version i+2; version 1 is the first released schema.
-MIGRATIONS: list[Migration] = [_add_agent_origins, _add_node_operators]
+MIGRATIONS: list[Migration] = [_add_agent_origins, _add_node_operators, _add_step_ids]
+
+
+def _adopt_old_ledger(conn: Connection) -> None:
+    """A ledger file from before the store owned it (a `modelcall` table, no version) gets
+    the columns added since; create_all leaves an existing table as it is."""
+    columns = {c["name"] for c in inspect(conn).get_columns("modelcall")}
+    if "step_id" not in columns:
+        conn.execute(text("ALTER TABLE modelcall ADD COLUMN step_id VARCHAR"))
+        conn.execute(text("CREATE INDEX ix_modelcall_step_id ON modelcall (step_id)"))
 
 
 def latest_version(migrations: Sequence[Migration] = MIGRATIONS) -> int:
@@ -69,6 +95,7 @@ def upgrade(engine: Engine, url: str, migrations: Sequence[Migration] = MIGRATIO
             )
         if current is None:
             SQLModel.metadata.create_all(conn)
+            _adopt_old_ledger(conn)
             _stamp(conn, latest)
             return 0
         for version in range(current, latest):

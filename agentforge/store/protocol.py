@@ -5,13 +5,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, Protocol
 
-from agentforge.store.records import NodeSummary, TaskResultData
+from agentforge.store.records import NodeRow, NodeStatus, NodeSummary, TaskResultData
 from agentforge.store.tables import (
     AgentNode,
     Evaluation,
     EvaluationArtefacts,
     Event,
-    NodeStatus,
     Run,
 )
 
@@ -32,6 +31,9 @@ class Store(Protocol):
         status: NodeStatus = NodeStatus.pending,
         reason: str | None = None,
         proposal: dict | None = None,
+        operator: str | None = None,
+        second_parent_id: int | None = None,
+        step_id: str | None = None,
     ) -> AgentNode: ...
     def update_node(
         self,
@@ -41,9 +43,12 @@ class Store(Protocol):
         reason: str | None = None,
         commit: str | None = None,
     ) -> AgentNode: ...
+    def set_step_seconds(self, node_id: int, seconds: float) -> AgentNode: ...
     def get_node(self, node_id: int) -> AgentNode: ...
     def list_nodes(self, run_id: str) -> list[AgentNode]: ...
     def node_summaries(self, run_id: str, split: str = "validation") -> list[NodeSummary]: ...
+    def node_rows(self, run_id: str, validation_split: str = "validation",
+                  held_out_split: str = "held_out") -> list[NodeRow]: ...
 
     def start_evaluation(
         self, node_id: int, task_id: str, *, split: str = "validation", attempt: int = 0

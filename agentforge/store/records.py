@@ -1,10 +1,30 @@
-"""Plain data the store hands out beyond its tables (JSON-able, no database attached)."""
+"""Plain data the store hands out (JSON-able, no database attached), and the node statuses
+with their two sets: readers (selectors, status, the web view) import these, never the
+tables."""
 
 from __future__ import annotations
 
+from datetime import datetime
+from enum import StrEnum
+
 from pydantic import BaseModel
 
-from agentforge.store.tables import NodeStatus
+
+class NodeStatus(StrEnum):
+    """Life cycle of an agent node."""
+
+    pending = "pending"  # created, not yet validated
+    evaluating = "evaluating"  # valid, evaluations in progress
+    evaluated = "evaluated"  # all planned evaluations finished
+    invalid = "invalid"  # the change broke the agent (reason says how); never a parent
+    failed = "failed"  # the step itself failed (reason says how); never a parent
+
+
+NOT_RUNNABLE = frozenset({NodeStatus.invalid, NodeStatus.failed})
+"""Statuses of nodes that never become parents, are never evaluated, and carry a reason."""
+VALIDATED = frozenset({NodeStatus.evaluating, NodeStatus.evaluated})
+"""Statuses of nodes that passed validation: valid agents, with a commit (a plain status
+string matches too: NodeStatus is a StrEnum)."""
 
 
 class NodeSummary(BaseModel):
@@ -39,3 +59,47 @@ class TaskResultData(BaseModel):
     test_output: str = ""
     trajectory_path: str | None = None
     report_json: str | None = None
+
+
+class NodeRow(BaseModel):
+    """One node as the readers of a run see it (status, the web view, lineage, finalize):
+    the node with its proposal's one line and its validation and held-out tallies, read for
+    the whole archive in two queries (store/read_model.py)."""
+
+    id: int
+    parent_id: int | None
+    status: NodeStatus
+    reason: str | None = None
+    commit: str | None = None
+    summary: str | None = None
+    """The proposal's one line (None for the seed, or a proposal without one)."""
+    operator: str | None = None
+    second_parent_id: int | None = None
+    step_id: str | None = None
+    external_id: str | None = None
+    origin_json: str | None = None
+    created_at: datetime
+    successes: int = 0
+    failures: int = 0
+    held_out_successes: int = 0
+    held_out_failures: int = 0
+
+    @property
+    def evaluated_tasks(self) -> int:
+        """Finished validation evaluations."""
+        return self.successes + self.failures
+
+    @property
+    def score(self) -> float | None:
+        """Share of finished validation evaluations resolved, None before the first one."""
+        return self.successes / self.evaluated_tasks if self.evaluated_tasks else None
+
+    @property
+    def held_out_tasks(self) -> int:
+        """Finished held-out evaluations."""
+        return self.held_out_successes + self.held_out_failures
+
+    @property
+    def held_out_score(self) -> float | None:
+        """Share of finished held-out evaluations resolved, None before the first one."""
+        return self.held_out_successes / self.held_out_tasks if self.held_out_tasks else None

@@ -12,14 +12,13 @@ from sqlmodel import Session, col, select
 
 from agentforge.store.database import open_engine
 from agentforge.store.errors import StoreError
-from agentforge.store.records import NodeSummary, TaskResultData
+from agentforge.store.read_model import node_rows
+from agentforge.store.records import NOT_RUNNABLE, NodeRow, NodeStatus, NodeSummary, TaskResultData
 from agentforge.store.tables import (
-    NOT_RUNNABLE,
     AgentNode,
     Evaluation,
     EvaluationArtefacts,
     Event,
-    NodeStatus,
     Run,
     utcnow,
 )
@@ -95,15 +94,21 @@ class SqlStore:
         status: NodeStatus = NodeStatus.pending,
         reason: str | None = None,
         proposal: dict | None = None,
+        operator: str | None = None,
+        second_parent_id: int | None = None,
+        step_id: str | None = None,
     ) -> AgentNode:
-        """Add a node (the seed has parent_id None) and return it with its id."""
+        """Add a node (the seed has parent_id None) and return it with its id; a child records
+        the operator and step that made it (and crossover's second parent)."""
         _check_reason(status, reason)
         with self._session() as session:
             _require(session.get(Run, run_id), f"run {run_id!r}")
-            if parent_id is not None:
-                parent = _require(session.get(AgentNode, parent_id), f"parent node {parent_id}")
-                if parent.run_id != run_id:
-                    raise StoreError(f"parent node {parent_id} belongs to run {parent.run_id!r}")
+            for role, other_id in (("parent", parent_id), ("second parent", second_parent_id)):
+                if other_id is None:
+                    continue
+                other = _require(session.get(AgentNode, other_id), f"{role} node {other_id}")
+                if other.run_id != run_id:
+                    raise StoreError(f"{role} node {other_id} belongs to run {other.run_id!r}")
             node = AgentNode(
                 run_id=run_id,
                 parent_id=parent_id,
@@ -111,6 +116,9 @@ class SqlStore:
                 status=status,
                 reason=reason,
                 proposal_json=None if proposal is None else json.dumps(proposal),
+                operator=operator,
+                second_parent_id=second_parent_id,
+                step_id=step_id,
             )
             session.add(node)
             session.commit()
@@ -153,19 +161,11 @@ class SqlStore:
             session.commit()
             return node
 
-    def set_node_operator(self, node_id: int, operator: str,
-                          second_parent_id: int | None = None) -> AgentNode:
-        """Record the operator that made a node (and crossover's second parent)."""
+    def set_step_seconds(self, node_id: int, seconds: float) -> AgentNode:
+        """Record how long the step that made the node took."""
         with self._session() as session:
             node = _require(session.get(AgentNode, node_id), f"node {node_id}")
-            if second_parent_id is not None:
-                other = _require(session.get(AgentNode, second_parent_id),
-                                 f"second parent node {second_parent_id}")
-                if other.run_id != node.run_id:
-                    raise StoreError(f"second parent {second_parent_id} belongs to run "
-                                     f"{other.run_id!r}")
-            node.operator = operator
-            node.second_parent_id = second_parent_id
+            node.step_seconds = seconds
             session.add(node)
             session.commit()
             return node
@@ -180,6 +180,11 @@ class SqlStore:
         with self._session() as session:
             query = select(AgentNode).where(AgentNode.run_id == run_id).order_by(col(AgentNode.id))
             return list(session.exec(query))
+
+    def node_rows(self, run_id: str, validation_split: str = "validation",
+                  held_out_split: str = "held_out") -> list[NodeRow]:
+        """Every node with its tallies on both splits: what the run's readers show."""
+        return node_rows(self.engine, run_id, validation_split, held_out_split)
 
     def node_summaries(self, run_id: str, split: str = "validation") -> list[NodeSummary]:
         """Every node of the run with its finished successes and failures on `split`."""

@@ -9,32 +9,16 @@ row left unfinished by a crash is what a resume re-queues.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from enum import StrEnum
 
 from sqlalchemy import Column, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
+
+from agentforge.store.records import NodeStatus
 
 
 def utcnow() -> datetime:
     """The current time, timezone-aware in UTC."""
     return datetime.now(UTC)
-
-
-class NodeStatus(StrEnum):
-    """Life cycle of an agent node."""
-
-    pending = "pending"  # created, not yet validated
-    evaluating = "evaluating"  # valid, evaluations in progress
-    evaluated = "evaluated"  # all planned evaluations finished
-    invalid = "invalid"  # the change broke the agent (reason says how); never a parent
-    failed = "failed"  # the step itself failed (reason says how); never a parent
-
-
-NOT_RUNNABLE = frozenset({NodeStatus.invalid, NodeStatus.failed})
-"""Statuses of nodes that never become parents, are never evaluated, and carry a reason."""
-VALIDATED = frozenset({NodeStatus.evaluating, NodeStatus.evaluated})
-"""Statuses of nodes that passed validation: valid agents, with a commit (a plain status
-string matches too: NodeStatus is a StrEnum)."""
 
 
 class Run(SQLModel, table=True):
@@ -75,6 +59,11 @@ class AgentNode(SQLModel, table=True):
     # crossover's second parent (parent_id is the first, whose code the child starts from);
     # checked by the store, no foreign key (SQLite could not drop or alter it later)
     second_parent_id: int | None = None
+    # the step that made the node (evolve/step.py): every model call of that step carries the
+    # same id in the ledger (None: seed, import, or older run)
+    step_id: str | None = Field(default=None, index=True)
+    # wall-clock seconds of that step, from its plan to the validated child
+    step_seconds: float | None = None
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
 

@@ -115,6 +115,14 @@ def create_app(paths: list[Path], *, token: str | None = None) -> FastAPI:
     def diff(name: str, a: int, b: int) -> dict:
         return catalog.archive(name).diff(a, b)
 
+    @app.get("/api/runs/{name}/search")
+    def search(name: str, q: str = "") -> dict:
+        return catalog.archive(name).search(q)
+
+    @app.get("/api/runs/{name}/matrix")
+    def matrix(name: str, ids: str = "") -> dict:
+        return catalog.archive(name).matrix(ids)
+
     @app.get("/api/runs/{name}/files/{relative:path}")
     def run_file(name: str, relative: str) -> Response:
         path = catalog.archive(name).file(relative)

@@ -21,10 +21,9 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.pool import QueuePool
 from sqlmodel import Session, col, select
 
-from agentforge.evolve.costs import node_costs
+from agentforge.evolve.report.costs import node_costs
 from agentforge.evolve.rundir import RunDir
-from agentforge.evolve.selection.base import NodeView, best_lineage
-from agentforge.evolve.status import process_alive
+from agentforge.evolve.selection.base import best_lineage
 from agentforge.llm.ledger import ModelCall
 from agentforge.store import SqlStore
 from agentforge.store.errors import StoreError
@@ -32,11 +31,21 @@ from agentforge.store.migrations import latest_version, read_version
 from agentforge.store.tables import AgentNode
 from agentforge.web.errors import NotFound
 from agentforge.web.files import node_files, resolve_inside
+from agentforge.web.page_reads import (
+    finalize_progress,
+    node_model_calls,
+    parse_ids,
+    phase_token,
+    run_phase,
+    search,
+    search_texts,
+    task_matrix,
+)
 
 NODE_FIELDS = ("id", "parent_id", "status", "reason", "score", "tasks", "resolved",
                "held_out_score", "held_out_tasks", "operator", "created_at", "cost_usd",
-               "summary")
-"""Columns of the compact node summaries (one row per node, in this order)."""
+               "summary", "tokens")
+"""Columns of the compact node summaries (one row per node, in this order; new ones go last)."""
 SHORT_TEXT = 160  # reason and summary in the summaries; the full text is in the node detail
 MAX_DIFF_CHARS = 400_000
 _SHA = re.compile(r"[0-9a-f]{7,64}")
@@ -131,11 +140,7 @@ class RunArchive:
                 "        WHERE id = :run),"
                 "       (SELECT coalesce(max(id), 0) FROM modelcall)"), {"run": self.run_id}
             ).one()
-        try:
-            live = self.rundir.live_file.stat().st_mtime_ns
-        except OSError:
-            live = 0
-        return "|".join(str(part) for part in (*row, live))
+        return "|".join(str(part) for part in (*row, phase_token(self.rundir)))
 
     # summaries ----------------------------------------------------------------------------
 
@@ -161,66 +166,41 @@ class RunArchive:
         self._cache[kind] = (version, value, now, time.monotonic() - now)
         return value
 
-    def _rows(self) -> list[tuple]:
-        """(id, parent, status, reason, created_at, summary, operator) of every node, one query."""
-        if self.engine.dialect.name != "sqlite":  # no json_extract: read it here
-            with self.engine.connect() as connection:
-                rows = connection.execute(text(
-                    "SELECT id, parent_id, status, reason, created_at, proposal_json, operator"
-                    " FROM agentnode WHERE run_id = :run ORDER BY id"), {"run": self.run_id})
-                return [(*row[:5], _summary_of(row[5]), row[6]) for row in rows]
-        with self.engine.connect() as connection:
-            return connection.execute(text(
-                "SELECT id, parent_id, status, reason, created_at,"
-                " CASE WHEN json_valid(proposal_json)"
-                "      THEN json_extract(proposal_json, '$.summary') END, operator"
-                " FROM agentnode WHERE run_id = :run ORDER BY id"), {"run": self.run_id}).all()
-
-    def _tallies(self) -> dict[tuple[int, str], tuple[int, int]]:
-        """(node, split) -> (resolved, finished) over finished evaluations."""
-        with self.engine.connect() as connection:
-            rows = connection.execute(text(
-                "SELECT node_id, split, sum(CASE WHEN resolved THEN 1 ELSE 0 END), count(*)"
-                " FROM evaluation"
-                " WHERE run_id = :run AND finished GROUP BY node_id, split"),
-                {"run": self.run_id}).all()
-        return {(node, split): (resolved or 0, count) for node, split, resolved, count in rows}
+    def _node_rows(self):
+        return self.store.node_rows(self.run_id, self.validation_split, self.held_out_split)
 
     def _build_nodes(self) -> dict:
-        rows, tallies = self._rows(), self._tallies()
-        with self.engine.connect() as connection:
-            lean = connection.execute(text(
-                "SELECT id, parent_id, proposal_json, created_at FROM agentnode"
-                " WHERE run_id = :run"), {"run": self.run_id}).all()
-        costs = node_costs(self.engine, self.run_id, lean)
+        rows = self._node_rows()
+        costs = node_costs(self.engine, self.run_id, rows)
         out = []
-        for node_id, parent_id, status, reason, created_at, summary, operator in rows:
-            won, tried = tallies.get((node_id, self.validation_split), (0, 0))
-            held_won, held_tried = tallies.get((node_id, self.held_out_split), (0, 0))
+        for row in rows:
             out.append([
-                node_id, parent_id, status, _short(reason),
-                _round(won / tried) if tried else None, tried, won,
-                _round(held_won / held_tried) if held_tried else None, held_tried,
-                operator,
-                _iso_text(created_at), round(costs[node_id].total_usd, 6),
-                _short(summary if isinstance(summary, str) else None)])
+                row.id, row.parent_id, row.status.value, _short(row.reason),
+                _round(row.score), row.evaluated_tasks, row.successes,
+                _round(row.held_out_score), row.held_out_tasks, row.operator,
+                _iso_text(row.created_at), round(costs[row.id].total_usd, 6),
+                _short(row.summary),
+                costs[row.id].improve_tokens + costs[row.id].evaluate_tokens])
         return {"fields": list(NODE_FIELDS), "rows": out}
 
     def _build_summary(self) -> dict:
         run = self.store.get_run(self.run_id)
-        tallies = self._tallies()
-        views = []
-        for node_id, parent_id, status, *_ in self._rows():
-            won, tried = tallies.get((node_id, self.validation_split), (0, 0))
-            views.append(NodeView(node_id, parent_id, won, tried - won, status))
-        best_id, lineage = best_lineage(views)
-        live = self.rundir.read_live() if run.status == "running" else {}
-        alive = process_alive(live.get("pid"))
-        flight = live if alive else {}
+        rows = self._node_rows()
+        best_id, lineage = best_lineage(rows)
+        phase, flight = run_phase(self.rundir, run.status)
         unfinished = self.store.list_evaluations(self.run_id, finished=False)
+        finalizing = None
+        if phase == "finalizing":  # the held-out evaluations started and not finished
+            finalizing = finalize_progress(flight, {
+                row.id: row.held_out_tasks for row in rows if row.held_out_tasks})
+            flight = {"evaluating": [{"node_id": e.node_id, "task_id": e.task_id,
+                                      "split": e.split} for e in unfinished
+                                     if e.split == self.held_out_split]}
         return {
             "run_id": self.run_id, "run_dir": str(self.rundir.path), "status": run.status,
-            "stop_reason": run.stop_reason, "iterations": run.iterations, "alive": alive,
+            "stop_reason": run.stop_reason, "iterations": run.iterations,
+            "alive": phase in ("running", "starting", "finalizing"), "phase": phase,
+            "finalizing": finalizing,
             "created_at": _iso(run.created_at), "best_id": best_id, "best_lineage": lineage,
             "spend": self._spend(),
             "in_flight": {"improving": flight.get("improving", []),
@@ -269,7 +249,7 @@ class RunArchive:
         """Everything about one node: proposal, diff, evaluations with reasons, files, cost."""
         node = self._node(node_id)
         evaluations = self.store.list_evaluations(self.run_id, node_id=node_id)
-        cost = node_costs(self.engine, self.run_id, self._family(node))[node_id]
+        cost = node_costs(self.engine, self.run_id, [node])[node_id]
         tasks = []
         for e in evaluations:
             result = self.store.task_result(e.id) if e.finished else None
@@ -278,12 +258,14 @@ class RunArchive:
                 "finished": e.finished, "resolved": e.resolved, "reason": e.reason,
                 "cost_usd": round(e.cost_usd, 6), "tokens": e.tokens,
                 "duration_s": round(e.duration_s, 1),
+                "started_at": _iso(e.started_at), "finished_at": _iso(e.finished_at),
                 "test_output": result.test_output if result else None,
                 "files": self._result_files(result.trajectory_path if result else None),
             })
+        proposal = _loads(node.proposal_json)
         return {
             "id": node.id, "parent_id": node.parent_id, "status": node.status.value,
-            "reason": node.reason, "commit": node.commit, "proposal": _loads(node.proposal_json),
+            "reason": node.reason, "commit": node.commit, "proposal": proposal,
             "operator": getattr(node, "operator", None), "created_at": _iso(node.created_at),
             "external_id": getattr(node, "external_id", None),
             "warnings": [e.message for e in self.store.list_events(self.run_id)
@@ -295,7 +277,20 @@ class RunArchive:
                      "improve_tokens": cost.improve_tokens,
                      "evaluate_usd": round(cost.evaluate_usd, 6),
                      "evaluate_tokens": cost.evaluate_tokens},
+            "model_calls": node_model_calls(self.engine, self.run_id, node.id, node.step_id),
         }
+
+    def search(self, query: str) -> dict:
+        """Ids of the nodes whose proposal or reason contains `query`."""
+        return search(self._cached("texts", lambda: search_texts(self.engine, self.run_id)),
+                      query)
+
+    def matrix(self, ids: str) -> dict:
+        """Finished evaluations of the nodes `ids` (`1,2,3`): the compare matrix."""
+        wanted = parse_ids(ids)
+        for node_id in wanted:
+            self._node(node_id)  # NotFound for a node of another run
+        return task_matrix(self.store, self.run_id, wanted)
 
     def diff(self, a: int, b: int) -> dict:
         """The diff from node a's code to node b's."""
@@ -318,14 +313,6 @@ class RunArchive:
         if node is None or node.run_id != self.run_id:
             raise NotFound(f"node {node_id} is not in this run")
         return node
-
-    def _family(self, node: AgentNode) -> list[AgentNode]:
-        """The node with its parent's other children (what its diagnosis cost is split over)."""
-        if node.parent_id is None:
-            return [node]
-        with Session(self.engine) as session:
-            return list(session.exec(select(AgentNode).where(
-                AgentNode.parent_id == node.parent_id)))
 
     def _git_diff(self, old: str, new: str) -> str:
         """`git diff old new` in agents.git (one process), or NotFound."""
@@ -406,12 +393,3 @@ def _cap(diff: str) -> str:
     if len(diff) <= MAX_DIFF_CHARS:
         return diff
     return diff[:MAX_DIFF_CHARS] + f"\n[diff cut at {MAX_DIFF_CHARS:,} characters]\n"
-
-
-def _summary_of(proposal_json: str | None) -> str | None:
-    """A proposal's summary, or None when it has none or is not JSON."""
-    try:
-        summary = json.loads(proposal_json or "null")
-    except ValueError:
-        return None
-    return summary.get("summary") if isinstance(summary, dict) else None

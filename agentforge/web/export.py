@@ -32,10 +32,10 @@ def export_html(run_dir: Path) -> str:
         data = _collect(archive, Path(run_dir).resolve().name)
     finally:
         archive.close()
-    return render(data)
+    return render_page(data)
 
 
-def render(data: dict) -> str:
+def render_page(data: dict) -> str:
     """The page with `data` inlined (the shape AF.source reads in its export mode)."""
     page = (STATIC / "index.html").read_text()
     scripts: list[str] = []

@@ -13,12 +13,11 @@ import subprocess
 from pathlib import Path
 
 from agentforge.evolve.config import RunConfig
-from agentforge.evolve.improve import clean_copy
 from agentforge.evolve.rundir import RunDir
+from agentforge.evolve.rundir.agents import clean_copy
 from agentforge.examples.offline_demo import ANCHOR, CHECKLIST, PROPOSAL
 from agentforge.paths import archive_dir
-from agentforge.store.records import TaskResultData
-from agentforge.store.tables import NodeStatus
+from agentforge.store.records import NodeStatus, TaskResultData
 
 VALIDATION = ["py-a", "py-b", "py-c", "py-d"]
 HELD_OUT = ["py-h"]

@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
 
 from agentforge.agents.export import export_agent
 from agentforge.bench import get_benchmark
-from agentforge.evolve.agent_ref import AgentRefError
+from agentforge.evolve.rundir.agent_ref import AgentRefError
 from agentforge.examples.offline_demo import SUMMARY, demo_script
 
 TASK = "py-exercise-duration-format"
@@ -32,8 +34,11 @@ def test_the_readme_example_is_about_five_lines():
 
 
 @pytest.mark.slow
-def test_the_readme_example_solves_a_bundled_task_with_the_runs_best(agent_image,
-                                                                     finished_run, tmp_path):
+def test_the_readme_example_solves_a_bundled_task_with_the_runs_best(agent_image, finished_run,
+                                                                     tmp_path, monkeypatch):
+    # The process's temporary folder, watched for leftovers (short: sockets live there).
+    temp = Path(tempfile.mkdtemp(prefix="af-"))
+    monkeypatch.setattr(tempfile, "tempdir", str(temp))
     task = get_benchmark("local").task(TASK)
     script = tmp_path / "model.json"
     # The scripted fix needs the checklist node 2 added to its prompt: the seed would fail.
@@ -47,7 +52,10 @@ def test_the_readme_example_solves_a_bundled_task_with_the_runs_best(agent_image
     exec(compile(code, "README.md", "exec"), scope)  # noqa: S102 - the documented example
     result = scope["result"]
     assert result.stop_reason == "submitted" and result.exit_code == 0
-    assert result.trajectory_path is not None and result.trajectory_path.is_file()
+    assert result.trajectory["stop_reason"] == "submitted"
+    leftovers = sorted(path.name for path in temp.iterdir())
+    shutil.rmtree(temp)
+    assert leftovers == []  # solve without `out` leaves nothing behind
     changed = {line for line in result.patch.splitlines() if line.startswith("+") and
                not line.startswith("+++")}
     wanted = {line for line in task.reference_patch.splitlines() if line.startswith("+") and
@@ -69,7 +77,7 @@ def test_manifest_of_a_node_and_of_an_export(finished_run, tmp_path):
 
 def test_a_folder_without_agent_toml_is_refused(tmp_path):
     from agentforge import load_agent
-    from agentforge.agent_runner import AgentError
+    from agentforge.agent_contract import AgentError
 
     with pytest.raises(AgentError, match="no agent.toml"):
         load_agent(tmp_path)

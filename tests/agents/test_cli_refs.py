@@ -46,9 +46,10 @@ def test_export_of_a_plain_agent_folder(tmp_path):
     manifest = json.loads((out / MANIFEST).read_text())
     assert manifest["run_id"] is None and manifest["seed"]["kind"] == "folder"
     assert manifest["added_by_export"] == ["MANIFEST.in", "README.md", MANIFEST,
-                                           "pyproject.toml", "setup.py"]
+                                           "pyproject.toml", "setup.py",
+                                           "tiny_agent/__init__.py", "tiny_agent/__main__.py"]
     assert manifest["changed_by_export"] == []
-    assert 'packages = ["tiny"]' in (out / "pyproject.toml").read_text()
+    assert 'packages = ["tiny_agent", "tiny_agent.tiny"]' in (out / "pyproject.toml").read_text()
     assert "graft tiny" in (out / "MANIFEST.in").read_text()
     assert set(manifest["files"]) >= {"tiny/prompt.toml", "agent.toml", "README.md"}
     assert not (out / "LINEAGE.md").exists()  # a folder has no lineage to tell

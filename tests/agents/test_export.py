@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import subprocess
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -12,7 +13,7 @@ from typer.testing import CliRunner
 
 from agentforge.agents.export import MANIFEST, export_agent
 from agentforge.cli import app
-from agentforge.evolve.agent_ref import AgentRefError
+from agentforge.evolve.rundir.agent_ref import AgentRefError
 from agentforge.examples.offline_demo import MARKER, SUMMARY
 
 
@@ -43,14 +44,44 @@ def test_the_manifest_names_run_node_ancestors_scores_models_and_hashes(exported
     assert manifest["scores"]["held_out"] == {"score": 1.0, "tasks": 1, "task_ids": ["py-h"]}
     assert manifest["models"] == {"diagnose": "openai:gpt-4o-mini", "agent": "openai:gpt-4o-mini"}
     assert manifest["seed"]["kind"] == "folder"
-    assert manifest["added_by_export"] == ["LINEAGE.md", "MANIFEST.in", MANIFEST,
-                                           "lineage.patch", "setup.py"]
-    assert manifest["changed_by_export"] == ["README.md"]  # its section comes first
+    assert manifest["added_by_export"] == [
+        "LINEAGE.md", "MANIFEST.in", MANIFEST, "fixture_run_node_2/__init__.py",
+        "fixture_run_node_2/__main__.py", "lineage.patch", "setup.py"]
+    # Its README section comes first; its pyproject.toml is the agent's own, renamed.
+    assert manifest["changed_by_export"] == ["README.md", "pyproject.toml"]
+    assert manifest["package"] == {"distribution": "fixture-run-node-2",
+                                   "module": "fixture_run_node_2"}
+    assert manifest["status"] == "evaluated" and manifest["reason"] is None
     on_disk = {p.relative_to(exported).as_posix() for p in exported.rglob("*")
                if p.is_file() and p.name != MANIFEST}
     assert set(manifest["files"]) == on_disk
     for rel, digest in manifest["files"].items():
         assert hashlib.sha256((exported / rel).read_bytes()).hexdigest() == digest
+
+
+def test_each_export_installs_under_its_run_and_node(finished_run, exported, tmp_path):
+    seed = export_agent(f"{finished_run}@1", tmp_path / "seed")
+    names = {}
+    for folder in (seed, exported):
+        project = tomllib.loads((folder / "pyproject.toml").read_text())["project"]
+        names[project["name"]] = project["description"]
+        assert project["dependencies"] == ["langgraph", "openai", "pydantic>=2", "jinja2"]
+    assert names == {
+        "fixture-run-node-1": "agentforge agent: node 1 of run fixture-run",
+        "fixture-run-node-2": f"agentforge agent: node 2 of run fixture-run: {SUMMARY}"}
+    setuptools = tomllib.loads((exported / "pyproject.toml").read_text())["tool"]["setuptools"]
+    assert setuptools["package-dir"] == {"fixture_run_node_2.coding_agent": "coding_agent"}
+    assert "fixture_run_node_2" in setuptools["packages"]
+
+
+def test_an_invalid_nodes_export_says_it_is_invalid(finished_run, tmp_path):
+    out = export_agent(f"{finished_run}@3", tmp_path / "invalid")
+    manifest = json.loads((out / MANIFEST).read_text())
+    assert manifest["status"] == "invalid" and manifest["reason"]
+    readme = (out / "README.md").read_text()
+    assert "**This node is invalid in its run**" in readme and manifest["reason"] in readme
+    project = tomllib.loads((out / "pyproject.toml").read_text())["project"]
+    assert project["description"].startswith("INVALID agentforge agent: node 3")
 
 
 def test_lineage_md_and_lineage_patch_describe_the_change_from_the_seed(exported, tmp_path):

@@ -11,6 +11,7 @@ import uuid
 import pytest
 
 from agentforge.agents.export import export_agent
+from agentforge.examples.offline_demo import MARKER
 from agentforge.llm.gateway import Gateway
 from agentforge.llm.ledger import Ledger
 from agentforge.llm.spec import resolve_endpoint
@@ -52,15 +53,47 @@ def test_pip_installed_export_runs_by_the_contract(agent_image, finished_run, tm
                                   "/tmp/site", "/task/export"], timeout=300, workdir="/tmp")
             assert installed.exit_code == 0, installed.output
             env = {"PYTHONPATH": "/tmp/site"}
-            where = box.exec(["python", "-c", "import coding_agent, pathlib; "
-                              "print(pathlib.Path(coding_agent.__file__).parent)"],
-                             timeout=60, workdir="/", env=env)
-            assert where.stdout.strip() == "/tmp/site/coding_agent", where.output
-            ran = box.exec(["python", "-m", "coding_agent", "--repo", "/workspace", "--problem",
-                            "/task/problem.md", "--out", "/task/out", "--strategy", "direct"],
-                           timeout=300, workdir="/", env=env)
+            ran = box.exec(["python", "-m", "fixture_run_node_2", "--repo", "/workspace",
+                            "--problem", "/task/problem.md", "--out", "/task/out",
+                            "--strategy", "direct"], timeout=300, workdir="/", env=env)
             assert ran.exit_code == 0, ran.output
             fixed = box.read_file("/workspace/calc.py")
             trajectory = json.loads(box.read_file("/task/out/trajectory.json"))
     assert b"return a + b" in fixed
     assert trajectory["stop_reason"] == "submitted"
+
+
+@pytest.mark.slow
+def test_two_exports_install_side_by_side_in_one_environment(agent_image, finished_run,
+                                                              tmp_path):
+    seed = export_agent(f"{finished_run}@1", tmp_path / "seed")
+    best = export_agent(f"{finished_run}@2", tmp_path / "best")
+    with Sandbox(SandboxConfig(image=agent_image, timeout=600)) as box:
+        box.copy_in(seed, "/task/seed")
+        box.copy_in(best, "/task/best")
+        made = box.exec(["python", "-m", "venv", "--system-site-packages", "/tmp/env"],
+                        timeout=300, workdir="/tmp")
+        assert made.exit_code == 0, made.output
+        for folder in ("/task/seed", "/task/best"):  # the legacy path, as above
+            installed = box.exec(["/tmp/env/bin/python", "-m", "pip", "install", "-q",
+                                  "--no-deps", "--no-build-isolation", "--no-use-pep517",
+                                  "--no-index", folder], timeout=300, workdir="/tmp")
+            assert installed.exit_code == 0, installed.output
+        listed = box.exec(["/tmp/env/bin/python", "-m", "pip", "list"], timeout=120,
+                          workdir="/tmp").stdout
+        assert "fixture-run-node-1" in listed and "fixture-run-node-2" in listed
+        # Each runs its own copy of the agent: only node 2's prompt has the checklist.
+        show = ("import importlib.util, pathlib, sys; spec = importlib.util.find_spec("
+                "sys.argv[1]); print(pathlib.Path(spec.origin).parent)")
+        configs = {}
+        for module in ("fixture_run_node_1", "fixture_run_node_2"):
+            where = box.exec(["/tmp/env/bin/python", "-c", show, module], timeout=60,
+                             workdir="/").stdout.strip()
+            # (cat, not read_file: /tmp is a tmpfs, which Docker's archive API cannot read)
+            configs[module] = box.exec(["cat", f"{where}/coding_agent/config.toml"],
+                                       timeout=60, workdir="/").stdout
+            helped = box.exec(["/tmp/env/bin/python", "-m", module, "--help"], timeout=60,
+                              workdir="/")
+            assert helped.exit_code == 0 and "--problem" in helped.stdout, helped.output
+    assert MARKER not in configs["fixture_run_node_1"]
+    assert MARKER in configs["fixture_run_node_2"]

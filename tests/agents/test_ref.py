@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from agentforge.evolve.agent_ref import AgentRefError, parse_agent_ref, resolve_agent
+from agentforge.evolve.rundir.agent_ref import AgentRefError, parse_agent_ref, resolve_agent
 from agentforge.examples.offline_demo import MARKER
 from agentforge.paths import archive_dir
 

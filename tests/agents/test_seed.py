@@ -12,9 +12,9 @@ import pytest
 
 from agentforge.agents.export import MANIFEST, export_agent
 from agentforge.evolve.config import load_run_config
-from agentforge.evolve.context import open_run
-from agentforge.evolve.seed import SeedRefused, prepare_seed
-from agentforge.evolve.status import run_status
+from agentforge.evolve.loop.context import open_run
+from agentforge.evolve.report.status import run_status
+from agentforge.evolve.rundir.seed import SeedRefused, prepare_seed
 from agentforge.examples.offline_demo import MARKER
 
 

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from agentforge.agent_runner import (
+from agentforge.agent_contract import (
     install_scripted_server,
-    load_agent,
+    load_agent_spec,
     run_agent,
     run_agent_tests,
 )
@@ -38,7 +38,7 @@ FIX_SCRIPT = {"rules": [
 
 @pytest.fixture(scope="module")
 def base_agent():
-    return load_agent(archive_dir() / "base")
+    return load_agent_spec(archive_dir() / "base")
 
 
 @pytest.mark.slow
@@ -179,12 +179,12 @@ def test_the_agent_runs_its_own_tests_on_its_own_source(agent_image, base_agent,
     assert run.patch == ""  # running the tests left no change in the source
 
 
-def test_load_agent_reads_agent_toml(base_agent, tmp_path):
+def test_load_agent_spec_reads_agent_toml(base_agent, tmp_path):
     assert (base_agent.name, base_agent.entry) == ("base", "coding_agent")
-    from agentforge.agent_runner import AgentError
+    from agentforge.agent_contract import AgentError
 
     with pytest.raises(AgentError, match="no agent.toml"):
-        load_agent(tmp_path)
+        load_agent_spec(tmp_path)
     (tmp_path / "agent.toml").write_text('name = "x"\nentry = "missing_pkg"\n')
     with pytest.raises(AgentError, match="no such package"):
-        load_agent(tmp_path)
+        load_agent_spec(tmp_path)

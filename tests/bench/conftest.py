@@ -21,22 +21,6 @@ def local_bench():
     return get_benchmark("local", source=FIXTURES / "local")
 
 
-@pytest.fixture(scope="session")
-def toolchains_image(agent_image) -> str:
-    """The Go image, built on demand (small; about a minute the first time)."""
-    from agentforge.sandbox.images import build_image
-
-    return build_image("toolchains", log=lambda _msg: None)
-
-
-@pytest.fixture(scope="session")
-def polyglot_image(toolchains_image) -> str:
-    """The six-language image, built on demand (several minutes the first time)."""
-    from agentforge.sandbox.images import build_image
-
-    return build_image("polyglot", log=lambda _msg: None)
-
-
 @pytest.fixture
 def make_agent(tmp_path):
     """Copy the scripted-edits agent and give it a plan: a list of rules (see its __main__)."""

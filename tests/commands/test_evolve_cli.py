@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -10,13 +11,13 @@ from pathlib import Path
 import pytest
 
 from agentforge.evolve.config import load_run_config
-from agentforge.evolve.context import open_run
+from agentforge.evolve.loop.context import open_run
 
 CLI = [sys.executable, "-m", "agentforge"]
 
 
-def agentforge(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([*CLI, *args], capture_output=True, text=True, timeout=120)
+def agentforge(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([*CLI, *args], capture_output=True, text=True, timeout=120, env=env)
 
 
 def one_task_suite(root: Path) -> Path:
@@ -83,3 +84,31 @@ def test_status_json_of_a_new_run_and_a_second_start_refused(config_file, tmp_pa
     assert text.returncode == 0 and "node   1" in text.stdout
     again = agentforge("evolve", "--config", str(config_file), "--run-dir", str(run_dir))
     assert again.returncode == 2 and "--resume" in again.stderr
+
+
+@pytest.mark.parametrize(("override", "named"), [
+    ("selection.name=bogus", "unknown selector 'bogus'"),
+    ("llm.agent.spec=openai:gpt-4o-mini", "set OPENAI_API_KEY"),
+    ("benchmark.source=/nonexistent/suite", "--set benchmark.source=DIR"),
+])
+def test_a_refused_start_leaves_no_run_directory(config_file, tmp_path, override, named):
+    run_dir = tmp_path / "run"
+    env = {k: v for k, v in os.environ.items() if k != "OPENAI_API_KEY"}
+    args = ("evolve", "--config", str(config_file), "--run-dir", str(run_dir), "--set", override)
+    done = agentforge(*args, env=env)
+    assert done.returncode == 2 and named in done.stderr, done.stderr
+    assert "--source DIR" not in done.stderr  # an option of `bench`, not of `evolve`
+    assert not run_dir.exists()
+    again = agentforge(*args, env=env)  # the same command says the same, not "already holds"
+    assert again.returncode == 2 and named in again.stderr and "already holds" not in again.stderr
+
+
+def test_a_bad_set_on_resume_is_refused_before_it_is_saved(config_file, tmp_path):
+    run_dir = tmp_path / "run"
+    with open_run(run_dir, load_run_config(config_file)):
+        pass
+    saved = (run_dir / "config.json").read_text()
+    done = agentforge("evolve", "--resume", str(run_dir), "--set", "selection.name=bogus")
+    assert done.returncode == 2 and "unknown selector 'bogus'" in done.stderr
+    assert f"--resume {run_dir} --set KEY=VALUE" in done.stderr
+    assert (run_dir / "config.json").read_text() == saved

@@ -97,3 +97,33 @@ top_k = 2
 {extra}
 """)
     return config
+
+
+def finished_evaluations(archive: str | Path) -> dict[tuple[int, str, str], bool]:
+    """(node, task, split) -> resolved, for the finished evaluations of a run's archive (a
+    SQLite file or a PostgreSQL URL), read as a watcher of a running run: nothing is created,
+    and a database whose tables the run has not created yet reads as empty. Fails if an
+    evaluation was finished twice."""
+    from sqlalchemy import create_engine, exc, text
+
+    url, options = str(archive), {}
+    if "://" not in url:
+        if not Path(url).exists():
+            return {}
+        url, options = f"sqlite:///{Path(url).resolve()}", {"timeout": 30}
+    elif url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
+    engine = create_engine(url, connect_args=options)
+    try:
+        with engine.connect() as db:
+            rows = db.execute(text("SELECT node_id, task_id, split, resolved FROM evaluation "
+                                   "WHERE finished")).fetchall()
+    except (exc.OperationalError, exc.ProgrammingError) as error:
+        if "evaluation" not in str(error):  # only "no such table" means "not yet"
+            raise
+        rows = []
+    finally:
+        engine.dispose()
+    keys = [(n, t, s) for n, t, s, _ in rows]
+    assert len(keys) == len(set(keys)), "an evaluation was finished twice"
+    return {(n, t, s): bool(r) for n, t, s, r in rows}

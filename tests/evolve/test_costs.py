@@ -1,10 +1,9 @@
-"""Each node's cost read back from the ledger, booked the way the loop books it."""
+"""Each node's cost read back from the ledger: a grouping of its calls by the step that made
+the node, and by the node itself for its evaluations."""
 
 from __future__ import annotations
 
-from datetime import timedelta
-
-from agentforge.evolve.costs import improve_task_id, node_costs
+from agentforge.evolve.report.costs import node_costs
 from agentforge.llm.ledger import Ledger, ModelCall
 from agentforge.store import SqlStore
 
@@ -18,21 +17,20 @@ def test_improvement_and_evaluation_costs_land_on_the_right_nodes(tmp_path):
     ledger = Ledger(store.engine)
     store.create_run("r")
     seed = store.add_node("r", parent_id=None)
-    first = store.add_node("r", parent_id=seed.id, proposal=PROPOSAL)
-    other = {**PROPOSAL, "summary": "Another change entirely"}
-    second = store.add_node("r", parent_id=seed.id, proposal=other)
-    between = first.created_at + (second.created_at - first.created_at) / 2
+    # Two siblings from the same proposal: each step books its own calls.
+    first = store.add_node("r", parent_id=seed.id, proposal=PROPOSAL, step_id="step-a")
+    second = store.add_node("r", parent_id=seed.id, proposal=PROPOSAL, step_id="step-b")
+    improve = "improve-same-proposal"  # both implementations carry the same task id
     ledger.record_many([
-        # each diagnosis of the seed, just before the child it produced
-        ModelCall(run_id="r", node_id=seed.id, role="diagnose", prompt_tokens=100,
-                  cost_usd=0.01, created_at=first.created_at - timedelta(seconds=1)),
+        # each diagnosis and implementation, booked to the parent under its step
         ModelCall(run_id="r", node_id=seed.id, role="diagnose", prompt_tokens=200,
-                  cost_usd=0.02, created_at=between),
-        # the seed implementing each proposal, booked to the seed under improve-<key>
-        ModelCall(run_id="r", node_id=seed.id, task_id=improve_task_id(PROPOSAL), role="agent",
-                  prompt_tokens=1000, cost_usd=0.1),
-        ModelCall(run_id="r", node_id=seed.id, task_id=improve_task_id(other), role="agent",
-                  prompt_tokens=3000, cost_usd=0.3),
+                  cost_usd=0.02, step_id="step-b"),
+        ModelCall(run_id="r", node_id=seed.id, role="diagnose", prompt_tokens=100,
+                  cost_usd=0.01, step_id="step-a"),
+        ModelCall(run_id="r", node_id=seed.id, task_id=improve, role="agent",
+                  prompt_tokens=1000, cost_usd=0.1, step_id="step-a"),
+        ModelCall(run_id="r", node_id=seed.id, task_id=improve, role="agent",
+                  prompt_tokens=3000, cost_usd=0.3, step_id="step-b"),
         # evaluations: the seed's own and the first child's
         ModelCall(run_id="r", node_id=seed.id, task_id="t1", role="agent", prompt_tokens=7,
                   cost_usd=0.007),
@@ -40,6 +38,9 @@ def test_improvement_and_evaluation_costs_land_on_the_right_nodes(tmp_path):
                   cost_usd=0.05),
         ModelCall(run_id="r", node_id=first.id, task_id="t1", role="agent", prompt_tokens=999,
                   cost_usd=9.0, cached=True),  # a cache hit costs nothing
+        # a step still running (or one whose node was never written): nobody's cost yet
+        ModelCall(run_id="r", node_id=seed.id, role="diagnose", prompt_tokens=5000,
+                  step_id="step-in-flight"),
     ])
     costs = node_costs(store.engine, "r", store.list_nodes("r"))
     assert (costs[first.id].improve_tokens, costs[first.id].evaluate_tokens) == (1100, 50)

@@ -11,9 +11,10 @@ from pathlib import Path
 import pytest
 
 from agentforge.bench import get_benchmark
-from agentforge.evolve.diagnose import AgentFacts, FailureCase, diagnose
+from agentforge.evolve.operators.diagnose import AgentFacts, FailureCase, diagnose
 from agentforge.evolve.operators.genome import editable_texts, replace_text
-from agentforge.evolve.operators.prompt_mutation import MutationFailed, ask_mutation
+from agentforge.evolve.operators.prompt_mutation import ask_mutation
+from agentforge.evolve.operators.structured import ReplyFailed
 from agentforge.examples.offline_landscape import (
     NOTHING_TO_MUTATE,
     SEED_SOLVES,
@@ -117,7 +118,7 @@ def test_prompt_mutations_add_the_first_missing_skill_and_keep_the_rest(server):
 
     # Every skill there: the optimizer says so, and the step fails with its words.
     genome = replace_text(GENOME, "prompts.coder_system", coder_system(BASE, list(SKILLS)))
-    with pytest.raises(MutationFailed) as failed:
+    with pytest.raises(ReplyFailed) as failed:
         ask_mutation(_client(server), genome, [], attempts=1)
     assert failed.value.text == NOTHING_TO_MUTATE
 

@@ -43,6 +43,19 @@ def test_a_bad_field_is_named_in_the_error(tmp_path, text, override, named):
         load_run_config(path, override)
 
 
+def test_each_bad_key_is_blamed_on_where_it_came_from(tmp_path):
+    path = tmp_path / "run.toml"
+    path.write_text("[budget]\nmax_iterations = -1\n")
+    with pytest.raises(ConfigError) as raised:
+        load_run_config(path, ["budget.max_iteratons=3", "selection.name=greedy"])
+    message = str(raised.value)
+    from_set = message[message.index("--set is invalid:"):]
+    assert from_set.startswith("--set is invalid: budget.max_iteratons: unknown key (budget "
+                               "takes max_iterations, ")
+    assert f"{path} is invalid: budget.max_iterations: " in message
+    assert "max_iteratons" not in message[:message.index("--set")]  # not blamed on the file
+
+
 def test_a_missing_file_and_a_malformed_override_say_what_to_do(tmp_path):
     with pytest.raises(ConfigError, match="does not exist"):
         load_run_config(tmp_path / "nope.toml")

@@ -10,10 +10,10 @@ import pytest
 
 from agentforge.bench.named_lists import named_lists
 from agentforge.evolve.config import load_run_config
-from agentforge.evolve.context import open_run
-from agentforge.evolve.finalize import build_final_report
-from agentforge.evolve.run import EvolutionRun
-from agentforge.store.tables import NodeStatus
+from agentforge.evolve.evaluation.finalize import build_final_report
+from agentforge.evolve.loop.context import open_run
+from agentforge.evolve.loop.run import EvolutionRun
+from agentforge.store.records import NodeStatus
 
 # Two exercises of DGM's Polyglot dgm-small, two of dgm-medium, one in neither list.
 SMALL, MEDIUM, OTHER = ["go__dominoes", "cpp__all-your-base"], ["rust__wordy",

@@ -6,13 +6,13 @@ import json
 
 import pytest
 
-from agentforge.evolve.diagnose import (
+from agentforge.evolve.operators.diagnose import (
     AgentFacts,
-    DiagnosisFailed,
     FailureCase,
     diagnose,
     parse_proposal,
 )
+from agentforge.evolve.operators.structured import ReplyFailed
 from agentforge.llm.client import ModelClient
 from agentforge.llm.config import RetryPolicy
 from agentforge.llm.ledger import CallContext, Ledger
@@ -60,7 +60,7 @@ def test_an_invalid_reply_is_retried_with_the_error():
 
 def test_a_model_that_never_answers_in_the_schema_fails_with_its_text():
     rules = [{"system_contains": "diagnostician", "respond": {"content": "I would refactor."}}]
-    with ScriptedServer({"rules": rules}) as server, pytest.raises(DiagnosisFailed) as failed:
+    with ScriptedServer({"rules": rules}) as server, pytest.raises(ReplyFailed) as failed:
         diagnose(_client(server), FACTS, [], attempts=3)
         assert len(server.requests) == 3
     assert failed.value.text == "I would refactor." and "no JSON object" in str(failed.value)

@@ -7,10 +7,11 @@ import json
 from loop_fixtures import demo_config
 
 from agentforge.evolve.config import load_run_config
-from agentforge.evolve.context import open_run
+from agentforge.evolve.loop.context import open_run
+from agentforge.evolve.operators.self_edit import self_edit
 from agentforge.evolve.selection.base import can_be_parent
-from agentforge.evolve.steps import improve_step
-from agentforge.store.tables import NodeStatus
+from agentforge.evolve.step import StepPlan
+from agentforge.store.records import NodeStatus
 
 
 def test_an_invalid_diagnosis_is_retried_then_archived_as_failed(tiny_suite, tmp_path):
@@ -23,7 +24,8 @@ def test_an_invalid_diagnosis_is_retried_then_archived_as_failed(tiny_suite, tmp
     config = load_run_config(path, ["improve.diagnose_attempts=2"])
     with open_run(tmp_path / "run", config) as run:
         seed = run.store.list_nodes(run.run_id)[0]
-        node_id = improve_step(run, seed.id)  # fails before any sandbox is needed
+        # fails before any sandbox is needed
+        node_id = self_edit(run, StepPlan.new(seed.id)).node_id
         node = run.store.get_node(node_id)
         calls = run.ledger.calls(run_id=run.run_id, role="diagnose")
         summary = next(s for s in run.store.node_summaries(run.run_id) if s.id == node_id)

@@ -9,9 +9,9 @@ import pytest
 from loop_fixtures import demo_config
 
 from agentforge.evolve.config import load_run_config
-from agentforge.evolve.context import open_run
-from agentforge.evolve.run import EvolutionRun
-from agentforge.store.tables import NodeStatus
+from agentforge.evolve.loop.context import open_run
+from agentforge.evolve.loop.run import EvolutionRun
+from agentforge.store.records import NodeStatus
 
 pytestmark = pytest.mark.slow
 # Importing the module (as the agent's own tests do) is fine; running the agent is not.

@@ -7,7 +7,7 @@ import pytest
 from agentforge.bench.named_lists import named_lists
 from agentforge.errors import ConfigError
 from agentforge.evolve.config import Stage, build_config
-from agentforge.evolve.evaluate import (
+from agentforge.evolve.loop.search import (
     archive_second_best,
     order_for_stages,
     plan_stage,

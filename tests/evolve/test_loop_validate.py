@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from agentforge.evolve.improve import clean_copy, validate_agent
+from agentforge.evolve.rundir.agents import clean_copy
+from agentforge.evolve.validation.agent import validate_agent
 from agentforge.paths import archive_dir
 
 pytestmark = pytest.mark.slow

@@ -9,10 +9,10 @@ import pytest
 from loop_fixtures import demo_config
 
 from agentforge.evolve.config import load_run_config
-from agentforge.evolve.context import open_run
-from agentforge.evolve.run import EvolutionRun
-from agentforge.evolve.selection import Expand
-from agentforge.store.tables import NodeStatus
+from agentforge.evolve.loop.context import open_run
+from agentforge.evolve.loop.run import EvolutionRun
+from agentforge.evolve.step import StepPlan
+from agentforge.store.records import NodeStatus
 
 MIX = ("improve.operators={self_edit = 0.4, prompt_mutation = 0.3, crossover = 0.3}",
        "selection.name=random")
@@ -33,12 +33,14 @@ def _propose(run, steps: int) -> list[tuple[int, dict]]:
     loop = EvolutionRun(run)
     made = []
     for _ in range(steps):
-        action = loop.propose(True, True)
-        assert isinstance(action, Expand)
-        made.append(action.parent_id)
-    plans = [json.loads(e.data_json) for e in run.store.list_events(run.run_id)
-             if e.kind == "expand"]
-    return list(zip(made, plans[-steps:], strict=True))
+        plan = loop.propose(True, True)
+        assert isinstance(plan, StepPlan)
+        made.append(plan)
+    events = [json.loads(e.data_json) for e in run.store.list_events(run.run_id)
+              if e.kind == "expand"][-steps:]
+    # The event records the plan; step ids are random (they draw nothing from the RNG).
+    assert [e.pop("step_id") for e in events] == [plan.step_id for plan in made]
+    return [(plan.parent_id, event) for plan, event in zip(made, events, strict=True)]
 
 
 @pytest.mark.parametrize("policy", ["mix", "bandit"])
@@ -85,7 +87,7 @@ def test_the_default_policy_plans_self_edits_and_draws_nothing_more(tiny_suite, 
 
 
 def test_a_step_that_crashes_becomes_a_failed_node_of_its_operator(tiny_suite, tmp_path):
-    from agentforge.evolve.scheduler import Failure
+    from agentforge.evolve.loop.scheduler import Failure
     from agentforge.store.errors import StoreError
 
     config = load_run_config(demo_config(tmp_path, tiny_suite),
@@ -98,12 +100,12 @@ def test_a_step_that_crashes_becomes_a_failed_node_of_its_operator(tiny_suite, t
                                    status=NodeStatus.evaluated)  # its commit is not in the repo
         loop = EvolutionRun(run)
         views = loop.policy.views(run.store.node_summaries(run.run_id, split=loop.split))
-        assert loop.operators.plan(ghost.id, views, loop.rng) == \
-            {"operator": "crossover", "second_parent_id": seed.id}
+        plan = loop.operators.plan(ghost.id, views, loop.rng)
+        assert (plan.operator, plan.second_parent_id) == ("crossover", seed.id)
         with pytest.raises(StoreError) as crash:
-            loop.operators.run(ghost.id)
-        loop.on_improvement_done(ghost.id, Failure(crash.value, "traceback"))
+            loop.operators.run(plan)
+        loop.on_improvement_done(plan, Failure(crash.value, "traceback"))
         failed = run.store.list_nodes(run.run_id)[-1]
-    assert (failed.parent_id, failed.status, failed.operator, failed.second_parent_id) == \
-        (ghost.id, NodeStatus.failed, "crossover", seed.id)
+    assert (failed.parent_id, failed.status, failed.operator, failed.second_parent_id,
+            failed.step_id) == (ghost.id, NodeStatus.failed, "crossover", seed.id, plan.step_id)
     assert "self-improvement crashed" in failed.reason

@@ -13,10 +13,15 @@ from agentforge.errors import ConfigError
 from agentforge.evolve.config import ImproveConfig
 from agentforge.evolve.operators.genome import GenomeError, editable_texts, replace_text
 from agentforge.evolve.operators.policy import OperatorPolicy, bandit_choice
-from agentforge.evolve.operators.prompt_mutation import apply_mutation, parse_mutation
+from agentforge.evolve.operators.prompt_mutation import Mutation, apply_mutation
 from agentforge.evolve.operators.stats import OperatorStats
+from agentforge.evolve.operators.structured import parse_json_reply
 
 GENOME = BASE_CONFIG.read_text()
+
+
+def parse_mutation_reply(text: str) -> Mutation:
+    return parse_json_reply(text, Mutation)
 
 
 def test_an_edit_replaces_one_text_and_keeps_every_other_byte():
@@ -41,15 +46,15 @@ def test_an_edit_of_a_missing_text_says_which_exist():
 
 
 def test_a_mutation_reply_is_parsed_and_applied_or_rejected_with_the_reason():
-    mutation = parse_mutation('Here: {"summary": "Sharper reviewer", "diagnosis": "Reviews '
-                              'miss edge cases.", "edits": [{"path": "experts.Reviewer.system",'
-                              ' "text": "Check edge cases."}]}')
+    mutation = parse_mutation_reply(
+        'Here: {"summary": "Sharper reviewer", "diagnosis": "Reviews miss edge cases.", '
+        '"edits": [{"path": "experts.Reviewer.system", "text": "Check edge cases."}]}')
     assert "Check edge cases." in apply_mutation(GENOME, mutation)
     with pytest.raises(ValueError, match="edits"):
-        parse_mutation('{"summary": "Nothing at all", "diagnosis": "nothing to say", '
-                       '"edits": []}')
+        parse_mutation_reply('{"summary": "Nothing at all", "diagnosis": "nothing to say", '
+                             '"edits": []}')
     same = tomllib.loads(GENOME)["prompts"]["no_tool_call"]
-    unchanged = parse_mutation(json.dumps({
+    unchanged = parse_mutation_reply(json.dumps({
         "summary": "Same text", "diagnosis": "no change really",
         "edits": [{"path": "prompts.no_tool_call", "text": same}]}))
     with pytest.raises(ValueError, match="change nothing"):

@@ -13,19 +13,26 @@ from loop_fixtures import demo_config
 from operator_fixtures import BASE_CONFIG, add_rules, coder_system_with_checklist, mutation_rule
 
 from agentforge.evolve.config import load_run_config
-from agentforge.evolve.context import open_run
-from agentforge.evolve.operators import OPERATORS, second_parent
+from agentforge.evolve.evaluation.job import evaluate_job
+from agentforge.evolve.loop.context import open_run
+from agentforge.evolve.loop.scheduler import EvaluationJob
 from agentforge.evolve.operators.genome import GenomeError, merge_genomes, replace_text
+from agentforge.evolve.operators.planner import OPERATORS, second_parent
 from agentforge.evolve.operators.stats import operator_stats
-from agentforge.evolve.scheduler import EvaluationJob
+from agentforge.evolve.report.status import run_status
 from agentforge.evolve.selection.base import NodeView
-from agentforge.evolve.status import run_status
-from agentforge.evolve.steps import evaluate_job
+from agentforge.evolve.step import StepPlan
 from agentforge.examples.offline_demo import MARKER
-from agentforge.store.tables import NodeStatus
+from agentforge.store.records import NodeStatus
 
 pytestmark = pytest.mark.slow
 VALIDATION = ["py-tiny-add", "py-tiny-greet", "py-tiny-double"]
+
+
+def made(run, operator: str, parent_id: int, second_parent_id: int | None = None) -> int:
+    """The node a step of `operator` made (planned as the loop plans one)."""
+    plan = StepPlan.new(parent_id, operator, second_parent_id)
+    return OPERATORS[operator](run, plan).node_id
 
 
 def _config(tmp_path, suite, *rules):
@@ -47,7 +54,7 @@ def test_a_prompt_mutation_rewrites_the_genome_from_failures_on_several_tasks(
     with open_run(tmp_path / "run", _config(tmp_path, tiny_suite, rule)) as run:
         seed = run.store.list_nodes(run.run_id)[0]
         assert _evaluate(run, seed.id) == [True, False, False]
-        child_id = OPERATORS["prompt_mutation"](run, seed.id, None)
+        child_id = made(run, "prompt_mutation", seed.id)
         child = run.store.get_node(child_id)
         assert (child.status, child.operator, child.reason) == \
             (NodeStatus.evaluating, "prompt_mutation", None)
@@ -74,7 +81,7 @@ def test_a_prompt_mutation_that_breaks_the_agent_is_invalid_with_the_reason(
     broken = mutation_rule({"prompts.conductor_system": "You conduct experts. Be brief."})
     with open_run(tmp_path / "run", _config(tmp_path, tiny_suite, broken)) as run:
         seed = run.store.list_nodes(run.run_id)[0]
-        child = run.store.get_node(OPERATORS["prompt_mutation"](run, seed.id, None))
+        child = run.store.get_node(made(run, "prompt_mutation", seed.id))
     assert child.status == NodeStatus.invalid and child.operator == "prompt_mutation"
     assert child.reason.startswith("own tests fail") and "FAILED tests/test_" in child.reason
 
@@ -83,7 +90,7 @@ def test_a_mutation_naming_no_text_of_the_genome_is_retried_then_failed(tiny_sui
     bad = mutation_rule({"prompts.does_not_exist": "Anything."})
     with open_run(tmp_path / "run", _config(tmp_path, tiny_suite, bad)) as run:
         seed = run.store.list_nodes(run.run_id)[0]
-        child = run.store.get_node(OPERATORS["prompt_mutation"](run, seed.id, None))
+        child = run.store.get_node(made(run, "prompt_mutation", seed.id))
         calls = run.ledger.calls(run_id=run.run_id, task_id="op:prompt_mutation")
     assert child.status == NodeStatus.failed and child.commit is None
     assert "'prompts.does_not_exist' is not an editable text" in child.reason
@@ -112,7 +119,7 @@ def test_crossover_merges_the_second_parents_change_or_reports_the_conflict(
                        files={"README.md": "# first\n" + readme})
         second = _child(run, seed, "b", text_path="experts.Reviewer.system",
                         text="Check every edge case.")
-        merged = run.store.get_node(OPERATORS["crossover"](run, first.id, second.id))
+        merged = run.store.get_node(made(run, "crossover", first.id, second.id))
         assert (merged.status, merged.operator, merged.parent_id, merged.second_parent_id) == \
             (NodeStatus.evaluating, "crossover", first.id, second.id)
         patch = run.repo.patch(merged.commit)  # against the first parent: the second's change
@@ -122,14 +129,14 @@ def test_crossover_merges_the_second_parents_change_or_reports_the_conflict(
         # Both rewrote the coder's prompt: the genome is merged text by text, both lines kept.
         extra = coder_system_with_checklist().replace(MARKER, "SECOND-HABIT")
         rival = _child(run, seed, "c", text_path="prompts.coder_system", text=extra)
-        both = run.store.get_node(OPERATORS["crossover"](run, first.id, rival.id))
+        both = run.store.get_node(made(run, "crossover", first.id, rival.id))
         assert both.status == NodeStatus.evaluating, both.reason
         config = run.repo.read_file(both.commit, "coding_agent/config.toml")
         assert MARKER in config and "SECOND-HABIT" in config
 
         # The same file's same lines changed two ways outside the genome: a conflict.
         clash = _child(run, seed, "d", files={"README.md": "# second\n" + readme})
-        conflict = run.store.get_node(OPERATORS["crossover"](run, first.id, clash.id))
+        conflict = run.store.get_node(made(run, "crossover", first.id, clash.id))
         assert (conflict.status, conflict.commit, conflict.second_parent_id) == \
             (NodeStatus.invalid, None, clash.id)
         assert conflict.reason == "crossover conflict in README.md"
@@ -139,17 +146,17 @@ def test_crossover_merges_the_second_parents_change_or_reports_the_conflict(
             "max_steps = 40", f"max_steps = {n}") for n in (30, 50)]
         low = _child(run, first, "e", files={"coding_agent/config.toml": steps[0]})
         high = _child(run, seed, "f", files={"coding_agent/config.toml": steps[1]})
-        limits = run.store.get_node(OPERATORS["crossover"](run, low.id, high.id))
+        limits = run.store.get_node(made(run, "crossover", low.id, high.id))
         assert limits.status == NodeStatus.invalid
         assert limits.reason.startswith("crossover conflict in coding_agent/config.toml: ")
         assert "beyond the texts" in limits.reason
 
-        same = run.store.get_node(OPERATORS["crossover"](run, first.id, seed.id))
+        same = run.store.get_node(made(run, "crossover", first.id, seed.id))
         assert same.status == NodeStatus.invalid and same.reason.startswith("no diff")
 
         # A descendant of the first parent already holds its changes: the merge is a copy.
         later = _child(run, first, "g", text_path="experts.Reviewer.system", text="Later.")
-        copy = run.store.get_node(OPERATORS["crossover"](run, first.id, later.id))
+        copy = run.store.get_node(made(run, "crossover", first.id, later.id))
         assert (copy.status, copy.second_parent_id) == (NodeStatus.invalid, later.id)
         assert copy.reason == (f"no diff: the merge is node {later.id}'s agent, which "
                                f"already holds node {first.id}'s changes")
@@ -162,7 +169,7 @@ def test_the_self_edit_operator_is_todays_step_and_records_itself(
         agent_image, tiny_suite, tmp_path):
     with open_run(tmp_path / "run", _config(tmp_path, tiny_suite)) as run:
         seed = run.store.list_nodes(run.run_id)[0]
-        child = run.store.get_node(OPERATORS["self_edit"](run, seed.id, None))
+        child = run.store.get_node(made(run, "self_edit", seed.id))
         patch = run.repo.patch(child.commit)
         stats = operator_stats(run.store, run.ledger, run.run_id)
     assert (child.status, child.operator) == (NodeStatus.evaluating, "self_edit")

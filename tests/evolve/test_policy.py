@@ -5,8 +5,7 @@ from __future__ import annotations
 import random
 
 from agentforge.evolve.config import Stage
-from agentforge.evolve.evaluate import plan_initial
-from agentforge.evolve.policy import SearchPolicy
+from agentforge.evolve.loop.search import SearchPolicy, plan_initial
 from agentforge.evolve.selection import EvaluateMore, Expand, NodeView, make_selector
 
 ORDER = [f"t{i}" for i in range(6)]

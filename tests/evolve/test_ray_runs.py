@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 import pytest
-from loop_fixtures import demo_config
+from loop_fixtures import demo_config, finished_evaluations
 
 from agentforge.store import SqlStore
 from agentforge.web.archive import RunArchive
@@ -160,30 +160,20 @@ def test_the_driver_killed_with_sigkill_resumes_on_the_cluster(
     deadline = time.monotonic() + 900
     try:  # mid-way: some evaluations finished, more under way
         while time.monotonic() < deadline and first.poll() is None:
-            if len(finished(postgres_url)) >= 2 and ray_job_pids("evaluate_on_node"):
+            if len(finished_evaluations(postgres_url)) >= 2 and ray_job_pids("evaluate_on_node"):
                 break
             time.sleep(0.5)
         assert first.poll() is None, (tmp_path / "first.log").read_text()[-3000:]
     finally:
         os.killpg(first.pid, signal.SIGKILL)
         first.wait()
-    before = finished(postgres_url)
+    before = finished_evaluations(postgres_url)
     resumed = subprocess.run([*EVOLVE, "--resume", str(run_dir)], capture_output=True,
                              text=True, timeout=RUN_TIMEOUT)
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     after = archive_of(postgres_url)
     assert {k: after["evaluations"][k] for k in before} == before  # nothing finished lost
     same_archive(after, local_archive)
-
-
-def finished(store_url: str) -> dict:
-    store = SqlStore.open(store_url)
-    try:
-        runs = store.list_runs()
-        return {} if not runs else {(e.node_id, e.task_id, e.split): bool(e.resolved)
-                                    for e in store.list_evaluations(runs[0].id, finished=True)}
-    finally:
-        store.close()
 
 
 def test_sqlite_on_a_multi_node_cluster_is_refused_before_anything_is_written(

@@ -4,30 +4,21 @@ from __future__ import annotations
 
 import os
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 import pytest
-from loop_fixtures import demo_config
+from loop_fixtures import demo_config, finished_evaluations
 
 from agentforge.store import SqlStore
 from agentforge.store.repo import AgentRepo
 
-pytestmark = pytest.mark.slow
+# Its own deadlines (900 s to the kill, 1,500 s to resume), not pytest's 600 s, bound it
+# on a loaded machine.
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(2700)]
 EVOLVE = [sys.executable, "-m", "agentforge", "evolve", "--quiet"]
-
-
-def finished_evaluations(run_dir: Path) -> dict[tuple[int, str, str], bool]:
-    """(node, task, split) -> resolved, read straight from the SQLite file."""
-    with sqlite3.connect(run_dir / "archive.sqlite", timeout=30) as db:
-        rows = db.execute("SELECT node_id, task_id, split, resolved FROM evaluation "
-                          "WHERE finished = 1").fetchall()
-    keys = [(n, t, s) for n, t, s, _ in rows]
-    assert len(keys) == len(set(keys)), "an evaluation was finished twice"
-    return {(n, t, s): bool(r) for n, t, s, r in rows}
 
 
 def assert_consistent(run_dir: Path) -> None:
@@ -57,21 +48,21 @@ def test_a_run_killed_with_sigkill_resumes_to_the_same_archive(agent_image, tiny
     try:
         # Mid-way: the seed is scored and the self-improvement step is under way.
         while time.monotonic() < deadline and first.poll() is None:
-            if (run_dir / "archive.sqlite").exists() and len(finished_evaluations(run_dir)) >= 3:
+            if len(finished_evaluations(run_dir / "archive.sqlite")) >= 3:
                 break
             time.sleep(1)
         assert first.poll() is None, (tmp_path / "first.log").read_text()[-3000:]
     finally:
         os.killpg(first.pid, signal.SIGKILL)
         first.wait()
-    before = finished_evaluations(run_dir)
+    before = finished_evaluations(run_dir / "archive.sqlite")
     assert len(before) >= 3
     assert_consistent(run_dir)
 
     resumed = subprocess.run([*EVOLVE, "--resume", str(run_dir)], capture_output=True,
                              text=True, timeout=1500)
     assert resumed.returncode == 0, resumed.stderr[-3000:]
-    after = finished_evaluations(run_dir)
+    after = finished_evaluations(run_dir / "archive.sqlite")
     assert_consistent(run_dir)
 
     # Nothing finished before the kill was lost or changed.

@@ -8,10 +8,10 @@ from __future__ import annotations
 from loop_fixtures import demo_config
 
 from agentforge.evolve.config import load_run_config
-from agentforge.evolve.context import open_run
-from agentforge.evolve.run import EvolutionRun
-from agentforge.evolve.selection import Expand, rng_state_to_json
-from agentforge.store.tables import NodeStatus
+from agentforge.evolve.loop.context import open_run
+from agentforge.evolve.loop.run import EvolutionRun
+from agentforge.evolve.selection import rng_state_to_json
+from agentforge.store.records import NodeStatus
 
 
 def _finish(store, node_id: int, task_id: str, resolved: bool) -> None:
@@ -31,8 +31,8 @@ def test_a_reopened_run_continues_the_rng_and_replans_open_work(tiny_suite, tmp_
         assert loop.propose(True, True) is None
         _finish(run.store, seed.id, order[0], False)  # dgm skips perfect scores
         run.store.start_evaluation(seed.id, order[1])  # in flight when the process died
-        action = loop.propose(True, True)
-        assert action == Expand(seed.id)
+        plan = loop.propose(True, True)
+        assert (plan.parent_id, plan.operator) == (seed.id, "self_edit")
         state_after_draw = rng_state_to_json(loop.rng)
         # A child that was committed but not yet validated when the process died.
         child = run.store.add_node(run.run_id, parent_id=seed.id, commit=seed.commit,

@@ -10,8 +10,8 @@ from collections import Counter
 
 import pytest
 
-from agentforge.evolve.executor import LocalExecutor
-from agentforge.evolve.scheduler import (
+from agentforge.evolve.loop.executor import LocalExecutor
+from agentforge.evolve.loop.scheduler import (
     EvaluationJob,
     Failure,
     Scheduler,
@@ -19,7 +19,8 @@ from agentforge.evolve.scheduler import (
     SchedulerError,
     SchedulerSteps,
 )
-from agentforge.evolve.selection import Expand, NoParentAvailable, make_selector
+from agentforge.evolve.selection import NoParentAvailable, make_selector
+from agentforge.evolve.step import StepPlan
 from agentforge.store import NodeStatus, SqlStore
 
 TASKS = [f"task-{i}" for i in range(8)]
@@ -83,11 +84,13 @@ class ToyEvolution:
         if not can_expand:
             return None
         try:
-            return Expand(self.selector.select_parent(self.store.node_summaries("run"), self.rng))
+            return StepPlan.new(self.selector.select_parent(self.store.node_summaries("run"),
+                                                            self.rng))
         except NoParentAvailable:
             return None
 
-    def improved(self, parent_id: int, outcome) -> list[EvaluationJob]:
+    def improved(self, plan: StepPlan, outcome) -> list[EvaluationJob]:
+        parent_id = plan.parent_id
         if isinstance(outcome, Failure):
             self.store.add_node(
                 "run", parent_id=parent_id, status=NodeStatus.failed, reason=outcome.reason
@@ -124,7 +127,7 @@ class ToyEvolution:
 
     # work on the worker threads ---------------------------------------------------------
 
-    def improve(self, parent_id: int) -> float:
+    def improve(self, plan: StepPlan) -> float:
         with self._lock:
             self.improve_calls += 1
             call = self.improve_calls
@@ -132,7 +135,7 @@ class ToyEvolution:
         if self.broken_every and call % self.broken_every == 0:
             raise RuntimeError(f"the implementation of attempt {call} crashed")
         noise = random.Random(call).gauss(0.02, 0.1)
-        return min(1.0, max(0.0, self.quality[parent_id] + noise))
+        return min(1.0, max(0.0, self.quality[plan.parent_id] + noise))
 
     def evaluate(self, job: EvaluationJob) -> bool:
         self.timeline.append(("started", time.monotonic(), job))
@@ -179,6 +182,41 @@ def test_an_iteration_budget_finishes_every_child_and_leaves_a_consistent_archiv
         done = store.list_evaluations("run", node_id=node.id)
         assert len(done) in (3, 8)
         assert (len(done) == 8) == any(e.resolved for e in done[:3])
+
+
+def test_free_improve_workers_evaluate_only_once_the_iteration_budget_is_spent(store):
+    toy = ToyEvolution(store, eval_seconds=lambda job: 0.1)
+    steps = toy.steps()
+    lock, running, starts, expands = threading.Lock(), [0], [], []
+
+    def evaluate(job):
+        with lock:
+            running[0] += 1
+            starts.append((time.monotonic(), running[0]))
+        try:
+            return toy.evaluate(job)
+        finally:
+            with lock:
+                running[0] -= 1
+
+    def propose(can_expand, can_evaluate):
+        action = toy.propose(can_expand, can_evaluate)
+        if action is not None:
+            expands.append(time.monotonic())
+        return action
+
+    steps.run_evaluation, steps.propose = evaluate, propose
+    # The executor holds both pools' threads, as a run's does.
+    with LocalExecutor(5) as executor:
+        config = SchedulerConfig(improve_workers=2, eval_workers=3, max_iterations=4)
+        report = Scheduler(steps, executor, config).run(toy.seed_jobs)
+    assert report.stop_reason == "iterations" and len(expands) == 4
+    before = [n for t, n in starts if t < expands[-1]]
+    after = [n for t, n in starts if t > expands[-1]]
+    assert before and max(before) <= 3  # steps could still start: evaluations kept to 3
+    assert max(after) > 3  # the budget is spent: the 2 step workers join the 3
+    assert max(after) <= 5
+    _assert_consistent(store, report)
 
 
 def test_no_generation_barrier(store):
@@ -342,7 +380,7 @@ def test_hgm_style_evaluation_proposals_stay_bounded(store):
 
 def test_a_broken_contract_is_reported():
     steps = SchedulerSteps(
-        propose=lambda can_expand, can_evaluate: Expand(1),
+        propose=lambda can_expand, can_evaluate: StepPlan.new(1),
         run_improvement=lambda parent: time.sleep(0.2),
         on_improvement_done=lambda parent, outcome: [],
         run_evaluation=lambda job: True,

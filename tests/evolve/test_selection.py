@@ -306,7 +306,7 @@ def test_the_common_final_rule_ranks_by_a_cautious_score():
 
 
 def test_finalize_takes_its_finalists_by_the_common_rule():
-    from agentforge.evolve.finalize import finalists
+    from agentforge.evolve.evaluation.finalize import finalists
     from agentforge.store.records import NodeSummary
 
     summaries = [

@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import random
+from collections import Counter
 from dataclasses import dataclass, field
 
 from agentforge.evolve.config import Stage
-from agentforge.evolve.policy import SearchPolicy
-from agentforge.evolve.scheduler import EvaluationJob, Scheduler, SchedulerConfig, SchedulerSteps
+from agentforge.evolve.loop.scheduler import (
+    EvaluationJob,
+    Scheduler,
+    SchedulerConfig,
+    SchedulerSteps,
+)
+from agentforge.evolve.loop.search import SearchPolicy
+from agentforge.evolve.loop.simclock import SimulatedExecutor, VirtualClock
 from agentforge.evolve.selection import EvaluateMore, Expand, make_selector
-from agentforge.evolve.simclock import SimulatedExecutor, VirtualClock
+from agentforge.evolve.step import StepPlan
 
 TASKS = [f"t{i}" for i in range(20)]
 
@@ -44,24 +51,32 @@ class Row:
 
 
 class TinyRun:
-    """hgm on a toy archive: improving takes 10 time units, an evaluation 1; every even task
-    is solved."""
+    """A selector (hgm unless named) on a toy archive: improving takes 10 time units (unless
+    given), an evaluation 1; every even task is solved. The seed has run its 2 tasks, unless
+    `seed_evaluated` is False: then its first stage is the run's initial jobs."""
 
-    def __init__(self, improve_workers: int, eval_workers: int, iterations: int) -> None:
+    def __init__(self, improve_workers: int, eval_workers: int, iterations: int, *,
+                 selector: str = "hgm", stages: tuple[Stage, ...] = (Stage(tasks=2),),
+                 improve_seconds: float = 10.0, seed_evaluated: bool = True,
+                 executor_capacity: int = 1) -> None:
         self.clock = VirtualClock()
         seed_results = {"t0": True, "t1": False}
-        self.rows = [Row(0, None, "evaluated", 1, 1, seed_results)]
-        self.policy = SearchPolicy(make_selector("hgm"), random.Random(0), TASKS, [Stage(tasks=2)])
+        self.rows = [Row(0, None, "evaluated", 1, 1, seed_results) if seed_evaluated
+                     else Row(0, None, "evaluating")]
+        self.policy = SearchPolicy(make_selector(selector), random.Random(0), TASKS, stages)
         self.started: list[tuple[float, str]] = []
+        self.ran: list[tuple[float, EvaluationJob]] = []
         steps = SchedulerSteps(propose=self.propose, run_improvement=lambda parent: parent,
                                on_improvement_done=self.improved,
-                               run_evaluation=lambda job: int(job.task_id[1:]) % 2 == 0,
+                               run_evaluation=self.evaluate,
                                on_evaluation_done=self.evaluated)
         self.scheduler = Scheduler(
-            steps, SimulatedExecutor(self.clock, lambda job: 1.0),
+            steps, SimulatedExecutor(self.clock, lambda job: 1.0, executor_capacity),
             SchedulerConfig(improve_workers=improve_workers, eval_workers=eval_workers,
                             max_iterations=iterations),
-            improve_executor=SimulatedExecutor(self.clock, lambda parent: 10.0), clock=self.clock)
+            improve_executor=SimulatedExecutor(self.clock, lambda plan: improve_seconds),
+            clock=self.clock)
+        self.initial = [] if seed_evaluated else self._next(self.rows[0])
 
     def propose(self, can_expand: bool, can_evaluate: bool):
         action = self.policy.decide(self.rows, can_expand, can_evaluate,
@@ -69,18 +84,22 @@ class TinyRun:
         if isinstance(action, Expand):
             self.policy.expansions += 1
             self.started.append((self.clock.now, "expand"))
-            return action
+            return StepPlan.new(action.parent_id)
         if isinstance(action, EvaluateMore):
             task = self.policy.more_task(action.node_id, self.rows[action.node_id].finished)
             self.started.append((self.clock.now, "evaluate"))
             return [EvaluationJob(action.node_id, task)]
         return None
 
-    def improved(self, parent_id: int, outcome) -> list[EvaluationJob]:
+    def improved(self, plan: StepPlan, outcome) -> list[EvaluationJob]:
         self.policy.expansions -= 1
-        child = Row(len(self.rows), parent_id, "evaluating")
+        child = Row(len(self.rows), plan.parent_id, "evaluating")
         self.rows.append(child)
         return self._next(child)
+
+    def evaluate(self, job: EvaluationJob) -> bool:
+        self.ran.append((self.clock.now - 1.0, job))  # called as it ends, 1 unit after its start
+        return int(job.task_id[1:]) % 2 == 0
 
     def evaluated(self, job: EvaluationJob, solved: bool) -> list[EvaluationJob]:
         self.policy.release(job.node_id, job.task_id)
@@ -130,3 +149,34 @@ def test_past_the_iteration_budget_hgm_evaluates_until_its_rule_would_expand():
     assert children == [(1, 4), (2, 1)]
     after_budget = [t for t, kind in run.started if kind == "evaluate" and t >= 11.0]
     assert len(after_budget) == 2
+
+
+DGM_LIKE = (Stage(tasks=2), Stage(tasks=None, min_score=0.4))
+
+
+def test_a_new_childs_first_task_starts_before_a_queued_later_stage():
+    # dgm waits for every child's first result before it expands again (wait_for_unscored).
+    # t=1: the seed scores 1/2 and queues its 18 other tasks; the one step starts (3 units).
+    # t=4: the child arrives as two evaluation workers free up: its first task takes one of
+    # them at once, ahead of the seed's 12 queued tasks; t=5: its result lets dgm expand.
+    run = TinyRun(improve_workers=1, eval_workers=2, iterations=2, selector="dgm",
+                  stages=DGM_LIKE, improve_seconds=3.0, seed_evaluated=False)
+    run.scheduler.run(run.initial)
+    child_first = next(t for t, job in run.ran if job.node_id == 1)
+    assert child_first == 4.0
+    assert [t for t, kind in run.started if kind == "expand"] == [1.0, 5.0]
+
+
+def test_once_the_iteration_budget_is_spent_a_free_improve_worker_evaluates_at_once():
+    # One improve + one evaluation worker; the executor holds both. t=1: the seed's first
+    # result; the run's only step starts (2 units). While it runs, one evaluation at a time.
+    # t=3: the budget is spent and the step's worker is free: two evaluations from then on.
+    run = TinyRun(improve_workers=1, eval_workers=1, iterations=1, selector="dgm",
+                  stages=(Stage(tasks=6),), improve_seconds=2.0, seed_evaluated=False,
+                  executor_capacity=2)
+    report = run.scheduler.run(run.initial)
+    starts = Counter(t for t, _ in run.ran)
+    assert [starts[t] for t in (0.0, 1.0, 2.0)] == [1, 1, 1]
+    assert all(starts[t] == 2 for t in (3.0, 4.0, 5.0, 6.0))
+    # 12 evaluations: 3 one at a time, then 9 on two workers from t=3 to t=8.
+    assert (report.stop_reason, report.evaluations, report.elapsed_s) == ("iterations", 12, 8.0)

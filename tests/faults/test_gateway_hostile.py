@@ -13,7 +13,7 @@ from upstream_fault_server import FaultServer
 
 from agentforge.llm.config import RetryPolicy
 from agentforge.llm.gateway import Budget, Gateway
-from agentforge.llm.gateway_server import ServerLimits
+from agentforge.llm.gateway.server import ServerLimits
 from agentforge.llm.ledger import Ledger
 from agentforge.llm.params import OPENAI_CHAT_FIELDS
 from agentforge.llm.spec import Endpoint
@@ -203,7 +203,7 @@ print(json.dumps({"refused": refused, "held": len(held), "closed": closed}))
 """)), daemon=True)
     flood.start()
     deadline = time.monotonic() + 120
-    while gateway.connections.open(flooder.token) < LIMITS.per_grant:
+    while gateway.connections.held(flooder.token) < LIMITS.per_grant:
         assert time.monotonic() < deadline, "the flood never reached the per-sandbox limit"
         time.sleep(0.05)
     started = time.monotonic()
@@ -218,4 +218,4 @@ print(json.dumps(ask("served while another sandbox floods")))
     assert 0 < report["held"] <= LIMITS.per_grant, report
     assert report["refused"] + report["held"] == 1100, report
     assert report["closed"] == report["held"], report  # cut off by the request deadline
-    assert gateway.connections.open() <= 2  # the flood is gone
+    assert gateway.connections.held() <= 2  # the flood is gone

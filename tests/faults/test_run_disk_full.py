@@ -105,7 +105,7 @@ def test_a_full_disk_is_told_apart_from_other_errors(tmp_path):
     import errno
     import sqlite3
 
-    from agentforge.evolve.diskspace import HostDiskFull, is_disk_full
+    from agentforge.evolve.rundir.diskspace import HostDiskFull, is_disk_full
     from agentforge.store.errors import StoreError
 
     try:  # SQLite's own words, chained under our error as the store would raise it

@@ -13,11 +13,11 @@ from pathlib import Path
 
 import pytest
 
-from agentforge.evolve.runlock import RunLocked, hold_run_lock, owner_alive
+from agentforge.evolve.rundir.lock import RunLocked, hold_run_lock, owner_alive
 
 HOLDER = """
 import sys, time
-from agentforge.evolve.runlock import hold_run_lock
+from agentforge.evolve.rundir.lock import hold_run_lock
 with hold_run_lock(sys.argv[1]):
     print("held", flush=True)
     time.sleep(600)

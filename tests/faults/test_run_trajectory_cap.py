@@ -10,7 +10,7 @@ import pytest
 
 from agentforge.errors import SandboxError
 from agentforge.evolve.config import build_config
-from agentforge.evolve.steps import trajectory_excerpt
+from agentforge.evolve.operators.failures import trajectory_excerpt
 from agentforge.sandbox import Sandbox, SandboxConfig
 from agentforge.trajectory_copy import NOTE_FILE, NOTE_KEY, copy_trajectory
 

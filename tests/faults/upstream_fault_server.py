@@ -14,9 +14,12 @@ N requests with that exact message fail, later ones are answered; `retry_after=S
     reject-max-tokens   400 "Unsupported parameter: 'max_tokens'" when max_tokens is sent
 
 A model named like OpenAI's reasoning models (o1, o3-mini, gpt-5...) always rejects
-`max_tokens`, as OpenAI does. An answer reports as many completion tokens as the request's
-cap allows (a model that writes as long as it may), 20 without a cap. Every request is
-appended to `--log` as a JSON line {"time", "fault", "body"}.
+`max_tokens`, as OpenAI does. Usage is billed the way OpenAI bills: the prompt is every field
+the model reads (messages, tools, `response_format`...) at ~4 characters a token plus
+IMAGE_TOKENS per image part, whatever its bytes; the completion is as many tokens as the
+request's cap allows (a model that writes as long as it may; 20 without a cap) plus a
+rejected `prediction`, per choice. Every request is appended to `--log` as a JSON line
+{"time", "fault", "body"}.
 
     python upstream_fault_server.py --port-file F --log L
 """
@@ -36,6 +39,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 _REASONING = re.compile(r"^(o\d|gpt-5)")
+IMAGE_TOKENS = 48_169
+"""What gpt-4o-mini bills for one large image at high detail (2,833 + 8 tiles of 5,667)."""
+_NOT_READ = ("prediction", "stream", "stream_options", "n", "max_tokens",
+             "max_completion_tokens")
 _seen: dict[str, int] = {}
 _lock = threading.Lock()
 
@@ -69,7 +76,11 @@ def _completion(body: dict, text: str) -> dict:
             if isinstance(body.get(k), int)]
     completion = min(caps) if caps else 20
     choices = body.get("n") if isinstance(body.get("n"), int) else 1
-    prompt = 1 + len(json.dumps(body.get("messages"))) // 4
+    read = {name: value for name, value in body.items() if name not in _NOT_READ}
+    read_text = json.dumps(read)  # an image part's "type" key is never inside a JSON string
+    prompt = 1 + len(read_text) // 4 + IMAGE_TOKENS * read_text.count('"type": "image_url"')
+    if body.get("prediction"):  # rejected predicted tokens are billed as completion
+        completion += len(json.dumps(body["prediction"])) // 4
     return {"id": "chatcmpl-fault", "object": "chat.completion", "created": int(time.time()),
             "model": body.get("model", "m"),
             "choices": [{"index": i, "finish_reason": "stop", "logprobs": None,

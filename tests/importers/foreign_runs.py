@@ -60,9 +60,11 @@ def make_dgm_checkout(root: Path) -> Path:
     return write_files(root, {**BASE_FILES, **DGM_ONLY})
 
 
-def performance(resolved: list[str], unresolved: list[str], empty: list[str]) -> dict:
-    """`overall_performance` as utils/evo_utils.get_all_performance builds it."""
-    submitted = len(resolved) + len(unresolved) + len(empty)
+def performance(resolved: list[str], unresolved: list[str], empty: list[str],
+                errors: int = 0) -> dict:
+    """`overall_performance` as utils/evo_utils.get_all_performance builds it; `errors`:
+    tasks the harness counted as submitted but put in none of the three lists."""
+    submitted = len(resolved) + len(unresolved) + len(empty) + errors
     return {"accuracy_score": len(resolved) / submitted if submitted else 0,
             "total_resolved_instances": len(resolved), "total_submitted_instances": submitted,
             "files": [], "total_unresolved_ids": unresolved, "total_emptypatch_ids": empty,
@@ -149,4 +151,28 @@ def make_hgm_run(root: Path) -> Path:
             handle.write(json.dumps({"n_task_evals": 3 * len(tree), "nodes": tree},
                                     indent=2) + "\n")
     (root / "init_evaluated_tasks.json").write_text(json.dumps(SWE_IDS))
+    return root
+
+
+ERRORED_IDS = ["django__django-11066", "sympy__sympy-21612"]
+
+
+def make_dgm_run_with_harness_errors(root: Path) -> Path:
+    """A DGM run whose evaluations met harness errors, as DGM's own initial/ did (12/60):
+    the root counts 4 tasks, lists 2 (1 resolved) and names all 4 in predictions/; attempt A
+    counts 3, lists 2 and left no predictions."""
+    root.mkdir(parents=True)
+    initial = root / "initial"
+    initial.mkdir()
+    (initial / "metadata.json").write_text(json.dumps(
+        {"run_id": "initial",
+         "overall_performance": performance(SWE_IDS[:1], SWE_IDS[1:2], [], errors=2)},
+        indent=4))
+    for task in [*SWE_IDS[:2], *ERRORED_IDS]:  # what the harness wrote per prediction
+        folder = initial / "predictions" / "initial_0"
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / f"{task}.json").write_text("{}")
+        (folder / f"{task}.md").write_text("chat history\n")
+    attempt(root / A, A, "initial", _patches(False)[A],
+            performance(SWE_IDS[:1], SWE_IDS[1:2], [], errors=1))
     return root

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from foreign_runs import (
     BASE_FILES,
+    ERRORED_IDS,
     POLYGLOT_IDS,
     SWE_IDS,
     A,
@@ -21,12 +22,13 @@ from foreign_runs import (
     F,
     make_dgm_checkout,
     make_dgm_run,
+    make_dgm_run_with_harness_errors,
 )
 
 from agentforge.agents.export import MANIFEST, export_agent
-from agentforge.evolve.agent_ref import AgentRefError, resolve_agent, resolve_runnable_agent
+from agentforge.evolve.report.status import run_status
 from agentforge.evolve.rundir import RunDir
-from agentforge.evolve.status import run_status
+from agentforge.evolve.rundir.agent_ref import AgentRefError, resolve_agent, resolve_runnable_agent
 from agentforge.importers.common import write_imported_run
 from agentforge.importers.dgm import read_dgm_run
 from agentforge.store.consistency import archive_problems
@@ -64,6 +66,23 @@ def test_evaluations_come_from_the_id_lists_with_empty_patch_reasons(dgm_importe
     assert status["best_id"] == nodes[B]["id"] and status["best_lineage"] == [
         nodes["initial"]["id"], nodes[A]["id"], nodes[B]["id"]]
     assert status["imported_from"]["system"] == "dgm"
+
+
+def test_scores_count_the_tasks_dgm_counts_and_say_which_errored(dgm_checkout, tmp_path):
+    plan = read_dgm_run(make_dgm_run_with_harness_errors(tmp_path / "run"), dgm_checkout)
+    status = run_status(write_imported_run(plan, tmp_path / "imported"), evaluations=True)
+    nodes = by_external(status)
+    # DGM's accuracy_score is 1/4: the two harness errors count as failures, named.
+    assert (nodes["initial"]["score"], nodes["initial"]["evaluated_tasks"]) == (0.25, 4)
+    of_root = {e["task_id"]: e for e in status["evaluations"]
+               if e["node_id"] == nodes["initial"]["id"]}
+    for task in ERRORED_IDS:
+        assert of_root[task]["resolved"] is False and "errored" in of_root[task]["reason"]
+    # A's third counted task is named nowhere: the import says so, with both scores.
+    assert (nodes[A]["score"], nodes[A]["evaluated_tasks"]) == (0.5, 2)
+    assert plan.notes[-1] == (f"{A}: its harness counted 3 tasks but names only 2 (no report or "
+                          "prediction names the other 1, errors of its harness): its score "
+                          "here is 1/2, where the foreign score is 1/3")
 
 
 def test_a_nodes_code_is_the_checkout_plus_its_ancestors_patches(dgm_imported):

@@ -11,8 +11,8 @@ import pytest
 from foreign_runs import SWE_IDS, A, B, C, E, make_hgm_run
 
 from agentforge.agents.export import MANIFEST, export_agent
-from agentforge.evolve.agent_ref import resolve_agent
-from agentforge.evolve.status import run_status
+from agentforge.evolve.report.status import run_status
+from agentforge.evolve.rundir.agent_ref import resolve_agent
 from agentforge.importers.records import ImportRefused, read_json_records
 
 

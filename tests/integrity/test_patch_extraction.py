@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from agentforge.agent_runner import load_agent, run_agent
+from agentforge.agent_contract import load_agent_spec, run_agent
 from agentforge.sandbox import Sandbox, SandboxConfig
 
 # The agent: a real edit, then its git config rigged, then a detached writer left behind.
@@ -43,7 +43,7 @@ def rigging_agent(tmp_path):
         'name = "rigging"\nentry = "rigging_agent"\ndescription = "rigs its git config"\n')
     (folder / "rigging_agent" / "__init__.py").write_text("")
     (folder / "rigging_agent" / "__main__.py").write_text(AGENT_MAIN)
-    return load_agent(folder)
+    return load_agent_spec(folder)
 
 
 @pytest.mark.docker

@@ -14,8 +14,9 @@ import pytest
 from typer.testing import CliRunner
 
 from agentforge.cli import app
-from agentforge.evolve.improve import clean_copy, validate_agent
-from agentforge.evolve.validation import shrunken_test_suite
+from agentforge.evolve.rundir.agents import clean_copy
+from agentforge.evolve.validation.agent import validate_agent
+from agentforge.evolve.validation.checks import shrunken_test_suite
 from agentforge.paths import archive_dir
 
 sys.path.append(str(Path(__file__).parent.parent / "evolve"))
@@ -84,9 +85,9 @@ def test_the_warning_reaches_status_json(tmp_path):
     # one of the seed's test files, as an implementation step would make it.
     from agentforge.bench.patches import diff_files
     from agentforge.evolve.config import load_run_config
-    from agentforge.evolve.context import open_run
-    from agentforge.evolve.steps import warn_if_tests_shrank
-    from agentforge.store.tables import NodeStatus
+    from agentforge.evolve.loop.context import open_run
+    from agentforge.evolve.operators.child import warn_if_tests_shrank
+    from agentforge.store.records import NodeStatus
 
     suite = write_tiny_suite(tmp_path / "suite", ["py-tiny-add"], ["py-tiny-greet"])
     config = load_run_config(demo_config(tmp_path, suite))

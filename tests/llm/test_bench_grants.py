@@ -1,4 +1,4 @@
-"""`bench run`'s model access: every grant it made is revoked when the run ends."""
+"""`bench run`'s model access: one grant per attempt, revoked and booked when it ends."""
 
 from __future__ import annotations
 
@@ -23,16 +23,17 @@ def ask_on_socket(grant) -> int:
     return connection.getresponse().status
 
 
-def test_grants_of_a_bench_run_are_revoked_when_it_ends(tmp_path):
+def test_each_attempt_of_a_bench_run_has_its_own_grant_revoked_when_it_ends(tmp_path):
     script = tmp_path / "script.json"
     script.write_text(json.dumps({"rules": [{"respond": {"content": "hi"}}]}))
     task = Task(instance_id="t1", benchmark="local", problem_statement="p",
                 check=Check(kind=CheckKind.EXIT_CODE, test_command="true"))
-    with gateway_for_run(f"scripted:{script}", tmp_path / "out", "run-1") as grant_for:
-        first, second = grant_for(task), grant_for(task)
-        gateway = first.gateway
-        first.revoke()  # what each attempt does when it ends (bench/runner.run_one)
-        assert gateway.live_grants() == 1 and not first.socket_dir.exists()
-        assert ask_on_socket(second) == 200
-    assert gateway.live_grants() == 0  # the one left over is revoked with the run
-    assert not second.socket_dir.exists()
+    with gateway_for_run(f"scripted:{script}", tmp_path / "out", "run-1") as grants:
+        with grants(task) as first:  # what each attempt does (bench/run.run_one)
+            gateway = first.gateway
+            assert ask_on_socket(first) == 200
+        assert gateway.live_grants() == 0 and not first.socket_dir.exists()
+        with grants(task) as second:  # the retry: a live key of its own
+            assert second.token != first.token and ask_on_socket(second) == 200
+        assert gateway.live_grants() == 0 and not second.socket_dir.exists()
+        assert len(gateway.ledger.calls(run_id="run-1", task_id="t1")) == 2

@@ -3,6 +3,7 @@ reservations and caps, unknown fields, grant sockets, bodies, the open-file limi
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import json
 import resource
@@ -14,8 +15,8 @@ import pytest
 
 from agentforge.llm.config import RetryPolicy
 from agentforge.llm.gateway import Budget, Gateway
-from agentforge.llm.gateway_budget import estimate_prompt_tokens
-from agentforge.llm.gateway_server import ServerLimits
+from agentforge.llm.gateway.budget import estimate_prompt_tokens
+from agentforge.llm.gateway.server import ServerLimits
 from agentforge.llm.ledger import Ledger
 from agentforge.llm.params import OPENAI_CHAT_FIELDS
 from agentforge.llm.scripted import ScriptedServer
@@ -142,7 +143,10 @@ def post_unix(path, token: str, declared: int | None = None) -> tuple[int, str]:
         connection.putrequest("POST", "/v1/chat/completions")
         for key, value in {**headers, "Content-Length": str(declared)}.items():
             connection.putheader(key, value)
-        connection.endheaders(body.encode())
+        # Refused before the body is read: sending it may meet a closed socket, while the
+        # answer already waits to be read.
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+            connection.endheaders(body.encode())
     else:
         connection.request("POST", "/v1/chat/completions", body, headers)
     response = connection.getresponse()
@@ -170,3 +174,46 @@ def test_connections_beyond_the_total_get_a_503_at_once(upstream, tmp_path):
         for sock in idle:
             sock.close()
         extra.close()
+
+
+def chat_with(rest: str) -> bytes:
+    """A chat request's bytes: one short message, then `rest`."""
+    return ('{"messages": [{"role": "user", "content": "hi"}]' + rest).encode()
+
+
+UNREADABLE = {
+    "nested-30k": b"[" * 30_000 + b"]" * 30_000,
+    "nested-in-tools": chat_with(', "tools": ' + "[" * 980 + "1" + "]" * 980 + "}"),
+    "nan": chat_with(', "temperature": NaN}'),
+    "cut-off": chat_with(', "temperature": 0.'),
+    "not-utf8": b'{"messages": [{"role": "user", "content": "\xff"}]}',
+    "array": b'[{"role": "user", "content": "hi"}]',
+    "messages-text": b'{"messages": "hi"}',
+    "stream-options-list": chat_with(', "stream": true, "stream_options": [1]}'),
+    "stream-text": chat_with(', "stream": "yes"}'),
+}
+
+
+@pytest.mark.parametrize("name", sorted(UNREADABLE))
+def test_a_body_the_gateway_cannot_read_gets_a_400(gateway, upstream, name):
+    grant = gateway.grant(run_id="r", task_id="t")
+    status, answer = post_tcp(gateway, grant.token, UNREADABLE[name])
+    assert status == 400 and "agentforge gateway" in answer, (status, answer[:300])
+    assert upstream.requests == []
+
+
+def test_a_lone_surrogate_is_relayed_not_dropped(gateway, upstream):
+    grant = gateway.grant(run_id="r", task_id="t")
+    body = b'{"messages": [{"role": "user", "content": "half a pair: \\ud800"}]}'
+    assert post_tcp(gateway, grant.token, body)[0] == 200
+    assert upstream.requests[0]["messages"][0]["content"] == "half a pair: \ud800"
+
+
+def post_tcp(gateway, token: str, body: bytes) -> tuple[int, str]:
+    """POST raw bytes as a chat request on the gateway's TCP listener."""
+    port = int(gateway.tcp_base_url.split(":")[2].split("/")[0])
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    connection.request("POST", "/v1/chat/completions", body,
+                       {"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
+    response = connection.getresponse()
+    return response.status, response.read().decode()

@@ -206,6 +206,25 @@ def test_delay(tmp_path):
             model="scripted", messages=user("hi")).choices[0].message.content == "late"
 
 
+def test_hang_never_answers_and_the_server_still_stops_at_once():
+    srv = ScriptedServer({"rules": [{"respond": {"hang": True}}]}).start()
+    patient = openai.OpenAI(base_url=srv.base_url, api_key="x", max_retries=0, timeout=1.0)
+    with pytest.raises(openai.APITimeoutError):
+        patient.chat.completions.create(model="scripted", messages=user("hi"))
+    # A second request is held while the server stops: stopping ends it, it does not wait.
+    waiting = ThreadPoolExecutor(1).submit(
+        openai.OpenAI(base_url=srv.base_url, api_key="x", max_retries=0, timeout=60)
+        .chat.completions.create, model="scripted", messages=user("still there?"))
+    while len(srv.requests) < 2:
+        time.sleep(0.01)
+    started = time.monotonic()
+    srv.stop()
+    assert time.monotonic() - started < 5
+    with pytest.raises(openai.APIConnectionError):
+        waiting.result(timeout=10)
+    assert len(srv.arrivals) == 2 and srv.arrivals[0] <= srv.arrivals[1] <= started
+
+
 def test_models_and_health(server):
     with urllib.request.urlopen(server.url + "/health", timeout=10) as answer:
         assert answer.status == 200

@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import threading
 import uuid
 
 import pytest
@@ -140,3 +141,35 @@ def test_a_disk_whose_sandbox_and_owner_are_gone_is_reaped(agent_image: str, mis
         assert f"{orphan} (disk)" in reaped and f"{live.name} (disk)" not in reaped
         assert not disk_volumes(orphan) and not (disk_root() / orphan).exists()
         assert live.exec(["echo", "spared"]).output == "spared\n"
+
+
+def test_the_reaper_tolerates_containers_removed_while_it_lists(agent_image: str):
+    # Another process on the engine (a second run starting, its sandboxes finishing) removes
+    # containers between the reaper's listing and its look at each one.
+    from agentforge.sandbox.container import standard_labels
+    from agentforge.sandbox.reaper import reap
+
+    client = docker_client()
+    stop = threading.Event()
+    churned = []
+
+    def churn() -> None:
+        while not stop.is_set():
+            container = client.containers.create(
+                agent_image, ["true"], name=f"agentforge-churn-{uuid.uuid4().hex[:12]}",
+                labels=standard_labels())  # our pid: alive, so no reaper takes it
+            container.remove(force=True)
+            churned.append(container.name)
+
+    churners = [threading.Thread(target=churn) for _ in range(3)]
+    for thread in churners:
+        thread.start()
+    try:
+        for _ in range(40):
+            reaped = reap(dry_run=True)  # lists containers and disks, as every start does
+            assert not any(entry.name.startswith("agentforge-churn-") for entry in reaped)
+    finally:
+        stop.set()
+        for thread in churners:
+            thread.join(timeout=60)
+    assert len(churned) > 40  # containers did vanish while the reaper listed

@@ -3,6 +3,7 @@ import. A v1 database is upgraded in place and keeps its rows."""
 
 from __future__ import annotations
 
+from schema_shapes import drop_step_columns
 from sqlalchemy import inspect, text
 
 from agentforge.store import SqlStore
@@ -17,6 +18,7 @@ def test_a_v1_archive_gains_the_origin_columns_and_keeps_its_nodes(db_url):
     raw = store.engine
     # Make it a version-1 database: the shape before this migration.
     with raw.begin() as conn:
+        drop_step_columns(conn)
         for table, column in [("agentnode", "external_id"), ("agentnode", "origin_json"),
                               ("run", "origin_json"), ("agentnode", "operator"),
                               ("agentnode", "second_parent_id")]:

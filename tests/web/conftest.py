@@ -20,6 +20,13 @@ def hostile_run(tmp_path_factory) -> object:
 
 
 @pytest.fixture(scope="session")
+def big_run(tmp_path_factory) -> object:
+    """A 5,000-node generated run (a minute or two to write: tests that use it are slow)."""
+    root = tmp_path_factory.mktemp("big")
+    return write_synthetic_run(root / "big", 5000, seed=7, files_for=0)
+
+
+@pytest.fixture(scope="session")
 def client(hostile_run) -> TestClient:
     """The app on the runs folder of `hostile_run`, spoken to as http://127.0.0.1."""
     with TestClient(create_app([Path(hostile_run.path).parent]),

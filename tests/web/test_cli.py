@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 from typer.testing import CliRunner
@@ -59,7 +60,7 @@ def test_a_non_loopback_host_gets_a_generated_token(hostile_run):
     port = _free_port()
     process, line = _serve([str(hostile_run.path), "--host", "0.0.0.0", "--port", str(port)])
     try:
-        assert "?token=" in line
+        assert "?token=" in line and "0.0.0.0" not in line  # an address a browser can use
         token = line.strip().rsplit("?token=", 1)[1]
         assert len(token) >= 24
         assert _wait(f"http://127.0.0.1:{port}/api/runs").status_code == 401
@@ -68,6 +69,20 @@ def test_a_non_loopback_host_gets_a_generated_token(hostile_run):
     finally:
         process.send_signal(signal.SIGINT)
         process.wait(timeout=30)
+
+
+def test_a_folder_with_no_runs_says_so(tmp_path):
+    port = _free_port()
+    process, _line = _serve([str(tmp_path), "--port", str(port)])
+    # Read on a thread: a server that says nothing more must fail the test, not hang it.
+    pool = ThreadPoolExecutor(1)
+    try:
+        said = pool.submit(process.stdout.readline).result(timeout=60)
+        assert said.startswith("no runs there yet") and f"--run-dir {tmp_path}/NAME" in said
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.wait(timeout=30)
+        pool.shutdown()
 
 
 def test_a_path_that_is_not_a_directory_is_a_clear_error(tmp_path):

@@ -3,16 +3,12 @@
 from __future__ import annotations
 
 import pytest
+from web_server import TIMEOUT
+from web_server import open_page as _open
 
 from agentforge.web.synthetic import HOSTILE
 
 pytestmark = [pytest.mark.browser]
-TIMEOUT = 30_000  # ms; generous, the machine is loaded
-
-
-def _open(page, url):
-    page.goto(url)
-    page.wait_for_selector("body[data-ready='1']", timeout=TIMEOUT)
 
 
 def _not_pwned(page):

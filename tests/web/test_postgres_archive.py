@@ -18,7 +18,15 @@ def comparable(archive: RunArchive) -> dict:
     for row in archive.nodes()["rows"]:
         detail = archive.node_detail(row[0])
         details[row[0]] = {key: value for key, value in detail.items()
-                           if key not in ("created_at", "updated_at", "node")}
+                           if key not in ("created_at", "updated_at", "node", "evaluations",
+                                          "model_calls")}
+        # Times differ between the two writes; everything else must not.
+        details[row[0]]["evaluations"] = [
+            {k: v for k, v in e.items() if k not in ("started_at", "finished_at")}
+            for e in detail["evaluations"]]
+        calls = detail["model_calls"]
+        at = calls["fields"].index("started_at")
+        details[row[0]]["model_calls"] = [r[:at] + r[at + 1:] for r in calls["rows"]]
     spend = summary["spend"]
     return {"rows": rows, "best": summary["best_id"], "lineage": summary["best_lineage"],
             "spend": (spend["calls"], spend["tokens"], spend["usd"],

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 
 from agentforge.web.archive import NODE_FIELDS
-from agentforge.web.synthetic import HOSTILE
+from agentforge.web.synthetic import CALLS, HOSTILE
 
 
 def _nodes(client, name="hostile"):
@@ -67,7 +67,8 @@ def test_node_detail_has_proposal_diff_tasks_files_and_cost(client, hostile_run)
     trajectory = [f for f in row["files"] if f.endswith("trajectory.json")]
     assert trajectory and trajectory[0].startswith(f"nodes/{hostile_run.hostile_node}/")
     assert any(f.endswith("test_output.txt") for f in row["files"])
-    assert node["cost"]["improve_tokens"] == 3400  # its parent's diagnosis call, booked to it
+    # Its parent's diagnosis call and the three calls of its implementation, booked to it.
+    assert node["cost"]["improve_tokens"] == 3400 + sum(p + c for p, c, *_ in CALLS)
     assert node["cost"]["evaluate_usd"] > 0
 
 

@@ -1,41 +1,87 @@
-"""What every operator does with its result: a node that records how it was made, validated
-the same way whatever made it."""
+"""The one birth path: every operator's step ends here, in a node that records the step that
+made it (step id, operator, second parent) from the moment it is written and is validated
+the same way whatever made it, or in a failed node when the step produced no agent."""
 
 from __future__ import annotations
 
-from agentforge.evolve.context import RunContext
-from agentforge.evolve.steps import validate_node
-from agentforge.store.tables import NodeStatus
+import shutil
+from pathlib import Path
+
+from agentforge.evolve.loop.context import RunContext
+from agentforge.evolve.rundir.diskspace import raise_if_host_disk_full
+from agentforge.evolve.step import StepOutcome, StepPlan
+from agentforge.evolve.validation.checks import shrunken_test_suite
+from agentforge.evolve.workplaces.work import ValidateWork
+from agentforge.store.records import NodeStatus
 
 
-def add_child(ctx: RunContext, operator: str, parent_id: int, *, commit: str | None,
-              summary: str, proposal: dict | None = None,
-              second_parent_id: int | None = None, invalid: str | None = None) -> int:
-    """Add the child (pending, or invalid with `invalid` as the reason) and validate it."""
+def add_child(ctx: RunContext, plan: StepPlan, *, commit: str | None, summary: str,
+              proposal: dict | None = None, invalid: str | None = None,
+              kept: Path | None = None, data: dict | None = None) -> StepOutcome:
+    """Add the child (pending, or invalid with `invalid` as the reason) and validate it;
+    `kept` is a folder of the step's files (the implementation's trajectory), moved to the
+    node's `improve/`; `data` goes into the `child` event."""
     store = ctx.store
     status = NodeStatus.invalid if invalid else NodeStatus.pending
-    node = store.add_node(ctx.run_id, parent_id=parent_id, commit=commit, status=status,
-                          reason=invalid, proposal={"summary": summary, **(proposal or {})})
-    store.set_node_operator(node.id, operator, second_parent_id=second_parent_id)
-    store.add_event(ctx.run_id, "child", f"node {node.id} from {parent_id} by {operator}: "
-                    f"{summary}", node_id=node.id,
-                    data={"operator": operator, "second_parent_id": second_parent_id})
+    node = store.add_node(ctx.run_id, parent_id=plan.parent_id, commit=commit, status=status,
+                          reason=invalid, proposal={"summary": summary, **(proposal or {})},
+                          operator=plan.operator, second_parent_id=plan.second_parent_id,
+                          step_id=plan.step_id)
+    if kept is not None and kept.exists():
+        target = ctx.rundir.node_dir(node.id) / "improve"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.move(kept, target)
+    store.add_event(ctx.run_id, "child", f"node {node.id} from {plan.parent_id} by "
+                    f"{plan.operator}: {summary}", node_id=node.id,
+                    data={"operator": plan.operator, "second_parent_id": plan.second_parent_id,
+                          "step_id": plan.step_id, **(data or {})})
     if invalid is None:
         if commit is not None and ctx.repo.tree_of(commit) == ctx.repo.tree_of(
-                store.get_node(parent_id).commit):
+                store.get_node(plan.parent_id).commit):
             store.update_node(node.id, status=NodeStatus.invalid,
-                              reason=f"no diff: {operator} changed nothing")
-            return node.id
+                              reason=f"no diff: {plan.operator} changed nothing")
+            return StepOutcome(node.id)
         validate_node(ctx, node.id)
-    return node.id
+    return StepOutcome(node.id)
 
 
-def failed_child(ctx: RunContext, operator: str, parent_id: int, reason: str,
-                 proposal: dict | None = None, second_parent_id: int | None = None) -> int:
-    """A step that produced no agent (the model's reply unusable): a failed node."""
-    node = ctx.store.add_node(ctx.run_id, parent_id=parent_id, status=NodeStatus.failed,
-                              reason=reason[:2000], proposal=proposal)
-    ctx.store.set_node_operator(node.id, operator, second_parent_id=second_parent_id)
+def failed_child(ctx: RunContext, plan: StepPlan, reason: str,
+                 proposal: dict | None = None) -> StepOutcome:
+    """A step that produced no agent (the model's reply unusable, the step crashed): a
+    failed node with the reason."""
+    node = ctx.store.add_node(ctx.run_id, parent_id=plan.parent_id, status=NodeStatus.failed,
+                              reason=reason[:2000], proposal=proposal, operator=plan.operator,
+                              second_parent_id=plan.second_parent_id, step_id=plan.step_id)
     ctx.store.add_event(ctx.run_id, "failed", reason[:300], node_id=node.id,
-                        data={"operator": operator})
-    return node.id
+                        data={"operator": plan.operator, "step_id": plan.step_id})
+    return StepOutcome(node.id)
+
+
+def validate_node(ctx: RunContext, node_id: int) -> None:
+    """Run the child's own checks; mark it evaluating (valid) or invalid with the reason."""
+    try:
+        reason = ctx.workplace().validate(
+            ValidateWork(list(ctx.config.improve.own_tests), ctx.config.improve.validate_timeout,
+                         {"agentforge.run": ctx.run_id}), ctx.agent_code(node_id))
+    except Exception as exc:  # our side broke (Docker), not the child: the step failed
+        raise_if_host_disk_full(exc)  # stays pending: a resume validates it again
+        ctx.store.update_node(node_id, status=NodeStatus.failed,
+                              reason=f"validation could not run: {type(exc).__name__}: {exc}")
+        return
+    if reason:
+        ctx.store.update_node(node_id, status=NodeStatus.invalid, reason=reason)
+    else:
+        ctx.store.update_node(node_id, status=NodeStatus.evaluating)
+    ctx.store.add_event(ctx.run_id, "validated", reason or "valid", node_id=node_id)
+    warn_if_tests_shrank(ctx, node_id)
+
+
+def warn_if_tests_shrank(ctx: RunContext, node_id: int) -> None:
+    """A `warning` event when the child deleted tests or defines fewer than its parent."""
+    parent_id = ctx.store.get_node(node_id).parent_id
+    if parent_id is None:
+        return
+    warning = shrunken_test_suite(ctx.agent_dir(parent_id), ctx.agent_dir(node_id))
+    if warning:
+        ctx.store.add_event(ctx.run_id, "warning", f"node {node_id}: {warning}",
+                            node_id=node_id, data={"kind": "tests_shrunk", "detail": warning})

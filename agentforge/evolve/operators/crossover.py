@@ -5,20 +5,21 @@ invalid node that says where."""
 
 from __future__ import annotations
 
-from agentforge.evolve.context import RunContext
+from agentforge.evolve.loop.context import RunContext
 from agentforge.evolve.operators.child import add_child, failed_child
 from agentforge.evolve.operators.genome import GenomeError, merge_genomes
 from agentforge.evolve.operators.prompt_mutation import genome_path
-from agentforge.evolve.steps import agent_dir
+from agentforge.evolve.step import StepOutcome, StepPlan
 
 NAME = "crossover"
 
 
-def crossover(ctx: RunContext, parent_id: int, second_parent_id: int | None = None) -> int:
-    """A child of `parent_id` carrying `second_parent_id`'s changes; return its node id."""
+def crossover(ctx: RunContext, plan: StepPlan) -> StepOutcome:
+    """A child of the plan's parent carrying its second parent's changes."""
+    parent_id, second_parent_id = plan.parent_id, plan.second_parent_id
     if second_parent_id is None:
-        return failed_child(ctx, NAME, parent_id, "crossover needs a second parent: the "
-                            "policy found no other scored node")
+        return failed_child(ctx, plan, "crossover needs a second parent: the policy found no "
+                            "other scored node")
     repo = ctx.repo
     first, second = ctx.store.get_node(parent_id).commit, ctx.store.get_node(
         second_parent_id).commit
@@ -26,32 +27,25 @@ def crossover(ctx: RunContext, parent_id: int, second_parent_id: int | None = No
     tree, conflicts = repo.merge_tree(first, second)
     files = None
     if conflicts:
-        folder = agent_dir(ctx, parent_id)
+        folder = ctx.agent_dir(parent_id)
         genome = str(genome_path(folder).relative_to(folder))
         reason = f"crossover conflict in {', '.join(conflicts)}"
         base = repo.merge_base(first, second)
         if conflicts != [genome] or base is None:
-            return _conflict(ctx, parent_id, second_parent_id, summary, reason)
+            return add_child(ctx, plan, commit=None, summary=summary, invalid=reason)
         try:
             merged = merge_genomes(repo.read_file(base, genome) or "",
                                    repo.read_file(first, genome) or "",
                                    repo.read_file(second, genome) or "")
         except GenomeError as exc:
-            return _conflict(ctx, parent_id, second_parent_id, summary, f"{reason}: {exc}")
+            return add_child(ctx, plan, commit=None, summary=summary,
+                             invalid=f"{reason}: {exc}")
         files, summary = {genome: merged}, f"{summary} (genome merged text by text)"
     commit = repo.commit_merge(tree, [first, second], summary, files=files)
     result = repo.tree_of(commit)
     if result != repo.tree_of(first) and result == repo.tree_of(second):
         # The first parent's changes were already in the second: the child is a copy of it.
-        return add_child(ctx, NAME, parent_id, commit=commit, summary=summary,
-                         second_parent_id=second_parent_id,
+        return add_child(ctx, plan, commit=commit, summary=summary,
                          invalid=f"no diff: the merge is node {second_parent_id}'s agent, "
                                  f"which already holds node {parent_id}'s changes")
-    return add_child(ctx, NAME, parent_id, commit=commit, summary=summary,
-                     second_parent_id=second_parent_id)
-
-
-def _conflict(ctx: RunContext, parent_id: int, second_id: int, summary: str,
-              reason: str) -> int:
-    return add_child(ctx, NAME, parent_id, commit=None, summary=summary,
-                     second_parent_id=second_id, invalid=reason)
+    return add_child(ctx, plan, commit=commit, summary=summary)

@@ -9,26 +9,27 @@ rewritten file becomes a child commit validated like any other: text that breaks
 
 from __future__ import annotations
 
-import json
 import tomllib
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
-from agentforge.agent_runner import load_agent
-from agentforge.errors import describe_validation_error
-from agentforge.evolve.context import RunContext
-from agentforge.evolve.diagnose import FailureCase
+from agentforge.agent_contract import load_agent_spec
+from agentforge.evolve.loop.context import RunContext
 from agentforge.evolve.operators.child import add_child, failed_child
+from agentforge.evolve.operators.diagnose import FailureCase
+from agentforge.evolve.operators.failures import failure_cases
 from agentforge.evolve.operators.genome import GenomeError, editable_texts, replace_text
-from agentforge.evolve.operators.stats import PROMPT_MUTATION_TASK
+from agentforge.evolve.operators.structured import ReplyFailed, ask_structured, parse_json_reply
 from agentforge.evolve.operators.templates import render
-from agentforge.evolve.steps import agent_dir, failure_cases
+from agentforge.evolve.step import StepOutcome, StepPlan
 from agentforge.llm.client import ModelClient
 from agentforge.llm.errors import ModelError
 from agentforge.llm.ledger import CallContext
 
 NAME = "prompt_mutation"
+PROMPT_MUTATION_TASK = "op:prompt_mutation"
+"""The task id of a mutation's model calls: it scopes their response cache."""
 
 
 class TextEdit(BaseModel):
@@ -50,44 +51,37 @@ class Mutation(BaseModel):
     edits: list[TextEdit] = Field(min_length=1, max_length=8)
 
 
-class MutationFailed(Exception):
-    """No usable reply after every attempt; `text` is the model's last reply."""
-
-    def __init__(self, message: str, text: str) -> None:
-        super().__init__(message)
-        self.text = text
-
-
 def genome_path(folder: Path) -> Path:
     """The agent's config.toml (inside its entry package)."""
-    return folder / load_agent(folder).entry / "config.toml"
+    return folder / load_agent_spec(folder).entry / "config.toml"
 
 
-def prompt_mutation(ctx: RunContext, parent_id: int, second_parent_id: int | None = None) -> int:
-    """A child of `parent_id` whose prompts the model rewrote; return its node id."""
-    folder = agent_dir(ctx, parent_id)
+def prompt_mutation(ctx: RunContext, plan: StepPlan) -> StepOutcome:
+    """A child of the plan's parent whose prompts the model rewrote."""
+    parent_id = plan.parent_id
+    folder = ctx.agent_dir(parent_id)
     path = genome_path(folder)
     if not path.is_file():
-        return failed_child(ctx, NAME, parent_id, f"prompt_mutation needs the agent's genome "
+        return failed_child(ctx, plan, f"prompt_mutation needs the agent's genome "
                             f"{path.relative_to(folder)}, which this agent does not have")
     original = path.read_text()
     client = ModelClient.for_role(
         "diagnose", ctx.config.llm, ledger=ctx.ledger, use_cache=True,
         context=CallContext(run_id=ctx.run_id, node_id=parent_id, task_id=PROMPT_MUTATION_TASK,
-                            role="diagnose"))
+                            role="diagnose", step_id=plan.step_id))
     failures = failure_cases(ctx, parent_id)
     try:
         mutation, updated = ask_mutation(client, original, failures,
                                          ctx.config.improve.diagnose_attempts)
-    except MutationFailed as exc:
-        return failed_child(ctx, NAME, parent_id, f"prompt mutation invalid: {exc}; model said: "
+    except ReplyFailed as exc:
+        return failed_child(ctx, plan, f"prompt mutation invalid: {exc}; model said: "
                             f"{exc.text[:800]!r}", {"invalid_reply": exc.text})
     except ModelError as exc:
-        return failed_child(ctx, NAME, parent_id, f"prompt mutation model error: {exc}")
+        return failed_child(ctx, plan, f"prompt mutation model error: {exc}")
     relative = str(path.relative_to(folder))
     commit = ctx.repo.create_child_files(ctx.store.get_node(parent_id).commit,
                                          {relative: updated}, message=mutation.summary)
-    return add_child(ctx, NAME, parent_id, commit=commit, summary=mutation.summary,
+    return add_child(ctx, plan, commit=commit, summary=mutation.summary,
                      proposal={"diagnosis": mutation.diagnosis,
                                "change": "; ".join(e.path for e in mutation.edits),
                                "files": [relative],
@@ -102,31 +96,13 @@ def ask_mutation(client: ModelClient, original: str, failures: list[FailureCase]
         {"role": "system", "content": render("mutation_system.md")},
         {"role": "user", "content": render("mutation_user.md", texts=texts, failures=failures)},
     ]
-    text, error = "", ""
-    for _ in range(attempts):
-        reply = client.chat(messages)
-        text = reply.choices[0].message.content or "" if reply.choices else ""
-        try:
-            mutation = parse_mutation(text)
-            return mutation, apply_mutation(original, mutation)
-        except ValueError as exc:
-            error = str(exc)
-        messages += [{"role": "assistant", "content": text},
-                     {"role": "user", "content": render("mutation_retry.md", error=error)}]
-    raise MutationFailed(f"no usable mutation after {attempts} attempt(s): {error}", text)
+    def parse(text: str) -> tuple[Mutation, str]:
+        mutation = parse_json_reply(text, Mutation)
+        return mutation, apply_mutation(original, mutation)
 
-
-def parse_mutation(text: str) -> Mutation:
-    """The Mutation in a reply (a bare JSON object or one in a ```json block)."""
-    start, end = (text or "").find("{"), (text or "").rfind("}")
-    if start == -1 or end <= start:
-        raise ValueError("the reply holds no JSON object")
-    try:
-        return Mutation.model_validate(json.loads(text[start:end + 1]))
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"invalid JSON ({exc})") from exc
-    except ValidationError as exc:
-        raise ValueError(describe_validation_error(exc, whole="object")) from exc
+    return ask_structured(client, messages, parse,
+                          lambda error: render("mutation_retry.md", error=error),
+                          attempts=attempts, wanted="usable mutation")
 
 
 def apply_mutation(original: str, mutation: Mutation) -> str:

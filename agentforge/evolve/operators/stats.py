@@ -1,26 +1,21 @@
 """What each operator has cost and gained so far in a run, from the archive and the ledger.
 
-Cost is model tokens (the ledger books each operator's calls under its own task ids) plus
-the wall-clock seconds of its steps in sandboxes (recorded per child as an `operator` event),
+Cost is model tokens (the ledger's calls grouped by step id; each child records the step
+and operator that made it) plus the wall-clock seconds of its steps (recorded on the child),
 converted at `TOKENS_PER_SECOND`. Gain is how much a child's validation score beats its
 parent's (the better parent's, for crossover); a child that scored no better gains 0.
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 
-from sqlalchemy import func, or_
-from sqlmodel import Session, col, select
-
-from agentforge.llm.ledger import Ledger, ModelCall
+from agentforge.llm.ledger import Ledger
 from agentforge.store import SqlStore
-from agentforge.store.tables import VALIDATED
+from agentforge.store.records import VALIDATED
 
 TOKENS_PER_SECOND = 100.0
 """A sandbox second priced as this many tokens when gain is weighed against cost."""
-PROMPT_MUTATION_TASK = "op:prompt_mutation"
 
 
 @dataclass
@@ -44,29 +39,6 @@ class OperatorStats:
         return 1e6 * self.gain / self.cost if self.cost else 0.0
 
 
-def operator_tokens(ledger: Ledger, run_id: str) -> dict[str, int]:
-    """Tokens of each operator's model calls (self_edit: its diagnosis and implementation)."""
-    query = (select(ModelCall.role, ModelCall.task_id,
-                    func.sum(ModelCall.prompt_tokens + ModelCall.completion_tokens))
-             .where(ModelCall.run_id == run_id, ModelCall.cached == False)  # noqa: E712
-             .where(or_(col(ModelCall.task_id).is_(None),
-                        col(ModelCall.task_id).like("improve-%"),
-                        col(ModelCall.task_id).like("op:%")))
-             .group_by(ModelCall.role, ModelCall.task_id))
-    totals: dict[str, int] = {}
-    with Session(ledger.engine) as session:
-        for role, task_id, tokens in session.exec(query).all():
-            if task_id == PROMPT_MUTATION_TASK:
-                name = "prompt_mutation"
-            elif (task_id or "").startswith("improve-") or (task_id is None
-                                                             and role == "diagnose"):
-                name = "self_edit"
-            else:
-                continue
-            totals[name] = totals.get(name, 0) + int(tokens or 0)
-    return totals
-
-
 def operator_stats(store: SqlStore, ledger: Ledger, run_id: str,
                    split: str = "validation") -> dict[str, OperatorStats]:
     """Every operator's children, valid children, gain, tokens and seconds in the run."""
@@ -84,10 +56,10 @@ def operator_stats(store: SqlStore, ledger: Ledger, run_id: str,
         before = max((scores.get(p) or 0.0 for p in parents), default=0.0)
         if scores.get(node.id) is not None:
             entry.gain += max(0.0, scores[node.id] - before)
-    for event in store.list_events(run_id):
-        if event.kind == "operator" and event.data_json:
-            data = json.loads(event.data_json)
-            stats.setdefault(data["operator"], OperatorStats()).seconds += data["seconds"]
-    for name, tokens in operator_tokens(ledger, run_id).items():
-        stats.setdefault(name, OperatorStats()).tokens += tokens
+        entry.seconds += node.step_seconds or 0.0
+    operators = {node.step_id: node.operator for node in nodes.values()
+                 if node.step_id and node.operator}
+    for step_id, spend in ledger.spend_by_step(run_id).items():
+        if step_id in operators:
+            stats[operators[step_id]].tokens += spend.tokens
     return stats

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from agentforge.errors import AgentforgeError
-from agentforge.store.tables import NOT_RUNNABLE
+from agentforge.store.records import NOT_RUNNABLE
 
 # Nodes that broke the agent or whose step failed are never parents (nor final picks).
 EXCLUDED_STATUSES = frozenset(status.value for status in NOT_RUNNABLE)

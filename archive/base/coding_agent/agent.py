@@ -1,12 +1,14 @@
-"""The agent's top-level graph: pick an approach (by strategy or by meta-reasoning), run it."""
+"""The agent's top level: pick an approach (by strategy or by meta-reasoning), run it.
+
+The approaches themselves are LangGraph graphs (the coding loop, the meta-prompting
+conductor), built when they run; this level is two steps in a row and stays plain Python, so
+the ranker's model call, the run's first, does not wait for LangGraph's import.
+"""
 
 from __future__ import annotations
 
 import traceback
 from pathlib import Path
-from typing import TypedDict
-
-from langgraph.graph import END, START, StateGraph
 
 from coding_agent.context import Context, Outcome
 from coding_agent.meta_reasoning import choose_approach, run_approach
@@ -20,44 +22,18 @@ META_PROMPTING = Approach(name="meta-prompting", runner="meta-prompting",
                           description="a conductor consulting experts")
 
 
-class AgentState(TypedDict):
-    problem: str
-    approach: Approach | None
-    outcome: Outcome | None
-
-
-def build_agent(ctx: Context):
-    """Compile the top-level graph: choose -> solve."""
-    strategy = ctx.settings.strategy
-
-    def choose(state: AgentState) -> dict:
-        if strategy == "meta-reasoning":
-            try:
-                approach = choose_approach(ctx, state["problem"])
-            except LimitReached as limit:
-                return {"outcome": Outcome(limit.reason)}
-        else:
-            approach = DIRECT if strategy == "direct" else META_PROMPTING
-        ctx.trajectory.data["approach"] = approach.name
-        return {"approach": approach}
-
-    def solve(state: AgentState) -> dict:
-        return {"outcome": run_approach(ctx, state["approach"], state["problem"])}
-
-    graph = StateGraph(AgentState)
-    graph.add_node("choose", choose)
-    graph.add_node("solve", solve)
-    graph.add_edge(START, "choose")
-    graph.add_conditional_edges("choose", lambda s: END if s["outcome"] else "solve",
-                                ["solve", END])
-    graph.add_edge("solve", END)
-    return graph.compile()
-
-
 def solve_problem(ctx: Context, problem: str) -> Outcome:
-    """Run the whole agent on one problem."""
-    start: AgentState = {"problem": problem, "approach": None, "outcome": None}
-    return build_agent(ctx).invoke(start, {"recursion_limit": 5})["outcome"]
+    """Run the whole agent on one problem: choose an approach, then solve with it."""
+    strategy = ctx.settings.strategy
+    if strategy == "meta-reasoning":
+        try:
+            approach = choose_approach(ctx, problem)
+        except LimitReached as limit:
+            return Outcome(limit.reason)
+    else:
+        approach = DIRECT if strategy == "direct" else META_PROMPTING
+    ctx.trajectory.data["approach"] = approach.name
+    return run_approach(ctx, approach, problem)
 
 
 def run_agent(repo: Path, problem: str, out: Path, settings: Settings, *, base_url: str,
@@ -74,7 +50,7 @@ def run_agent(repo: Path, problem: str, out: Path, settings: Settings, *, base_u
     try:
         outcome = solve_problem(ctx, problem)
     except ModelError as exc:
-        trajectory.finish("error", "model_error", error=str(exc))
+        trajectory.finish("error", exc.stop_reason, error=str(exc))
         raise
     except BaseException:
         trajectory.finish("error", "crash", error=traceback.format_exc())

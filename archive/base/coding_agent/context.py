@@ -30,6 +30,6 @@ class Outcome:
     """How a loop, a conductor or a whole run ended."""
 
     stop_reason: str
-    """submitted, final_answer, step_limit, cost_limit, token_limit, round_cap, gave_up, ..."""
+    """submitted, final_answer, step_limit, cost_limit, token_limit, malformed_replies, ..."""
     summary: str | None = None
     """The submitted summary or final answer, if any."""

@@ -11,11 +11,8 @@ import re
 from dataclasses import dataclass
 from typing import TypedDict
 
-from langgraph.errors import GraphRecursionError
-from langgraph.graph import END, START, StateGraph
-
 from coding_agent.context import Context, Outcome
-from coding_agent.loop import run_coding_loop
+from coding_agent.loop import invoke_graph, run_coding_loop
 from coding_agent.model import LimitReached
 from coding_agent.settings import Expert, render
 
@@ -91,6 +88,8 @@ def consult_expert(ctx: Context, name: str, instruction: str, number: int) -> st
 
 def build_conductor(ctx: Context):
     """Compile the conductor graph: conduct -> consult -> conduct ... until an end."""
+    from langgraph.graph import END, START, StateGraph  # slow import: see loop.py
+
     limits, prompts = ctx.settings.limits, ctx.settings.prompts
 
     def conduct(state: ConductorState) -> dict:
@@ -112,7 +111,7 @@ def build_conductor(ctx: Context):
             update.update(pending={"expert": turn.expert, "instruction": turn.instruction},
                           reminders=0)
         elif state["reminders"] >= limits.max_reminders:
-            update.update(stop_reason="gave_up")
+            update.update(stop_reason="malformed_replies")
         else:
             messages.append({"role": "user", "content": render(
                 prompts.conductor_reminder, call_syntax=call_syntax())})
@@ -147,7 +146,8 @@ def build_conductor(ctx: Context):
 
 
 def run_conductor(ctx: Context, problem: str) -> Outcome:
-    """Solve `problem` by meta-prompting; ends on a final answer, the round cap or a give-up."""
+    """Solve `problem` by meta-prompting; ends on a final answer, the round cap, or too many
+    malformed turns in a row."""
     settings = ctx.settings
     repo = str(ctx.repo)
     system = render(settings.prompts.conductor_system, repo=repo, experts=settings.experts,
@@ -159,9 +159,7 @@ def run_conductor(ctx: Context, problem: str) -> Outcome:
     start: ConductorState = {"messages": messages, "rounds": 0, "reminders": 0, "pending": None,
                              "stop_reason": None, "final_answer": None}
     # At most two graph steps per round (conduct, consult) plus the closing check.
-    limit = 2 * settings.limits.max_rounds + 5
-    try:
-        final = build_conductor(ctx).invoke(start, {"recursion_limit": limit})
-    except GraphRecursionError:
+    final = invoke_graph(build_conductor(ctx), start, 2 * settings.limits.max_rounds + 5)
+    if final is None:
         return Outcome("recursion_limit")
     return Outcome(final["stop_reason"] or "no_stop_reason", final.get("final_answer"))

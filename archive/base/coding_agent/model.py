@@ -1,7 +1,13 @@
-"""Model: chat calls through the official openai client, with the run's budget enforced."""
+"""Model: chat calls through the official openai client, with the run's budget enforced.
+
+The answer is read from the response body as plain JSON, not through the client's typed
+models, so that a broken model's reply (`message: null`, `choices: []`, a body that is not
+JSON) becomes an empty reply, which the caller counts as malformed, rather than a crash.
+"""
 
 from __future__ import annotations
 
+import json
 import re
 import time
 
@@ -20,7 +26,11 @@ class LimitReached(Exception):
 
 
 class ModelError(Exception):
-    """The model endpoint failed after the client's retries."""
+    """The model endpoint failed after the client's retries; `stop_reason` says how."""
+
+    def __init__(self, message: str, stop_reason: str = "model_error") -> None:
+        super().__init__(message)
+        self.stop_reason = stop_reason
 
 
 # OpenAI's reasoning models take `max_completion_tokens` instead of `max_tokens` and only
@@ -48,8 +58,9 @@ class Model:
 
     def __init__(self, *, base_url: str, api_key: str, name: str, limits: Limits,
                  pricing: Pricing, trajectory: Trajectory) -> None:
-        self.client = openai.OpenAI(base_url=base_url, api_key=api_key, max_retries=2,
-                                    timeout=600.0)
+        self.client = openai.OpenAI(base_url=base_url, api_key=api_key,
+                                    max_retries=limits.model_retries,
+                                    timeout=limits.model_timeout)
         self.name = name
         self.limits = limits
         self.pricing = pricing
@@ -65,34 +76,49 @@ class Model:
             raise LimitReached("token_limit")
 
     def chat(self, thread: str, messages: list[dict], tools: list[dict] | None = None) -> dict:
-        """Send one chat request; return the assistant message as a plain dict."""
+        """Send one chat request; return the assistant message as a plain dict.
+
+        A reply without a usable message comes back empty (content "", no tool calls), with
+        what was wrong recorded under `malformed` in the trajectory's model call. Tool calls
+        are dropped when no tools were offered: unanswered, they would make the endpoint
+        refuse the conversation's next request.
+        """
         self.check_budget()
         started = time.monotonic()
         try:
-            response = self._create(messages, tools)
+            body = self._create(messages, tools)
+        except openai.APITimeoutError as exc:
+            tries = self.limits.model_retries + 1
+            raise ModelError(f"model call for {thread!r} got no answer within "
+                             f"{self.limits.model_timeout:g}s ({tries} tries)",
+                             "model_timeout") from exc
         except openai.APIStatusError as exc:
             if exc.status_code == 402:  # the gateway's budget for this run or task is spent
                 raise LimitReached("budget_exhausted") from exc
             raise ModelError(f"model call for {thread!r} failed: {exc}") from exc
         except openai.OpenAIError as exc:
             raise ModelError(f"model call for {thread!r} failed: {exc}") from exc
-        choice = response.choices[0]
-        usage = response.usage.model_dump() if response.usage else {}
+        reply, finish_reason, malformed = read_completion(body)
+        if not tools and reply.pop("tool_calls", None):
+            malformed = malformed or "tool calls, but no tools were offered"
+        usage = read_usage(body)
+        details = {"malformed": malformed} if malformed else {}
         self.trajectory.add_model_call(
-            thread, usage, self._cost(usage),
-            finish_reason=choice.finish_reason, latency=round(time.monotonic() - started, 3),
+            thread, usage, self._cost(usage), finish_reason=finish_reason,
+            latency=round(time.monotonic() - started, 3), **details,
         )
-        return _as_dict(choice.message)
+        return reply
 
-    def _create(self, messages: list[dict], tools: list[dict] | None):
-        """One request; a 400 naming a parameter this model refuses teaches us, once each."""
+    def _create(self, messages: list[dict], tools: list[dict] | None) -> object:
+        """One request, its body parsed as JSON (None if it is not JSON); a 400 naming a
+        parameter this model refuses teaches us, once each."""
         learned: set[str] = set()
         while True:
             limits = {self.params["cap"]: self.limits.max_tokens}
             if self.params["temperature"]:
                 limits["temperature"] = self.limits.temperature
             try:
-                return self.client.chat.completions.create(
+                raw = self.client.chat.completions.with_raw_response.create(
                     model=self.name, messages=messages, tools=tools or openai.omit, **limits)
             except openai.BadRequestError as exc:
                 if "cap" not in learned and _rejected(str(exc), self.params["cap"]):
@@ -105,6 +131,11 @@ class Model:
                     self.params["temperature"] = None
                 else:
                     raise
+                continue
+            try:
+                return json.loads(raw.http_response.content)
+            except ValueError:
+                return None
 
     def _cost(self, usage: dict) -> float:
         # A gateway may report the cost itself (OpenRouter-style usage.cost); trust it if so.
@@ -114,14 +145,47 @@ class Model:
                 + self.pricing.output * (usage.get("completion_tokens") or 0)) / 1e6
 
 
-def _as_dict(message) -> dict:
-    """The parts of an assistant message that go back into the conversation."""
-    reply: dict = {"role": "assistant", "content": message.content or ""}
-    if message.tool_calls:
-        reply["tool_calls"] = [
-            {"id": call.id, "type": "function",
-             "function": {"name": call.function.name, "arguments": call.function.arguments}}
-            for call in message.tool_calls
-            if call.type == "function"  # custom (free-form) tools are not offered
-        ]
-    return reply
+def read_completion(body: object) -> tuple[dict, str | None, str | None]:
+    """The assistant message of a chat completion body as a plain dict, the finish reason,
+    and what made the reply malformed (None if nothing did)."""
+    empty = {"role": "assistant", "content": ""}
+    if not isinstance(body, dict):
+        return empty, None, "the response body is not a JSON object"
+    choices = body.get("choices")
+    if not choices or not isinstance(choices, list) or not isinstance(choices[0], dict):
+        return empty, None, "the response has no choices"
+    choice = choices[0]
+    message = choice.get("message")
+    if not isinstance(message, dict):
+        return empty, choice.get("finish_reason"), "the response's message is null"
+    content = message.get("content")
+    reply: dict = {"role": "assistant", "content": content if isinstance(content, str) else ""}
+    raw_calls = message.get("tool_calls")
+    calls = [_tool_call(call, number) for number, call in
+             enumerate(raw_calls if isinstance(raw_calls, list) else [])]
+    if any(calls):
+        reply["tool_calls"] = [call for call in calls if call]
+    return reply, choice.get("finish_reason"), None
+
+
+def read_usage(body: object) -> dict:
+    """The numbers of a completion's `usage` (token counts, and a cost if the server gives one)."""
+    usage = body.get("usage") if isinstance(body, dict) else None
+    if not isinstance(usage, dict):
+        return {}
+    return {key: value for key, value in usage.items()
+            if isinstance(value, int | float) and not isinstance(value, bool)}
+
+
+def _tool_call(call: object, number: int) -> dict | None:
+    """One function tool call in the form the conversation sends back; None if it has none."""
+    if not isinstance(call, dict) or call.get("type", "function") != "function":
+        return None  # custom (free-form) tools are not offered
+    function = call.get("function")
+    if not isinstance(function, dict):
+        return None
+    arguments = function.get("arguments")
+    if not isinstance(arguments, str):  # some servers send an object; the tools parse text
+        arguments = json.dumps(arguments) if arguments is not None else ""
+    return {"id": str(call.get("id") or f"call_{number}"), "type": "function",
+            "function": {"name": str(function.get("name") or ""), "arguments": arguments}}

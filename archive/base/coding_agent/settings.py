@@ -34,7 +34,8 @@ class Limits(_Strict):
     max_rounds: int = Field(gt=0)
     """Conductor turns in meta-prompting."""
     max_reminders: int = Field(ge=0)
-    """Consecutive malformed conductor or ranker replies tolerated before giving up."""
+    """Malformed replies in a row (empty, no or unusable tool call, unreadable conductor or
+    ranker syntax) answered with a reminder; one more ends that conversation."""
     cost_limit: float = Field(ge=0)
     """Dollars for the whole run; 0 means no limit."""
     token_limit: int = Field(ge=0)
@@ -47,6 +48,10 @@ class Limits(_Strict):
     """Completion tokens per model call."""
     temperature: float = Field(ge=0)
     """Sampling temperature of every model call."""
+    model_timeout: float = Field(gt=0)
+    """Seconds one model request may wait for its answer."""
+    model_retries: int = Field(ge=0)
+    """Retries of a model request that timed out or failed on the server (5xx, 429)."""
 
 
 class Pricing(_Strict):

@@ -5,6 +5,8 @@ or another sandbox through the framework's exec channel.
 
 Every failure (unknown tool, arguments that are not JSON or miss a field, a missing file,
 an ambiguous edit) comes back to the model as an error text; nothing here raises at it.
+A call that could not be run at all (unknown tool, bad arguments) is marked `malformed`: the
+coding loop counts replies made only of such calls as malformed.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from coding_agent.environment import LocalEnvironment, RemoteEnvironment, open_environment
 from coding_agent.settings import Limits, ToolDocs
+from coding_agent.text import truncate
 
 
 class _Args(BaseModel):
@@ -66,15 +69,8 @@ class ToolResult:
     output: str
     ok: bool = True
     submitted: bool = False
-
-
-def truncate(text: str, limit: int) -> str:
-    """Keep the head and the tail of a long text, saying how much was left out."""
-    if len(text) <= limit:
-        return text
-    half = limit // 2
-    omitted = len(text) - 2 * half
-    return f"{text[:half]}\n... [{omitted} characters omitted] ...\n{text[-half:]}"
+    malformed: bool = False
+    """The call itself was unusable (unknown tool, arguments not JSON or not fitting)."""
 
 
 class Toolbox:
@@ -99,17 +95,17 @@ class Toolbox:
     def run(self, name: str, arguments: str) -> ToolResult:
         """Run one tool call given as a name and a JSON argument string."""
         if name not in TOOL_ARGS:
-            return ToolResult(f"Error: unknown tool {name!r}; tools are {list(TOOL_ARGS)}.", False)
+            return _malformed(f"unknown tool {name!r}; tools are {list(TOOL_ARGS)}.")
         try:
             parsed = json.loads(arguments or "{}")
         except json.JSONDecodeError as exc:
-            return ToolResult(f"Error: the arguments of {name} are not valid JSON ({exc}).", False)
+            return _malformed(f"the arguments of {name} are not valid JSON ({exc}).")
         try:
             args = TOOL_ARGS[name].model_validate(parsed)
         except ValidationError as exc:
             problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'arguments'}: {e['msg']}"
                                  for e in exc.errors())
-            return ToolResult(f"Error: bad arguments for {name}: {problems}.", False)
+            return _malformed(f"bad arguments for {name}: {problems}.")
         try:
             return getattr(self, name)(args)
         except ToolError as exc:
@@ -168,6 +164,10 @@ class Toolbox:
 
     def submit(self, args: SubmitArgs) -> ToolResult:
         return ToolResult(args.summary or "Submitted.", submitted=True)
+
+
+def _malformed(problem: str) -> ToolResult:
+    return ToolResult(f"Error: {problem}", ok=False, malformed=True)
 
 
 def _lines_of(text: str, needle: str) -> list[int]:

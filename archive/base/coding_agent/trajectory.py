@@ -1,4 +1,11 @@
-"""Trajectory: the run's record, rewritten atomically after every event."""
+"""Trajectory: the run's record, rewritten atomically after every event.
+
+The file is always written, shortened rather than dropped: a string longer than
+MAX_STRING_CHARS (a 4 MB tool argument, a model's runaway reply) keeps its head and tail,
+and if the whole file would still pass MAX_FILE_BYTES its strings are cut shorter, step by
+step (to about a hundred characters at the least). What the run holds in memory (and sends
+to the model) is not shortened.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +15,13 @@ import time
 from pathlib import Path
 from typing import Any
 
+from coding_agent.text import truncate
+
 FORMAT_VERSION = 1
+MAX_STRING_CHARS = 20_000
+"""Characters of one string kept in the file (head and tail)."""
+MAX_FILE_BYTES = 8 * 1024 * 1024
+"""The file's size bound (the framework keeps at most 16 MiB of an agent's output)."""
 
 
 class Trajectory:
@@ -37,8 +50,13 @@ class Trajectory:
 
     def save(self) -> None:
         """Write to a temporary file and rename it over the old one (atomic on POSIX)."""
+        limit = MAX_STRING_CHARS
+        text = _encode(self.data, limit)
+        while len(text) > MAX_FILE_BYTES and limit > 200:  # ASCII JSON: characters are bytes
+            limit //= 4
+            text = _encode(self.data, limit)
         tmp = self.path.with_name(self.path.name + ".tmp")
-        tmp.write_text(json.dumps(self.data, indent=1, default=str), encoding="utf-8")
+        tmp.write_text(text, encoding="utf-8")
         os.replace(tmp, self.path)
 
     def set_messages(self, thread: str, messages: list[dict]) -> None:
@@ -74,3 +92,18 @@ class Trajectory:
         self.data.update(exit_status=exit_status, stop_reason=stop_reason, summary=summary,
                          error=error, finished_at=time.time())
         self.save()
+
+
+def _encode(data: Any, limit: int) -> str:
+    """The JSON text of `data` with every string longer than `limit` truncated."""
+    return json.dumps(_shortened(data, limit), indent=1, default=str)
+
+
+def _shortened(value: Any, limit: int) -> Any:
+    if isinstance(value, str):
+        return truncate(value, limit)
+    if isinstance(value, dict):
+        return {key: _shortened(item, limit) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_shortened(item, limit) for item in value]
+    return value

@@ -75,6 +75,17 @@ def test_a_killed_agent_process_leaves_a_valid_trajectory(serve, repo, tmp_path)
     assert traj["exit_status"] == "running" and traj["usage"]["calls"] == 1
 
 
+def test_the_first_model_call_does_not_wait_for_langgraph():
+    # Everything the run needs up to the ranker's call, imported in a fresh interpreter: the
+    # slow LangGraph stack (langchain_core, langsmith) must not be among it (see loop.py).
+    probe = ("import sys, coding_agent.__main__, coding_agent.agent; "
+             "print(sorted({m.split('.')[0] for m in sys.modules} "
+             "& {'langgraph', 'langchain_core', 'langsmith'}))")
+    done = subprocess.run([sys.executable, "-c", probe], cwd=AGENT_DIR, capture_output=True,
+                          text=True, timeout=120, check=True)
+    assert done.stdout.strip() == "[]"
+
+
 def test_every_prompt_renders_with_the_variables_the_code_passes():
     settings = load_settings()
     p = settings.prompts

@@ -93,12 +93,13 @@ def test_the_round_cap_ends_the_run_with_a_warning_first(run_with):
     assert all(warning not in all_text(r) for r in conductor[:-1])
 
 
-def test_malformed_conductor_output_gets_reminders_then_a_clean_give_up(run_with):
+def test_malformed_conductor_output_gets_reminders_then_a_clean_stop(run_with):
     rules = [{**CONDUCTOR, "respond": {"content": "Hmm, let me think about this."}}]
     run = run_with(rules, strategy="meta-prompting",
                    limits={"max_rounds": 8, "max_reminders": 2})
-    assert run.outcome.stop_reason == "gave_up"
-    assert (run.trajectory["exit_status"], run.trajectory["stop_reason"]) == ("ok", "gave_up")
+    assert run.outcome.stop_reason == "malformed_replies"
+    assert (run.trajectory["exit_status"], run.trajectory["stop_reason"]) == (
+        "ok", "malformed_replies")
     assert len(run.requests) == 3
     for request in run.requests[1:]:
         reminder = request["messages"][-1]

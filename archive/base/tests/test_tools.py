@@ -8,7 +8,8 @@ import time
 import pytest
 
 from coding_agent.settings import load_settings
-from coding_agent.tools import TOOL_ARGS, Toolbox, truncate
+from coding_agent.text import truncate
+from coding_agent.tools import TOOL_ARGS, Toolbox
 
 
 @pytest.fixture

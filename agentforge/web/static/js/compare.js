@@ -2,10 +2,11 @@
 "use strict";
 window.AF = window.AF || {};
 
-AF.comparePanel = function (a, b, detailA, detailB, diff) {
+AF.comparePanel = function (a, b, detailA, detailB, diff, ctx) {
   const el = AF.el;
   const box = el("div", { class: "compare", "data-a": a, "data-b": b });
   box.appendChild(el("h2", { text: `Node ${a} → node ${b}` }));
+  box.appendChild(el("p", { class: "meta" }, AF.pageLink(ctx.linkTo({ compare: [a, b] }), "link to this comparison")));
   const byTask = new Map();
   for (const [side, detail] of [["a", detailA], ["b", detailB]]) {
     for (const e of detail.evaluations || []) {
@@ -33,9 +34,12 @@ AF.comparePanel = function (a, b, detailA, detailB, diff) {
   table.appendChild(body);
   box.appendChild(el("p", { class: "meta", text: `${entries.length} tasks · ${gained} gained · ${lost} lost` }));
   box.appendChild(table);
-  box.appendChild(el("h3", { text: "Diff" }));
-  if (diff instanceof Error) box.appendChild(el("p", { class: "muted", text: diff.message }));
-  else box.appendChild(AF.diffView(diff.diff));
+  box.appendChild(el("h3", { text: `Diff from node ${a} to node ${b}` }));
+  if (diff instanceof Error) box.appendChild(el("p", { class: "muted diff-missing", text: diff.message }));
+  else {
+    if (diff.reversed) box.appendChild(el("p", { class: "meta", text: `node ${a}'s own change, read backwards` }));
+    box.appendChild(AF.diffView(diff.diff));
+  }
   return box;
 };
 
@@ -47,5 +51,6 @@ AF.compareForm = function (onCompare, a, b) {
   first.className = "compare-a";
   second.className = "compare-b";
   return el("div", { class: "compare-form" }, "Compare ", first, " with ", second, " ", go,
-    el("p", { class: "muted", text: "Or: “compare with…” in a node's panel, then click the other node." }));
+    el("p", { class: "muted", text: "Or: “compare with…” in a node's panel, then click the other node; " +
+      "or tick rows in the Table tab to compare any number of nodes." }));
 };

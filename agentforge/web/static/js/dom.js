@@ -2,6 +2,10 @@
 "use strict";
 window.AF = window.AF || {};
 
+// Attributes AF.el sets (never an event handler or a URL: links are made one by one).
+AF.ATTRIBUTES = new Set(["title", "type", "value", "placeholder", "colspan", "size", "role", "tabindex",
+  "id", "scope", "min", "max", "step", "for", "name"]);
+
 AF.el = function (tag, attrs, ...children) {
   const node = document.createElement(tag);
   for (const [key, value] of Object.entries(attrs || {})) {
@@ -9,8 +13,7 @@ AF.el = function (tag, attrs, ...children) {
     if (key === "class") node.className = value;
     else if (key === "text") node.textContent = String(value);
     else if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
-    else if (key === "title" || key.startsWith("data-") || key === "type" || key === "value" ||
-             key === "placeholder" || key === "colspan" || key === "size") {
+    else if (AF.ATTRIBUTES.has(key) || key.startsWith("data-") || key.startsWith("aria-")) {
       node.setAttribute(key, String(value));
     } else throw new Error("attribute not allowed: " + key);
   }

@@ -15,7 +15,8 @@ AF.nodePanel = function (detail, row, ctx) {
     ` · created ${AF.fmtTime(detail.created_at)}`,
     detail.operator ? ` · operator ${detail.operator}` : "",
     detail.commit ? ` · commit ${detail.commit.slice(0, 12)}` : "",
-    el("button", { class: "link", text: "compare with…", onclick: () => ctx.compareFrom(detail.id) })));
+    el("button", { class: "link", text: "compare with…", onclick: () => ctx.compareFrom(detail.id) }),
+    " · ", AF.pageLink(ctx.linkTo({ node: detail.id }), "link to this node")));
   if (detail.external_id) box.appendChild(el("p", { class: "meta", text: `imported: ${detail.external_id}` }));
   for (const warning of detail.warnings || []) {
     box.appendChild(el("p", { class: "warn" }, el("b", { text: "Warning: " }), String(warning)));
@@ -55,7 +56,7 @@ AF.nodePanel = function (detail, row, ctx) {
     const button = el("button", { class: "link", text: "show how the parent implemented it (trajectory)" });
     button.addEventListener("click", async () => {
       button.remove();
-      try { holder.appendChild(AF.trajectoryView(await ctx.file(improve))); } catch (err) {
+      try { holder.appendChild(AF.trajectoryView(await ctx.file(improve), AF.improveCallsOf(detail))); } catch (err) {
         holder.appendChild(el("p", { class: "bad", text: String(err.message || err) }));
       }
     });
@@ -99,7 +100,7 @@ AF.taskTable = function (detail, ctx) {
     if (e.test_output) actions.appendChild(el("button", { class: "link", text: "test output",
       onclick: show("output", async () => AF.textBlock(e.test_output, "text", 20000)) }));
     if (trajectory) actions.appendChild(el("button", { class: "link", text: "trajectory",
-      onclick: show("trajectory", async () => AF.trajectoryView(await ctx.file(trajectory))) }));
+      onclick: show("trajectory", async () => AF.trajectoryView(await ctx.file(trajectory), AF.callsOf(detail, e))) }));
     for (const path of (e.files || []).filter((f) => f !== trajectory)) {
       actions.appendChild(AF.fileLink(path, ctx, path.split("/").pop()));
     }

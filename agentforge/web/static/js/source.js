@@ -4,29 +4,7 @@ window.AF = window.AF || {};
 
 AF.source = (function () {
   const inline = document.getElementById("agentforge-data");
-  if (inline) {
-    const data = JSON.parse(inline.textContent);
-    const runName = data.runs[0].name;
-    return {
-      live: false,
-      runs: async () => data.runs,
-      summary: async () => data.summary,
-      nodes: async () => data.nodes,
-      node: async (run, id) => {
-        const detail = data.details[String(id)];
-        if (!detail) throw new Error(`node ${id} is not in this export`);
-        return detail;
-      },
-      diff: async () => { throw new Error("a diff between any two nodes needs the live server (agentforge web)"); },
-      file: async (run, path) => {
-        if (!(path in data.files)) throw new Error("this file is not in the export");
-        return data.files[path];
-      },
-      fileUrl: () => null,
-      version: async () => null,
-      runName,
-    };
-  }
+  if (inline) return AF.exportSource(JSON.parse(inline.textContent));
   const base = (run) => "/api/runs/" + encodeURIComponent(run);
   const json = async (url) => {
     const answer = await fetch(url, { cache: "no-store", credentials: "same-origin" });
@@ -45,6 +23,9 @@ AF.source = (function () {
     nodes: (run) => json(base(run) + "/nodes"),
     node: (run, id) => json(base(run) + "/nodes/" + encodeURIComponent(id)),
     diff: (run, a, b) => json(`${base(run)}/diff?a=${encodeURIComponent(a)}&b=${encodeURIComponent(b)}`),
+    // Ids of the nodes whose whole proposal or reason contains the text.
+    search: async (run, text) => (await json(`${base(run)}/search?q=${encodeURIComponent(text)}`)).ids,
+    matrix: (run, ids) => json(`${base(run)}/matrix?ids=${ids.map(Number).join(",")}`),
     file: async (run, path) => {
       const answer = await fetch(AF.source.fileUrl(run, path), { cache: "no-store" });
       if (!answer.ok) throw new Error("file not available (" + answer.status + ")");

@@ -1,8 +1,9 @@
-// A trajectory.json read as a conversation: meta-reasoning choice, consultations, each thread.
+// A trajectory.json read as a conversation: its model calls on a timeline (with the ledger's
+// rows of the same calls), meta-reasoning choice, consultations, each thread.
 "use strict";
 window.AF = window.AF || {};
 
-AF.trajectoryView = function (raw) {
+AF.trajectoryView = function (raw, ledger) {
   const el = AF.el;
   let data;
   try { data = typeof raw === "string" ? JSON.parse(raw) : raw; } catch (e) {
@@ -17,6 +18,7 @@ AF.trajectoryView = function (raw) {
     ` · ${AF.fmtInt(usage.total_tokens)} tokens in ${AF.fmtInt(usage.calls)} calls · ${AF.fmtUsd(data.cost)}`));
   if (data.summary) box.appendChild(el("p", {}, el("b", { text: "Summary: " }), String(data.summary)));
   if (data.error) box.appendChild(el("p", { class: "bad" }, "Error: " + String(data.error)));
+  box.appendChild(AF.callTimeline(ledger, data.model_calls));
   const decisions = Array.isArray(data.decisions) ? data.decisions : [];
   const ranking = decisions.filter((d) => d && d.kind === "approach_ranking");
   const choices = decisions.filter((d) => d && d.kind === "approach_choice");

@@ -1,11 +1,33 @@
-// The archive tree: d3's tidy tree, zoom and pan, folding, colour by score, a mark per status.
+// The archive tree: zoom and pan, folding, colour by score, a mark per status, the best
+// lineage in gold. Two layouts: d3's tidy tree, and the overview (layout.js) that shows a big
+// archive whole. Filters only toggle a class on the marks (no new layout); ids are drawn for
+// the nodes on screen once they are big enough to read.
 "use strict";
 window.AF = window.AF || {};
 
-const READABLE_SCALE = 0.45;  // below this, node marks are specks
+const READABLE_SCALE = 0.45;  // below this, the tidy tree's marks are specks
+const MAX_LABELS = 1500;      // ids drawn at once (the nodes on screen, zoomed in)
 AF.STATUSES = ["evaluated", "evaluating", "pending", "invalid", "failed"];
 AF.scoreColour = (score) =>
   score === null || score === undefined ? "#c8c8c8" : d3.interpolateRdYlGn(0.1 + 0.8 * score);
+AF.describeNode = (r, best) => `node ${r.id}, ${r.status}, validation ${AF.fmtScore(r.score)} on ${r.tasks} tasks` +
+  (r.held_out_tasks ? `, held-out ${AF.fmtScore(r.held_out_score)}` : "") + (best ? ", best lineage" : "");
+
+// A node's mark drawn where it stands (no transform per node: 5,000 of them make every
+// repaint slower): a circle, an ✕ for invalid, a square for failed.
+AF.markPath = function (status, [x, y], size) {
+  const f = (v) => Math.round(v * 100) / 100;
+  if (status === "invalid") {
+    const a = 4.2 * size;
+    return `M${f(x - a)},${f(y - a)}L${f(x + a)},${f(y + a)}M${f(x - a)},${f(y + a)}L${f(x + a)},${f(y - a)}`;
+  }
+  if (status === "failed") {
+    const a = 3.9 * size;
+    return `M${f(x - a)},${f(y - a)}h${f(2 * a)}v${f(2 * a)}h${f(-2 * a)}Z`;
+  }
+  const r = (status === "pending" ? 4.7 : 5.35) * size;
+  return `M${f(x + r)},${f(y)}A${f(r)},${f(r)},0,1,1,${f(x - r)},${f(y)}A${f(r)},${f(r)},0,1,1,${f(x + r)},${f(y)}Z`;
+};
 
 AF.Tree = class {
   constructor(svg, handlers) {
@@ -13,15 +35,18 @@ AF.Tree = class {
     this.handlers = handlers;
     this.folded = new Set();
     this.byId = new Map();
+    this.elements = new Map();  // id -> the node's mark
     this.selected = null;
+    this.mode = "tidy";
     this.visible = () => true;
     this.viewport = this.svg.append("g").attr("class", "viewport");
     this.linkLayer = this.viewport.append("path").attr("class", "links");
     this.lineageLayer = this.viewport.append("path").attr("class", "lineage");
     this.nodeLayer = this.viewport.append("g").attr("class", "nodes");
     this.labelLayer = this.viewport.append("g").attr("class", "labels");
-    this.zoom = d3.zoom().scaleExtent([0.02, 4]).on("zoom", (event) => {
+    this.zoom = d3.zoom().scaleExtent([0.02, 16]).on("zoom", (event) => {
       this.viewport.attr("transform", event.transform);
+      this.scheduleLabels();
     });
     this.svg.call(this.zoom).on("dblclick.zoom", null);
     this.fitted = false;
@@ -67,22 +92,24 @@ AF.Tree = class {
     this.draw();
   }
 
+  setMode(mode) {
+    if (mode === this.mode) return;
+    this.mode = mode;
+    this.fitted = false;
+    this.draw();
+  }
+
   draw() {
     const rows = this.rows.filter((r) => !this.hiddenByFold(r));
     if (!rows.length) return;
-    const roots = rows.filter((r) => r.parent_id === null || !this.byId.has(r.parent_id));
-    // Several roots (never in a normal run) hang under one invisible root.
     const stratified = d3.stratify()
       .id((r) => String(r.id))
       .parentId((r) => (r.id === -1 ? null : r.parent_id === null || !this.byId.has(r.parent_id) ? "-1" : String(r.parent_id)))(
-        [{ id: -1, parent_id: null }, ...rows]);
-    const layout = d3.tree().nodeSize([16, 110]).separation((a, b) => (a.parent === b.parent ? 1 : 1.4));
-    layout(stratified);
-    const points = new Map();
-    for (const d of stratified.descendants()) {
-      if (d.data.id !== -1) points.set(d.data.id, [d.y - 110, d.x]);
-    }
-    this.points = points;
+        [{ id: -1, parent_id: null }, ...rows]);  // several roots (never in a normal run) hang under one
+    const overview = this.mode === "overview";
+    this.points = overview ? AF.overviewLayout(stratified) : AF.tidyLayout(stratified);
+    this.svg.classed("overview", overview).classed("tidy", !overview);
+    const points = this.points;
     const lineage = new Set(this.summary.best_lineage || []);
     const flight = new Set([...(this.summary.in_flight.improving || []),
       ...(this.summary.in_flight.evaluating || []).map((e) => e.node_id)]);
@@ -90,19 +117,20 @@ AF.Tree = class {
     for (const r of rows) {
       if (!points.has(r.parent_id)) continue;
       const [x1, y1] = points.get(r.parent_id), [x2, y2] = points.get(r.id);
-      const mx = (x1 + x2) / 2;
-      const segment = `M${x1},${y1}C${mx},${y1} ${mx},${y2} ${x2},${y2}`;
+      let segment;
+      if (overview) segment = `M${x1},${y1}L${x2},${y2}`;
+      else {
+        const mx = (x1 + x2) / 2;
+        segment = `M${x1},${y1}C${mx},${y1} ${mx},${y2} ${x2},${y2}`;
+      }
       if (lineage.has(r.id) && lineage.has(r.parent_id)) best += segment;
       else links += segment;
     }
     this.linkLayer.attr("d", links);
     this.lineageLayer.attr("d", best);
-    const symbols = {
-      evaluated: d3.symbol(d3.symbolCircle, 90)(), evaluating: d3.symbol(d3.symbolCircle, 90)(),
-      pending: d3.symbol(d3.symbolCircle, 70)(), invalid: d3.symbol(d3.symbolTimes, 70)(),
-      failed: d3.symbol(d3.symbolSquare, 60)(),
-    };
-    this.nodeLayer.selectAll("path.node").data(rows, (r) => r.id).join("path")
+    const size = overview ? 0.63 : 1;  // marks in the overview are smaller (its nodes are closer)
+    const depth = new Map(stratified.descendants().map((d) => [d.data.id, d.depth]));
+    const marks = this.nodeLayer.selectAll("path.node").data(rows, (r) => r.id).join("path")
       .attr("class", (r) => {
         let cls = `node st-${AF.STATUSES.includes(r.status) ? r.status : "other"}`;
         if (lineage.has(r.id)) cls += " best";
@@ -113,17 +141,60 @@ AF.Tree = class {
         return cls;
       })
       .attr("data-id", (r) => r.id)
-      .attr("d", (r) => symbols[r.status] || symbols.pending)
-      .attr("transform", (r) => `translate(${points.get(r.id)[0]},${points.get(r.id)[1]})`)
+      .attr("id", (r) => "tn-" + r.id)
+      .attr("role", "treeitem")
+      .attr("aria-level", (r) => depth.get(r.id))
+      .attr("aria-selected", (r) => String(r.id === this.selected))
+      .attr("aria-label", (r) => AF.describeNode(r, lineage.has(r.id)))
+      .attr("d", (r) => AF.markPath(r.status, points.get(r.id), size))
       .style("fill", (r) => (r.status === "pending" || r.status === "invalid" || r.status === "failed"
         ? null : AF.scoreColour(r.score)));
-    const labelled = rows.length <= 400 ? rows : rows.filter((r) => lineage.has(r.id));
+    this.elements = new Map();
+    marks.each((r, i, nodes) => { this.elements.set(r.id, nodes[i]); nodes[i].__dim = !this.visible(r); });
+    this.drawn = rows;
+    this.lineage = lineage;
+    if (!this.fitted) this.fit();
+    this.drawLabels();
+  }
+
+  // Ids beside the marks: every node of a small tree, else the nodes on screen once zoomed in
+  // far enough to read them (and the best lineage in the tidy tree).
+  drawLabels() {
+    if (!this.drawn) return;
+    const k = d3.zoomTransform(this.svg.node()).k;
+    const overview = this.mode === "overview";
+    let labelled;
+    if (!overview && this.drawn.length <= 400) labelled = this.drawn;
+    else if (k >= (overview ? 1.6 : READABLE_SCALE)) labelled = this.onScreen(MAX_LABELS);
+    else labelled = overview ? [] : this.drawn.filter((r) => this.lineage.has(r.id));
+    const size = overview ? 11 / Math.max(k, 0.01) : 10;  // the overview's ids keep a readable size
+    this.labelLayer.style("font-size", `${size}px`);
+    const offset = overview ? 4 : 8;
     this.labelLayer.selectAll("text").data(labelled, (r) => r.id).join("text")
-      .attr("x", (r) => points.get(r.id)[0] + 8).attr("y", (r) => points.get(r.id)[1] + 4)
+      .attr("x", (r) => this.points.get(r.id)[0] + offset).attr("y", (r) => this.points.get(r.id)[1] + size * 0.35)
       .attr("class", (r) => (this.visible(r) ? "" : "dim"))
       .text((r) => (this.folded.has(r.id) && this.children.has(r.id)
         ? `${r.id} (+${this.countBelow(r.id)})` : String(r.id)));
-    if (!this.fitted) this.fit();
+  }
+
+  scheduleLabels() {
+    if (this.labelFrame) return;
+    this.labelFrame = requestAnimationFrame(() => { this.labelFrame = null; this.drawLabels(); });
+  }
+
+  onScreen(limit) {
+    const t = d3.zoomTransform(this.svg.node());
+    const width = this.svg.node().clientWidth, height = this.svg.node().clientHeight;
+    const [x0, y0] = t.invert([0, 0]), [x1, y1] = t.invert([width, height]);
+    const found = [];
+    for (const r of this.drawn) {
+      const [x, y] = this.points.get(r.id);
+      if (x >= x0 && x <= x1 && y >= y0 && y <= y1) {
+        found.push(r);
+        if (found.length >= limit) break;
+      }
+    }
+    return found;
   }
 
   hiddenByFold(row) {
@@ -147,16 +218,20 @@ AF.Tree = class {
   }
 
   fit() {
-    const box = this.viewport.node().getBBox();
     const width = this.svg.node().clientWidth || 800, height = this.svg.node().clientHeight || 600;
-    if (!box.width && !box.height) return;
+    let x0 = Infinity, y0 = Infinity, x1 = -Infinity, y1 = -Infinity;
+    for (const [x, y] of this.points.values()) {
+      x0 = Math.min(x0, x); y0 = Math.min(y0, y); x1 = Math.max(x1, x); y1 = Math.max(y1, y);
+    }
+    if (x0 === Infinity) return;
+    const box = { x: x0 - 10, y: y0 - 10, width: x1 - x0 + 60, height: y1 - y0 + 20 };
     const scale = Math.max(0.02, Math.min(2, 0.92 * Math.min(width / (box.width + 40), height / (box.height + 40))));
     let transform = d3.zoomIdentity
       .translate(width / 2 - scale * (box.x + box.width / 2), height / 2 - scale * (box.y + box.height / 2))
       .scale(scale);
-    const focus = this.points && this.points.get(this.summary && this.summary.best_id);
-    if (scale < READABLE_SCALE && focus) {
-      // A tree too big to read whole: start readable, on the best node (zoom out to see all).
+    const focus = this.points.get(this.summary && this.summary.best_id);
+    if (this.mode === "tidy" && scale < READABLE_SCALE && focus) {
+      // A tidy tree too big to read whole: start readable, on the best node (the overview shows all).
       const k = Math.min(READABLE_SCALE, Math.max(scale, 0.92 * width / (box.width + 40)));
       transform = d3.zoomIdentity.translate(width / 2 - k * (box.x + box.width / 2), height / 2 - k * focus[1]).scale(k);
       if (k * box.width > width) transform = d3.zoomIdentity.translate(width / 2 - k * focus[0], height / 2 - k * focus[1]).scale(k);
@@ -171,12 +246,21 @@ AF.Tree = class {
     this.draw();
   }
 
+  // A filter changed: only the marks whose visibility changed get touched (no layout).
   setFilter(visible) {
     this.visible = visible;
-    this.draw();
+    for (const [id, node] of this.elements) {
+      const dim = !visible(this.byId.get(id));
+      if (node.__dim !== dim) {
+        node.__dim = dim;
+        node.classList.toggle("dim", dim);
+      }
+    }
+    this.labelLayer.selectAll("text").attr("class", (r) => (visible(r) ? "" : "dim"));
   }
 
   select(id, center) {
+    const previous = this.elements.get(this.selected);
     this.selected = id;
     // Unfold the ancestors so that the node is on screen.
     let cursor = this.byId.has(id) ? this.byId.get(id).parent_id : null;
@@ -186,15 +270,32 @@ AF.Tree = class {
       cursor = this.byId.get(cursor).parent_id;
     }
     if (unfolded) this.draw();
-    this.nodeLayer.selectAll("path.node").classed("selected", (r) => r.id === id);
-    if (center && this.points && this.points.has(id)) {
+    if (previous) previous.classList.remove("selected");
+    if (previous) previous.setAttribute("aria-selected", "false");
+    const mark = this.elements.get(id);
+    if (mark) {
+      mark.classList.add("selected");
+      mark.setAttribute("aria-selected", "true");
+      this.svg.attr("aria-activedescendant", "tn-" + id);
+    }
+    if (center && this.points && this.points.has(id) && !this.comfortablyOnScreen(id)) {
       const [x, y] = this.points.get(id);
       const current = d3.zoomTransform(this.svg.node());
-      const k = Math.max(current.k, 0.6);
+      const k = this.mode === "tidy" ? Math.max(current.k, 0.6) : current.k;
       const width = this.svg.node().clientWidth, height = this.svg.node().clientHeight;
       this.svg.transition().duration(250).call(this.zoom.transform,
         d3.zoomIdentity.translate(width / 2 - k * x, height / 2 - k * y).scale(k));
     }
+  }
+
+  // Whether the node is on screen, away from the edges (then selecting it moves nothing).
+  comfortablyOnScreen(id) {
+    const t = d3.zoomTransform(this.svg.node());
+    const [x, y] = t.apply(this.points.get(id));
+    const width = this.svg.node().clientWidth, height = this.svg.node().clientHeight;
+    const margin = Math.min(80, width / 6, height / 6);
+    const readable = this.mode === "overview" || t.k >= 0.6;
+    return readable && x > margin && x < width - margin && y > margin && y < height - margin;
   }
 
   // Keyboard moves: the parent, the first child, the previous or next sibling.
@@ -210,25 +311,4 @@ AF.Tree = class {
     const at = siblings.indexOf(id) + (move === "next" ? 1 : -1);
     return at >= 0 && at < siblings.length ? siblings[at] : null;
   }
-};
-
-// The legend: one mark per status and the score colours.
-AF.drawLegend = function (container) {
-  const svg = d3.select(container).append("svg").attr("class", "legend").attr("width", 430).attr("height", 22);
-  const marks = [["evaluated", d3.symbolCircle, 0.7], ["evaluating", d3.symbolCircle, 0.5],
-    ["pending", d3.symbolCircle, null], ["invalid", d3.symbolTimes, null], ["failed", d3.symbolSquare, null]];
-  let x = 8;
-  for (const [status, type, score] of marks) {
-    svg.append("path").attr("class", `mark st-${status}`).attr("d", d3.symbol(type, 70)())
-      .attr("transform", `translate(${x},11)`).style("fill", score === null ? null : AF.scoreColour(score));
-    svg.append("text").attr("x", x + 8).attr("y", 15).text(status);
-    x += 16 + status.length * 6.2;
-  }
-  const gradient = svg.append("defs").append("linearGradient").attr("id", "score-gradient");
-  for (const stop of [0, 0.25, 0.5, 0.75, 1]) {
-    gradient.append("stop").attr("offset", stop).attr("stop-color", AF.scoreColour(stop));
-  }
-  svg.append("text").attr("x", x).attr("y", 15).text("0");
-  svg.append("rect").attr("x", x + 9).attr("y", 5).attr("width", 50).attr("height", 11).attr("fill", "url(#score-gradient)");
-  svg.append("text").attr("x", x + 62).attr("y", 15).text("1");
 };

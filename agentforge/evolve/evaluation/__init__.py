@@ -1,0 +1,1 @@
+"""Evaluation: which tasks a node runs next (stages.py), one graded run, finalize."""

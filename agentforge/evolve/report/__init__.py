@@ -1,0 +1,1 @@
+"""What a run shows: its status and what each node cost."""

@@ -1,0 +1,1 @@
+"""Validation: whether a child agent still works, and how the run records it."""

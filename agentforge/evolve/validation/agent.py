@@ -1,0 +1,54 @@
+"""Whether an agent is valid: it compiles, imports, passes its own tests under the framework's
+pytest configuration, and fixes a framework-owned task through the contract (checks.py)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from agentforge.agent_contract import (
+    AGENT_DIR,
+    install_agent,
+    load_agent_spec,
+    runtime_sandbox_config,
+)
+from agentforge.evolve.validation.checks import check_contract, run_own_tests
+from agentforge.sandbox import Sandbox
+
+_IMPORTED = "agentforge-import-ok"
+
+
+def validate_agent(agent_dir: Path, *, pytest_args: list[str] | None = None,
+                   timeout: float = 900.0, labels: dict[str, str] | None = None) -> str | None:
+    """None if the agent compiles, imports, passes its own tests under the framework's pytest
+    configuration, and fixes a framework-owned task through the contract; else why not."""
+    try:
+        agent = load_agent_spec(agent_dir)
+    except Exception as exc:  # a broken agent.toml is the child's defect, not ours
+        return f"agent.toml broken: {exc}"
+    config = runtime_sandbox_config({"agentforge.role": "validate", **(labels or {})}, timeout)
+    clean = ["python", "-B", "-P", "-E", "-s"]  # nothing of the child's tree is imported early
+    with Sandbox(config) as box:
+        install_agent(box, agent)
+        # compileall catches syntax errors in modules the tests never import.
+        compiled = box.exec([*clean, "-m", "compileall", "-q", "-x", r"/tests?/", "."],
+                            timeout=300, workdir=AGENT_DIR)
+        imported = box.exec([*clean, "-c", f"import sys; sys.path.insert(0, {AGENT_DIR!r}); "
+                             f"import {agent.entry}; print({_IMPORTED!r})"],
+                            timeout=300, workdir=AGENT_DIR)
+        tests = run_own_tests(box, agent, pytest_args, timeout)
+    if compiled.exit_code != 0:
+        return f"syntax error: {_tail(compiled.output)}"
+    if imported.exit_code != 0 or _IMPORTED not in imported.stdout:
+        return f"does not import: {_tail(imported.output)}"
+    if tests.reason:
+        return tests.reason
+    # The contract check runs in a fresh sandbox: nothing the child's tests left behind
+    # (processes, files, a rigged .git) can touch it.
+    with Sandbox(config) as box:
+        install_agent(box, agent)
+        return check_contract(box, agent, timeout=min(timeout, 600.0))
+
+
+def _tail(text: str, limit: int = 400) -> str:
+    lines = [line for line in text.strip().splitlines() if line.strip()]
+    return " | ".join(lines[-4:])[-limit:]
