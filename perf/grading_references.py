@@ -12,8 +12,8 @@ outcomes, the sums, and current / baseline. Both sides must use already built im
 
 It needs no fetched data: the local suite ships with agentforge (`benchmarks/local`).
 Agreement with the plain toolchains on real exercises is `scripts/polyglot_agreement.py`,
-which needs a Polyglot checkout (`git clone https://github.com/Aider-AI/polyglot-benchmark`;
-the figures in agentforge/bench/README.md are at its commit 7e0611e).
+which needs a Polyglot checkout (`agentforge bench fetch polyglot` clones it; the figures
+in agentforge/bench/README.md are at its commit 7e0611e).
 """
 
 from __future__ import annotations

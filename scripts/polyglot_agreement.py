@@ -11,9 +11,9 @@ person would type (`pytest`, `go test ./...`; `polyglot_languages.toml`), where 
 exit code counts. The independent run shares no grading code: the tree is copied from the
 checkout by this script, no patch is applied, no runner, plugin or report is used.
 
-    git clone https://github.com/Aider-AI/polyglot-benchmark ~/polyglot-benchmark
-    python scripts/polyglot_agreement.py --source ~/polyglot-benchmark [--languages python,go]
-        [--workers 2] [--ids go__counter,go__two-bucket] [--json out.json]
+    agentforge bench fetch polyglot    # clones it into ~/.cache/agentforge/polyglot-benchmark
+    python scripts/polyglot_agreement.py --source ~/.cache/agentforge/polyglot-benchmark \
+        [--languages python,go] [--workers 2] [--ids go__counter,go__two-bucket] [--json out.json]
 
 The checkout is read only when the script runs (nothing here or in the tests needs it);
 the figures in agentforge/bench/README.md are at its commit 7e0611e.
