@@ -11,8 +11,7 @@
 
 The caller owns the sandbox (image, limits, the model's gateway grant, the repository in
 it); these functions only install the agent, run it, and read back the patch and trajectory.
-`run_agent_tests` runs an agent's own test suite in a sandbox with the scripted model, which
-is how a child agent is judged valid.
+An agent's own tests run the way validation runs them (agentforge.evolve.validation.checks).
 """
 
 from __future__ import annotations
@@ -28,7 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from agentforge.errors import AgentforgeError
 from agentforge.safe_git import SAFE_DIFF_FLAGS, safe_git_args
-from agentforge.sandbox import ExecResult, Sandbox, SandboxConfig
+from agentforge.sandbox import Sandbox, SandboxConfig
 from agentforge.sandbox.images import require_image
 from agentforge.trajectory_copy import DEFAULT_MAX_BYTES, copy_trajectory
 
@@ -38,7 +37,7 @@ REPO_DIR = "/workspace"
 PROBLEM_FILE = "/task/problem.md"
 OUT_DIR = "/task/out"
 SCRIPTED_SERVER = "/task/lib/scripted.py"
-"""Where run_agent_tests puts the scripted model server (AGENTFORGE_SCRIPTED_SERVER)."""
+"""Where the scripted model server goes for an agent's own tests (AGENTFORGE_SCRIPTED_SERVER)."""
 
 _GIT = "git -c user.name=agentforge -c user.email=agentforge@localhost -c commit.gpgsign=false"
 # A git directory of the framework's own, borrowing the repository's objects: the
@@ -236,13 +235,3 @@ def install_scripted_server(box: Sandbox) -> str:
     box.write_files(str(Path(SCRIPTED_SERVER).parent),
                     {Path(SCRIPTED_SERVER).name: scripted_server_source().read_bytes()})
     return SCRIPTED_SERVER
-
-
-def run_agent_tests(box: Sandbox, agent: AgentSpec, *, timeout: float = 300.0,
-                    pytest_args: list[str] | None = None) -> ExecResult:
-    """Run the agent's own tests (pytest in its directory) with the scripted model available."""
-    install_agent(box, agent)
-    install_scripted_server(box)
-    command = ["python", "-m", "pytest", "-p", "no:cacheprovider", *(pytest_args or [])]
-    return box.exec(command, timeout=timeout, workdir=AGENT_DIR,
-                    env={"PYTHONPATH": AGENT_DIR, "AGENTFORGE_SCRIPTED_SERVER": SCRIPTED_SERVER})

@@ -93,6 +93,20 @@ def note_output() -> None:
 
 
 @contextmanager
+def hushed(hush: bool = True) -> Iterator[None]:
+    """No progress lines for the duration (`evolve --quiet`); warnings and errors still show."""
+    if not hush:
+        yield
+        return
+    before = _log.level
+    _log.setLevel(logging.WARNING)
+    try:
+        yield
+    finally:
+        _log.setLevel(before)
+
+
+@contextmanager
 def shown_on_stderr() -> Iterator[None]:
     """Print progress lines on stderr for the duration (the CLI's whole run)."""
     handler = logging.StreamHandler(sys.stderr)

@@ -11,7 +11,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from agentforge.agent_contract import AGENT_DIR, install_agent, load_agent_spec, run_agent_tests
+from agentforge.agent_contract import AGENT_DIR, install_agent, load_agent_spec
+from agentforge.evolve.validation.checks import run_own_tests
 from agentforge.paths import archive_dir
 from agentforge.sandbox import Sandbox, SandboxConfig
 
@@ -26,9 +27,10 @@ def main() -> None:
         install_agent(box, agent)
         imported = box.exec(["python", "-c", f"import {agent.entry}.agent"], workdir=AGENT_DIR,
                             env={"PYTHONPATH": AGENT_DIR}, timeout=300)
-        suite = run_agent_tests(box, agent, timeout=600)
+        suite = run_own_tests(box, agent, None, timeout=600)
     print(f"import of the agent:  {imported.duration:6.1f} s")
-    print(f"agent's own tests:    {suite.duration:6.1f} s  ({'ok' if suite.ok else 'FAILED'}; "
+    verdict = "ok" if suite.reason is None else "FAILED"
+    print(f"agent's own tests:    {suite.duration:6.1f} s  ({verdict}; "
           f"{suite.output.strip().splitlines()[-1] if suite.output.strip() else 'no output'})")
     print(f"ratio suite/import:   {suite.duration / max(imported.duration, 1e-3):6.1f}")
     print(f"target (< 60 s):      {'met' if suite.duration < 60 else 'MISSED'}")

@@ -32,6 +32,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from bootstrap import bootstrap  # noqa: E402
 from search_landscape import SimulatedRun, World  # noqa: E402
 
 LINKS = {"strong": 1.0, "weak": 0.0}
@@ -48,13 +49,6 @@ def one_run(task: tuple[str, str, int, World, float, list[float], bool, float]) 
             "best": [s.best_truth for s in snapshots], "pick": [s.pick_truth for s in snapshots],
             "own": [s.own_truth for s in snapshots], "nodes": snapshots[-1].nodes,
             "evaluations": snapshots[-1].evaluations}
-
-
-def bootstrap(diffs: list[float], rng: random.Random, resamples: int = 2000) -> tuple[float, ...]:
-    """Mean of paired differences and its bootstrap 95% interval."""
-    n = len(diffs)
-    means = sorted(sum(rng.choices(diffs, k=n)) / n for _ in range(resamples))
-    return statistics.fmean(diffs), means[int(0.025 * resamples)], means[int(0.975 * resamples)]
 
 
 def reach_fraction(pick: list[float], target: float, checkpoints: list[float]) -> float | None:

@@ -34,7 +34,7 @@ from agentforge.evolve.loop.scheduler import (
 from agentforge.evolve.loop.search import SearchPolicy
 from agentforge.evolve.loop.simclock import SimulatedExecutor, VirtualClock
 from agentforge.evolve.selection import EvaluateMore, Expand, make_selector
-from agentforge.evolve.selection.base import cautious_score, finalist_ids
+from agentforge.evolve.selection.finalists import cautious_score, finalist_ids
 from agentforge.evolve.step import StepPlan
 
 # DGM's staging (DGM_outer.py: 10 tasks, then the medium set if >= 40% resolved), capped by
@@ -250,7 +250,7 @@ class SimulatedRun:
             own_truth=own.truth, nodes=len(valid), evaluations=self.evaluations))
 
     def common_pick(self, scored: list[SimNode], index: int) -> SimNode:
-        """The rule every selector is judged by (selection.base.finalist_ids): the top_k nodes
+        """The rule every selector is judged by (selection/finalists.py): the top_k nodes
         by a cautious validation score each run every held-out task once (a fixed extra
         budget, the same for all selectors); the best held-out score wins."""
         if not scored:

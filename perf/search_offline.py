@@ -1,194 +1,265 @@
-"""Search on the offline landscape: dgm, hgm, greedy and random with the real loop.
+"""The selectors ranked on the real loop: every selector on the offline landscape, several seeds.
 
-Each selector runs `agentforge evolve` on examples/offline-landscape.toml (real sandboxes,
-the scripted model over HTTP) under the same budget, finalists re-scored on held-out tasks.
-Prints, per selector: nodes, invalid children, the top held-out score, and the validation
-evaluations, tokens and wall seconds spent until the first node with that score finished
-its validation; then each operator's children, gain and gain per cost (from the ledger and
-the operator events, agentforge/evolve/operators/stats.py).
+Each (selector, seed) is one `agentforge evolve` of examples/offline-landscape.toml (real
+sandboxes, the scripted model over HTTP, finalists re-scored on held-out tasks) under the
+same iteration budget. The seed is the run's `seed`: it draws the parents, the operators and
+the task order (so the validation sample, and with it the landscape's model file, which this
+script writes per seed). Every selector runs the same seeds, so differences are paired.
 
-    python perf/search_offline.py --iterations 30 [--selectors dgm hgm] [--out runs/search]
-    python perf/search_offline.py --no-run --out runs/search  # the figures of runs already there
-    python perf/search_offline.py --describe runs/landscape   # the shape of one run's archive
+Prints one row per run, then per selector, with bootstrap 95% intervals over seeds: the
+held-out score of the pick (report.json's best), how many picks hold every real skill, and
+the validation evaluations and tokens spent before the pick was made; then each selector
+against the first (paired differences and ratios), and each operator's gain per cost.
+
+    python perf/search_offline.py --out runs/search --seeds 5 --iterations 20 --jobs 2
+    python perf/search_offline.py --out runs/search --no-run   # the table of runs on disk
+    python perf/search_offline.py --describe runs/search/dgm/seed-1   # one run's archive
+
+Resumable: a run with report.json is done and kept; a run left unfinished (the table was
+killed) continues with `evolve --resume`; the others start. Logs: OUT/SELECTOR/seed-N.log.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import random
+import statistics
 import subprocess
 import sys
-import tempfile
+import threading
 import time
-from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from agentforge.evolve.operators.stats import OperatorStats, operator_stats
-from agentforge.evolve.report.status import run_status
-from agentforge.evolve.rundir import RunDir
-from agentforge.examples.offline_landscape import SKILLS
-from agentforge.llm.ledger import Ledger, ModelCall
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from bootstrap import bootstrap  # noqa: E402
+from offline_archive import RunFigures, describe, run_figures  # noqa: E402
+
+from agentforge.evolve.rundir import RunDir  # noqa: E402
+from agentforge.examples.offline_landscape import main as write_model  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIG = ROOT / "examples" / "offline-landscape.toml"
+SELECTORS = ["dgm", "hgm", "greedy", "random"]
+START_GAP_S = 20.0
+"""Seconds between the starts of runs side by side."""
 
 
-def run(selector: str, run_dir: Path, iterations: int, extra: list[str]) -> float:
-    """One evolve process; returns its wall seconds."""
-    sets = [f"selection.name={selector}", f"budget.max_iterations={iterations}", *extra]
-    command = [sys.executable, "-m", "agentforge", "evolve", "--config", str(CONFIG),
-               "--run-dir", str(run_dir), "--quiet", *[a for s in sets for a in ("--set", s)]]
+def say(line: str) -> None:
+    """A progress line, timestamped, on stderr (the table goes to stdout)."""
+    print(f"[{time.strftime('%H:%M:%S')}] {line}", file=sys.stderr, flush=True)
+
+
+def model_file(out: Path, seed: int) -> Path:
+    """The landscape's model for this seed's validation sample (written once)."""
+    path = out / "models" / f"seed-{seed}.json"
+    if not path.is_file():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with contextlib.redirect_stdout(sys.stderr):  # its "wrote N rules" line: progress
+            write_model(["--config", str(CONFIG), "--set", f"seed={seed}", "--out", str(path)])
+    return path
+
+
+def run_one(out: Path, selector: str, seed: int, iterations: int, extra: list[str]) -> float:
+    """Start or continue one run until report.json; returns the wall seconds of this call."""
+    run_dir = out / selector / f"seed-{seed}"
+    if RunDir(run_dir).exists():
+        command = ["evolve", "--resume", str(run_dir)]
+    else:
+        spec = f"scripted:{model_file(out, seed)}"
+        sets = [f"selection.name={selector}", f"budget.max_iterations={iterations}",
+                f"seed={seed}", f"llm.diagnose.spec={spec}", f"llm.agent.spec={spec}", *extra]
+        command = ["evolve", "--config", str(CONFIG), "--run-dir", str(run_dir),
+                   *[a for s in sets for a in ("--set", s)]]
     started = time.monotonic()
-    subprocess.run(command, check=True, cwd=ROOT)
-    return time.monotonic() - started
+    with (out / selector / f"seed-{seed}.log").open("a") as log:
+        done = subprocess.run([sys.executable, "-m", "agentforge", *command, "--quiet"],
+                              cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+    wall = time.monotonic() - started
+    walls = out / selector / f"seed-{seed}.wall"  # summed over the calls that ran it
+    before = float(walls.read_text()) if walls.is_file() else 0.0
+    walls.write_text(f"{before + wall:.1f}\n")
+    if done.returncode != 0 or not RunDir(run_dir).report_file.is_file():
+        raise RuntimeError(f"{selector} seed {seed} ended without report.json (exit "
+                           f"{done.returncode}): see {log.name}; run the table again to resume")
+    return wall
 
 
-def reached(run_dir: Path) -> dict:
-    """The top held-out score and what was spent until a node with it was validated."""
-    rundir = RunDir(run_dir)
-    config, store = rundir.load_config(), rundir.open_store()
-    try:
-        run_id = rundir.run_id(store)
-        bench = config.benchmark
-        held = {s.id: s.score for s in store.node_summaries(run_id, split=bench.held_out_split)
-                if s.evaluated_tasks}
-        nodes = store.list_nodes(run_id)
-        top = max(held.values(), default=None)
-        validation = sorted((e for e in store.list_evaluations(run_id, finished=True,
-                                                              split=bench.validation_split)),
-                            key=lambda e: e.finished_at)
-        winners = [n for n in nodes if top is not None and held.get(n.id) == top]
-        done_at = min((max((e.finished_at for e in validation if e.node_id == n.id),
-                           default=n.created_at) for n in winners), default=None)
-        evaluations = sum(1 for e in validation if done_at and e.finished_at <= done_at)
-        calls = Ledger(store.engine).calls(run_id=run_id)
-        tokens = sum(c.prompt_tokens + c.completion_tokens for c in calls
-                     if not c.cached and done_at and _naive(c) <= _naive_at(done_at))
-        stats = operator_stats(store, Ledger(store.engine), run_id, bench.validation_split)
-        return {"nodes": len(nodes), "invalid": sum(n.status.value == "invalid" for n in nodes),
-                "top": top, "evaluations": evaluations, "tokens": tokens, "operators": stats,
-                "seconds": (done_at - nodes[0].created_at).total_seconds() if done_at else None}
-    finally:
-        store.close()
+def run_table(out: Path, plan: list[tuple[str, int]], iterations: int, extra: list[str],
+              jobs: int, retries: int = 1) -> None:
+    """Every planned run not finished yet, `jobs` at a time, with progress lines; a run that
+    ends without its report is resumed up to `retries` more times."""
+    todo = [(s, n) for s, n in plan if not RunDir(out / s / f"seed-{n}").report_file.is_file()]
+    say(f"{len(plan) - len(todo)} of {len(plan)} runs already finished; {len(todo)} to run, "
+        f"{jobs} at a time, in {out}")
+    for selector, seed in todo:
+        (out / selector).mkdir(parents=True, exist_ok=True)
+        model_file(out, seed)  # before any run starts: runs of one seed share it
+    finished = threading.Event()
+    running: set[tuple[str, int]] = set()
+    starts = threading.Lock()
+
+    def one(item: tuple[str, int]) -> None:
+        selector, seed = item
+        running.add(item)
+        try:
+            for attempt in range(retries + 1):
+                with starts:  # runs starting at one moment each clean the engine up at once
+                    time.sleep(START_GAP_S if len(running) > 1 else 0)
+                say(f"{'start' if attempt == 0 else 'resume'} {selector} seed {seed}")
+                try:
+                    wall = run_one(out, selector, seed, iterations, extra)
+                    figures = run_figures(out / selector / f"seed-{seed}")
+                except Exception as exc:  # one run's failure is reported; the others go on
+                    say(f"FAILED {selector} seed {seed}: {exc}")
+                    continue
+                say(f"done {selector} seed {seed} in {wall:.0f} s: pick node {figures.pick}, "
+                    f"held-out {_score(figures.pick_held_out)}, skills "
+                    f"{'+'.join(figures.pick_skills) or 'none'}")
+                return
+        finally:
+            running.discard(item)
+
+    watcher = threading.Thread(target=_watch, args=(out, running, finished), daemon=True)
+    watcher.start()
+    with ThreadPoolExecutor(max(jobs, 1)) as pool:
+        list(pool.map(one, todo))
+    finished.set()
 
 
-def _naive(call: ModelCall):
-    return call.created_at.replace(tzinfo=None)
+def _watch(out: Path, running: set[tuple[str, int]], finished: threading.Event) -> None:
+    """Every minute: how far each running run is (its iterations and finished evaluations)."""
+    while not finished.wait(60):
+        parts = []
+        for selector, seed in sorted(running):
+            rundir = RunDir(out / selector / f"seed-{seed}")
+            if not rundir.exists():
+                continue
+            try:
+                store = rundir.open_store()
+                try:
+                    run_id = rundir.run_id(store)
+                    done = len(store.list_evaluations(run_id, finished=True))
+                    parts.append(f"{selector}/{seed}: iteration "
+                                 f"{store.get_run(run_id).iterations}, {done} evaluations")
+                finally:
+                    store.close()
+            except Exception:  # noqa: BLE001  a run being created: next minute
+                continue
+        if parts:
+            say("running " + "; ".join(parts))
 
 
-def _naive_at(moment):
-    return moment.replace(tzinfo=None)
+def _score(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f}"
 
 
-def _row(name: str, data: dict, wall: float | None) -> str:
-    top = "-" if data["top"] is None else f"{data['top']:.2f}"
-    seconds = "-" if data["seconds"] is None else f"{data['seconds']:.0f}"
-    walled = "-" if wall is None else f"{wall:.0f}"
-    return (f"{name:8} {data['nodes']:5} {data['invalid']:7} {top:>9} {data['evaluations']:11} "
-            f"{data['tokens']:9} {seconds:>9} {walled:>7}")
+def _interval(values: list, statistic=statistics.fmean, fmt: str = ".2f") -> str:
+    mean, low, high = bootstrap(values, random.Random(0), statistic)
+    return f"{mean:{fmt}} [{low:{fmt}}, {high:{fmt}}]"
 
 
-def _operator_rows(name: str, stats: dict[str, OperatorStats]) -> list[str]:
-    return [f"{name:8} {op:16} {s.children:8} {s.valid:5} {s.gain:6.2f} {s.tokens:9} "
-            f"{s.seconds:8.0f} {s.gain_per_cost:12.3f}" for op, s in sorted(stats.items())]
+def print_table(results: dict[tuple[str, int], RunFigures], walls: dict, selectors: list[str],
+                seeds: list[int]) -> None:
+    """Per run, per selector (bootstrap over seeds), paired against the first selector."""
+    print("selector seed nodes invalid copies grown pick held-out real evals-to-pick "
+          "tokens-to-pick evals tokens wall-s skills")
+    for (selector, seed), f in sorted(results.items(), key=lambda kv: (kv[0][1], kv[0][0])):
+        wall = walls.get((selector, seed))
+        print(f"{selector:8} {seed:4} {f.nodes:5} {f.invalid:7} {f.copies:6} {f.grown:5} "
+              f"{str(f.pick):>4} "
+              f"{_score(f.pick_held_out):>8} {'yes' if f.holds_every_real_skill else 'no':>4} "
+              f"{f.evaluations_to_pick:14} {f.tokens_to_pick:14} {f.evaluations:5} "
+              f"{f.tokens:6} {'-' if wall is None else format(wall, '.0f'):>6} "
+              f"{'+'.join(f.pick_skills) or 'none'}")
+    print("\nper selector, mean [bootstrap 95% interval over seeds]")
+    for selector in selectors:
+        runs = [results[selector, s] for s in seeds if (selector, s) in results]
+        if not runs:
+            continue
+        real = sum(f.holds_every_real_skill for f in runs)
+        print(f"{selector:8} {len(runs)} seeds: held-out of the pick "
+              f"{_interval([f.pick_held_out or 0.0 for f in runs])}; every real skill "
+              f"{real}/{len(runs)}; evals to pick "
+              f"{_interval([f.evaluations_to_pick for f in runs], fmt='.0f')}; tokens to pick "
+              f"{_interval([f.tokens_to_pick for f in runs], fmt='.0f')}; evals in all "
+              f"{statistics.fmean(f.evaluations for f in runs):.0f}")
+    base = selectors[0]
+    for selector in selectors[1:]:
+        pairs = [(results[selector, s], results[base, s]) for s in seeds
+                 if (selector, s) in results and (base, s) in results]
+        if not pairs:
+            continue
+        held = [(m.pick_held_out or 0.0) - (b.pick_held_out or 0.0) for m, b in pairs]
+        print(f"{selector} vs {base} ({len(pairs)} paired seeds): held-out of the pick "
+              f"{_interval(held, fmt='+.2f')}; evals to pick, ratio of sums "
+              f"{_interval(pairs, _ratio('evaluations_to_pick'))}; tokens to pick "
+              f"{_interval(pairs, _ratio('tokens_to_pick'))}")
+    print("\nselector operator         children valid   gain    tokens  seconds  gain/Mcost "
+          "(summed over seeds)")
+    for selector in selectors:
+        for op, rows in sorted(_operators(results, selector).items()):
+            print(f"{selector:8} {op:16} {sum(s.children for s in rows):8} "
+                  f"{sum(s.valid for s in rows):5} {sum(s.gain for s in rows):6.2f} "
+                  f"{sum(s.tokens for s in rows):9} {sum(s.seconds for s in rows):8.0f} "
+                  f"{statistics.fmean(s.gain_per_cost for s in rows):12.3f}")
 
 
-def describe(run_dir: Path) -> list[str]:
-    """The shape of a run's archive: lineages, invalid children, operators, the selector's
-    picks, and the landscape skills of the best agents (from `status --json` and the repo)."""
-    status = run_status(run_dir, evaluations=True)
-    nodes = {n["id"]: n for n in status["nodes"]}
-    root = min(nodes)
-    depth = {root: 0}
-    for node_id in sorted(nodes):
-        if nodes[node_id]["parent_id"] is not None:
-            depth[node_id] = depth[nodes[node_id]["parent_id"]] + 1
-    lineage = {root: None}
-    for node_id in sorted(nodes):
-        parent = nodes[node_id]["parent_id"]
-        if parent is not None:
-            lineage[node_id] = node_id if parent == root else lineage[parent]
-    repo = RunDir(run_dir).open_repo()
+def _ratio(field: str):
+    def ratio(pairs) -> float:
+        below = sum(getattr(b, field) for _, b in pairs)
+        return sum(getattr(m, field) for m, _ in pairs) / below if below else float("nan")
+    return ratio
 
-    def skills(node: dict) -> str:
-        text = repo.read_file(node["commit"], "coding_agent/config.toml") if node["commit"] \
-            else None
-        found = [name for name, skill in SKILLS.items() if text and skill.marker in text]
-        return "+".join(found) or "none"
 
-    def score(value) -> str:
-        return "-" if value is None else f"{value:.2f}"
-
-    children = [n for n in nodes.values() if n["parent_id"] is not None]
-    statuses = Counter(n["status"] for n in nodes.values())
-    reasons = Counter((n["reason"] or "").split(":")[0] for n in children
-                      if n["status"] in ("invalid", "failed"))
-    lines = [f"run {status['run_id']}: {status['status']} ({status['stop_reason']}), "
-             f"{status['iterations']} iterations, {len(nodes)} nodes: "
-             + ", ".join(f"{k} {v}" for k, v in sorted(statuses.items())),
-             f"lineages (children of the root): "
-             f"{sum(1 for n in children if n['parent_id'] == root)}; "
-             f"deepest node at depth {max(depth.values())}",
-             "operators: " + ", ".join(f"{k} {v}" for k, v in sorted(
-                 Counter(n["operator"] or "?" for n in children).items())),
-             "parents picked (node: children): " + ", ".join(
-                 f"{k}: {v}" for k, v in sorted(Counter(n["parent_id"] for n in children).items())),
-             "invalid or failed children by reason: " + (", ".join(
-                 f"{k!r} {v}" for k, v in reasons.most_common()) or "none")]
-    for split in ("validation", "held_out"):
-        done = [e for e in status["evaluations"] if e["split"] == split]
-        errors = sum((e["reason"] or "").startswith("evaluation error") for e in done)
-        lines.append(f"{split} evaluations: {len(done)}, resolved "
-                     f"{sum(bool(e['resolved']) for e in done)}, sandbox errors {errors}")
-    held = [n for n in nodes.values() if n["held_out_tasks"]]
-    best_held = max((n["held_out_score"] for n in held), default=None)
-    lines.append(f"best held-out score {score(best_held)} (best by validation: node "
-                 f"{status['best_id']})")
-    lines.append("node parent depth lineage operator        status     valid  tasks held-out "
-                 "skills")
-    for node in sorted(nodes.values(), key=lambda n: n["id"]):
-        second = f"+{node['second_parent_id']}" if node["second_parent_id"] else ""
-        lines.append(f"{node['id']:4} {str(node['parent_id']) + second:>6} {depth[node['id']]:5} "
-                     f"{str(lineage[node['id']] or '-'):>7} {node['operator'] or 'seed':15} "
-                     f"{node['status']:10} {score(node['score']):>5} {node['evaluated_tasks']:6} "
-                     f"{score(node['held_out_score']):>8} {skills(node)}")
-    return lines
+def _operators(results: dict, selector: str) -> dict[str, list]:
+    rows: dict[str, list] = {}
+    for (name, _), figures in results.items():
+        if name == selector:
+            for op, stats in figures.operators.items():
+                rows.setdefault(op, []).append(stats)
+    return rows
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--iterations", type=int, default=30)
-    parser.add_argument("--describe", type=Path, default=None, metavar="RUN_DIR",
-                        help="print the shape of this run's archive and run nothing")
-    parser.add_argument("--selectors", nargs="+", default=["dgm", "hgm", "greedy", "random"])
-    parser.add_argument("--out", type=Path, default=None, help="keep the runs here")
+    parser.add_argument("--out", type=Path, default=ROOT / "runs" / "search-offline",
+                        help="where the runs live (a table run again continues here)")
+    parser.add_argument("--selectors", nargs="+", default=SELECTORS,
+                        help="the first is the one the others are paired against")
+    parser.add_argument("--seeds", type=int, default=5, help="seeds 1..N for every selector")
+    parser.add_argument("--iterations", type=int, default=20)
+    parser.add_argument("--jobs", type=int, default=1, help="runs side by side")
+    parser.add_argument("--retries", type=int, default=1,
+                        help="times a run that ended without its report is resumed again")
     parser.add_argument("--set", dest="sets", action="append", default=[],
-                        help="extra config overrides for every run (KEY=VALUE)")
-    parser.add_argument("--no-run", action="store_true",
-                        help="only print the figures of the runs already in --out (one "
-                             "directory per selector; their wall time is not known)")
+                        help="extra config override for every new run (KEY=VALUE)")
+    parser.add_argument("--no-run", action="store_true", help="only the table of runs on disk")
+    parser.add_argument("--describe", type=Path, metavar="RUN_DIR",
+                        help="print the shape of this run's archive and run nothing")
     args = parser.parse_args()
     if args.describe:
         print("\n".join(describe(args.describe)))
         return
-    if args.no_run and args.out is None:
-        parser.error("--no-run reads the runs in --out: name it")
-    out = args.out or Path(tempfile.mkdtemp(prefix="agentforge-search-"))
-    results = {}
-    for selector in args.selectors:
-        run_dir = out / selector
-        if args.no_run and not RunDir(run_dir).exists():
-            print(f"{selector}: no run in {run_dir}", file=sys.stderr)
-            continue
-        wall = None if args.no_run else run(selector, run_dir, args.iterations, args.sets)
-        results[selector] = (reached(run_dir), wall)
-    budget = "as each was run" if args.no_run else f"{args.iterations} iterations each"
-    print(f"same budget: {budget}; runs in {out}")
-    print("selector nodes invalid top-held evals-to-top tokens-to-top secs-to-top wall-s")
-    for name, (data, wall) in results.items():
-        print(_row(name, data, wall))
-    print("\nselector operator         children valid   gain    tokens  seconds  gain/Mcost")
-    for name, (data, _) in results.items():
-        print("\n".join(_operator_rows(name, data["operators"])))
+    seeds = list(range(1, args.seeds + 1))
+    plan = [(selector, seed) for seed in seeds for selector in args.selectors]
+    if not args.no_run:
+        run_table(args.out, plan, args.iterations, args.sets, args.jobs, args.retries)
+    results, walls = {}, {}
+    for selector, seed in plan:
+        run_dir = args.out / selector / f"seed-{seed}"
+        if RunDir(run_dir).report_file.is_file():
+            results[selector, seed] = run_figures(run_dir)
+            wall_file = run_dir.parent / f"seed-{seed}.wall"
+            walls[selector, seed] = float(wall_file.read_text()) if wall_file.is_file() else None
+    missing = len(plan) - len(results)
+    budgets = sorted({RunDir(args.out / sel / f"seed-{seed}").load_config().budget.max_iterations
+                      for sel, seed in results}, key=str)
+    print(f"iterations per run: {', '.join(map(str, budgets)) or '-'}; {len(results)} of "
+          f"{len(plan)} runs finished{f', {missing} missing' if missing else ''}; in {args.out}")
+    print_table(results, walls, args.selectors, seeds)
 
 
 if __name__ == "__main__":

@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 import time
 
-from agentforge.progress import long_step
+from agentforge.progress import hushed, long_step, say, shown_on_stderr
 
 
 def test_a_silent_step_says_it_is_still_at_work_and_a_talking_one_does_not():
@@ -28,3 +28,18 @@ def test_without_a_listener_nothing_is_said(caplog):
         tell("a line")
         time.sleep(0.3)
     assert caplog.records == []
+
+
+def test_hushed_silences_the_lines_the_cli_would_print(capfd):
+    """`evolve --quiet` promised no progress lines, yet finalize's and the seed's long steps
+    still printed theirs."""
+    with shown_on_stderr():
+        say("heard")
+        with hushed(), long_step("finalizing", every=0.1) as tell:
+            tell("held-out: 1/4 done")
+            say("not heard either")
+            time.sleep(0.3)
+        say("heard again")
+    err = capfd.readouterr().err
+    assert "heard" in err and "heard again" in err
+    assert "finalizing" not in err and "held-out" not in err and "not heard" not in err

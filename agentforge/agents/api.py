@@ -46,12 +46,15 @@ class Solution:
 
 @dataclass
 class OwnTestsReport:
-    """The verdict of an agent's own test suite (run in a sandbox, scripted model)."""
+    """The verdict of an agent's own test suite, run as validation runs it (in a sandbox,
+    under the grader's pytest launcher and guard, the scripted model at hand)."""
 
     __test__ = False  # not a pytest class
 
     ok: bool
-    exit_code: int
+    reason: str | None
+    """Why the suite does not pass, as validation would say it (None: it passes)."""
+    exit_code: int | None
     duration: float
     output: str
 
@@ -135,14 +138,13 @@ class Agent:
         return dataclasses.replace(solution, trajectory_path=None, out_dir=None)
 
     def test(self, timeout: float = 300.0, pytest_args: list[str] | None = None) -> OwnTestsReport:
-        """Run the agent's own tests (or those `pytest_args` pick) in a sandbox."""
-        from agentforge.agent_contract import run_agent_tests
-        from agentforge.sandbox import Sandbox, SandboxConfig
+        """Run the agent's own tests (or those `pytest_args` pick) as validation runs them."""
+        from agentforge.evolve.validation.agent import own_tests
 
-        with Sandbox(SandboxConfig(labels={"agentforge.role": "agent-tests"})) as box:
-            result = run_agent_tests(box, self.spec, timeout=timeout, pytest_args=pytest_args)
-        return OwnTestsReport(ok=result.ok, exit_code=result.exit_code,
-                          duration=result.duration, output=result.output)
+        result = own_tests(self.spec, pytest_args=pytest_args, timeout=timeout)
+        return OwnTestsReport(ok=result.reason is None, reason=result.reason,
+                              exit_code=result.exit_code, duration=result.duration,
+                              output=result.output)
 
 
 def load_agent(ref: str | Path) -> Agent:

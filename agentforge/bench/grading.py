@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 from agentforge.bench.images import resolve_task_image
@@ -120,7 +121,7 @@ def _run_check(task: Task, accepted: AcceptedPatch) -> TaskResult:
                             timeout=task.check.timeout, env=task.check.env)
             report = None
         else:
-            done, report = _run_framework_tests(box, task, runner, accepted.accepted)
+            done, report = run_framework_tests(box, task, runner, accepted.accepted)
     if done.timed_out:
         return result(Outcome.ERROR, f"tests timed out after {task.check.timeout:.0f}s",
                       done.output)
@@ -134,8 +135,11 @@ def _run_check(task: Task, accepted: AcceptedPatch) -> TaskResult:
     return result(*judge(task, runner, report, done.exit_code), done.output)
 
 
-def _run_framework_tests(box: Sandbox, task: Task, runner: Runner, changed: list[str]
-                         ) -> tuple[ExecResult, TestReport]:
+def run_framework_tests(box: Sandbox, task: Task, runner: Runner,
+                        solution_files: Sequence[str] = ()) -> tuple[ExecResult, TestReport]:
+    """The runner's tests in `box` (the tree already there), as TEST_USER; its report.
+    Also how a child agent's own tests run (evolve/validation/checks.py). A collected test
+    whose code comes from one of `solution_files` (the patch's) is refused."""
     plan = runner.plan(task)
     box.write_files(GRADING_DIR, plan.framework_files)
     # The test user may write its report and nothing of the tree.
@@ -143,14 +147,15 @@ def _run_framework_tests(box: Sandbox, task: Task, runner: Runner, changed: list
              workdir="/")
     if plan.repo_files:
         box.write_files(task.workdir, plan.repo_files)
-    # The guard plugin refuses collected tests whose code comes from the patch's files.
     env = {**task.check.env, **plan.env, "HOME": "/tmp",
-           "AGENTFORGE_SOLUTION_FILES": json.dumps(sorted(changed))}
+           "AGENTFORGE_SOLUTION_FILES": json.dumps(sorted(solution_files))}
     if plan.prepare:
-        prepared = box.exec(["/bin/sh", "-c", plan.prepare], timeout=300, env=env)
+        prepared = box.exec(["/bin/sh", "-c", plan.prepare], timeout=300, env=env,
+                            workdir=task.workdir)
         if not prepared.ok:
             raise AgentforgeError(f"preparing the test run failed: {prepared.output[-300:]}")
-    done = box.exec(plan.command, timeout=task.check.timeout, env=env, user=TEST_USER)
+    done = box.exec(plan.command, timeout=task.check.timeout, env=env, user=TEST_USER,
+                    workdir=task.workdir)
     raw = None
     if plan.report_file is not None:
         try:

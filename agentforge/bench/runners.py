@@ -69,8 +69,12 @@ class Runner(Protocol):
     def matches(self, expected: str, test_id: str) -> bool: ...
 
 
+@dataclass
 class PytestRunner:
     """pytest under the grader's ini file (`-c`), rootdir and guard plugin."""
+
+    options: list[str] = field(default_factory=list)
+    """Extra pytest arguments before the targets (a child's own tests: `-x`, `-k EXPR`)."""
 
     def targets(self, task: Task) -> list[str]:
         """Test files to run: those the expected test ids name, or the hidden test files."""
@@ -86,7 +90,7 @@ class PytestRunner:
                "python_files = test_*.py *_test.py\n")
         pytest = ["python", "-B", "-P", "-E", "-s", f"{GRADING_DIR}/run_pytest.py",
                   "-c", f"{GRADING_DIR}/pytest.ini", f"--rootdir={task.workdir}",
-                  "-p", "no:cacheprovider", "-q", "-rA"]
+                  "-p", "no:cacheprovider", "-q", "-rA", *self.options]
         child_env = {"PATH": RUNNER_PATH, "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1",
                      "PYTEST_ADDOPTS": "", "PYTEST_PLUGINS": "", "AGENTFORGE_STRICT_EQUALITY": "1"}
         runs = [ChildRun(label=target, argv=[*pytest, target], cwd=task.workdir, env=child_env)

@@ -31,18 +31,22 @@ def _agent(ref: str | None):
 def test(
     agent_ref: str = AGENT,
     timeout: float = typer.Option(300.0, help="Seconds the test suite may run."),
+    contract: bool = typer.Option(False, "--contract",
+                                  help="Also run the contract check (a freshly drawn task "
+                                       "through the scripted model), as validation does."),
 ) -> None:
-    """Run the agent's own tests in a sandbox with the scripted model; exit with pytest's code."""
-    from agentforge.agent_contract import run_agent_tests
-    from agentforge.sandbox import Sandbox, SandboxConfig
+    """Run the agent's own tests as validation does (sandbox, the grader's pytest launcher and
+    guard, scripted model at hand); exit 1 with the reason when validation would refuse it."""
+    from agentforge.evolve.validation.agent import contract_check, own_tests
 
     agent = _agent(agent_ref)
-    with Sandbox(SandboxConfig(labels={"agentforge.role": "agent-tests"})) as box:
-        result = run_agent_tests(box, agent, timeout=timeout)
+    result = own_tests(agent, timeout=timeout)
     sys.stdout.write(result.output)
-    typer.echo(f"[agent {agent.name}] tests {'passed' if result.ok else 'FAILED'} "
-               f"in {result.duration:.1f}s", err=True)
-    raise typer.Exit(0 if result.ok else (result.exit_code or 1))
+    reason = result.reason or (contract_check(agent, timeout) if contract else None)
+    verdict = f"FAILED: {reason}" if reason else "passed"
+    typer.echo(f"[agent {agent.name}] {'checks' if contract else 'tests'} {verdict} "
+               f"(tests took {result.duration:.1f}s)", err=True)
+    raise typer.Exit(1 if reason else 0)
 
 
 @app.command()

@@ -36,10 +36,12 @@ def node_report(wanted: dict[str, str]) -> dict:
         report["docker_error"] = str(exc)
         return report
     for name, files_hash in wanted.items():
-        found = client.images.list(filters={"label": [f"agentforge.image={name}",
-                                                      f"agentforge.files-hash={files_hash}"]})
+        # Low-level listing: `images.list` inspects each image and raised when another run
+        # removed one in between.
+        found = client.api.images(filters={"label": [f"agentforge.image={name}",
+                                                     f"agentforge.files-hash={files_hash}"]})
         if not any(tag.startswith(f"agentforge/{name}:") for image in found
-                   for tag in image.tags):
+                   for tag in image.get("RepoTags") or []):
             report["missing"].append(name)
     return report
 

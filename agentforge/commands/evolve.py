@@ -38,6 +38,7 @@ def evolve(
     from agentforge.evolve.config import load_run_config
     from agentforge.evolve.loop.context import open_run
     from agentforge.evolve.rundir.lock import hold_run_lock
+    from agentforge.progress import hushed
 
     overrides = list(overrides or [])
     if seed is not None:
@@ -62,7 +63,7 @@ def evolve(
     # The lock comes first: a resume rewrites config.json, and two processes would run the
     # same evaluations twice.
     try:
-        with hold_run_lock(target, say=lambda line: typer.echo(line, err=True)), \
+        with hushed(quiet), hold_run_lock(target, say=lambda line: typer.echo(line, err=True)), \
                 open_run(target, run_config, overrides if run_config is None else []) as run:
             started = True
             typer.echo(f"watch it: agentforge web {target}", err=True)
@@ -199,7 +200,9 @@ def _print_report(report: dict) -> None:
         val = "-" if row["validation_score"] is None else f"{row['validation_score']:.2f}"
         held = "-" if row["held_out_score"] is None else f"{row['held_out_score']:.2f}"
         typer.echo(f"  node {row['id']}: validation {val} ({row['validation_tasks']} tasks), "
-                   f"held-out {held} ({row['held_out_tasks']} tasks)")
+                   f"held-out {held} ({row['held_out_tasks']} tasks); {row.get('why', '')}")
+        for disagreement in row.get("grading_disagreements", []):
+            typer.echo(f"    graders disagree (never best): {disagreement}")
 
 
 @app.command("finalize")

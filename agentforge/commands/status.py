@@ -36,6 +36,9 @@ def status(
         why = f" — {node['reason']}" if node["reason"] else ""
         if node.get("external_id"):
             why = f" [{node['external_id']}]{why}"
+        if node.get("copy_of") is not None:
+            why = f" [copy of node {node['copy_of']}: its evaluations]{why}"
+        why += "".join(f" [graders disagree: {d}]" for d in node.get("grading_disagreements", []))
         why += "".join(f" [warning: {w}]" for w in node.get("warnings", []))
         typer.echo(f"{mark} node {node['id']:>3} parent {str(node['parent_id']):>4} "
                    f"{node['status']:<10} score {score} ({node['evaluated_tasks']} tasks{held})"

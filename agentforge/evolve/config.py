@@ -43,7 +43,8 @@ class BenchmarkConfig(BaseModel):
     held_out_split: str = "held_out"
     """Split the finalists are re-scored on."""
     max_validation_tasks: int | None = Field(default=None, ge=1)
-    """Cap on validation tasks (the first N in the run's fixed task order)."""
+    """Cap on validation tasks (the first N in the run's fixed task order); the split's other
+    tasks are what `evaluation.growth` adds for tied top nodes."""
     max_held_out_tasks: int | None = Field(default=None, ge=1)
     """Cap on held-out tasks."""
 
@@ -78,6 +79,26 @@ class Stage(BaseModel):
         return self
 
 
+class GrowthConfig(BaseModel):
+    """More validation tasks for the top nodes when their score no longer tells them apart.
+
+    When more nodes share the archive's top score than the finalists can hold, or the top
+    score is a perfect one (the ceiling of the evaluated tasks), the tied nodes are evaluated
+    on the next `tasks_per_stage` tasks of the validation split beyond `max_validation_tasks`
+    (the run's order), stage after stage while the tie or the ceiling lasts. Those are
+    ordinary evaluations: the run's budgets (dollars, tokens, wall time) stop them too.
+    """
+
+    model_config = _STRICT
+
+    enabled: bool = True
+    """Grow the tied nodes' evaluated set (off: ties are left to the finalist rule)."""
+    tasks_per_stage: int = Field(default=4, ge=1)
+    """Validation tasks each growth stage adds to the tied nodes."""
+    max_tasks: int | None = Field(default=None, ge=1)
+    """Tasks growth may add to a node in all (None: every task of the split beyond the cap)."""
+
+
 class EvaluationConfig(BaseModel):
     """Staged evaluation of every valid node on validation tasks."""
 
@@ -109,6 +130,8 @@ class EvaluationConfig(BaseModel):
     """Wall-clock seconds an agent may take on one task."""
     first_task_alone: bool = True
     """Run a new child's first task alone: a crash there makes the node invalid at once."""
+    growth: GrowthConfig = Field(default_factory=GrowthConfig)
+    """Validation that does not saturate: more tasks for tied top nodes (see GrowthConfig)."""
     max_trajectory_mb: float = Field(default=16.0, gt=0)
     """MiB of an agent's output folder kept per task in the run directory; a bigger one is
     cut, and its kept trajectory.json says what was left out (agentforge_truncated)."""
@@ -192,7 +215,12 @@ class FinalizeConfig(BaseModel):
     enabled: bool = True
     """Re-score the finalists when the run ends (else only `agentforge evolve finalize DIR`)."""
     top_k: int = Field(default=3, ge=1)
-    """How many of the best agents by validation score are re-scored."""
+    """How many of the best agents by validation score are re-scored (distinct agents: of
+    nodes with the same tree only the best-ranked one)."""
+    ties: Literal["lineages", "earliest"] = "lineages"
+    """Between finalists with the same validation tallies: `lineages` takes the one farthest
+    in the tree from the finalists chosen before it (real alternatives to re-score),
+    `earliest` the earlier node."""
 
 
 class RunConfig(BaseModel):

@@ -43,4 +43,4 @@ class StepOutcome:
     node_id: int
     copy_of: int | None = None
     """The node whose agent the child turned out to be (the same tree): a copy is recorded
-    but needs no evaluation of its own. Set by no operator yet."""
+    but needs no evaluation of its own (set by the birth path, operators/child.py)."""

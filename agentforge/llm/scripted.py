@@ -106,6 +106,22 @@ def message_text(message: dict) -> str:
     return "\n".join(parts)
 
 
+def shape_error(request: dict) -> str | None:
+    """What makes a request unanswerable as the API would see it (a 400 there), or None."""
+    for field in ("messages", "tools"):
+        value = request.get(field)
+        if value is None:
+            continue
+        if not isinstance(value, list):
+            return f"invalid type for '{field}': expected an array"
+        for index, item in enumerate(value):
+            if not isinstance(item, dict):
+                return f"invalid type for '{field}[{index}]': expected an object"
+            if field == "tools" and not isinstance(item.get("function", {}), dict):
+                return f"invalid type for 'tools[{index}].function': expected an object"
+    return None
+
+
 def rule_matches(rule: dict, request: dict) -> bool:
     """True when every condition of the rule holds for the request."""
     messages = request.get("messages") or []
@@ -286,6 +302,10 @@ class _Handler(BaseHTTPRequestHandler):
                 raise ValueError("the body must be a JSON object")
         except ValueError as exc:
             self._send_json(400, error_body(f"request body is not valid JSON: {exc}"))
+            return
+        problem = shape_error(request)
+        if problem:
+            self._send_json(400, error_body(problem, code="invalid_request"))
             return
         self.server.record(request)
         picked = self.server.script.pick(request)

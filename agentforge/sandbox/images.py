@@ -132,15 +132,18 @@ def spec(name: str) -> ImageSpec:
 def find_built(name: str) -> str | None:
     """Tag of the newest image built from the current inputs of `name`, or None."""
     image_spec = spec(name)
-    images = docker_client().images.list(
+    # The low-level listing, not `images.list`: that one inspects each image after listing,
+    # and an image another run removes in between made it raise ImageNotFound.
+    listed = docker_client().api.images(
         filters={"label": [f"{_LABEL_NAME}={name}", f"{_LABEL_FILES}={image_spec.files_hash()}"]}
     )
     # Images built FROM ours inherit our labels; only our own repository's tags count.
     ours = f"{image_spec.repository}:"
-    tagged = [(img, tag) for img in images for tag in img.tags if tag.startswith(ours)]
+    tagged = [(image.get("Created", 0), tag) for image in listed
+              for tag in image.get("RepoTags") or [] if tag.startswith(ours)]
     if not tagged:
         return None
-    _newest, tag = max(tagged, key=lambda pair: pair[0].attrs.get("Created", ""))
+    _newest, tag = max(tagged)
     return tag
 
 

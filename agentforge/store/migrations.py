@@ -48,8 +48,14 @@ def _add_step_ids(conn: Connection) -> None:
                       "'diagnose' OR task_id LIKE 'improve-%' OR task_id LIKE 'op:%'"))
 
 
+def _add_copies(conn: Connection) -> None:
+    """v4 -> v5: a node may be a copy of another (the same agent, evaluated once)."""
+    conn.execute(text("ALTER TABLE agentnode ADD COLUMN copy_of INTEGER"))
+
+
 # MIGRATIONS[i] upgrades version i+1 to version i+2; version 1 is the first released schema.
-MIGRATIONS: list[Migration] = [_add_agent_origins, _add_node_operators, _add_step_ids]
+MIGRATIONS: list[Migration] = [_add_agent_origins, _add_node_operators, _add_step_ids,
+                               _add_copies]
 
 
 def _adopt_old_ledger(conn: Connection) -> None:

@@ -20,6 +20,11 @@ class NodeStatus(StrEnum):
     failed = "failed"  # the step itself failed (reason says how); never a parent
 
 
+GRADING_DISAGREEMENT = "grading_disagreement"
+"""Kind of the event, on a node, saying that a held-out evaluation of this finalist was
+graded differently by the grader and by the second, independent grading
+(evolve/evaluation/regrade.py): such a node is never the run's best."""
+
 NOT_RUNNABLE = frozenset({NodeStatus.invalid, NodeStatus.failed})
 """Statuses of nodes that never become parents, are never evaluated, and carry a reason."""
 VALIDATED = frozenset({NodeStatus.evaluating, NodeStatus.evaluated})
@@ -39,6 +44,8 @@ class NodeSummary(BaseModel):
     """Finished evaluations that resolved their task."""
     failures: int = 0
     """Finished evaluations that did not."""
+    copy_of: int | None = None
+    """The node whose agent this one is: a copy has no evaluations of its own."""
 
     @property
     def evaluated_tasks(self) -> int:
@@ -76,6 +83,8 @@ class NodeRow(BaseModel):
     operator: str | None = None
     second_parent_id: int | None = None
     step_id: str | None = None
+    copy_of: int | None = None
+    """The node whose agent this one is; its tallies are that node's (it reuses them)."""
     external_id: str | None = None
     origin_json: str | None = None
     created_at: datetime
@@ -83,6 +92,9 @@ class NodeRow(BaseModel):
     failures: int = 0
     held_out_successes: int = 0
     held_out_failures: int = 0
+    grading_disagreements: list[str] = []
+    """What its two graders disagreed on, one line per held-out evaluation (a finalist's);
+    a node with any is never the best."""
 
     @property
     def evaluated_tasks(self) -> int:
@@ -103,3 +115,8 @@ class NodeRow(BaseModel):
     def held_out_score(self) -> float | None:
         """Share of finished held-out evaluations resolved, None before the first one."""
         return self.held_out_successes / self.held_out_tasks if self.held_out_tasks else None
+
+
+def disputed(rows: list[NodeRow]) -> set[int]:
+    """Ids of the nodes whose graders disagreed: never the best."""
+    return {row.id for row in rows if row.grading_disagreements}

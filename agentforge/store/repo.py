@@ -180,6 +180,14 @@ class AgentRepo:
         """The tree sha of `commit` (equal trees: equal agents)."""
         return self._git("rev-parse", f"{commit}^{{tree}}").strip()
 
+    def trees_of(self, commits: list[str]) -> dict[str, str]:
+        """The tree sha of each commit, in one git call."""
+        unique = list(dict.fromkeys(commits))
+        if not unique:
+            return {}
+        trees = self._git("rev-parse", *(f"{c}^{{tree}}" for c in unique)).split()
+        return dict(zip(unique, trees, strict=True))
+
     def resolve(self, commit: str) -> str:
         """The full sha of `commit`, or a StoreError if the repository does not have it."""
         try:

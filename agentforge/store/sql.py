@@ -161,6 +161,22 @@ class SqlStore:
             session.commit()
             return node
 
+    def mark_copy(self, node_id: int, original_id: int) -> AgentNode:
+        """Record that the node is the same agent as `original_id` (of its run, not a copy
+        itself): it becomes `evaluated`, with no evaluations of its own ever."""
+        with self._session() as session:
+            node = _require(session.get(AgentNode, node_id), f"node {node_id}")
+            original = _require(session.get(AgentNode, original_id), f"node {original_id}")
+            if original.run_id != node.run_id or original.copy_of is not None \
+                    or original_id == node_id:
+                raise StoreError(f"node {node_id} cannot copy node {original_id}: the original "
+                                 "must be another node of the same run that is no copy")
+            node.copy_of, node.status, node.reason = original_id, NodeStatus.evaluated, None
+            node.updated_at = utcnow()
+            session.add(node)
+            session.commit()
+            return node
+
     def set_step_seconds(self, node_id: int, seconds: float) -> AgentNode:
         """Record how long the step that made the node took."""
         with self._session() as session:
@@ -183,7 +199,8 @@ class SqlStore:
 
     def node_rows(self, run_id: str, validation_split: str = "validation",
                   held_out_split: str = "held_out") -> list[NodeRow]:
-        """Every node with its tallies on both splits: what the run's readers show."""
+        """Every node with its tallies on both splits and its graders' disagreements: what
+        the run's readers show."""
         return node_rows(self.engine, run_id, validation_split, held_out_split)
 
     def node_summaries(self, run_id: str, split: str = "validation") -> list[NodeSummary]:
@@ -212,6 +229,7 @@ class SqlStore:
                 commit=node.commit,
                 successes=counts.get(node.id, [0, 0])[0],
                 failures=counts.get(node.id, [0, 0])[1],
+                copy_of=node.copy_of,
             )
             for node in nodes
         ]
@@ -224,6 +242,9 @@ class SqlStore:
         """Record that an attempt starts; an unfinished row of an earlier process is reused."""
         with self._session() as session:
             node = _require(session.get(AgentNode, node_id), f"node {node_id}")
+            if node.copy_of is not None:
+                raise StoreError(f"node {node_id} is a copy of node {node.copy_of}: it reuses "
+                                 "that node's evaluations and is never evaluated itself")
             existing = session.exec(
                 select(Evaluation).where(
                     Evaluation.node_id == node_id,

@@ -64,6 +64,9 @@ class AgentNode(SQLModel, table=True):
     step_id: str | None = Field(default=None, index=True)
     # wall-clock seconds of that step, from its plan to the validated child
     step_seconds: float | None = None
+    # the node whose agent this one is (the same tree): a copy is `evaluated` with no
+    # evaluations of its own, reuses its original's, and is never a parent (None: no copy)
+    copy_of: int | None = None
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
 

@@ -28,6 +28,7 @@ from agentforge.llm.ledger import ModelCall
 from agentforge.store import SqlStore
 from agentforge.store.errors import StoreError
 from agentforge.store.migrations import latest_version, read_version
+from agentforge.store.records import GRADING_DISAGREEMENT, disputed
 from agentforge.store.tables import AgentNode
 from agentforge.web.errors import NotFound
 from agentforge.web.files import node_files, resolve_inside
@@ -44,8 +45,9 @@ from agentforge.web.page_reads import (
 
 NODE_FIELDS = ("id", "parent_id", "status", "reason", "score", "tasks", "resolved",
                "held_out_score", "held_out_tasks", "operator", "created_at", "cost_usd",
-               "summary", "tokens")
-"""Columns of the compact node summaries (one row per node, in this order; new ones go last)."""
+               "summary", "tokens", "disagreements", "copy_of")
+"""Columns of the compact node summaries (one row per node, in this order; new ones go last);
+a copy (copy_of: the node whose agent it is) shows that node's scores."""
 SHORT_TEXT = 160  # reason and summary in the summaries; the full text is in the node detail
 MAX_DIFF_CHARS = 400_000
 _SHA = re.compile(r"[0-9a-f]{7,64}")
@@ -180,13 +182,14 @@ class RunArchive:
                 _round(row.held_out_score), row.held_out_tasks, row.operator,
                 _iso_text(row.created_at), round(costs[row.id].total_usd, 6),
                 _short(row.summary),
-                costs[row.id].improve_tokens + costs[row.id].evaluate_tokens])
+                costs[row.id].improve_tokens + costs[row.id].evaluate_tokens,
+                len(row.grading_disagreements), row.copy_of])
         return {"fields": list(NODE_FIELDS), "rows": out}
 
     def _build_summary(self) -> dict:
         run = self.store.get_run(self.run_id)
         rows = self._node_rows()
-        best_id, lineage = best_lineage(rows)
+        best_id, lineage = best_lineage(rows, excluded=disputed(rows))
         phase, flight = run_phase(self.rundir, run.status)
         unfinished = self.store.list_evaluations(self.run_id, finished=False)
         finalizing = None
@@ -249,6 +252,7 @@ class RunArchive:
         """Everything about one node: proposal, diff, evaluations with reasons, files, cost."""
         node = self._node(node_id)
         evaluations = self.store.list_evaluations(self.run_id, node_id=node_id)
+        events = [e for e in self.store.list_events(self.run_id) if e.node_id == node_id]
         cost = node_costs(self.engine, self.run_id, [node])[node_id]
         tasks = []
         for e in evaluations:
@@ -267,9 +271,11 @@ class RunArchive:
             "id": node.id, "parent_id": node.parent_id, "status": node.status.value,
             "reason": node.reason, "commit": node.commit, "proposal": proposal,
             "operator": getattr(node, "operator", None), "created_at": _iso(node.created_at),
+            "copy_of": node.copy_of,
             "external_id": getattr(node, "external_id", None),
-            "warnings": [e.message for e in self.store.list_events(self.run_id)
-                         if e.kind == "warning" and e.node_id == node_id],
+            "warnings": [e.message for e in events if e.kind == "warning"],
+            "grading_disagreements": [e.message for e in events
+                                      if e.kind == GRADING_DISAGREEMENT],
             "updated_at": _iso(node.updated_at),
             "diff": self._patch(node), "evaluations": tasks,
             "files": node_files(self.rundir.path, self.rundir.node_dir(node_id)),

@@ -17,6 +17,9 @@ from agentforge.evolve.report.status import run_status
 from agentforge.evolve.rundir.seed import SeedRefused, prepare_seed
 from agentforge.examples.offline_demo import MARKER
 
+sys.path.append(str(Path(__file__).parent.parent / "integrity"))
+from children import LOOP, MAIN  # noqa: E402
+
 
 def agentforge(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "agentforge", *args], capture_output=True,
@@ -101,24 +104,13 @@ def test_a_folder_whose_own_tests_fail_is_refused(agent_image, tmp_path):
     # Passing its own tests is not enough: the framework's contract check runs it too.
     with pytest.raises(SeedRefused, match="contract check failed"):
         prepare_seed(agent)
-    (agent / "tiny" / "__main__.py").write_text(TINY_CONTRACT_AGENT)
+    (agent / "tiny" / "loop.py").write_text(TINY_LOOP)
+    (agent / "tiny" / "__main__.py").write_text(TINY_MAIN)
     assert prepare_seed(agent).origin["validated"] == "own tests passed at seeding"
 
 
-# Just enough of an agent for the contract check: it fixes the check's task without a model.
-TINY_CONTRACT_AGENT = """\
-import argparse, json, pathlib
-parser = argparse.ArgumentParser()
-for flag in ("--repo", "--problem", "--out"):
-    parser.add_argument(flag)
-args = parser.parse_args()
-calc = pathlib.Path(args.repo) / "calc.py"
-if calc.is_file():
-    calc.write_text(calc.read_text().replace("a - b", "a + b"))
-out = pathlib.Path(args.out)
-out.mkdir(parents=True, exist_ok=True)
-(out / "trajectory.json").write_text(json.dumps({"messages": [], "exit_status": "submitted"}))
-"""
+# Just enough of an agent for the contract check: it relays between the model and bash.
+TINY_LOOP, TINY_MAIN = LOOP, MAIN.replace("relay_agent", "tiny")
 
 
 @pytest.mark.slow

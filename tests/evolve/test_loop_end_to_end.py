@@ -73,3 +73,4 @@ def test_a_child_that_added_a_capability_to_itself_solves_more_tasks(
     assert rows[child["id"]]["held_out_score"] == 1.0
     assert rows[seed["id"]]["held_out_score"] == 0.0
     assert report["best_id"] == child["id"]
+    assert rows[child["id"]]["why"] == "rank 1: cautious score 0.637 (3/3 validation tasks)"

@@ -21,10 +21,15 @@ from agentforge.evolve.selection import (
     rng_from_json,
     rng_state_to_json,
 )
-from agentforge.evolve.selection.base import best_lineage, cautious_score, finalist_ids
+from agentforge.evolve.selection.base import best_lineage, valid_children_counts
 from agentforge.evolve.selection.beta import beta_cdf, beta_quantile
 from agentforge.evolve.selection.dgm import DgmConfig, dgm_weights
-from agentforge.evolve.selection.hgm import evaluations_started, should_expand
+from agentforge.evolve.selection.finalists import (
+    cautious_score,
+    choose_finalists,
+    finalist_ids,
+)
+from agentforge.evolve.selection.hgm import HgmSelector, evaluations_started, should_expand
 from agentforge.store import NodeStatus, SqlStore
 
 
@@ -305,8 +310,7 @@ def test_the_common_final_rule_ranks_by_a_cautious_score():
     assert finalist_ids(nodes, 1) == [4]
 
 
-def test_finalize_takes_its_finalists_by_the_common_rule():
-    from agentforge.evolve.evaluation.finalize import finalists
+def test_store_summaries_take_the_common_rule():
     from agentforge.store.records import NodeSummary
 
     summaries = [
@@ -315,7 +319,36 @@ def test_finalize_takes_its_finalists_by_the_common_rule():
         NodeSummary(id=3, parent_id=1, status=NodeStatus.invalid, successes=5, failures=0),
     ]
     # Raw scores would put the lucky 1/1 child first (1.0 > 0.6); 0.447 > 0.431 does not.
-    assert [s.id for s in finalists(summaries, 2)] == [1, 2]
+    assert finalist_ids(summaries, 2) == [1, 2]
+
+
+def test_finalists_never_share_a_tree():
+    # Nodes 2 and 4 are the same agent (4 a copy, or a merge that reproduced 2): the better
+    # ranked one stays, and the next distinct agent takes the other's place.
+    nodes = [NodeView(1, None, 1, 3), NodeView(2, 1, 4, 0), NodeView(3, 1, 2, 2),
+             NodeView(4, 3, 4, 0), NodeView(5, 3, 3, 1)]
+    trees = {1: "t1", 2: "same", 3: "t3", 4: "same", 5: "t5"}
+    assert finalist_ids(nodes, 3) == [2, 4, 5]  # without trees: 4 is another agent
+    chosen = choose_finalists(nodes, 3, trees=trees)
+    assert [f.id for f in chosen] == [2, 5, 3]
+    assert "nodes 4 are the same agent, left out" in chosen[0].why
+    assert chosen[1].why.startswith("rank 2: cautious score")
+
+
+def test_tied_finalists_cover_different_lineages():
+    # Seed 1; lineage A: 2 -> 3 -> 4 -> 5; lineage B: 6 -> 7. Nodes 3, 4, 5 and 7 tie at
+    # 4/4; the earliest-first rule takes 3, 4, 5 (one line), the lineage rule 3, then 7
+    # (4 steps from 3, against 1 and 2), then 5 (2 steps from 3, 5 from 7; 4 is 1 from 3).
+    nodes = [NodeView(1, None, 0, 4), NodeView(2, 1, 2, 2), NodeView(3, 2, 4, 0),
+             NodeView(4, 3, 4, 0), NodeView(5, 4, 4, 0), NodeView(6, 1, 1, 3),
+             NodeView(7, 6, 4, 0)]
+    assert finalist_ids(nodes, 3, ties="earliest") == [3, 4, 5]
+    chosen = choose_finalists(nodes, 3)
+    assert [f.id for f in chosen] == [3, 7, 5]
+    assert "tied with nodes 4, 5, 7; the earliest" in chosen[0].why
+    assert "the farthest in the tree from the finalists before it (4 steps)" in chosen[1].why
+    # A better score still comes first: ties only order nodes with the same tallies.
+    assert finalist_ids([*nodes, NodeView(8, 5, 5, 0)], 2) == [8, 7]
 
 
 def test_best_lineage_runs_from_the_seed_to_the_best_node():
@@ -324,3 +357,22 @@ def test_best_lineage_runs_from_the_seed_to_the_best_node():
              NodeView(4, 2, 4, 0)]
     assert best_lineage(nodes) == (4, [1, 2, 4])
     assert best_lineage([NodeView(1, None, 0, 0, "pending")]) == (None, [])
+
+
+def test_a_copy_counts_as_its_parents_expansion_and_is_never_a_parent_or_finalist():
+    # Node 3 is node 2's agent: no evaluations of its own, a task "left" it must never run.
+    seed, original = NodeView(1, None, 2, 2), NodeView(2, 1, 3, 1)
+    copy = NodeView(3, 1, 0, 0, tasks_left=4, copy_of=2)
+    nodes = [seed, original, copy]
+    assert valid_children_counts(nodes) == {1: 2}  # dgm: the seed made two valid children
+    assert set(dgm_weights(nodes)) == {1, 2}
+    hgm = HgmSelector()
+    assert evaluations_started(nodes) == 4  # the copy spent none
+    assert should_expand(nodes, alpha=0.5) == (4 ** 0.5 >= 3 - 1)  # but it is in the tree
+    assert {n.id for n in hgm.parent_candidates(nodes)} == {1, 2}
+    rng = random.Random(0)
+    assert {hgm.select_for_evaluation(nodes, rng) for _ in range(50)} <= {1, 2, None}
+    for name in SELECTORS:
+        assert make_selector(name).select_parent(nodes, random.Random(1)) != 3
+    assert finalist_ids(nodes, 3) == [2, 1]
+    assert best_lineage(nodes) == (2, [1, 2])

@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -156,6 +157,26 @@ def test_unmatched_request_gets_clear_400(client):
     assert caught.value.status_code == 400
     assert "'scripted'" in message and "'assistant'" in message
     assert "nothing matches this" in message and "y" * 250 not in message
+
+
+@pytest.mark.parametrize(("field", "value", "named"), [
+    ("tools", ["not-an-object"], "'tools[0]'"),
+    ("tools", [{"type": "function", "function": "read_file"}], "'tools[0].function'"),
+    ("tools", {"read_file": {}}, "'tools'"),
+    ("messages", [["user", "hi"]], "'messages[0]'"),
+])
+def test_malformed_request_shapes_get_a_400_not_a_crash(server, field, value, named):
+    """A request the real API would refuse is refused with a 400 naming the field; before,
+    a non-object tool raised inside the handler and the client saw a dropped connection."""
+    body = {"model": "scripted", "messages": [{"role": "user", "content": "hi"}], field: value}
+    request = urllib.request.Request(f"{server.base_url}/chat/completions",
+                                     data=json.dumps(body).encode(),
+                                     headers={"Content-Type": "application/json"})
+    with pytest.raises(urllib.error.HTTPError) as caught:
+        urllib.request.urlopen(request, timeout=10)
+    assert caught.value.code == 400
+    error = json.loads(caught.value.read())["error"]
+    assert named in error["message"] and error["code"] == "invalid_request"
 
 
 def test_max_uses_then_next_rule(client):

@@ -160,3 +160,38 @@ def test_the_table_and_matrix_in_the_export_show_hostile_text_as_text(page, host
     assert page.evaluate("window.__pwned") is None
     assert page.locator("img, iframe, object, embed").count() == 0
     assert not page.errors
+
+
+def test_a_copy_shows_as_a_copy_in_the_tree_the_table_and_its_panel(page, tmp_path):
+    from agentforge.store import SqlStore
+    from agentforge.web.synthetic import write_synthetic_run
+
+    run = write_synthetic_run(tmp_path / "copies", 5, files_for=0, in_flight=0)
+    store = SqlStore.open(run.path / "archive.sqlite")
+    try:
+        original = run.node_ids[1]
+        copy = store.add_node(run.run_id, parent_id=run.node_ids[0],
+                              proposal={"summary": "the same change again", "diagnosis": "x" * 12,
+                                        "change": "y" * 12}).id
+        store.mark_copy(copy, original)
+    finally:
+        store.close()
+    server = LiveServer([run.path])
+    try:
+        open_page(page, server.url)
+        mark = page.locator(f"path.node.copy[data-id='{copy}']")
+        mark.wait_for(timeout=TIMEOUT)
+        assert f"copy of node {original}" in mark.get_attribute("aria-label")
+        assert page.locator("path.node.copy").count() == 1  # the original is no copy
+        _table(page)
+        status = page.locator(f"table.nodes tr[data-id='{copy}'] td.copy")
+        assert status.inner_text() == f"copy of node {original}"
+        page.click(f"table.nodes tr[data-id='{copy}'] td:nth-child(2)")
+        page.click("#tabs button[data-tab='node']")
+        panel = page.locator(f".node-panel[data-node='{copy}'] p.copy")
+        panel.wait_for(timeout=TIMEOUT)
+        panel.locator("button").click()  # the panel links the original
+        page.locator(f".node-panel[data-node='{original}']").wait_for(timeout=TIMEOUT)
+        assert not page.errors
+    finally:
+        server.stop()

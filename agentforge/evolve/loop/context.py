@@ -51,6 +51,9 @@ class RunContext:
     validation: list[Task]
     """Validation tasks in the run's fixed order (every node is evaluated in this order)."""
     held_out: list[Task]
+    validation_pool: list[Task] = field(default_factory=list)
+    """The split's tasks beyond `max_validation_tasks`, in the run's order: what validation
+    growth adds for tied top nodes (loop/growth.py)."""
     stages: list[Stage] = field(default_factory=list)
     """The evaluation stages as task counts on `validation`'s order (lists resolved)."""
     warnings: list[str] = field(default_factory=list)
@@ -83,7 +86,7 @@ class RunContext:
 
     def task(self, task_id: str) -> Task:
         """A task of either split by id."""
-        for task in (*self.validation, *self.held_out):
+        for task in (*self.validation, *self.validation_pool, *self.held_out):
             if task.instance_id == task_id:
                 return task
         return self.benchmark.task(task_id)
@@ -146,13 +149,14 @@ def open_run(run_dir: Path, config: RunConfig | None = None,
                 store.add_event(run_id, "warning", warning)
         else:
             warnings += _dropped_on_resume(store, run_id, config.benchmark.validation_split,
-                                           plan.validation)
+                                           plan.validation + plan.validation_pool)
         with Gateway(role_endpoint("agent", config.llm), ledger, retry=config.llm.retry) as gw:
             budget = config.budget
             if budget.max_usd or budget.max_tokens:
                 gw.set_run_budget(run_id, Budget(tokens=budget.max_tokens, usd=budget.max_usd))
             ctx = RunContext(rundir, config, run_id, store, repo, ledger, gw, plan.benchmark,
-                             plan.validation, plan.held_out, plan.stages, warnings)
+                             plan.validation, plan.held_out, plan.validation_pool, plan.stages,
+                             warnings)
             try:
                 yield ctx
             finally:
@@ -169,6 +173,8 @@ class RunPlan:
     benchmark: Benchmark
     validation: list[Task]
     held_out: list[Task]
+    validation_pool: list[Task]
+    """The validation split's tasks beyond max_validation_tasks (what growth draws from)."""
     stages: list[Stage]
     warnings: list[str]
 
@@ -202,8 +208,8 @@ def check_run_can_start(config: RunConfig) -> RunPlan:
 def _plan_tasks(config: RunConfig) -> RunPlan:
     bench = config.benchmark
     benchmark = get_benchmark(bench.name, source=bench.source, **bench.options)
-    validation = ordered_tasks(benchmark, config, bench.validation_split,
-                               bench.max_validation_tasks, "validation")
+    whole_split = ordered_tasks(benchmark, config, bench.validation_split, None, "validation")
+    validation = whole_split[:bench.max_validation_tasks or len(whole_split)]
     held_out = ordered_tasks(benchmark, config, bench.held_out_split,
                              bench.max_held_out_tasks, "held_out", bench.held_out_subset)
     if not validation:
@@ -211,8 +217,9 @@ def _plan_tasks(config: RunConfig) -> RunPlan:
         raise ConfigError(f"{subset} of {bench.name} has no tasks in the split "
                           f"{bench.validation_split!r} (benchmark.validation_split): pick "
                           f"another subset or split (agentforge bench list -b {bench.name})")
+    pool = whole_split[len(validation):]
     validation, stages, warnings = _staged(benchmark, config, validation, held_out)
-    return RunPlan(benchmark, validation, held_out, stages, warnings)
+    return RunPlan(benchmark, validation, held_out, pool, stages, warnings)
 
 
 def make_workplace(ctx: RunContext) -> Workplace:

@@ -13,10 +13,12 @@ scheduler.py (the loop) -> here (propose, on_improvement_done, on_evaluation_don
 search.py (the parent; a child's stages) -> operators/planner.py (the StepPlan) ->
 operators/self_edit.py -> diagnose.py -> implement.py -> store/repo.py -> operators/child.py
 (the node, validate_node) -> validation/agent.py -> evaluation/job.py -> bench/run.py.
+Tied top nodes grow onto validation tasks beyond the cap here too (`_grow`, loop/growth.py).
 """
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import time
@@ -26,6 +28,7 @@ from dataclasses import asdict
 from agentforge.evolve.evaluation.job import EvaluationOutcome, evaluate_job
 from agentforge.evolve.loop.context import RunContext
 from agentforge.evolve.loop.executor import LocalExecutor
+from agentforge.evolve.loop.growth import growth_levels, growth_stages, horizons
 from agentforge.evolve.loop.scheduler import (
     EvaluationJob,
     Failure,
@@ -36,7 +39,7 @@ from agentforge.evolve.loop.scheduler import (
 )
 from agentforge.evolve.loop.search import SearchPolicy, archive_second_best
 from agentforge.evolve.loop.stopping import install_stop_handlers
-from agentforge.evolve.operators.child import failed_child, validate_node
+from agentforge.evolve.operators.child import failed_child, settle_child
 from agentforge.evolve.operators.planner import OperatorPlanner
 from agentforge.evolve.report.status import FINISHED_REASONS
 from agentforge.evolve.rundir import write_json
@@ -67,9 +70,15 @@ class EvolutionRun:
         self.order = [t.instance_id for t in ctx.validation]
         self.split = ctx.config.benchmark.validation_split
         config = ctx.config
+        pool = [t.instance_id for t in ctx.validation_pool]
         self.policy = SearchPolicy(self.selector, self.rng, self.order, ctx.stages,
                                    first_task_alone=config.evaluation.first_task_alone,
-                                   wait_for_unscored=config.selection.wait_for_unscored)
+                                   wait_for_unscored=config.selection.wait_for_unscored,
+                                   pool=pool)
+        self.growth_levels = growth_levels(len(self.order), len(pool), config.evaluation.growth)
+        self._grown = {(size, node) for e in self.store.list_events(ctx.run_id)
+                       if e.kind == "grow" for node, size in _grow_data(e.data_json)}
+        """(size, node) pairs the event log already announced (a resume says nothing twice)."""
         self.progress = progress
         self.scheduler: Scheduler | None = None
         self._last_tick = 0.0
@@ -87,7 +96,7 @@ class EvolutionRun:
         self.store.update_run(ctx.run_id, status="running", stop_reason=None)
         for node in self.store.list_nodes(ctx.run_id):
             if node.status == NodeStatus.pending and node.parent_id is not None:
-                validate_node(ctx, node.id)  # killed between commit and validation
+                settle_child(ctx, node.id)  # killed between commit and validation
         initial = self._open_jobs()
         # Threads for both pools: once the iteration budget is spent, the scheduler lends the
         # free self-improvement workers to evaluations (it holds each pool to its own size).
@@ -127,7 +136,7 @@ class EvolutionRun:
         return report
 
     def _open_jobs(self) -> list[EvaluationJob]:
-        jobs: list[EvaluationJob] = []
+        jobs = self._grow()
         for node in self.store.list_nodes(self.ctx.run_id):
             if node.status == NodeStatus.evaluating:
                 jobs += self._next_jobs(node.id)
@@ -162,6 +171,39 @@ class EvolutionRun:
             self.store.update_node(node_id, status=NodeStatus.evaluated)
         return [EvaluationJob(node_id=node_id, task_id=t, split=self.split)
                 for t in planned.task_ids]
+
+    def _grow(self) -> list[EvaluationJob]:
+        """Widen the tied top nodes' evaluated set (loop/growth.py): each newly grown
+        node goes to the event log with the reason; unless the selector decides each task
+        (hgm: growth only gives it more to choose from), an evaluated node's tasks are queued."""
+        if len(self.growth_levels) < 2:
+            return []
+        run_id, top_k = self.ctx.run_id, self.ctx.config.finalize.top_k
+        status = {n.id: n.status for n in self.store.list_nodes(run_id)}
+        finished: dict[int, dict[str, bool]] = {}
+        for e in self.store.list_evaluations(run_id, finished=True, split=self.split):
+            if status.get(e.node_id) in VALIDATED:
+                finished.setdefault(e.node_id, {})[e.task_id] = bool(e.resolved)
+        stages = growth_stages(finished, self.policy.grown_order, self.growth_levels, top_k)
+        self.policy.horizons = horizons(stages)
+        for stage in stages:
+            new = [n for n in stage.nodes if (stage.size, n) not in self._grown]
+            if new:
+                self._grown.update((stage.size, n) for n in new)
+                self.store.add_event(run_id, "grow", stage.reason(top_k),
+                                     data={"size": stage.size, "from": stage.from_size,
+                                           "nodes": list(stage.nodes), "new": new,
+                                           "tie": stage.tie})
+        if self.policy.decides_each_task:
+            return []
+        jobs: list[EvaluationJob] = []
+        for node_id, size in self.policy.horizons.items():
+            due = set(self.policy.grown_order[:size]) - set(finished.get(node_id, {}))
+            # An evaluating node plans its growth on its own; an evaluated one starts again.
+            if status[node_id] == NodeStatus.evaluated and due - self.policy.busy(node_id):
+                self.store.update_node(node_id, status=NodeStatus.evaluating)
+                jobs += self._next_jobs(node_id)
+        return jobs
 
     # -- scheduler hooks (all on the scheduler's thread) -----------------------------------
 
@@ -222,13 +264,17 @@ class EvolutionRun:
         node = self.store.get_node(job.node_id)
         if (outcome.crashed and not outcome.resolved and node.parent_id is not None
                 and len(self._finished(node.id)) == 1):
-            self.store.update_node(node.id, status=NodeStatus.invalid,
-                                   reason=f"crash on its first task {job.task_id}: "
-                                          f"{outcome.reason}"[:2000])
+            reason = f"crash on its first task {job.task_id}: {outcome.reason}"[:2000]
+            self.store.update_node(node.id, status=NodeStatus.invalid, reason=reason)
+            for copy in self.store.list_nodes(self.ctx.run_id):
+                if copy.copy_of == node.id:  # the same agent: invalid as well
+                    self.store.update_node(copy.id, status=NodeStatus.invalid,
+                                           reason=f"node {node.id}'s agent: {reason}"[:2000])
             return []
+        grown = self._grow()  # before the node's own plan: it may be due growth itself
         if node.status != NodeStatus.evaluating or self.policy.busy(node.id):
-            return []
-        return self._next_jobs(node.id)
+            return grown
+        return grown + self._next_jobs(node.id)
 
     def budget_exceeded(self) -> str | None:
         """Dollars or tokens of the run, from the ledger (polled; also drives live progress)."""
@@ -265,3 +311,9 @@ class EvolutionRun:
         write_json(self.ctx.rundir.live_file, snapshot)
         if self.progress is not None:
             self.progress(snapshot)
+
+
+def _grow_data(data_json: str | None) -> list[tuple[int, int]]:
+    """(node, size) pairs a `grow` event announced."""
+    data = json.loads(data_json or "{}")
+    return [(node, data["size"]) for node in data.get("new", [])]

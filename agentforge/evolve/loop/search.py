@@ -46,13 +46,17 @@ class SearchPolicy:
 
     def __init__(self, selector: Selector, rng: random.Random, task_order: Sequence[str],
                  stages: Sequence[Stage], *, first_task_alone: bool = True,
-                 wait_for_unscored: bool = True) -> None:
+                 wait_for_unscored: bool = True, pool: Sequence[str] = ()) -> None:
         self.selector = selector
         self.rng = rng
         self.task_order = list(task_order)
         self.stages = list(stages)
         self.first_task_alone = first_task_alone
         self.wait_for_unscored = wait_for_unscored
+        self.grown_order = [*self.task_order, *pool]
+        """The task order with the growth pool after it (loop/growth.py)."""
+        self.horizons: dict[int, int] = {}
+        """Nodes grown beyond the capped tasks: how many tasks of `grown_order` they get."""
         self.in_flight: dict[int, set[str]] = {}
         self.expansions = 0
         """Self-improvement steps started and not yet ended."""
@@ -73,17 +77,23 @@ class SearchPolicy:
         """The node's tasks in flight."""
         return self.in_flight.get(node_id, set())
 
+    def horizon(self, node_id: int) -> int:
+        """How many tasks of `grown_order` the node is to be evaluated on."""
+        return self.horizons.get(node_id, len(self.task_order))
+
     def views(self, nodes: Sequence[NodeLike]) -> list[NodeView]:
         """The archive as the selector sees it, with evaluations in flight and tasks unstarted."""
         views = []
         for n in nodes:
-            key = (n.parent_id, n.successes, n.failures, status_of(n), len(self.busy(n.id)))
+            copy_of = getattr(n, "copy_of", None)
+            key = (n.parent_id, n.successes, n.failures, status_of(n), len(self.busy(n.id)),
+                   0 if copy_of else self.horizon(n.id), copy_of)
             cached = self._views.get(n.id)
             if cached is None or cached[0] != key:  # building views dominates long simulations
                 done, running = n.successes + n.failures, key[4]
                 view = NodeView(id=n.id, parent_id=n.parent_id, successes=n.successes,
                                 failures=n.failures, status=key[3], in_flight=running,
-                                tasks_left=max(len(self.task_order) - done - running, 0))
+                                tasks_left=max(key[5] - done - running, 0), copy_of=copy_of)
                 cached = self._views[n.id] = (key, view)
             views.append(cached[1])
         return views
@@ -120,28 +130,42 @@ class SearchPolicy:
         return action if can_evaluate else None
 
     def more_task(self, node_id: int, finished: dict[str, bool]) -> str | None:
-        """An EvaluateMore's task: the node's first task neither finished nor running."""
-        busy = self.busy(node_id)
-        rest = [t for t in self.task_order if t not in finished and t not in busy]
+        """An EvaluateMore's task: the node's first task neither finished nor running (grown
+        nodes: within their horizon)."""
+        rest = self._unstarted(node_id, finished, self.grown_order[:self.horizon(node_id)])
         return self.claim(node_id, rest[0]) if rest else None
+
+    def _unstarted(self, node_id: int, finished: dict[str, bool],
+                   tasks: Sequence[str]) -> list[str]:
+        busy = self.busy(node_id)
+        return [t for t in tasks if t not in finished and t not in busy]
+
+    @property
+    def decides_each_task(self) -> bool:
+        """The selector chooses a child's evaluations after its first ones (hgm): growth
+        only widens what it may choose from, and is never queued."""
+        return getattr(self.selector, "initial_evaluations", None) is not None
 
     def plan(self, node_id: int, is_seed: bool, finished: dict[str, bool],
              second_best: float | None = None) -> StagePlan:
         """The node's planned evaluation: a child gets the selector's initial evaluations if
         it has a count (hgm), else the configured stages (the seed always gets the stages);
         `second_best` feeds stages whose threshold is the archive's (DGM's full evaluation)."""
-        initial = getattr(self.selector, "initial_evaluations", None)
-        if initial is not None and not is_seed:
-            return plan_initial(finished, self.task_order, initial)
+        if self.decides_each_task and not is_seed:
+            return plan_initial(finished, self.task_order, self.selector.initial_evaluations)
         return plan_stage(finished, self.task_order, self.stages, second_best)
 
     def next_tasks(self, node_id: int, is_seed: bool, finished: dict[str, bool],
                    second_best: float | None = None) -> PlannedTasks:
-        """Claim the node's next planned tasks; a child's first task runs alone if configured."""
+        """Claim the node's next planned tasks (after its stages, the growth it is due unless
+        the selector decides each task); a child's first task runs alone if configured."""
         plan = self.plan(node_id, is_seed, finished, second_best)
         busy = self.busy(node_id)
         if plan.done:
-            return PlannedTasks([], finished=not busy)
+            grown = self.grown_order[len(self.task_order):self.horizon(node_id)]
+            todo = [] if self.decides_each_task else self._unstarted(node_id, finished, grown)
+            return PlannedTasks([self.claim(node_id, t) for t in todo],
+                                finished=not busy and not todo)
         todo = [t for t in plan.task_ids if t not in busy]
         if self.first_task_alone and not is_seed and not finished:
             todo = [] if busy else todo[:1]  # a crash on the first task ends it cheaply

@@ -10,7 +10,7 @@ from agentforge.evolve.report.costs import node_costs
 from agentforge.evolve.rundir import RunDir
 from agentforge.evolve.selection.base import best_lineage
 from agentforge.llm.ledger import Ledger
-from agentforge.store.records import NodeRow
+from agentforge.store.records import NodeRow, disputed
 
 FINISHED_REASONS = ("exhausted", "iterations")
 """Stop reasons of a run that did what it was asked (status `finished`); any other reason
@@ -47,7 +47,7 @@ def run_status(run_dir: Path, *, evaluations: bool = False) -> dict:
         for event in store.list_events(run_id):
             if event.kind == "warning" and event.node_id is not None:
                 warnings.setdefault(event.node_id, []).append(event.message)
-        best_id, lineage = best_lineage(rows)
+        best_id, lineage = best_lineage(rows, excluded=disputed(rows))
         spend = Ledger(store.engine).spend(run_id=run_id)
         unfinished = store.list_evaluations(run_id, finished=False)
         costs = node_costs(store.engine, run_id, rows)
@@ -64,8 +64,10 @@ def run_status(run_dir: Path, *, evaluations: bool = False) -> dict:
                 "resolved_tasks": row.successes, "held_out_score": row.held_out_score,
                 "held_out_tasks": row.held_out_tasks, "commit": row.commit,
                 "summary": row.summary, "created_at": row.created_at.isoformat(),
-                "cost_usd": round(costs[row.id].total_usd, 6), **_node_origin(row),
+                "cost_usd": round(costs[row.id].total_usd, 6), "copy_of": row.copy_of,
+                **_node_origin(row),
                 "warnings": warnings.get(row.id, []),
+                "grading_disagreements": row.grading_disagreements,
             } for row in rows],
             "imported_from": json.loads(run.origin_json) if run.origin_json else None,
             "best_id": best_id, "best_lineage": lineage,

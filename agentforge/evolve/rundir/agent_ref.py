@@ -105,16 +105,18 @@ def _resolve_node(ref: AgentRef) -> ResolvedAgent:
 
 
 def best_node_id(rundir, store, run_id: str) -> int:
-    """The run's final pick: report.json's held-out best, else the best by validation."""
+    """The run's final pick: report.json's held-out best, else the best by validation (never
+    a node whose graders disagreed)."""
     from agentforge.evolve.selection.base import NoParentAvailable, best_by_score
 
     if rundir.report_file.is_file():
         best = json.loads(rundir.report_file.read_text()).get("best_id")
         if best is not None:
             return int(best)
-    split = rundir.load_config().benchmark.validation_split
+    bench = rundir.load_config().benchmark
+    rows = store.node_rows(run_id, bench.validation_split, bench.held_out_split)
     try:
-        return best_by_score(store.node_summaries(run_id, split=split))
+        return best_by_score([row for row in rows if not row.grading_disagreements])
     except NoParentAvailable as exc:
         raise AgentRefError(f"run {rundir.path} has no best agent yet ({exc}); "
                             "name a node id instead of best") from exc

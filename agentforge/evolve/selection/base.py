@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import json
-import math
 import random
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -51,6 +50,8 @@ class NodeView:
     treated as some left)."""
     in_flight: int = 0
     """Evaluations of this node started and not finished yet."""
+    copy_of: int | None = None
+    """The node whose agent this one is (never evaluated, never a parent)."""
 
 
 @dataclass(frozen=True)
@@ -117,10 +118,22 @@ def status_of(node: NodeLike) -> str:
     return str(getattr(node.status, "value", node.status))
 
 
-def can_be_parent(node: NodeLike) -> bool:
-    """Validated and not excluded."""
+def joined_archive(node: NodeLike) -> bool:
+    """Validated and not excluded: a valid agent, a copy included (it counts as its
+    parent's child)."""
     status = status_of(node)
     return status not in EXCLUDED_STATUSES and status not in WAITING_STATUSES
+
+
+def is_copy(node: NodeLike) -> bool:
+    """The node is the agent of another node (the same tree), evaluated there."""
+    return getattr(node, "copy_of", None) is not None
+
+
+def can_be_parent(node: NodeLike) -> bool:
+    """Joined the archive and no copy (its original is the parent, the finalist, the node
+    evaluated)."""
+    return joined_archive(node) and not is_copy(node)
 
 
 def evaluated(node: NodeLike) -> int:
@@ -158,10 +171,12 @@ def best_by_score(nodes: Sequence[NodeLike]) -> int:
     return max(candidates, key=lambda n: (score(n), evaluated(n), -order[n.id])).id
 
 
-def best_lineage(nodes: Sequence[NodeLike]) -> tuple[int | None, list[int]]:
-    """The best node by score (None while nothing is scored) and its ancestors, seed first."""
+def best_lineage(nodes: Sequence[NodeLike], excluded: Collection[int] = ()
+                 ) -> tuple[int | None, list[int]]:
+    """The best node by score (None while nothing is scored) and its ancestors, seed first;
+    a node in `excluded` (its graders disagreed) is never the best."""
     try:
-        best_id = best_by_score(nodes)
+        best_id = best_by_score([node for node in nodes if node.id not in excluded])
     except NoParentAvailable:
         return None, []
     parents = {n.id: n.parent_id for n in nodes}
@@ -172,29 +187,14 @@ def best_lineage(nodes: Sequence[NodeLike]) -> tuple[int | None, list[int]]:
     return best_id, lineage
 
 
-def cautious_score(node: NodeLike) -> float:
-    """Mean minus one standard deviation of the Beta(1 + successes, 1 + failures) posterior."""
-    a, b = 1 + node.successes, 1 + node.failures
-    return a / (a + b) - math.sqrt(a * b / ((a + b) ** 2 * (a + b + 1)))
-
-
-def finalist_ids(nodes: Sequence[NodeLike], top_k: int) -> list[int]:
-    """The common final-pick rule's finalists, whatever the selector: the top_k scored nodes
-    by cautious score (a lucky 1/1 at 0.431 ranks below 6/10 at 0.447), then more evaluations,
-    then the earlier node. Re-scoring them on held-out tasks picks the answer."""
-    order = {n.id: i for i, n in enumerate(nodes)}
-    ranked = sorted(scored_parents(nodes),
-                    key=lambda n: (-cautious_score(n), -evaluated(n), order[n.id]))
-    return [n.id for n in ranked[:top_k]]
-
-
 def valid_children_counts(nodes: Iterable[NodeLike]) -> dict[int, int]:
     """How many valid children (validated, not invalid or failed) each node has."""
     # DGM_outer.py choose_selfimproves counts children among the archive, which holds only
-    # children that compiled: failed, invalid and not-yet-validated children do not count.
+    # children that compiled: failed, invalid and not-yet-validated children do not count;
+    # a copy of another node compiled, and counts.
     counts: dict[int, int] = {}
     for node in nodes:
-        if node.parent_id is not None and can_be_parent(node):
+        if node.parent_id is not None and joined_archive(node):
             counts[node.parent_id] = counts.get(node.parent_id, 0) + 1
     return counts
 

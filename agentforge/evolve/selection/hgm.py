@@ -41,6 +41,7 @@ from agentforge.evolve.selection.base import (
     can_be_parent,
     clade_totals,
     evaluated,
+    joined_archive,
     started,
 )
 from agentforge.evolve.selection.beta import beta_quantile
@@ -67,8 +68,9 @@ class HgmConfig(BaseModel):
 
 
 def tree_nodes(nodes: Sequence[NodeLike]) -> list[NodeLike]:
-    """The seed and the children that joined the archive (validated, not invalid or failed)."""
-    return [n for n in nodes if can_be_parent(n)]
+    """The seed and the children that joined the archive (validated, not invalid or failed;
+    a copy of another node counts: it was an expansion)."""
+    return [n for n in nodes if joined_archive(n)]
 
 
 def evaluations_started(nodes: Sequence[NodeLike]) -> int:
@@ -108,7 +110,7 @@ class HgmSelector:
 
     def parent_candidates(self, nodes: Sequence[NodeLike]) -> list[NodeLike]:
         """Nodes that may be expanded under `parent_rule`."""
-        validated = tree_nodes(nodes)
+        validated = [n for n in tree_nodes(nodes) if can_be_parent(n)]  # copies: never
         if self.config.parent_rule == "validated":
             return validated
         scored = [n for n in validated if evaluated(n) > 0]
@@ -130,7 +132,8 @@ class HgmSelector:
     def select_for_evaluation(self, nodes: Sequence[NodeLike], rng: random.Random) -> int | None:
         """A tree node with an unstarted task, drawn by Thompson sampling on its own posterior."""
         candidates = {
-            n.id: (n.successes, n.failures) for n in tree_nodes(nodes) if _has_unstarted_task(n)
+            n.id: (n.successes, n.failures) for n in tree_nodes(nodes)
+            if can_be_parent(n) and _has_unstarted_task(n)
         }
         return _thompson(candidates, rng) if candidates else None
 

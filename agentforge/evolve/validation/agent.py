@@ -1,5 +1,5 @@
-"""Whether an agent is valid: it compiles, imports, passes its own tests under the framework's
-pytest configuration, and fixes a framework-owned task through the contract (checks.py)."""
+"""Whether an agent is valid: it compiles, imports, passes its own tests the way the grader
+runs tests (checks.py), and fixes a freshly drawn task through the contract (contract.py)."""
 
 from __future__ import annotations
 
@@ -7,11 +7,13 @@ from pathlib import Path
 
 from agentforge.agent_contract import (
     AGENT_DIR,
+    AgentSpec,
     install_agent,
     load_agent_spec,
     runtime_sandbox_config,
 )
-from agentforge.evolve.validation.checks import check_contract, run_own_tests
+from agentforge.evolve.validation.checks import OwnTests, run_own_tests
+from agentforge.evolve.validation.contract import check_contract
 from agentforge.sandbox import Sandbox
 
 _IMPORTED = "agentforge-import-ok"
@@ -19,8 +21,8 @@ _IMPORTED = "agentforge-import-ok"
 
 def validate_agent(agent_dir: Path, *, pytest_args: list[str] | None = None,
                    timeout: float = 900.0, labels: dict[str, str] | None = None) -> str | None:
-    """None if the agent compiles, imports, passes its own tests under the framework's pytest
-    configuration, and fixes a framework-owned task through the contract; else why not."""
+    """None if the agent compiles, imports, passes its own tests under the grader's path,
+    and fixes a freshly drawn task through the contract; else why not."""
     try:
         agent = load_agent_spec(agent_dir)
     except Exception as exc:  # a broken agent.toml is the child's defect, not ours
@@ -42,11 +44,28 @@ def validate_agent(agent_dir: Path, *, pytest_args: list[str] | None = None,
         return f"does not import: {_tail(imported.output)}"
     if tests.reason:
         return tests.reason
-    # The contract check runs in a fresh sandbox: nothing the child's tests left behind
-    # (processes, files, a rigged .git) can touch it.
+    return contract_check(agent, timeout, labels)
+
+
+def contract_check(agent: AgentSpec, timeout: float, labels: dict[str, str] | None = None
+                   ) -> str | None:
+    """The contract check alone, in a fresh sandbox: nothing the child's tests left behind
+    (processes, files, a rigged .git) can touch it."""
+    config = runtime_sandbox_config({"agentforge.role": "validate", **(labels or {})}, timeout)
     with Sandbox(config) as box:
         install_agent(box, agent)
         return check_contract(box, agent, timeout=min(timeout, 600.0))
+
+
+def own_tests(agent: AgentSpec, *, pytest_args: list[str] | None = None,
+              timeout: float = 900.0, labels: dict[str, str] | None = None) -> OwnTests:
+    """The agent's own tests alone, as validation runs them (what `agentforge agent test`
+    shows)."""
+    config = runtime_sandbox_config({"agentforge.role": "agent-tests", **(labels or {})},
+                                    timeout)
+    with Sandbox(config) as box:
+        install_agent(box, agent)
+        return run_own_tests(box, agent, pytest_args, timeout)
 
 
 def _tail(text: str, limit: int = 400) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from contextlib import AbstractContextManager
 from pathlib import Path
 
+from agentforge.bench.plain_grading import PlainVerdict, plain_grade
 from agentforge.evolve.evaluation.job import GradedRun, run_evaluation
 from agentforge.evolve.operators.implement import Implementation, implement
 from agentforge.evolve.validation.agent import validate_agent
@@ -13,6 +14,7 @@ from agentforge.evolve.workplaces.work import (
     Booking,
     EvaluationWork,
     ImplementWork,
+    RegradeWork,
     ValidateWork,
 )
 from agentforge.llm.gateway import Gateway, Grant
@@ -44,6 +46,10 @@ class LocalWorkplace:
         """None if the agent passes its checks, else why not."""
         return validate_agent(agent.folder, pytest_args=work.pytest_args,
                               timeout=work.timeout, labels=work.labels)
+
+    def regrade(self, work: RegradeWork) -> PlainVerdict:
+        """The patch graded a second time, the plain way."""
+        return plain_grade(work.task, work.patch, labels=work.labels)
 
     def remove_leftovers(self) -> None:
         """Containers of a killed earlier process of this (or any) run on this engine."""

@@ -2,9 +2,10 @@
 
 The loop (on the driver) keeps selection, planning, commits and the archive; everything that
 starts a sandbox goes through a Workplace: an evaluation, the parent's implementation of a
-proposal, a child's validation. `LocalWorkplace` runs it on this machine's Docker engine
-with the run's gateway; `RayWorkplace` (workplaces/ray_driver.py) sends it as a Ray task to a
-cluster node, which runs it on its own engine and gateway and sends back files as a tar.
+proposal, a child's validation, the second grading of a finalist's held-out patch.
+`LocalWorkplace` runs it on this machine's Docker engine with the run's gateway;
+`RayWorkplace` (workplaces/ray_driver.py) sends it as a Ray task to a cluster node, which
+runs it on its own engine and gateway and sends back files as a tar.
 
 Either way the result lands in the run directory on the driver (`out_dir`,
 `trajectory_dir`), and only the driver writes the archive.
@@ -15,12 +16,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Protocol
 
+from agentforge.bench.plain_grading import PlainVerdict
 from agentforge.evolve.evaluation.job import GradedRun
 from agentforge.evolve.operators.implement import Implementation
 from agentforge.evolve.workplaces.work import (
     AgentCode,
     EvaluationWork,
     ImplementWork,
+    RegradeWork,
     ValidateWork,
 )
 
@@ -34,6 +37,8 @@ class Workplace(Protocol):
                   trajectory_dir: Path) -> Implementation: ...
 
     def validate(self, work: ValidateWork, agent: AgentCode) -> str | None: ...
+
+    def regrade(self, work: RegradeWork) -> PlainVerdict: ...
 
     def remove_leftovers(self) -> None:
         """Remove sandboxes that a killed earlier process left behind."""

@@ -1,12 +1,12 @@
 """`RayWorkplace`: a run's sandbox work as Ray tasks on a cluster (driver side).
 
 The driver keeps selection, planning, commits and the archive; each evaluation,
-implementation and validation is a Ray task (workplaces/ray_node.py) that gets plain data and the
-agent's code, a tar of its commit's tree put once into Ray's object store. The driver thread
-that asked waits for the result and writes it into the run directory and the archive, so an
-evaluation is recorded exactly once even when Ray runs the task again after its worker died
-(`ray_max_retries`); when the retries are spent, the error names what died and the loop
-records the evaluation as failed with that reason.
+implementation, validation and second grading is a Ray task (workplaces/ray_node.py) that
+gets plain data and the agent's code, a tar of its commit's tree put once into Ray's object
+store. The driver thread that asked waits for the result and writes it into the run
+directory and the archive, so an evaluation is recorded exactly once even when Ray runs the
+task again after its worker died (`ray_max_retries`); when the retries are spent, the error
+names what died and the loop records the evaluation as failed with that reason.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from agentforge.bench.plain_grading import PlainVerdict
 from agentforge.errors import AgentforgeError, ConfigError
 from agentforge.evolve.config import RunConfig
 from agentforge.evolve.evaluation.job import GradedRun
@@ -28,12 +29,14 @@ from agentforge.evolve.workplaces.ray_node import (
     evaluate_on_node,
     graded_at,
     implement_on_node,
+    regrade_on_node,
     validate_on_node,
 )
 from agentforge.evolve.workplaces.work import (
     AgentCode,
     EvaluationWork,
     ImplementWork,
+    RegradeWork,
     ValidateWork,
     pack_agent,
     unpack,
@@ -147,7 +150,8 @@ class RayWorkplace:
             self.options["memory"] = evaluation.ray_memory_mb * 1024 * 1024
         # Wrapped once: each wrapper is exported to the cluster on its first call.
         self._remote = {body: self.ray.remote(body).options(**self.options)
-                        for body in (evaluate_on_node, implement_on_node, validate_on_node)}
+                        for body in (evaluate_on_node, implement_on_node, validate_on_node,
+                                     regrade_on_node)}
         self._code: dict[str, Any] = {}
         self._lock = threading.Lock()
 
@@ -190,6 +194,10 @@ class RayWorkplace:
         """Validate on a node."""
         return self._run(validate_on_node, work, self.code_ref(agent), agent.folder_name,
                          self.setup.run_id)
+
+    def regrade(self, work: RegradeWork) -> PlainVerdict:
+        """A second grading on a node."""
+        return self._run(regrade_on_node, work, self.setup.run_id)
 
     def remove_leftovers(self) -> None:
         """Nothing here: each job first removes its run's orphaned sandboxes on its node."""

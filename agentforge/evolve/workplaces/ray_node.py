@@ -26,6 +26,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from agentforge.bench.plain_grading import PlainVerdict, plain_grade
 from agentforge.bench.run import task_trajectory_dir
 from agentforge.evolve.evaluation.job import GradedRun, run_evaluation
 from agentforge.evolve.operators.implement import Implementation, implement
@@ -34,6 +35,7 @@ from agentforge.evolve.workplaces.work import (
     Booking,
     EvaluationWork,
     ImplementWork,
+    RegradeWork,
     ValidateWork,
     pack_outputs,
     unpack,
@@ -196,6 +198,14 @@ def validate_on_node(work: ValidateWork, code: bytes, folder_name: str, run_id: 
     with _job_folder(run_id, code, folder_name) as (agent, _tmp):
         return validate_agent(agent, pytest_args=work.pytest_args, timeout=work.timeout,
                               labels=work.labels)
+
+
+def regrade_on_node(work: RegradeWork, run_id: str) -> PlainVerdict:
+    """A finalist's held-out patch graded a second time here."""
+    from agentforge.sandbox.reaper import reap
+
+    reap(run_id=run_id)
+    return plain_grade(work.task, work.patch, labels=work.labels)
 
 
 def graded_at(graded: GradedRun, out_dir: Path, task_id: str) -> GradedRun:

@@ -1,4 +1,5 @@
-"""Sandbox work as plain data: what one evaluation, implementation or validation needs.
+"""Sandbox work as plain data: what one evaluation, implementation, validation or second
+grading needs.
 
 These cross process and machine boundaries (Ray pickles them), so they hold no open archive,
 gateway or Docker client: names, numbers, the task, the proposal. The agent's code travels
@@ -76,6 +77,15 @@ class ValidateWork:
 
     pytest_args: list[str]
     timeout: float
+    labels: dict[str, str]
+
+
+@dataclass(frozen=True)
+class RegradeWork:
+    """A finalist's held-out patch graded a second time (bench/plain_grading.py)."""
+
+    task: Task
+    patch: str
     labels: dict[str, str]
 
 

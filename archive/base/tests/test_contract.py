@@ -64,15 +64,23 @@ def test_a_killed_agent_process_leaves_a_valid_trajectory(serve, repo, tmp_path)
          "--out", str(out), "--strategy", "direct"], cwd=AGENT_DIR,
         env={**os.environ, "OPENAI_BASE_URL": server.base_url}, stderr=subprocess.DEVNULL)
     try:
-        deadline = time.monotonic() + 90
-        while not server.requests and time.monotonic() < deadline:
+        # Wait for the trajectory that says the first call is done (the agent is then inside
+        # the 60 s command); polled, not slept, so a loaded machine is only slower.
+        deadline = time.monotonic() + 150
+        while time.monotonic() < deadline and _calls_written(out) < 1:
             time.sleep(0.1)
-        time.sleep(0.5)  # now inside the 60 s command
     finally:
         proc.kill()
         proc.wait(timeout=60)
     traj = json.loads((out / "trajectory.json").read_text())
     assert traj["exit_status"] == "running" and traj["usage"]["calls"] == 1
+
+
+def _calls_written(out) -> int:
+    try:
+        return json.loads((out / "trajectory.json").read_text())["usage"]["calls"]
+    except (OSError, ValueError, KeyError):  # not written yet, or caught mid-write
+        return 0
 
 
 def test_the_first_model_call_does_not_wait_for_langgraph():

@@ -51,10 +51,12 @@ AF.drawLegend = function (container) {
   const svg = d3.select(container).append("svg").attr("class", "legend").attr("height", 22)
     .attr("role", "img").attr("aria-label", "Legend: a mark per status; fill colour is the validation score from 0 (red) to 1 (green)");
   const marks = [["evaluated", d3.symbolCircle, 0.7], ["evaluating", d3.symbolCircle, 0.5],
-    ["pending", d3.symbolCircle, null], ["invalid", d3.symbolTimes, null], ["failed", d3.symbolSquare, null]];
+    ["pending", d3.symbolCircle, null], ["invalid", d3.symbolTimes, null], ["failed", d3.symbolSquare, null],
+    ["copy", d3.symbolCircle, 0.7]];
   let x = 8;
   for (const [status, type, score] of marks) {
-    svg.append("path").attr("class", `mark st-${status}`).attr("d", d3.symbol(type, 70)())
+    const cls = status === "copy" ? "mark st-evaluated copy" : `mark st-${status}`;
+    svg.append("path").attr("class", cls).attr("d", d3.symbol(type, 70)())
       .attr("transform", `translate(${x},11)`).style("fill", score === null ? null : AF.scoreColour(score));
     const label = svg.append("text").attr("x", x + 8).attr("y", 15).text(status);
     x += 8 + label.node().getComputedTextLength() + 16;  // text, then a gap before the next mark

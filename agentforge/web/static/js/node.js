@@ -17,7 +17,15 @@ AF.nodePanel = function (detail, row, ctx) {
     detail.commit ? ` · commit ${detail.commit.slice(0, 12)}` : "",
     el("button", { class: "link", text: "compare with…", onclick: () => ctx.compareFrom(detail.id) }),
     " · ", AF.pageLink(ctx.linkTo({ node: detail.id }), "link to this node")));
+  if (detail.copy_of !== null && detail.copy_of !== undefined) {
+    box.appendChild(el("p", { class: "meta copy" }, "A copy: the same agent as ",
+      el("button", { class: "link", text: `node ${detail.copy_of}`, onclick: () => ctx.select(detail.copy_of) }),
+      ", whose evaluations it shows (it was never evaluated itself)."));
+  }
   if (detail.external_id) box.appendChild(el("p", { class: "meta", text: `imported: ${detail.external_id}` }));
+  for (const disagreement of detail.grading_disagreements || []) {
+    box.appendChild(el("p", { class: "bad" }, el("b", { text: "Graders disagree (never best): " }), String(disagreement)));
+  }
   for (const warning of detail.warnings || []) {
     box.appendChild(el("p", { class: "warn" }, el("b", { text: "Warning: " }), String(warning)));
   }

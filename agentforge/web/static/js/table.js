@@ -17,13 +17,14 @@ AF.TABLE_COLUMNS = [
   { key: "parent_id", width: 56, label: "parent", num: true, value: (r) => r.parent_id, text: (r) => (r.parent_id === null ? "seed" : r.parent_id) },
   { key: "depth", width: 50, label: "depth", num: true, value: (r) => r.depth },
   { key: "operator", width: 112, label: "operator", value: (r) => r.operator, text: (r) => r.operator || "–" },
-  { key: "status", width: 82, label: "status", value: (r) => r.status },
+  { key: "status", width: 82, label: "status", value: (r) => r.status, text: (r) => AF.copyNote(r) || r.status },
   // Scores tie often: the one measured on more tasks sorts first (1.00 on 10 tasks before 1.00 on 1).
   { key: "score", width: 96, label: "validation", num: true, desc: true, value: (r) => withCount(r.score, r.tasks),
     text: (r) => (r.tasks ? `${AF.fmtScore(r.score)} · ${r.resolved}/${r.tasks}` : "–") },
   { key: "held_out_score", width: 90, label: "held-out", num: true, desc: true,
     value: (r) => withCount(r.held_out_score, r.held_out_tasks),
-    text: (r) => (r.held_out_tasks ? `${AF.fmtScore(r.held_out_score)} · ${heldResolved(r)}/${r.held_out_tasks}` : "–") },
+    text: (r) => (r.held_out_tasks ? `${AF.fmtScore(r.held_out_score)} · ${heldResolved(r)}/${r.held_out_tasks}` : "–") +
+      (r.disagreements ? " ≠" : "") },
   { key: "cost_usd", width: 72, label: "cost", num: true, desc: true, value: (r) => r.cost_usd, text: (r) => AF.fmtUsd(r.cost_usd) },
   { key: "tokens", width: 84, label: "tokens", num: true, desc: true, value: (r) => (r.tokens === undefined ? null : r.tokens),
     text: (r) => (r.tokens === undefined ? "–" : AF.fmtInt(r.tokens)) },
@@ -201,7 +202,7 @@ AF.NodeTable = class {
       const text = value === null || value === undefined ? "–" : String(value);
       if (td.textContent !== text) td.textContent = text;
       if (column.wide) set(td, "title", text);
-      if (column.key === "status") set(td, "class", "st-" + r.status);
+      if (column.key === "status") set(td, "class", "st-" + r.status + (AF.copyNote(r) ? " copy" : ""));
     });
   }
 

@@ -10,7 +10,9 @@ const MAX_LABELS = 1500;      // ids drawn at once (the nodes on screen, zoomed 
 AF.STATUSES = ["evaluated", "evaluating", "pending", "invalid", "failed"];
 AF.scoreColour = (score) =>
   score === null || score === undefined ? "#c8c8c8" : d3.interpolateRdYlGn(0.1 + 0.8 * score);
-AF.describeNode = (r, best) => `node ${r.id}, ${r.status}, validation ${AF.fmtScore(r.score)} on ${r.tasks} tasks` +
+// A copy (an agent the archive already held) is never evaluated: it shows its original's scores.
+AF.copyNote = (r) => (r.copy_of === null || r.copy_of === undefined ? "" : `copy of node ${r.copy_of}`);
+AF.describeNode = (r, best) => `node ${r.id}, ${AF.copyNote(r) || r.status}, validation ${AF.fmtScore(r.score)} on ${r.tasks} tasks` +
   (r.held_out_tasks ? `, held-out ${AF.fmtScore(r.held_out_score)}` : "") + (best ? ", best lineage" : "");
 
 // A node's mark drawn where it stands (no transform per node: 5,000 of them make every
@@ -68,7 +70,7 @@ AF.Tree = class {
       const id = pick(event);
       const r = id === null ? null : this.byId.get(id);
       if (!r) return;
-      this.tip.text(`node ${r.id} · ${r.status} · score ${AF.fmtScore(r.score)} (${r.tasks} tasks)` +
+      this.tip.text(`node ${r.id} · ${AF.copyNote(r) || r.status} · score ${AF.fmtScore(r.score)} (${r.tasks} tasks)` +
         (r.summary ? "\n" + r.summary : "") + (r.reason ? "\n" + r.reason : ""));
       const box = svg.getBoundingClientRect();
       this.tip.style("display", null).style("left", `${event.clientX - box.left + 12}px`)
@@ -134,6 +136,7 @@ AF.Tree = class {
       .attr("class", (r) => {
         let cls = `node st-${AF.STATUSES.includes(r.status) ? r.status : "other"}`;
         if (lineage.has(r.id)) cls += " best";
+        if (AF.copyNote(r)) cls += " copy";
         if (flight.has(r.id)) cls += " inflight";
         if (this.folded.has(r.id) && this.children.has(r.id)) cls += " folded";
         if (r.id === this.selected) cls += " selected";
