@@ -10,7 +10,9 @@ Nothing the agent ran is reused.
 
 from __future__ import annotations
 
+import json
 import time
+from collections.abc import Sequence
 from pathlib import Path, PurePosixPath
 
 from agentforge.bench.images import resolve_task_image
@@ -117,7 +119,8 @@ def _run_check(task: Task, accepted: AcceptedPatch) -> TaskResult:
                             timeout=task.check.timeout, env=task.check.env)
             report = None
         else:
-            done, report = run_framework_tests(box, task, runner, plan)
+            done, report = run_framework_tests(box, task, runner, plan,
+                                               solution_files=accepted.accepted)
     if done.timed_out:
         return result(Outcome.ERROR, f"tests timed out after {task.check.timeout:.0f}s",
                       done.output)
@@ -155,11 +158,12 @@ def _put_runner_files(box: Sandbox, plan: TestRun) -> None:
     box.put("/task", grading)
 
 
-def run_framework_tests(box: Sandbox, task: Task, runner: Runner, plan: TestRun | None = None
-                        ) -> tuple[ExecResult, TestReport]:
+def run_framework_tests(box: Sandbox, task: Task, runner: Runner, plan: TestRun | None = None,
+                        *, solution_files: Sequence[str] = ()) -> tuple[ExecResult, TestReport]:
     """The runner's tests in `box` (the tree already there), as TEST_USER; its report.
     Also how a child agent's own tests run (evolve/validation/checks.py). Without `plan`,
-    the runner's files are put in first; grading passes the plan `_set_up` already put."""
+    the runner's files are put in first; grading passes the plan `_set_up` already put. A
+    collected test whose code comes from one of `solution_files` (the patch's) is refused."""
     if plan is None:
         plan = runner.plan(task)
         _put_runner_files(box, plan)
@@ -168,7 +172,8 @@ def run_framework_tests(box: Sandbox, task: Task, runner: Runner, plan: TestRun 
             for rel, data in plan.repo_files.items():
                 repo.file(rel, data)
             box.put(task.workdir, repo)
-    env = {**task.check.env, **plan.env, "HOME": "/tmp"}
+    env = {**task.check.env, **plan.env, "HOME": "/tmp",
+           "AGENTFORGE_SOLUTION_FILES": json.dumps(sorted(solution_files))}
     if plan.prepare:
         prepared = box.exec(["/bin/sh", "-c", plan.prepare], timeout=300, env=env,
                             workdir=task.workdir)
@@ -189,7 +194,7 @@ def judge(task: Task, runner: Runner, report: TestReport, exit_code: int
           ) -> tuple[Outcome, str]:
     """Resolved only if the report is complete, untampered, and every expected test passed."""
     if not report.complete:
-        return Outcome.UNRESOLVED, (
+        return Outcome.UNRESOLVED, "; ".join(report.problems[:3]) or (
             f"early exit: no complete test report (the test process ended with exit code "
             f"{exit_code} before the runner finished)")
     if report.problems:

@@ -41,6 +41,10 @@ REPOSITORY_TEST_GLOBS = (
 # that name would be imported instead of the real one.
 RUNNER_MODULES = frozenset({"pytest", "_pytest", "pluggy", "py", "iniconfig", "packaging",
                             "exceptiongroup", "tomli", "pygments", "colorama"})
+# What Python imports a module from: a source file, a sourceless .pyc, an extension module
+# (`name.so`, `name.cpython-312-x86_64-linux-gnu.so`); the module's name ends at the first dot.
+IMPORTABLE_SUFFIXES = (".py", ".pyw", ".pyc", ".pyo", ".so", ".pyd")
+_ELF = b"\x7fELF"
 
 
 @dataclass(frozen=True)
@@ -56,10 +60,14 @@ class PatchRules:
     no_shadowing: bool = True
     """Reject top-level modules named like the standard library or the test runner."""
 
-    def rejects(self, path: str, mode: str) -> str | None:
-        """Why a changed path is not accepted (None when it is)."""
+    def rejects(self, path: str, mode: str, head: bytes = b"") -> str | None:
+        """Why a changed path, whose content starts with `head`, is not accepted (None when
+        it is). Some kinds of file are refused by every benchmark."""
         if mode in ("120000", "160000"):
             return "symlink or submodule"
+        why = refused_kind(path, head)
+        if why:
+            return why
         if self.only and not any(fnmatch(path, glob) for glob in self.only):
             return "not a solution file"
         if any(fnmatch(path, glob) for glob in self.never):
@@ -67,15 +75,41 @@ class PatchRules:
         return shadowed_module(path) if self.no_shadowing else None
 
 
+def refused_kind(path: str, head: bytes) -> str | None:
+    """Kinds of file no patch may add, whatever the benchmark: compiled code (by its content,
+    whatever its name), `.pth` files, and `*customize` modules the interpreter runs at start."""
+    if head.startswith(_ELF):
+        return "compiled code (an ELF binary or extension module)"
+    if len(head) >= 16 and head[2:4] == b"\r\n" and \
+            2900 <= int.from_bytes(head[:2], "little") < 4000:  # CPython 3's magic numbers
+        return "compiled code (Python bytecode)"
+    name = PurePosixPath(path).name
+    if name.endswith(".pth"):
+        return "a .pth file (site runs its import lines)"
+    module = _module_name(PurePosixPath(path))
+    if module and module.endswith("customize"):
+        return f"a {module} module (the interpreter imports it at start-up)"
+    return None
+
+
+def _module_name(path: PurePosixPath) -> str | None:
+    """The module a file would be imported as from its folder (a package: its folder's name)."""
+    if not path.name.endswith(IMPORTABLE_SUFFIXES):
+        return None
+    module = path.name.split(".", 1)[0]
+    if module == "__init__":
+        return path.parent.name or "__init__"
+    return module
+
+
 def shadowed_module(path: str) -> str | None:
-    """Why a top-level file would change what the runner imports (None when it would not)."""
+    """Why a top-level file would change what the runner imports (None when it would not):
+    any importable kind counts (source, bytecode, extension module, package)."""
     parts = PurePosixPath(path).parts
-    if parts in (("__init__.py",), ("__init__.pyi",)):
+    if len(parts) == 1 and _module_name(PurePosixPath(path)) == "__init__":
         return "makes the repository root a package"
-    if len(parts) == 1 and parts[0].endswith(".py"):
-        name = parts[0][:-3]
-    elif len(parts) == 2 and parts[1] in ("__init__.py", "__init__.pyi"):
-        name = parts[0]
+    if len(parts) == 1 or (len(parts) == 2 and parts[1].split(".", 1)[0] == "__init__"):
+        name = _module_name(PurePosixPath(path))
     else:
         return None
     if name in sys.stdlib_module_names or name in RUNNER_MODULES:
@@ -182,7 +216,7 @@ def _keep_accepted(git: _ScratchGit, rules: PatchRules, result: AcceptedPatch) -
     raw = git("diff", "--cached", "--raw", "-z", *SAFE_DIFF_FLAGS, "HEAD").stdout
     restore = []
     for old_mode, new_mode, path in changed_paths(raw):
-        why = rules.rejects(path, new_mode) or (
+        why = rules.rejects(path, new_mode, _head(result.tree / path)) or (
             rules.rejects(path, old_mode) if old_mode != "000000" else None)
         if why is None:
             result.accepted.append(path)
@@ -198,6 +232,14 @@ def _keep_accepted(git: _ScratchGit, rules: PatchRules, result: AcceptedPatch) -
     for path in restore:
         _remove_blockers(result.tree, path)
         git("checkout", "HEAD", "--", path)
+
+
+def _head(path: Path) -> bytes:
+    """The first bytes of a changed file (empty for a deletion or a non-file)."""
+    if path.is_symlink() or not path.is_file():
+        return b""
+    with path.open("rb") as stream:
+        return stream.read(64)
 
 
 def _remove_blockers(tree: Path, path: str) -> None:

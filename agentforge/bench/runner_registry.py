@@ -1,10 +1,11 @@
-"""The framework-owned test runner of each language (runners.py: Python and Go;
+"""The framework-owned test runner of each language (runners.py: Python; go_grading.py: Go;
 polyglot_runners.py: the rest of Polyglot's), by `task.language`."""
 
 from __future__ import annotations
 
+from agentforge.bench.go_grading import GoRunner
 from agentforge.bench.polyglot_runners import CargoRunner, CMakeRunner, JestRunner, JUnitRunner
-from agentforge.bench.runners import GoRunner, PytestRunner, Runner
+from agentforge.bench.runners import PytestRunner, Runner
 from agentforge.bench.task import Task
 
 

@@ -2,23 +2,23 @@
 
 A `Runner` turns a task into a command that ignores the repository's runner configuration
 (pytest with the grader's own ini file and guard plugin, an isolated interpreter and no
-working directory on sys.path; `go test -json` with repo-local Go settings switched off),
-reads the per-test report it leaves, and names the tests the hidden tests define, so the
+working directory on sys.path; Go in go_grading.py), reads the per-test report the outcome
+driver keeps (outcome_channel.py), and names the tests the hidden tests define, so the
 grader can demand that every one of them ran and passed. Printed lines never count.
 """
 
 from __future__ import annotations
 
 import ast
-import json
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Protocol
 
-from agentforge.bench import go_build
+from agentforge.bench.outcome_channel import ChildRun, RunOutcome, driver_plan, read_outcomes
 from agentforge.bench.task import CheckKind, Task
 
-TEST_USER = "1001:1001"
+TEST_UID = 1001
+TEST_USER = f"{TEST_UID}:{TEST_UID}"
 """Who runs the tests: not the owner of the tree, so code under test cannot rewrite test
 files, the solution or the runner's files on disk while the tests run."""
 GRADING_DIR = "/task/grading"
@@ -84,30 +84,28 @@ class PytestRunner:
         return sorted(p for p in task.hidden_tests if _is_python_test_file(p))
 
     def plan(self, task: Task) -> TestRun:
-        """The pytest command: isolated interpreter, framework ini, guard plugin, JSON report."""
+        """One fresh isolated interpreter per test file, each under the framework's ini,
+        launcher, strict equality and guard plugin, run by the outcome driver."""
         ini = (f"[pytest]\naddopts =\npythonpath = {task.workdir}\nxfail_strict = true\n"
                "python_files = test_*.py *_test.py\n")
-        report = f"{REPORT_DIR}/pytest.json"
-        command = ["python", "-B", "-P", "-E", "-s", f"{GRADING_DIR}/run_pytest.py",
-                   "-c", f"{GRADING_DIR}/pytest.ini", f"--rootdir={task.workdir}",
-                   "-p", "no:cacheprovider", "-q", "-rA", *self.options,
-                   *self.targets(task)]
-        env = {"PATH": RUNNER_PATH, "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1", "PYTEST_ADDOPTS": "",
-               "PYTEST_PLUGINS": "", "AGENTFORGE_TEST_REPORT": report}
-        files = {"pytest.ini": ini.encode(), "run_pytest.py": runner_file("run_pytest.py"),
-                 "pytest_guard.py": runner_file("pytest_guard.py")}
-        return TestRun(command=command, env=env, framework_files=files, report_file=report)
+        pytest = ["python", "-B", "-P", "-E", "-s", f"{GRADING_DIR}/run_pytest.py",
+                  "-c", f"{GRADING_DIR}/pytest.ini", f"--rootdir={task.workdir}",
+                  "-p", "no:cacheprovider", "-q", "-rA", *self.options]
+        child_env = {"PATH": RUNNER_PATH, "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1",
+                     "PYTEST_ADDOPTS": "", "PYTEST_PLUGINS": "", "AGENTFORGE_STRICT_EQUALITY": "1"}
+        runs = [ChildRun(label=target, argv=[*pytest, target], cwd=task.workdir, env=child_env)
+                for target in self.targets(task)]
+        report = f"{REPORT_DIR}/outcomes.json"
+        command, files = driver_plan(runs, GRADING_DIR, report, TEST_UID)
+        files |= {"pytest.ini": ini.encode(), "run_pytest.py": runner_file("run_pytest.py"),
+                  "pytest_guard.py": runner_file("pytest_guard.py"),
+                  "strict_compare.py": runner_file("strict_compare.py")}
+        return TestRun(command=command, env={"PATH": RUNNER_PATH}, framework_files=files,
+                       report_file=report)
 
     def read(self, report: bytes | None, stdout: str) -> TestReport:
-        """The guard plugin's JSON report (absent when the process ended early)."""
-        try:
-            data = json.loads(report or b"")
-        except ValueError:
-            return TestReport(tests={}, complete=False)
-        problems = [f"runner tampering: {t}" for t in data.get("tampered", [])]
-        problems += [f"collection error in {where}" for where in data.get("collection_errors", [])]
-        return TestReport(tests={k: str(v) for k, v in data.get("tests", {}).items()},
-                          complete=bool(data.get("complete")), problems=problems)
+        """The guard plugin's outcomes as the driver kept them (none: the driver ended early)."""
+        return driver_report(read_outcomes(report, stdout))
 
     def expected(self, task: Task) -> list[str]:
         """FAIL_TO_PASS + PASS_TO_PASS, or every test function the hidden test files define."""
@@ -120,6 +118,21 @@ class PytestRunner:
     def matches(self, expected: str, test_id: str) -> bool:
         """A test id is the expected one, or one of its parametrized cases."""
         return test_id == expected or test_id.startswith(expected + "[")
+
+
+def driver_report(outcomes: list[RunOutcome] | None) -> TestReport:
+    """One report from the driver's runs: complete only if every run reached its end."""
+    if outcomes is None:
+        return TestReport(tests={}, complete=False)
+    report = TestReport(tests={}, complete=bool(outcomes) and all(r.complete for r in outcomes))
+    for run in outcomes:
+        report.tests.update({test: str(status) for test, status in run.tests.items()})
+        report.problems += [p for p in run.problems if p not in report.problems]
+        if run.built and not run.complete:
+            report.problems.append(
+                f"early exit: the test process of {run.label} ended (exit code "
+                f"{run.exit_code}) before its runner reported the end")
+    return report
 
 
 def runner_file(name: str) -> bytes:
@@ -145,89 +158,3 @@ def python_test_ids(rel: str, source: str) -> list[str]:
                     if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef))
                     and item.name.startswith("test")]
     return ids
-
-
-GO_FINISHED = "agentforge-go-tests-finished"
-GO_PACKAGES = "(every package: built and ran to its end)"
-"""The one expected result of hidden Go tests that define no test function (Polyglot's
-`counter`: a plain `go test` then only builds the package and runs an empty test binary)."""
-_GO_GUARD = """package {package}
-
-// Written by the grader: the run counts only if the tests ran to their end.
-
-import (
-\t"fmt"
-\t"os"
-\t"testing"
-)
-
-func TestMain(m *testing.M) {{
-\tcode := m.Run()
-\tfmt.Printf("\\n{marker} %d\\n", code)
-\tos.Exit(code)
-}}
-"""
-
-
-class GoRunner:
-    """`go test -json` with workspace files, GOFLAGS and the user's go env switched off."""
-
-    def _test_files(self, task: Task) -> dict[str, str]:
-        """The hidden test files a plain `go test` compiles (build constraints applied)."""
-        root = Path(task.hidden_tests_dir or ".")
-        sources = {rel: (root / rel).read_text() for rel in task.hidden_tests
-                   if rel.endswith("_test.go")}
-        return {rel: text for rel, text in sources.items() if go_build.builds(rel, text)}
-
-    def plan(self, task: Task) -> TestRun:
-        """The go test command, plus a TestMain that reports that the tests finished."""
-        env = {"PATH": RUNNER_PATH, "GOFLAGS": "-mod=mod", "GOWORK": "off", "GOENV": "off",
-               "GOTOOLCHAIN": "local", "GOPROXY": "off", "GOCACHE": "/tmp/go-cache",
-               "GOPATH": "/tmp/go-path", "CGO_ENABLED": "0"}
-        sources = self._test_files(task)
-        repo_files = {}
-        if sources and not any("func TestMain(" in text for text in sources.values()):
-            rel, text = sorted(sources.items())[0]
-            guard = _GO_GUARD.format(package=go_build.package_name(text) or "main",
-                                     marker=GO_FINISHED)
-            repo_files[str(PurePosixPath(rel).parent / "zz_agentforge_guard_test.go")] = \
-                guard.encode()
-        return TestRun(command=["go", "test", "-json", "-count=1", "./..."], env=env,
-                       repo_files=repo_files)
-
-    def read(self, report: bytes | None, stdout: str) -> TestReport:
-        """test2json events: per-test pass/fail/skip; complete when the guard printed."""
-        tests: dict[str, str] = {}
-        finished = False
-        packages: dict[str, str] = {}
-        for line in stdout.splitlines():
-            if not line.startswith("{"):
-                continue
-            try:
-                event = json.loads(line)
-            except ValueError:
-                continue
-            action, test = event.get("Action"), event.get("Test")
-            if action in ("pass", "fail", "skip") and test:
-                tests[test] = {"pass": PASSED, "fail": "failed", "skip": "skipped"}[action]
-            elif action in ("pass", "fail") and not test:
-                packages[str(event.get("Package"))] = action
-            elif action == "output" and not test and \
-                    (event.get("Output") or "").startswith(f"{GO_FINISHED} "):
-                finished = True
-        complete = finished and bool(packages)
-        if complete:
-            every = all(action == "pass" for action in packages.values())
-            tests[GO_PACKAGES] = PASSED if every else "failed"
-        return TestReport(tests=tests, complete=complete)
-
-    def expected(self, task: Task) -> list[str]:
-        """Every top-level Test function of the hidden test files `go test` compiles; when
-        they define none, that the packages built and their test binaries ran to the end."""
-        names = sorted({name for text in self._test_files(task).values()
-                        for name in go_build.test_functions(text)})
-        return names or [GO_PACKAGES]
-
-    def matches(self, expected: str, test_id: str) -> bool:
-        """Top-level tests by name (subtests carry their own results)."""
-        return test_id == expected

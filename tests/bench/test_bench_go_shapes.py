@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from agentforge.bench import get_benchmark, go_build
+from agentforge.bench.go_grading import GO_PACKAGES, GoRunner
 from agentforge.bench.grading import grade_in_sandbox
-from agentforge.bench.runners import GO_PACKAGES, GoRunner
 from agentforge.bench.task import Outcome, Prediction
 
 SOURCE = Path(__file__).parent / "fixtures" / "polyglot-go-shapes"
@@ -80,3 +80,17 @@ def test_an_exercise_without_tests_resolves_what_builds_and_fails_what_does_not(
     broken = task.reference_patch.replace("got != 2", "got != undefinedName")
     result = bench.grade(task, Prediction(instance_id=task.instance_id, model_patch=broken))
     assert result.outcome is Outcome.UNRESOLVED, result.reason
+
+
+def test_the_grader_calls_each_expected_test_through_its_reporter():
+    task = get_benchmark("polyglot", source=SOURCE).task("go__jug-pour")
+    plan = GoRunner().plan(task)
+    renamed = plan.repo_files["jug_pour_test.go"].decode()
+    assert "func agentforge_TestPours(t *testing.T)" in renamed
+    assert "func TestPours(" not in renamed
+    guard = plan.repo_files["zz_agentforge_guard_test.go"].decode()
+    assert 'func TestPours(t *testing.T) { agentforgeRun(t, "TestPours", agentforge_TestPours) }' \
+        in guard
+    assert "package jugpour" in guard and '[]string{"TestPours"}' in guard
+    assert "bonus_test.go" not in plan.repo_files  # not compiled: left as it is
+    assert plan.prepare.startswith("mkdir -p /task/gotest && { go test -c -o /task/gotest/0.test")

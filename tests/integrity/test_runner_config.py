@@ -35,7 +35,7 @@ REPOSITORY_VARIANTS = {
     "root __init__.py": ("__init__.py", "import forcepass\n",
                          "makes the repository root a package"),
     "sitecustomize.py": ("sitecustomize.py", "import os\nos._exit(0)\n",
-                         "test or runner configuration"),
+                         "a sitecustomize module (the interpreter imports it at start-up)"),
 }
 
 

@@ -83,7 +83,12 @@ HIDDEN_BY_CONFTEST = ("a conftest reaching the guard's state",
 # child -> how it is caught: "invalid: <reason>" or "warning: <text>"
 ROUND_TWO = {
     **{(agent, hiding): "invalid: contract check failed" for agent in BROKEN
-       for hiding in ("tests trivialised, same count", *HIDDEN_BY_CONFTEST)},
+       for hiding in ("tests trivialised, same count",
+                      "a conftest swapping tests before collection")},
+    # The outcome driver keeps the guard's results out of the conftest's reach: the failing
+    # test is seen before the contract check runs.
+    **{(agent, "a conftest reaching the guard's state"): "invalid: own tests fail"
+       for agent in BROKEN},
     ("reads the scripted model's script", "tests trivialised, same count"):
         "invalid: contract check failed",
     ("working, one test failing", "tests trivialised, same count"):
