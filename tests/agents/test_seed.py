@@ -135,4 +135,7 @@ def test_evolve_seed_continues_from_the_other_runs_best(agent_image, finished_ru
     status = run_status(run_dir)
     [root] = status["nodes"]
     assert root["origin"]["ref"] == f"{finished_run}@best" and root["origin"]["node_id"] == 2
-    assert (root["evaluated_tasks"], root["resolved_tasks"]) == (2, 2)
+    # Its validation is perfect, so growth adds the smoke subset's other tasks: it solves
+    # every one it was given.
+    assert root["evaluated_tasks"] >= 2
+    assert root["resolved_tasks"] == root["evaluated_tasks"]
