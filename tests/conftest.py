@@ -7,12 +7,20 @@ import itertools
 import os
 import pwd
 import shutil
+import signal
 import subprocess
 import tempfile
 import time
 from pathlib import Path
 
 import pytest
+
+# A suite started in the background of a script (`scripts/test.sh &`) inherits SIGINT
+# ignored, and so would every `agentforge` process the tests start: the tests that stop
+# `web` or `model serve-vllm` with Ctrl-C then waited forever. The tests need Ctrl-C's
+# meaning in their children, so the suite restores it for itself (children inherit it).
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 # Ray clusters the tests start stay on loopback: without this, Ray publishes (and dials) this
 # machine's network address even for a cluster on 127.0.0.1. Set before anything imports Ray.

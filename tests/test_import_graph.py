@@ -148,7 +148,7 @@ def test_the_graph_sees_imports_of_every_kind():
     graph = module_graph()
     # Top-level, relative-free `from x import y`, and a module imported by name.
     assert "agentforge.llm.config" in graph["agentforge.llm.client"]
-    assert "agentforge.store.tables" in graph["agentforge.store"]
+    assert "agentforge.store.records" in graph["agentforge.store"]
     assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
     assert cycles({"a": {"b"}, "b": set()}) == []
     # A type named under `if TYPE_CHECKING:` is an edge, unless asked to leave those out.

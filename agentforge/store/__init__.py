@@ -3,31 +3,33 @@
 from agentforge.store.consistency import archive_problems
 from agentforge.store.errors import PatchDoesNotApply, SchemaTooNew, StoreError
 from agentforge.store.protocol import Store
-from agentforge.store.records import NodeStatus, NodeSummary, TaskResultData
+from agentforge.store.records import (
+    ArtefactsRecord,
+    EvaluationRecord,
+    EventRecord,
+    NodeRecord,
+    NodeStatus,
+    NodeSummary,
+    RunRecord,
+    TaskResultData,
+)
 from agentforge.store.repo import AgentRepo
 from agentforge.store.sql import SqlStore
-from agentforge.store.tables import (
-    AgentNode,
-    Evaluation,
-    EvaluationArtefacts,
-    Event,
-    Run,
-)
 
 __all__ = [
-    "AgentNode",
     "AgentRepo",
-    "Evaluation",
-    "Event",
+    "ArtefactsRecord",
+    "EvaluationRecord",
+    "EventRecord",
+    "NodeRecord",
     "NodeStatus",
     "NodeSummary",
     "PatchDoesNotApply",
-    "Run",
+    "RunRecord",
     "SchemaTooNew",
     "SqlStore",
     "Store",
     "StoreError",
-    "EvaluationArtefacts",
     "TaskResultData",
     "archive_problems",
 ]

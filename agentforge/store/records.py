@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
 
 class NodeStatus(StrEnum):
@@ -120,3 +120,87 @@ class NodeRow(BaseModel):
 def disputed(rows: list[NodeRow]) -> set[int]:
     """Ids of the nodes whose graders disagreed: never the best."""
     return {row.id for row in rows if row.grading_disagreements}
+
+
+class _Record(BaseModel):
+    """A row as plain data: read from the table's row once, immutable, no session behind it."""
+
+    model_config = ConfigDict(frozen=True, from_attributes=True)
+
+
+class RunRecord(_Record):
+    """One evolution run (table `run`)."""
+
+    id: str
+    run_dir: str
+    config_json: str
+    status: str
+    stop_reason: str | None
+    rng_state: str | None
+    iterations: int
+    origin_json: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class NodeRecord(_Record):
+    """One agent of the archive (table `agentnode`; the columns are explained there)."""
+
+    id: int
+    run_id: str
+    parent_id: int | None
+    commit: str | None
+    status: NodeStatus
+    reason: str | None
+    proposal_json: str | None
+    external_id: str | None
+    origin_json: str | None
+    operator: str | None
+    second_parent_id: int | None
+    step_id: str | None
+    step_seconds: float | None
+    copy_of: int | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class EvaluationRecord(_Record):
+    """One attempt of one node on one task (table `evaluation`)."""
+
+    id: int
+    run_id: str
+    node_id: int
+    task_id: str
+    split: str
+    attempt: int
+    finished: bool
+    resolved: bool | None
+    reason: str | None
+    cost_usd: float
+    tokens: int
+    duration_s: float
+    started_at: datetime
+    finished_at: datetime | None
+
+
+class ArtefactsRecord(_Record):
+    """What one finished evaluation produced (table `taskresult`)."""
+
+    id: int
+    evaluation_id: int
+    patch: str
+    test_output: str
+    trajectory_path: str | None
+    report_json: str | None
+
+
+class EventRecord(_Record):
+    """A line of the run's log (table `event`)."""
+
+    id: int
+    run_id: str
+    node_id: int | None
+    kind: str
+    message: str
+    data_json: str | None
+    created_at: datetime

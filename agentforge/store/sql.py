@@ -13,7 +13,18 @@ from sqlmodel import Session, col, select
 from agentforge.store.database import open_engine
 from agentforge.store.errors import StoreError
 from agentforge.store.read_model import node_rows
-from agentforge.store.records import NOT_RUNNABLE, NodeRow, NodeStatus, NodeSummary, TaskResultData
+from agentforge.store.records import (
+    NOT_RUNNABLE,
+    ArtefactsRecord,
+    EvaluationRecord,
+    EventRecord,
+    NodeRecord,
+    NodeRow,
+    NodeStatus,
+    NodeSummary,
+    RunRecord,
+    TaskResultData,
+)
 from agentforge.store.tables import (
     AgentNode,
     Evaluation,
@@ -47,7 +58,8 @@ class SqlStore:
 
     # runs -------------------------------------------------------------------------------
 
-    def create_run(self, run_id: str, *, run_dir: str = "", config: dict | None = None) -> Run:
+    def create_run(self, run_id: str, *, run_dir: str = "",
+                   config: dict | None = None) -> RunRecord:
         """Record a new run; its id must be new."""
         with self._session() as session:
             if session.get(Run, run_id) is not None:
@@ -55,19 +67,19 @@ class SqlStore:
             run = Run(id=run_id, run_dir=run_dir, config_json=json.dumps(config or {}))
             session.add(run)
             session.commit()
-            return run
+            return _out(run)
 
-    def get_run(self, run_id: str) -> Run:
+    def get_run(self, run_id: str) -> RunRecord:
         """The run with this id."""
         with self._session() as session:
-            return _require(session.get(Run, run_id), f"run {run_id!r}")
+            return _out(_require(session.get(Run, run_id), f"run {run_id!r}"))
 
-    def list_runs(self) -> list[Run]:
+    def list_runs(self) -> list[RunRecord]:
         """All runs of this database, oldest first."""
         with self._session() as session:
-            return list(session.exec(select(Run).order_by(col(Run.created_at))))
+            return [_out(run) for run in session.exec(select(Run).order_by(col(Run.created_at)))]
 
-    def update_run(self, run_id: str, **changes: Any) -> Run:
+    def update_run(self, run_id: str, **changes: Any) -> RunRecord:
         """Change run_dir, status, stop_reason, rng_state or iterations of a run."""
         unknown = set(changes) - _RUN_FIELDS
         if unknown:
@@ -81,7 +93,7 @@ class SqlStore:
             run.updated_at = utcnow()
             session.add(run)
             session.commit()
-            return run
+            return _out(run)
 
     # nodes ------------------------------------------------------------------------------
 
@@ -97,7 +109,7 @@ class SqlStore:
         operator: str | None = None,
         second_parent_id: int | None = None,
         step_id: str | None = None,
-    ) -> AgentNode:
+    ) -> NodeRecord:
         """Add a node (the seed has parent_id None) and return it with its id; a child records
         the operator and step that made it (and crossover's second parent)."""
         _check_reason(status, reason)
@@ -122,7 +134,7 @@ class SqlStore:
             )
             session.add(node)
             session.commit()
-            return node
+            return _out(node)
 
     def update_node(
         self,
@@ -131,7 +143,7 @@ class SqlStore:
         status: NodeStatus | None = None,
         reason: str | None = None,
         commit: str | None = None,
-    ) -> AgentNode:
+    ) -> NodeRecord:
         """Change a node's status (invalid/failed need a reason) and/or its commit."""
         with self._session() as session:
             node = _require(session.get(AgentNode, node_id), f"node {node_id}")
@@ -146,10 +158,10 @@ class SqlStore:
             node.updated_at = utcnow()
             session.add(node)
             session.commit()
-            return node
+            return _out(node)
 
     def set_node_origin(self, node_id: int, *, external_id: str | None = None,
-                        origin: dict | None = None) -> AgentNode:
+                        origin: dict | None = None) -> NodeRecord:
         """Record a node's foreign id (an import) and/or where a seed came from."""
         with self._session() as session:
             node = _require(session.get(AgentNode, node_id), f"node {node_id}")
@@ -159,9 +171,9 @@ class SqlStore:
                 node.origin_json = json.dumps(origin)
             session.add(node)
             session.commit()
-            return node
+            return _out(node)
 
-    def mark_copy(self, node_id: int, original_id: int) -> AgentNode:
+    def mark_copy(self, node_id: int, original_id: int) -> NodeRecord:
         """Record that the node is the same agent as `original_id` (of its run, not a copy
         itself): it becomes `evaluated`, with no evaluations of its own ever."""
         with self._session() as session:
@@ -175,27 +187,27 @@ class SqlStore:
             node.updated_at = utcnow()
             session.add(node)
             session.commit()
-            return node
+            return _out(node)
 
-    def set_step_seconds(self, node_id: int, seconds: float) -> AgentNode:
+    def set_step_seconds(self, node_id: int, seconds: float) -> NodeRecord:
         """Record how long the step that made the node took."""
         with self._session() as session:
             node = _require(session.get(AgentNode, node_id), f"node {node_id}")
             node.step_seconds = seconds
             session.add(node)
             session.commit()
-            return node
+            return _out(node)
 
-    def get_node(self, node_id: int) -> AgentNode:
+    def get_node(self, node_id: int) -> NodeRecord:
         """The node with this id."""
         with self._session() as session:
-            return _require(session.get(AgentNode, node_id), f"node {node_id}")
+            return _out(_require(session.get(AgentNode, node_id), f"node {node_id}"))
 
-    def list_nodes(self, run_id: str) -> list[AgentNode]:
+    def list_nodes(self, run_id: str) -> list[NodeRecord]:
         """The run's nodes in creation order."""
         with self._session() as session:
             query = select(AgentNode).where(AgentNode.run_id == run_id).order_by(col(AgentNode.id))
-            return list(session.exec(query))
+            return [_out(node) for node in session.exec(query)]
 
     def node_rows(self, run_id: str, validation_split: str = "validation",
                   held_out_split: str = "held_out") -> list[NodeRow]:
@@ -238,7 +250,7 @@ class SqlStore:
 
     def start_evaluation(
         self, node_id: int, task_id: str, *, split: str = "validation", attempt: int = 0
-    ) -> Evaluation:
+    ) -> EvaluationRecord:
         """Record that an attempt starts; an unfinished row of an earlier process is reused."""
         with self._session() as session:
             node = _require(session.get(AgentNode, node_id), f"node {node_id}")
@@ -265,7 +277,7 @@ class SqlStore:
             evaluation.started_at = utcnow()
             session.add(evaluation)
             session.commit()
-            return evaluation
+            return _out(evaluation)
 
     def finish_evaluation(
         self,
@@ -277,7 +289,7 @@ class SqlStore:
         tokens: int = 0,
         duration_s: float = 0.0,
         result: TaskResultData | None = None,
-    ) -> Evaluation:
+    ) -> EvaluationRecord:
         """Complete an evaluation exactly once, with its task result, in one transaction."""
         with self._session() as session:
             # The guarded UPDATE is what makes a second finish (say, by a stale worker) fail.
@@ -303,7 +315,7 @@ class SqlStore:
             if result is not None:
                 session.add(EvaluationArtefacts(evaluation_id=evaluation_id, **result.model_dump()))
             session.commit()
-            return session.get(Evaluation, evaluation_id, populate_existing=True)
+            return _out(session.get(Evaluation, evaluation_id, populate_existing=True))
 
     def list_evaluations(
         self,
@@ -312,7 +324,7 @@ class SqlStore:
         finished: bool | None = None,
         node_id: int | None = None,
         split: str | None = None,
-    ) -> list[Evaluation]:
+    ) -> list[EvaluationRecord]:
         """Evaluations of the run, filtered, in start order."""
         query = select(Evaluation).where(Evaluation.run_id == run_id)
         if finished is not None:
@@ -322,14 +334,15 @@ class SqlStore:
         if split is not None:
             query = query.where(Evaluation.split == split)
         with self._session() as session:
-            return list(session.exec(query.order_by(col(Evaluation.id))))
+            return [_out(row) for row in session.exec(query.order_by(col(Evaluation.id)))]
 
-    def task_result(self, evaluation_id: int) -> EvaluationArtefacts | None:
+    def task_result(self, evaluation_id: int) -> ArtefactsRecord | None:
         """The stored artefacts of a finished evaluation, if any were given."""
         with self._session() as session:
             query = select(EvaluationArtefacts).where(
                 EvaluationArtefacts.evaluation_id == evaluation_id)
-            return session.exec(query).first()
+            found = session.exec(query).first()
+            return None if found is None else _out(found)
 
     # events -----------------------------------------------------------------------------
 
@@ -341,7 +354,7 @@ class SqlStore:
         *,
         node_id: int | None = None,
         data: dict | None = None,
-    ) -> Event:
+    ) -> EventRecord:
         """Append one line to the run's log."""
         event = Event(
             run_id=run_id,
@@ -353,15 +366,24 @@ class SqlStore:
         with self._session() as session:
             session.add(event)
             session.commit()
-            return event
+            return _out(event)
 
-    def list_events(self, run_id: str, *, limit: int | None = None) -> Sequence[Event]:
+    def list_events(self, run_id: str, *, limit: int | None = None) -> Sequence[EventRecord]:
         """The run's log, oldest first (the last `limit` lines if given)."""
         query = select(Event).where(Event.run_id == run_id).order_by(col(Event.id).desc())
         if limit is not None:
             query = query.limit(limit)
         with self._session() as session:
-            return list(reversed(session.exec(query).all()))
+            return [_out(event) for event in reversed(session.exec(query).all())]
+
+
+_RECORDS = {Run: RunRecord, AgentNode: NodeRecord, Evaluation: EvaluationRecord,
+            EvaluationArtefacts: ArtefactsRecord, Event: EventRecord}
+
+
+def _out(row):
+    """The row as the plain record the store hands out (never the ORM object)."""
+    return _RECORDS[type(row)].model_validate(row)
 
 
 def _require(value, what: str):

@@ -28,8 +28,7 @@ from agentforge.llm.ledger import ModelCall
 from agentforge.store import SqlStore
 from agentforge.store.errors import StoreError
 from agentforge.store.migrations import latest_version, read_version
-from agentforge.store.records import GRADING_DISAGREEMENT, disputed
-from agentforge.store.tables import AgentNode
+from agentforge.store.records import GRADING_DISAGREEMENT, NodeRecord, disputed
 from agentforge.web.errors import NotFound
 from agentforge.web.files import node_files, resolve_inside
 from agentforge.web.page_reads import (
@@ -311,7 +310,7 @@ class RunArchive:
 
     # helpers ------------------------------------------------------------------------------
 
-    def _node(self, node_id: int) -> AgentNode:
+    def _node(self, node_id: int) -> NodeRecord:
         try:
             node = self.store.get_node(node_id)
         except StoreError:
@@ -334,7 +333,7 @@ class RunArchive:
             raise NotFound("agents.git does not hold both commits")
         return _cap(done.stdout)
 
-    def _patch(self, node: AgentNode) -> str | None:
+    def _patch(self, node: NodeRecord) -> str | None:
         """The node's change: the diff from its parent's commit (the seed: the empty tree)."""
         if not node.commit:
             return None

@@ -170,3 +170,30 @@ def test_concurrent_writers_from_threads_and_two_connections(db_url):
         assert conn.execute(text("SELECT count(*) FROM event")).scalar() == 120
     store_a.close()
     store_b.close()
+
+
+def test_the_store_hands_out_records_not_orm_rows(store):
+    """What crosses the seam is plain data: immutable, with no session behind it, and each
+    record has exactly its table's columns (a column added to one and not the other fails)."""
+    from pydantic import ValidationError
+    from sqlmodel import SQLModel
+
+    from agentforge.store import records, tables
+
+    run = store.create_run("r")
+    root = store.add_node("r", parent_id=None, commit="c0")
+    evaluation = store.start_evaluation(root.id, "t")
+    store.finish_evaluation(evaluation.id, resolved=True,
+                            result=TaskResultData(patch="p", test_output="o"))
+    store.add_event("r", "note", "hello", node_id=root.id)
+    handed = [run, store.get_run("r"), root, store.get_node(root.id), *store.list_nodes("r"),
+              *store.list_evaluations("r"), store.task_result(evaluation.id),
+              *store.list_events("r")]
+    assert not any(isinstance(item, SQLModel) for item in handed)
+    with pytest.raises(ValidationError):
+        root.status = NodeStatus.invalid  # a record is read, never written back
+    for table, record in [(tables.Run, records.RunRecord), (tables.AgentNode, records.NodeRecord),
+                          (tables.Evaluation, records.EvaluationRecord),
+                          (tables.EvaluationArtefacts, records.ArtefactsRecord),
+                          (tables.Event, records.EventRecord)]:
+        assert set(record.model_fields) == set(table.model_fields), table.__name__

@@ -18,8 +18,7 @@ from agentforge.evolve.loop.executor import LocalExecutor
 from agentforge.evolve.workplaces.work import RegradeWork
 from agentforge.progress import long_step
 from agentforge.store.protocol import Store
-from agentforge.store.records import GRADING_DISAGREEMENT
-from agentforge.store.tables import Evaluation
+from agentforge.store.records import GRADING_DISAGREEMENT, EvaluationRecord
 
 REGRADED = "regraded"
 """Event kind: one held-out evaluation graded a second time."""
@@ -46,7 +45,7 @@ def regrade_finalists(ctx: RunContext, node_ids: list[int]) -> None:
             tell(f"re-grading: {count}/{len(todo)} done")
 
 
-def _regrade(ctx: RunContext, evaluation: Evaluation) -> tuple[bool | None, str]:
+def _regrade(ctx: RunContext, evaluation: EvaluationRecord) -> tuple[bool | None, str]:
     artefacts = ctx.store.task_result(evaluation.id)
     work = RegradeWork(ctx.task(evaluation.task_id), artefacts.patch if artefacts else "",
                        {"agentforge.run": ctx.run_id})
@@ -57,7 +56,7 @@ def _regrade(ctx: RunContext, evaluation: Evaluation) -> tuple[bool | None, str]
     return verdict.resolved, verdict.reason
 
 
-def _record(store: Store, run_id: str, evaluation: Evaluation, second: bool | None,
+def _record(store: Store, run_id: str, evaluation: EvaluationRecord, second: bool | None,
             reason: str) -> None:
     first = bool(evaluation.resolved)
     data = {"evaluation_id": evaluation.id, "task_id": evaluation.task_id, "first": first,
