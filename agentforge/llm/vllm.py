@@ -153,9 +153,17 @@ class VllmServer:
         self._reap_group()
 
     def _reap_group(self) -> None:
-        # Workers vLLM forked may outlive the main process; the group goes with it.
+        # Workers vLLM forked may outlive the main process; the group goes with it, and
+        # stop() returns once it is gone (a GPU is free again), not when SIGKILL is sent.
         if self.process is not None:
             self._signal_group(signal.SIGKILL)
+            deadline = time.monotonic() + 10
+            while time.monotonic() < deadline:
+                try:
+                    os.killpg(self.process.pid, 0)
+                except (ProcessLookupError, PermissionError):
+                    return
+                time.sleep(0.05)
 
     def _signal_group(self, sig: int) -> None:
         with contextlib.suppress(ProcessLookupError, PermissionError):
