@@ -32,6 +32,10 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from revision import build_images, checkout, short, tree_env  # noqa: E402
+
 HERE = Path(__file__).resolve().parents[1]
 EXAMPLE = "examples/offline-demo.toml"
 IMAGES = ["agent-runtime", "toolchains"]  # what an evaluation of the bundled suite runs in
@@ -266,8 +270,7 @@ def child_command(tree: Path, evaluations: int, task: str) -> list[str]:
 
 
 def run_batch(tree: Path, evaluations: int, task: str) -> list[dict]:
-    env = {**os.environ, "PYTHONPATH": str(tree)}
-    done = subprocess.run(child_command(tree, evaluations, task), env=env, cwd=tree,
+    done = subprocess.run(child_command(tree, evaluations, task), env=tree_env(tree), cwd=tree,
                           capture_output=True, text=True)
     if done.returncode != 0:
         raise SystemExit(f"evaluations with {tree} failed:\n{done.stderr[-3000:]}")
@@ -278,29 +281,16 @@ def run_batch(tree: Path, evaluations: int, task: str) -> list[dict]:
 
 
 def compare(ref: str, rounds: int, evaluations: int, task: str) -> None:
-    commit = subprocess.run(["git", "rev-parse", "--short", ref], cwd=HERE, check=True,
-                            capture_output=True, text=True).stdout.strip()
-    here = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=HERE, check=True,
-                          capture_output=True, text=True).stdout.strip()
+    commit, here = short(ref), short("HEAD")
     print(f"load at the start: {' '.join(f'{x:.1f}' for x in os.getloadavg())} (1, 5, 15 min)")
-    with tempfile.TemporaryDirectory(prefix="agentforge-eval-ref-") as tmp:
-        base = Path(tmp) / "tree"
-        subprocess.run(["git", "worktree", "add", "--detach", str(base), commit], cwd=HERE,
-                       check=True, capture_output=True)
-        try:
-            for tree in (base, HERE):
-                subprocess.run([sys.executable, "-m", "agentforge", "images", "build", *IMAGES],
-                               env={**os.environ, "PYTHONPATH": str(tree)}, cwd=tree,
-                               check=True, capture_output=True)
-            ours: list[dict] = []
-            theirs: list[dict] = []
-            for index in range(rounds):
-                pair = [(base, theirs), (HERE, ours)]
-                for tree, into in pair if index % 2 == 0 else pair[::-1]:
-                    into.extend(run_batch(tree, evaluations, task))
-        finally:
-            subprocess.run(["git", "worktree", "remove", "--force", str(base)], cwd=HERE,
-                           capture_output=True)
+    with checkout(commit, IMAGES) as base:
+        build_images(HERE, IMAGES)
+        ours: list[dict] = []
+        theirs: list[dict] = []
+        for index in range(rounds):
+            pair = [(base, theirs), (HERE, ours)]
+            for tree, into in pair if index % 2 == 0 else pair[::-1]:
+                into.extend(run_batch(tree, evaluations, task))
     print_breakdown(f"{ref} ({commit})", theirs)
     print_breakdown(f"this tree (HEAD {here}, with its working changes)", ours)
     a, b = summary(theirs), summary(ours)

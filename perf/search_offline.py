@@ -14,6 +14,12 @@ against the first (paired differences and ratios), and each operator's gain per 
     python perf/search_offline.py --out runs/search --seeds 5 --iterations 20 --jobs 2
     python perf/search_offline.py --out runs/search --no-run   # the table of runs on disk
     python perf/search_offline.py --describe runs/search/dgm/seed-1   # one run's archive
+    python perf/search_offline.py --against REF --iterations 12   # wall time beside REF
+
+`--against REF` times what a user waits for, with REF's code and with this tree's at the
+same moment (two runs side by side, so the machine's load hits both alike): the offline
+demo, then a landscape run of `--iterations` (each tree's own example config and model,
+seed 1), `--rounds` times; it prints each pair's walls and their ratio.
 
 Resumable: a run with report.json is done and kept; a run left unfinished (the table was
 killed) continues with `evolve --resume`; the others start. Logs: OUT/SELECTOR/seed-N.log.
@@ -23,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import os
 import random
 import statistics
 import subprocess
@@ -36,6 +43,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bootstrap import bootstrap  # noqa: E402
 from offline_archive import RunFigures, describe, run_figures  # noqa: E402
+from revision import build_images, checkout, short, tree_env  # noqa: E402
 
 from agentforge.evolve.rundir import RunDir  # noqa: E402
 from agentforge.examples.offline_landscape import main as write_model  # noqa: E402
@@ -223,6 +231,51 @@ def _operators(results: dict, selector: str) -> dict[str, list]:
     return rows
 
 
+WALL_IMAGES = ["agent-runtime", "toolchains"]  # what the bundled suite's evaluations run in
+
+
+def timed_evolve(tree: Path, config: str, run_dir: Path, sets: list[str]) -> float:
+    """One `agentforge evolve` with `tree`'s code, from start to exit; wall seconds."""
+    run_dir.parent.mkdir(parents=True, exist_ok=True)
+    command = [sys.executable, "-m", "agentforge", "evolve", "--config", config,
+               "--run-dir", str(run_dir), "--quiet", *[a for s in sets for a in ("--set", s)]]
+    started = time.monotonic()
+    with run_dir.with_suffix(".log").open("w") as log:
+        done = subprocess.run(command, cwd=tree, env=tree_env(tree), stdout=log,
+                              stderr=subprocess.STDOUT)
+    if done.returncode:
+        raise RuntimeError(f"{config} with {tree} failed (exit {done.returncode}): see "
+                           f"{run_dir.with_suffix('.log')}")
+    return time.monotonic() - started
+
+
+def wall_against(ref: str, out: Path, iterations: int, rounds: int) -> None:
+    """The demo and a landscape run, REF's and this tree's side by side; walls and ratios."""
+    commit, here = short(ref), short("HEAD")
+    runs = [("offline demo", "examples/offline-demo.toml", []),
+            (f"landscape, {iterations} iterations", "examples/offline-landscape.toml",
+             [f"budget.max_iterations={iterations}", "seed=1"])]
+    print(f"load at the start: {' '.join(f'{x:.1f}' for x in os.getloadavg())} (1, 5, 15 min); "
+          f"{commit} against this tree (HEAD {here}, with its working changes)")
+    rows = []
+    with checkout(commit, WALL_IMAGES) as base:
+        build_images(ROOT, WALL_IMAGES)
+        for index in range(rounds):
+            for name, config, sets in runs:
+                slug = f"{config.split('/')[-1].removesuffix('.toml')}-{index + 1}"
+                say(f"{name}, round {index + 1}: {commit} and this tree side by side")
+                with ThreadPoolExecutor(2) as pool:
+                    theirs = pool.submit(timed_evolve, base, config, out / commit / slug, sets)
+                    ours = pool.submit(timed_evolve, ROOT, config, out / "this-tree" / slug,
+                                       sets)
+                    rows.append((name, index + 1, theirs.result(), ours.result()))
+                say(f"{name}: {rows[-1][2]:.0f} s with {commit}, {rows[-1][3]:.0f} s here")
+    print(f"\n{'run':28} {'round':>5} {commit + ' s':>12} {'this tree s':>12} {'ratio':>6}")
+    for name, index, theirs_s, ours_s in rows:
+        print(f"{name:28} {index:5} {theirs_s:12.0f} {ours_s:12.0f} {ours_s / theirs_s:6.2f}")
+    print(f"load at the end: {' '.join(f'{x:.1f}' for x in os.getloadavg())} (1, 5, 15 min)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=ROOT / "runs" / "search-offline",
@@ -239,7 +292,13 @@ def main() -> None:
     parser.add_argument("--no-run", action="store_true", help="only the table of runs on disk")
     parser.add_argument("--describe", type=Path, metavar="RUN_DIR",
                         help="print the shape of this run's archive and run nothing")
+    parser.add_argument("--against", metavar="REF",
+                        help="time the demo and a landscape run beside REF's code instead")
+    parser.add_argument("--rounds", type=int, default=1, help="pairs of runs for --against")
     args = parser.parse_args()
+    if args.against:
+        wall_against(args.against, args.out / "against", args.iterations, args.rounds)
+        return
     if args.describe:
         print("\n".join(describe(args.describe)))
         return

@@ -167,16 +167,19 @@ def test_a_new_childs_first_task_starts_before_a_queued_later_stage():
     assert [t for t, kind in run.started if kind == "expand"] == [1.0, 5.0]
 
 
-def test_once_the_iteration_budget_is_spent_a_free_improve_worker_evaluates_at_once():
-    # One improve + one evaluation worker; the executor holds both. t=1: the seed's first
-    # result; the run's only step starts (2 units). While it runs, one evaluation at a time.
-    # t=3: the budget is spent and the step's worker is free: two evaluations from then on.
+def test_a_free_improve_worker_evaluates_while_it_has_no_step_to_make():
+    # One improve + one evaluation worker; the executor holds both. t=0: dgm waits for the
+    # seed's first result (wait_for_unscored), so the improve worker, with no step to make,
+    # takes a second task. t=1: the seed is scored; the run's only step starts at once (2
+    # units): one evaluation at a time while it runs. t=3: the budget is spent and the
+    # step's worker is free: two evaluations from then on.
     run = TinyRun(improve_workers=1, eval_workers=1, iterations=1, selector="dgm",
                   stages=(Stage(tasks=6),), improve_seconds=2.0, seed_evaluated=False,
                   executor_capacity=2)
     report = run.scheduler.run(run.initial)
     starts = Counter(t for t, _ in run.ran)
-    assert [starts[t] for t in (0.0, 1.0, 2.0)] == [1, 1, 1]
+    assert [t for t, kind in run.started if kind == "expand"] == [1.0]
+    assert [starts[t] for t in (0.0, 1.0, 2.0)] == [2, 1, 1]
     assert all(starts[t] == 2 for t in (3.0, 4.0, 5.0, 6.0))
-    # 12 evaluations: 3 one at a time, then 9 on two workers from t=3 to t=8.
-    assert (report.stop_reason, report.evaluations, report.elapsed_s) == ("iterations", 12, 8.0)
+    # 12 evaluations: 2 at t=0, 1 at t=1 and t=2, then 8 on two workers from t=3 to t=7.
+    assert (report.stop_reason, report.evaluations, report.elapsed_s) == ("iterations", 12, 7.0)

@@ -12,8 +12,10 @@ as a worker is free. Where workers would idle otherwise:
 - a new child's first evaluations go ahead of queued later stages, so that its first result
   (which a policy may wait for before it expands again) does not wait behind another node's
   big stage;
-- once the iteration budget is spent, free self-improvement workers take evaluations too
-  (up to the executor's capacity).
+- a self-improvement worker that `propose` has no step for (a policy waiting for scores, or
+  the iteration budget spent) takes waiting evaluations meanwhile (up to the executor's
+  capacity); the next step starts once a lent worker's evaluation returns, so steps never
+  wait longer than one evaluation for it.
 """
 
 from __future__ import annotations
@@ -262,14 +264,14 @@ class Scheduler:
         return f"budget: {reason}" if reason else None
 
     def _fill(self, pool: Executor) -> None:
-        """Start queued evaluations, then ask for work while workers are free."""
+        """Start queued evaluations, then ask for work while workers are free; lend the
+        self-improvement workers still free to the evaluations left waiting."""
         while True:
             # Planned follow-up jobs go first, so that the workers they leave free are offered
             # to `propose` in the same pass instead of idling until the next completion.
-            self._submit_queued()
+            self._submit_queued(self.eval_workers)
             # Past the iteration budget only evaluations are asked for.
-            can_expand = (not self.expansion_over()
-                          and len(self._improving) < self.config.improve_workers)
+            can_expand = not self.expansion_over() and self._improve_free() > 0
             can_evaluate = not self._waiting() and len(self._evaluating) < self._eval_slots()
             if not (can_expand or can_evaluate):
                 break
@@ -294,24 +296,30 @@ class Scheduler:
                 self._queue.extend(jobs)
             if not jobs:
                 break
-            self._submit_queued()
-        self._submit_queued()
+            self._submit_queued(self.eval_workers)
+        self._submit_queued(self._eval_slots())
 
     def _waiting(self) -> bool:
         return bool(self._first or self._queue)
 
+    def _lent(self) -> int:
+        """Self-improvement workers running an evaluation right now."""
+        return max(0, len(self._evaluating) - self.eval_workers)
+
+    def _improve_free(self) -> int:
+        """Self-improvement workers neither making a child nor lent to an evaluation."""
+        return self.config.improve_workers - len(self._improving) - self._lent()
+
     def _eval_slots(self) -> int:
-        """Evaluations that may run now: the evaluation workers, and once no more steps will
-        start, the self-improvement workers that are free too (up to the executor's capacity:
-        run.py gives it both pools' threads)."""
-        if not self.expansion_over():
-            return self.eval_workers
+        """Evaluations that may run now: the evaluation workers and the self-improvement
+        workers not making a child (up to the executor's capacity: run.py gives it both
+        pools' threads). `_fill` offers a free worker to `propose` before lending it."""
         idle = self.config.improve_workers - len(self._improving)
         return max(self.eval_workers, min(self.eval_workers + idle, self.executor.capacity))
 
-    def _submit_queued(self) -> None:
+    def _submit_queued(self, slots: int) -> None:
         limit = self.config.max_evaluations
-        while self._waiting() and len(self._evaluating) < self._eval_slots():
+        while self._waiting() and len(self._evaluating) < slots:
             if limit is not None and self.evaluations >= limit:
                 return
             with self._lock:
