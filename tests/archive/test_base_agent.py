@@ -46,7 +46,7 @@ def test_the_agents_own_tests_pass_in_a_sandbox(agent_image, base_agent):
     config = SandboxConfig(image=agent_image, labels={"agentforge.role": "agent-tests"})
     with Sandbox(config) as box:
         install_agent(box, base_agent)
-        result = run_own_tests(box, base_agent, None, timeout=300)
+        result = run_own_tests(box, base_agent, None, timeout=900)  # a run's validate_timeout
     # As validation runs them: the grader's launcher and guard, per-test report.
     assert result.reason is None, result.output[-4000:]
     assert result.counts.get("passed", 0) >= 20 and "skipped" not in result.counts, result.counts
