@@ -184,7 +184,7 @@ def test_an_iteration_budget_finishes_every_child_and_leaves_a_consistent_archiv
         assert (len(done) == 8) == any(e.resolved for e in done[:3])
 
 
-def test_free_improve_workers_evaluate_only_once_the_iteration_budget_is_spent(store):
+def test_free_improve_workers_evaluate_only_when_no_step_is_wanted(store):
     toy = ToyEvolution(store, eval_seconds=lambda job: 0.1)
     steps = toy.steps()
     lock, running, starts, expands = threading.Lock(), [0], [], []
@@ -213,6 +213,7 @@ def test_free_improve_workers_evaluate_only_once_the_iteration_budget_is_spent(s
     assert report.stop_reason == "iterations" and len(expands) == 4
     before = [n for t, n in starts if t < expands[-1]]
     after = [n for t, n in starts if t > expands[-1]]
+    # The toy always has a step to make while the budget lasts, so no worker is lent before.
     assert before and max(before) <= 3  # steps could still start: evaluations kept to 3
     assert max(after) > 3  # the budget is spent: the 2 step workers join the 3
     assert max(after) <= 5
