@@ -97,6 +97,25 @@ def test_filters_find_and_keyboard(page, live_server, hostile_run):
     assert not page.errors
 
 
+def test_a_clicked_node_stays_under_the_pointer_so_a_double_click_folds_it(
+        page, live_server, hostile_run):
+    # The seed is drawn at the tree's left edge, where centring a selected node would move it:
+    # the second click of a double-click then lands on the empty canvas and nothing folds.
+    _open(page, live_server.url)
+    seed = page.locator(f"path.node[data-id='{hostile_run.node_ids[0]}']")
+    before = seed.bounding_box()
+    seed.click()
+    page.locator(f"path.node.selected[data-id='{hostile_run.node_ids[0]}']").wait_for(timeout=TIMEOUT)
+    page.wait_for_timeout(600)  # longer than the tree's 250 ms centring transition
+    after = seed.bounding_box()
+    centre = (before["x"] + before["width"] / 2, before["y"] + before["height"] / 2)
+    assert abs(after["x"] + after["width"] / 2 - centre[0]) < 1
+    assert abs(after["y"] + after["height"] / 2 - centre[1]) < 1
+    seed.dblclick()
+    assert page.locator("path.node").count() == 1
+    assert not page.errors
+
+
 def test_compare_two_nodes_shows_their_diff_and_tasks(page, live_server, hostile_run, client):
     a, b = hostile_run.node_ids[0], _evaluated(client)[2]
     _open(page, live_server.url + f"#node={a}")

@@ -44,8 +44,10 @@ window.AF = window.AF || {};
   // The address and the history: every choice of a node or a comparison is an entry.
   const current = () => (state.compareIds ? { run: state.run, compare: state.compareIds } : { run: state.run, node: state.selected });
 
-  function choose(view, replace) {
-    show({ run: state.run, ...view }, true);
+  // center: bring the node on screen (find, the table, the keyboard); a click on the tree
+  // does not, or a double-click's second click would land where the node was.
+  function choose(view, replace, center = true) {
+    show({ run: state.run, ...view }, center);
     AF.route.go(current(), replace);
   }
 
@@ -153,7 +155,7 @@ window.AF = window.AF || {};
       choose({ compare: [a, id] });
       return;
     }
-    choose({ node: id });
+    choose({ node: id }, false, false);
   }
 
   function selectNode(id, center) {
