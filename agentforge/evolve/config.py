@@ -221,6 +221,11 @@ class FinalizeConfig(BaseModel):
     """Between finalists with the same validation tallies: `lineages` takes the one farthest
     in the tree from the finalists chosen before it (real alternatives to re-score),
     `earliest` the earlier node."""
+    top_up: bool = True
+    """Before choosing, give more validation tasks (in the run's order, within what
+    `evaluation.growth` may use) to agents whose score on few tasks could still rank them
+    among the finalists (mean plus one standard deviation above the last finalist's cautious
+    score), until each is in or out; the run's dollar and token budgets stop it."""
 
 
 class RunConfig(BaseModel):

@@ -195,9 +195,10 @@ class RunArchive:
         if phase == "finalizing":  # the held-out evaluations started and not finished
             finalizing = finalize_progress(flight, {
                 row.id: row.held_out_tasks for row in rows if row.held_out_tasks})
+            split = self.validation_split if finalizing["top_up"] else self.held_out_split
             flight = {"evaluating": [{"node_id": e.node_id, "task_id": e.task_id,
                                       "split": e.split} for e in unfinished
-                                     if e.split == self.held_out_split]}
+                                     if e.split == split]}
         return {
             "run_id": self.run_id, "run_dir": str(self.rundir.path), "status": run.status,
             "stop_reason": run.stop_reason, "iterations": run.iterations,

@@ -36,7 +36,8 @@ def run_phase(rundir: RunDir, status: str) -> tuple[str | None, dict]:
     """What the run's processes are doing now, and the live.json snapshot that goes with it.
 
     `running`: the loop's process writes live.json; `finalizing`: that process (or
-    `evolve finalize`) re-scores the finalists on held-out tasks; `starting`: a process holds
+    `evolve finalize`) tops up thinly evaluated nodes, then re-scores the finalists on
+    held-out tasks; `starting`: a process holds
     the run's lock but has not written live.json yet (a fresh start or a resume); `gone`: the
     run says running but no process is behind it. None: nothing runs."""
     live = rundir.read_live()
@@ -78,11 +79,13 @@ def lock_holder(run_dir: Path) -> dict | None:
 
 
 def finalize_progress(live: dict, held_out_tasks: dict[int, int]) -> dict:
-    """The finalists being re-scored, and how many of their held-out evaluations are done."""
+    """The finalists being re-scored, and how many of their held-out evaluations are done;
+    before that, the nodes topped up on validation tasks (`top_up`, else empty)."""
     finalists = [int(i) for i in live.get("finalists") or []]
     per_node = int(live.get("held_out_tasks") or 0)
     return {"finalists": finalists, "total": per_node * len(finalists),
-            "done": sum(min(held_out_tasks.get(i, 0), per_node) for i in finalists)}
+            "done": sum(min(held_out_tasks.get(i, 0), per_node) for i in finalists),
+            "top_up": [int(i) for i in live.get("top_up") or []]}
 
 
 # text search -------------------------------------------------------------------------------

@@ -1,25 +1,38 @@
 """The finalists of a real run (store, agent repository): distinct agents, each with its
-reason in report.json; the pure rule's cases are in test_selection.py."""
+reason in report.json, chosen after a top-up of the thinly evaluated agents (real
+evaluations in Docker); the pure rule's cases are in test_selection.py."""
 
 from __future__ import annotations
 
-from loop_fixtures import demo_config
+import pytest
+from loop_fixtures import TINY_TASKS, demo_config
 
 from agentforge.evolve.config import load_run_config
-from agentforge.evolve.evaluation.finalize import build_final_report, finalists
+from agentforge.evolve.evaluation.finalize import (
+    build_final_report,
+    finalists,
+    finalize,
+    top_up_due,
+)
 from agentforge.evolve.loop.context import open_run
 from agentforge.store.tables import NodeStatus
 
 
-def _child(run, parent, files: dict[str, str], results: list[bool]) -> int:
+def _child(run, parent, files: dict[str, str], results: list[bool],
+           tasks: list[str] | None = None) -> int:
     parent_node = run.store.get_node(parent)
     commit = run.repo.create_child_files(parent_node.commit, files)
     node = run.store.add_node(run.run_id, parent_id=parent, commit=commit,
                               status=NodeStatus.evaluated)
-    for index, resolved in enumerate(results):
-        evaluation = run.store.start_evaluation(node.id, f"task-{index}")
-        run.store.finish_evaluation(evaluation.id, resolved=resolved)
+    _finish(run, node.id, results, tasks)
     return node.id
+
+
+def _finish(run, node_id: int, results: list[bool], tasks: list[str] | None = None) -> None:
+    for index, resolved in enumerate(results):
+        task = tasks[index] if tasks else f"task-{index}"
+        evaluation = run.store.start_evaluation(node_id, task)
+        run.store.finish_evaluation(evaluation.id, resolved=resolved)
 
 
 def test_finalists_of_a_run_never_share_a_tree(tiny_suite, tmp_path):
@@ -43,3 +56,44 @@ def test_finalists_of_a_run_never_share_a_tree(tiny_suite, tmp_path):
         assert [row["id"] for row in report["finalists"]] == [again, other]
         assert report["finalists"][1]["why"] == \
             "rank 2: cautious score 0.200 (1/3 validation tasks)"
+
+
+@pytest.mark.slow
+def test_a_thin_node_is_topped_up_before_the_finalists_are_chosen(agent_image, tiny_suite,
+                                                                   tmp_path):
+    # The scripted model fixes every tiny task for a working agent. When the search ended the
+    # seed was 3/3, a broken child 2/2 (its evaluations so far written here) and a working
+    # child 1/1: the finalists would be the seed and the broken child (0.637, 0.556 > 0.431).
+    config = load_run_config(demo_config(tmp_path, tiny_suite, seed_solves=tuple(TINY_TASKS)),
+                             ["finalize.top_k=2"])
+    with open_run(tmp_path / "run", config) as run:
+        order = [t.instance_id for t in run.validation]
+        seed = run.store.list_nodes(run.run_id)[0].id
+        _finish(run, seed, [True] * 3, order)
+        run.store.update_node(seed, status=NodeStatus.evaluated)
+        broken = _child(run, seed, {"coding_agent/__main__.py": "raise SystemExit(3)\n"},
+                        [True, True], order)
+        thin = _child(run, seed, {"NOTES.md": "a line\n"}, [True], order)
+        assert [f.id for f in finalists(run)] == [seed, broken]
+
+        report = finalize(run)
+
+        def tallies(node_id):
+            return {e.task_id: e.resolved for e in run.store.list_evaluations(
+                run.run_id, finished=True, node_id=node_id, split="validation")}
+
+        # Real evaluations in Docker: the thin node's two missing tasks (3/3: it is in), then
+        # the broken node's last one, due once the bar rose to 0.637 (it fails: it is out).
+        assert tallies(thin) == dict.fromkeys(order, True)
+        assert tallies(broken) == {order[0]: True, order[1]: True, order[2]: False}
+        first, second = [e for e in run.store.list_events(run.run_id) if e.kind == "top_up"]
+        assert f"validation tasks for nodes [{thin}] before the finalists are chosen " \
+            "(2 evaluations)" in first.message
+        assert "1/1 validation tasks: hopeful score 0.902 above 0.556, the cautious score of " \
+            f"finalist {broken} (2/2)" in first.message
+        assert f"nodes [{broken}]" in second.message and "(1 evaluations)" in second.message
+        # 2/3 could still reach 0.637 by its score, but the split has no task left for it.
+        assert [d.id for d in top_up_due(run.store.node_rows(run.run_id), 2)] == [broken]
+        assert [row["id"] for row in report["finalists"]] == [seed, thin]
+        assert report["finalists"][1]["why"].startswith(
+            "rank 2: cautious score 0.637 (3/3 validation tasks)")

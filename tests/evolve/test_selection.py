@@ -28,6 +28,8 @@ from agentforge.evolve.selection.finalists import (
     cautious_score,
     choose_finalists,
     finalist_ids,
+    hopeful_score,
+    top_up_due,
 )
 from agentforge.evolve.selection.hgm import HgmSelector, evaluations_started, should_expand
 from agentforge.store import NodeStatus, SqlStore
@@ -349,6 +351,28 @@ def test_tied_finalists_cover_different_lineages():
     assert "the farthest in the tree from the finalists before it (4 steps)" in chosen[1].why
     # A better score still comes first: ties only order nodes with the same tallies.
     assert finalist_ids([*nodes, NodeView(8, 5, 5, 0)], 2) == [8, 7]
+
+
+def test_a_thin_node_that_could_still_be_a_finalist_is_due_a_top_up():
+    # Finalists 2 (17/20), 3 (16/20), 4 (15/20): the bar is 4's cautious score, 0.634. Node 5
+    # at 2/2 ranks under it (0.556) for want of tasks but could reach it (0.944): due. Node 6
+    # at 1/2 could too (0.724); node 7 at 1/4 cannot (0.512), nor node 8 (invalid), nor node 9,
+    # the same agent as finalist 2 on fewer tasks.
+    nodes = [NodeView(1, None, 10, 10), NodeView(2, 1, 17, 3), NodeView(3, 1, 16, 4),
+             NodeView(4, 1, 15, 5), NodeView(5, 2, 2, 0), NodeView(6, 3, 1, 1),
+             NodeView(7, 3, 1, 3), NodeView(8, 2, 3, 0, "invalid"), NodeView(9, 2, 1, 0)]
+    trees = {n.id: f"t{n.id}" for n in nodes} | {9: "t2"}
+    assert finalist_ids(nodes, 3, trees=trees) == [2, 3, 4]
+    assert round(cautious_score(nodes[3]), 3) == 0.634
+    assert (round(hopeful_score(nodes[4]), 3), round(hopeful_score(nodes[6]), 3)) == (0.944, 0.512)
+    due = top_up_due(nodes, 3, trees=trees)
+    assert [d.id for d in due] == [5, 6]
+    assert due[0].why == ("2/2 validation tasks: hopeful score 0.944 above 0.634, the cautious "
+                          "score of finalist 4 (15/20)")
+    # Without trees node 9 is another agent, and a thin one: due as well.
+    assert [d.id for d in top_up_due(nodes, 3)] == [5, 9, 6]  # 1/1: 0.902
+    # Fewer agents than finalists: every one is a finalist, nothing to top up.
+    assert top_up_due(nodes[:3] + nodes[4:5], 4) == []
 
 
 def test_best_lineage_runs_from_the_seed_to_the_best_node():

@@ -59,6 +59,44 @@ def test_a_starting_process_is_not_gone_and_the_header_keeps_its_height(page, tm
         server.stop()
 
 
+def test_a_top_up_before_the_finalists_is_shown_with_its_evaluations(page, tmp_path):
+    from agentforge.store import SqlStore
+
+    run = write_synthetic_run(tmp_path / "runs" / "topup", 12, files_for=0, in_flight=0)
+    thin = run.node_ids[5]
+    store = SqlStore.open(run.path / "archive.sqlite")
+    store.update_run(run.run_id, status="finished")
+    store.start_evaluation(thin, "py-task-11", split="validation")  # started, not finished
+    store.close()
+    server = LiveServer([run.path])
+    sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
+    try:
+        open_page(page, server.url)
+        height = _header_height(page)
+        # What `finalize` writes while it tops up (its own pid: alive), then while it re-scores.
+        live = {"running": False, "pid": sleeper.pid, "updated_at": time.time(),
+                "phase": "finalize", "finalists": [], "top_up": [thin]}
+        (run.path / "live.json").write_text(json.dumps(live))
+        wait_until(page, "document.querySelector('#run-status').textContent"
+                         " === 'finalizing: top-up'")
+        flight = page.locator("#run-flight").inner_text()
+        assert flight.startswith(f"before choosing finalists: more validation tasks for nodes "
+                                 f"{thin} · evaluating {thin}:py-task-11"), flight
+        assert page.locator(f"path.node.inflight[data-id='{thin}']").count() == 1
+        assert _header_height(page) == height
+        (run.path / "live.json").write_text(json.dumps(
+            {**live, "top_up": None, "finalists": [thin], "held_out_tasks": 4}))
+        wait_until(page, "document.querySelector('#run-status').textContent"
+                         " === 'finalizing: held-out'")
+        assert page.locator("#run-flight").inner_text().startswith(
+            f"re-scoring nodes {thin} on held-out tasks: 0/4 done")
+        assert not page.errors
+    finally:
+        sleeper.kill()
+        sleeper.wait()
+        server.stop()
+
+
 def test_the_page_notices_runs_created_after_it_opened(page, tmp_path):
     folder = tmp_path / "runs"
     folder.mkdir()

@@ -1,5 +1,12 @@
 """Held-out re-scoring: the top agents by validation score run the held-out split once, and
-each of their held-out evaluations is graded a second time (regrade.py)."""
+each of their held-out evaluations is graded a second time (regrade.py).
+
+Before the finalists are chosen, the top-up (`top_up`) gives more validation tasks to the
+agents too thinly evaluated to tell whether they belong among them (selection/finalists.py
+`top_up_due`): a round at a time, `evaluation.growth.tasks_per_stage` tasks each, in the
+run's order and within the tasks growth may use, until none is due, none has a task left or
+the run's dollars or tokens are spent. A pure function of finished evaluations, so a killed
+finalization repeats nothing it finished."""
 
 from __future__ import annotations
 
@@ -11,9 +18,10 @@ from agentforge.evolve.evaluation.job import evaluate_job
 from agentforge.evolve.evaluation.regrade import regrade_finalists
 from agentforge.evolve.loop.context import RunContext
 from agentforge.evolve.loop.executor import LocalExecutor
+from agentforge.evolve.loop.growth import growth_levels
 from agentforge.evolve.loop.scheduler import EvaluationJob
 from agentforge.evolve.rundir import write_json
-from agentforge.evolve.selection.finalists import Finalist, choose_finalists
+from agentforge.evolve.selection.finalists import Finalist, TopUp, choose_finalists, top_up_due
 from agentforge.progress import long_step
 from agentforge.store.records import VALIDATED
 
@@ -21,18 +29,85 @@ from agentforge.store.records import VALIDATED
 def finalists(ctx: RunContext) -> list[Finalist]:
     """The run's finalists by the rule common to every selector (selection/finalists.py),
     told apart by their agents' trees."""
-    bench = ctx.config.benchmark
-    rows = ctx.store.node_rows(ctx.run_id, bench.validation_split, bench.held_out_split)
-    trees = {r.id: ctx.repo.tree_of(r.commit) for r in rows
-             if r.commit and r.status in VALIDATED}
+    rows, trees = _rows_and_trees(ctx)
     return choose_finalists(rows, ctx.config.finalize.top_k, trees=trees,
                             ties=ctx.config.finalize.ties)
 
 
+def _rows_and_trees(ctx: RunContext):
+    bench = ctx.config.benchmark
+    rows = ctx.store.node_rows(ctx.run_id, bench.validation_split, bench.held_out_split)
+    trees = {r.id: ctx.repo.tree_of(r.commit) for r in rows
+             if r.commit and r.status in VALIDATED}
+    return rows, trees
+
+
+def top_up(ctx: RunContext) -> int:
+    """Give the thinly evaluated agents that could still be finalists more validation tasks,
+    round after round; the number of evaluations run."""
+    config, store = ctx.config, ctx.store
+    split = config.benchmark.validation_split
+    order = [t.instance_id for t in (*ctx.validation, *ctx.validation_pool)]
+    order = order[:growth_levels(len(ctx.validation), len(ctx.validation_pool),
+                                 config.evaluation.growth)[-1]]
+    per_round, tried = config.evaluation.growth.tasks_per_stage, set()
+    while True:
+        rows, trees = _rows_and_trees(ctx)
+        copy_of = {r.id: r.copy_of for r in rows}
+        finished: dict[int, set[str]] = {}
+        for e in store.list_evaluations(ctx.run_id, finished=True, split=split):
+            finished.setdefault(e.node_id, set()).add(e.task_id)
+        due: list[TopUp] = []
+        jobs: list[EvaluationJob] = []
+        for node in top_up_due(rows, config.finalize.top_k, trees=trees,
+                               ties=config.finalize.ties):
+            agent = copy_of.get(node.id) or node.id  # a copy's evaluations are its original's
+            # Never the same task twice in one finalization, even if it did not finish.
+            tasks = [t for t in order if t not in finished.get(agent, set())
+                     and (agent, t) not in tried][:per_round]
+            if tasks:
+                due.append(node)
+                jobs += [EvaluationJob(node_id=agent, task_id=t, split=split) for t in tasks]
+        if not jobs:
+            return len(tried)
+        ids = [n.id for n in due]
+        if (spent := ctx.spent()) is not None:
+            store.add_event(ctx.run_id, "top_up", f"no top-up for nodes {ids}: the run's "
+                            f"budget is spent ({spent})",
+                            data={"nodes": ids, "evaluations": 0, "spent": spent})
+            return len(tried)
+        store.add_event(ctx.run_id, "top_up", f"validation tasks for nodes {ids} before the "
+                        f"finalists are chosen ({len(jobs)} evaluations): "
+                        + "; ".join(f"node {n.id}: {n.why}" for n in due),
+                        data={"nodes": ids, "evaluations": len(jobs),
+                              "why": {n.id: n.why for n in due}})
+        _say_phase(ctx, phase="finalize", finalists=[], top_up=ids)
+        tried.update((j.node_id, j.task_id) for j in jobs)
+        _run_jobs(ctx, jobs, f"topping up nodes {ids} on validation tasks")
+
+
+def _run_jobs(ctx: RunContext, jobs: list[EvaluationJob], what: str) -> None:
+    """Run evaluations `evaluation.workers` at a time, saying how far they are."""
+    workers = ctx.config.evaluation.workers
+    with long_step(f"{what} ({len(jobs)} evaluations, {workers} at a time)") as tell, \
+            LocalExecutor(workers, name="agentforge-final") as pool:
+        futures = {pool.submit(evaluate_job, ctx, job): job for job in jobs}
+        for done, future in enumerate(as_completed(futures), 1):
+            outcome, job = future.result(), futures[future]
+            tell(f"{what}: {done}/{len(jobs)} done (node {job.node_id}, {job.task_id}: "
+                 f"{_verdict(outcome)})")
+
+
 def finalize(ctx: RunContext) -> dict:
-    """Evaluate the finalists on every held-out task not yet done; write and return the report."""
+    """Top up, then evaluate the finalists on every held-out task not yet done; write and
+    return the report."""
     config, store = ctx.config, ctx.store
     split = config.benchmark.held_out_split
+    try:
+        if config.finalize.top_up:
+            top_up(ctx)
+    finally:
+        _say_phase(ctx, phase=None, top_up=None)
     chosen = finalists(ctx)
     done = {(e.node_id, e.task_id) for e in store.list_evaluations(
         ctx.run_id, finished=True, split=split)}
@@ -44,15 +119,8 @@ def finalize(ctx: RunContext) -> dict:
     _say_phase(ctx, phase="finalize", finalists=[f.id for f in chosen],
                held_out_tasks=len(ctx.held_out))
     try:
-        with long_step(f"finalizing: nodes {[f.id for f in chosen]} on {len(ctx.held_out)} "
-                       f"held-out tasks ({len(jobs)} evaluations, {config.evaluation.workers} "
-                       f"at a time)") as tell, \
-                LocalExecutor(config.evaluation.workers, name="agentforge-heldout") as pool:
-            futures = {pool.submit(evaluate_job, ctx, job): job for job in jobs}
-            for done, future in enumerate(as_completed(futures), 1):
-                outcome, job = future.result(), futures[future]
-                tell(f"finalizing: {done}/{len(jobs)} done (node {job.node_id}, "
-                     f"{job.task_id}: {_verdict(outcome)})")
+        _run_jobs(ctx, jobs, f"finalizing: nodes {[f.id for f in chosen]} on "
+                             f"{len(ctx.held_out)} held-out tasks")
         regrade_finalists(ctx, [s.id for s in chosen])
     finally:
         _say_phase(ctx, phase=None)

@@ -84,6 +84,19 @@ class RunContext:
         """The node's agent as work carries it: its commit and the exported folder."""
         return AgentCode(self.store.get_node(node_id).commit, self.agent_dir(node_id))
 
+    def spent(self) -> str | None:
+        """Why the run's dollars or tokens can pay for no more work (None: they can)."""
+        budget = self.config.budget
+        if budget.max_usd is None and budget.max_tokens is None:
+            return None
+        spend = self.ledger.spend(run_id=self.run_id)
+        if budget.max_usd is not None and spend.cost_usd >= budget.max_usd:
+            return f"dollars: ${spend.cost_usd:.4f} of ${budget.max_usd:.4f} spent"
+        if budget.max_tokens is not None and spend.tokens >= budget.max_tokens:
+            return f"tokens: {spend.tokens} of {budget.max_tokens} used"
+        # The gateway refuses calls whose worst case no longer fits: then the run is done too.
+        return self.gateway.run_budget_exhausted(self.run_id)
+
     def task(self, task_id: str) -> Task:
         """A task of either split by id."""
         for task in (*self.validation, *self.validation_pool, *self.held_out):

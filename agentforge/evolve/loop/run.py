@@ -280,16 +280,7 @@ class EvolutionRun:
         """Dollars or tokens of the run, from the ledger (polled; also drives live progress)."""
         check_free_space(self.ctx.rundir.path)  # stop before a write fails half-way
         self._tick()
-        budget = self.ctx.config.budget
-        if budget.max_usd is None and budget.max_tokens is None:
-            return None
-        spend = self.ctx.ledger.spend(run_id=self.ctx.run_id)
-        if budget.max_usd is not None and spend.cost_usd >= budget.max_usd:
-            return f"dollars: ${spend.cost_usd:.4f} of ${budget.max_usd:.4f} spent"
-        if budget.max_tokens is not None and spend.tokens >= budget.max_tokens:
-            return f"tokens: {spend.tokens} of {budget.max_tokens} used"
-        # The gateway refuses calls whose worst case no longer fits: then the run is done too.
-        return self.ctx.gateway.run_budget_exhausted(self.ctx.run_id)
+        return self.ctx.spent()
 
     # -- live progress ---------------------------------------------------------------------
 

@@ -7,6 +7,12 @@ finalist. Nodes with the same tallies are tied, and a tie is broken toward linea
 finalists do not cover yet (`ties = "lineages"`: the tied node farthest in the tree from the
 finalists already chosen) or by creation order (`ties = "earliest"`). Each finalist carries
 the reason it was chosen, which report.json shows.
+
+A node seen on few tasks can rank below the finalists only for want of evidence (3/3 has a
+cautious score of 0.61, 17/20 of 0.74). `top_up_due` names the nodes whose hopeful score
+(mean plus one standard deviation) still reaches the last finalist's cautious score: the run
+gives them more validation tasks before it chooses (evaluation/finalize.py), until each is in
+or out.
 """
 
 from __future__ import annotations
@@ -33,6 +39,43 @@ def cautious_score(node: NodeLike) -> float:
     """Mean minus one standard deviation of the Beta(1 + successes, 1 + failures) posterior."""
     a, b = 1 + node.successes, 1 + node.failures
     return a / (a + b) - math.sqrt(a * b / ((a + b) ** 2 * (a + b + 1)))
+
+
+def hopeful_score(node: NodeLike) -> float:
+    """Mean plus one standard deviation of the same posterior: what more tasks could show."""
+    a, b = 1 + node.successes, 1 + node.failures
+    return a / (a + b) + math.sqrt(a * b / ((a + b) ** 2 * (a + b + 1)))
+
+
+@dataclass(frozen=True)
+class TopUp:
+    """A node that more validation tasks could make a finalist, and why."""
+
+    id: int
+    why: str
+
+
+def top_up_due(nodes: Sequence[NodeLike], top_k: int, *,
+               trees: Mapping[int, str] | None = None,
+               ties: Ties = "lineages") -> list[TopUp]:
+    """The distinct agents left out of the finalists whose hopeful score exceeds the last
+    finalist's cautious score (none while the finalists are fewer than `top_k`: every agent
+    is one); best hopeful score first."""
+    chosen = choose_finalists(nodes, top_k, trees=trees, ties=ties)
+    if len(chosen) < top_k:
+        return []
+    byid = {n.id: n for n in nodes}
+    last = byid[chosen[-1].id]
+    bar = cautious_score(last)
+    trees = trees or {}
+    taken = {trees.get(f.id, f"node {f.id}") for f in chosen}  # the finalists' agents
+    ranked = sorted((n for n in scored_parents(nodes) if trees.get(n.id, f"node {n.id}")
+                     not in taken), key=lambda n: (-hopeful_score(n), n.id))
+    distinct, _ = _one_per_tree(ranked, trees)
+    return [TopUp(n.id, f"{n.successes}/{evaluated(n)} validation tasks: hopeful score "
+                        f"{hopeful_score(n):.3f} above {bar:.3f}, the cautious score of "
+                        f"finalist {last.id} ({last.successes}/{evaluated(last)})")
+            for n in distinct if hopeful_score(n) > bar]
 
 
 def choose_finalists(nodes: Sequence[NodeLike], top_k: int, *,

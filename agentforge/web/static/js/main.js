@@ -76,7 +76,8 @@ window.AF = window.AF || {};
     const s = state.summary;
     const phase = source.live ? s.phase : null;
     let pill = s.status + (s.stop_reason ? ` (${s.stop_reason})` : "");
-    if (phase === "finalizing") pill = "finalizing: held-out";
+    const toppingUp = phase === "finalizing" && s.finalizing && (s.finalizing.top_up || []).length;
+    if (phase === "finalizing") pill = toppingUp ? "finalizing: top-up" : "finalizing: held-out";
     else if (phase === "starting") pill = "starting";
     else if (phase === "gone" || (source.live && s.status === "running" && !s.alive)) pill = "running · process gone";
     $("run-status").textContent = pill;
@@ -87,7 +88,10 @@ window.AF = window.AF || {};
     const f = s.in_flight;
     const evaluating = (f.evaluating || []).map((e) => `${e.node_id}:${e.task_id}`).join(", ");
     let flight = "";
-    if (phase === "finalizing" && s.finalizing) {
+    if (toppingUp) {
+      flight = `before choosing finalists: more validation tasks for nodes ${s.finalizing.top_up.join(", ")}` +
+        (evaluating ? ` · evaluating ${evaluating}` : "");
+    } else if (phase === "finalizing" && s.finalizing) {
       flight = `re-scoring nodes ${s.finalizing.finalists.join(", ")} on held-out tasks: ${s.finalizing.done}/${s.finalizing.total} done` +
         (evaluating ? ` · evaluating ${evaluating}` : "");
     } else if (phase === "starting") flight = "the run's process is starting";
