@@ -34,6 +34,8 @@ class RunFigures:
     tokens: int
     grown: int
     """Nodes that validation growth gave tasks beyond the cap."""
+    topped_up: int
+    """Validation evaluations the top-up before the finalists ran (in `evaluations` too)."""
     operators: dict[str, OperatorStats]
 
     @property
@@ -62,8 +64,11 @@ def run_figures(run_dir: Path) -> RunFigures:
         born = nodes[pick].created_at.replace(tzinfo=None) if pick is not None else None
         validation = store.list_evaluations(run_id, finished=True, split=bench.validation_split)
         calls = [c for c in Ledger(store.engine).calls(run_id=run_id) if not c.cached]
-        grown = {n for e in store.list_events(run_id) if e.kind == "grow"
+        events = store.list_events(run_id)
+        grown = {n for e in events if e.kind == "grow"
                  for n in json.loads(e.data_json or "{}").get("nodes", [])}
+        topped_up = sum(json.loads(e.data_json or "{}").get("evaluations", 0)
+                        for e in events if e.kind == "top_up")
         return RunFigures(
             nodes=len(nodes), invalid=sum(n.status.value == "invalid" for n in nodes.values()),
             copies=sum(n.copy_of is not None for n in nodes.values()),
@@ -75,7 +80,7 @@ def run_figures(run_dir: Path) -> RunFigures:
                                if born and c.created_at.replace(tzinfo=None) < born),
             evaluations=len(validation),
             tokens=sum(c.prompt_tokens + c.completion_tokens for c in calls),
-            grown=len(grown),
+            grown=len(grown), topped_up=topped_up,
             operators=operator_stats(store, Ledger(store.engine), run_id,
                                      bench.validation_split))
     finally:

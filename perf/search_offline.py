@@ -173,14 +173,14 @@ def print_table(results: dict[tuple[str, int], RunFigures], walls: dict, selecto
                 seeds: list[int]) -> None:
     """Per run, per selector (bootstrap over seeds), paired against the first selector."""
     print("selector seed nodes invalid copies grown pick held-out real evals-to-pick "
-          "tokens-to-pick evals tokens wall-s skills")
+          "tokens-to-pick evals topped tokens wall-s skills")
     for (selector, seed), f in sorted(results.items(), key=lambda kv: (kv[0][1], kv[0][0])):
         wall = walls.get((selector, seed))
         print(f"{selector:8} {seed:4} {f.nodes:5} {f.invalid:7} {f.copies:6} {f.grown:5} "
               f"{str(f.pick):>4} "
               f"{_score(f.pick_held_out):>8} {'yes' if f.holds_every_real_skill else 'no':>4} "
               f"{f.evaluations_to_pick:14} {f.tokens_to_pick:14} {f.evaluations:5} "
-              f"{f.tokens:6} {'-' if wall is None else format(wall, '.0f'):>6} "
+              f"{f.topped_up:6} {f.tokens:6} {'-' if wall is None else format(wall, '.0f'):>6} "
               f"{'+'.join(f.pick_skills) or 'none'}")
     print("\nper selector, mean [bootstrap 95% interval over seeds]")
     for selector in selectors:
