@@ -114,3 +114,27 @@ def test_a_finalist_whose_graders_disagree_is_shown_and_never_best(agent_image, 
         assert archive.summary()["best_id"] != 2
     finally:
         archive.close()
+
+    # The seed's second grading of one task could not run (as when Docker broke at that
+    # moment): the next finalize grades that one again, and nothing else.
+    from sqlalchemy import text
+
+    from agentforge.store import SqlStore
+
+    store = SqlStore.open(run_dir / "archive.sqlite")
+    run_id = store.list_runs()[0].id
+    regraded = [e for e in store.list_events(run_id) if e.kind == "regraded"]
+    lost = next(e for e in regraded if e.node_id == 1)
+    data = {**json.loads(lost.data_json), "second": None,
+            "reason": "the second grading could not run: DockerException: gone"}
+    with store.engine.begin() as connection:
+        connection.execute(text("UPDATE event SET data_json = :data WHERE id = :id"),
+                           {"data": json.dumps(data), "id": lost.id})
+    store.close()
+    again = CliRunner().invoke(app, ["evolve", "finalize", str(run_dir)])
+    assert again.exit_code == 0, again.output
+    store = SqlStore.open(run_dir / "archive.sqlite")
+    new = [e for e in store.list_events(run_id) if e.kind == "regraded"][len(regraded):]
+    store.close()
+    assert [json.loads(e.data_json)["evaluation_id"] for e in new] == [data["evaluation_id"]]
+    assert json.loads(new[0].data_json)["second"] == data["first"]  # the seed's graders agree

@@ -5,7 +5,8 @@ Workplace. Each second verdict is a `regraded` event; a verdict that differs fro
 first is a `grading_disagreement` event on the node, which the read model carries
 (`NodeRow.grading_disagreements`) to `status`, the web view and report.json, and such a node
 is never the run's best (finalize.py, rundir/agent_ref.py, selection's `best_lineage`).
-A resumed finalization grades only what was not graded a second time yet.
+A resumed finalization grades only what has no second verdict yet (one that could not run
+is tried again).
 """
 
 from __future__ import annotations
@@ -28,8 +29,9 @@ def regrade_finalists(ctx: RunContext, node_ids: list[int]) -> None:
     """Grade every finished held-out evaluation of `node_ids` a second time; record each
     verdict and each disagreement."""
     store, split = ctx.store, ctx.config.benchmark.held_out_split
-    done = {_data(event).get("evaluation_id") for event in store.list_events(ctx.run_id)
-            if event.kind == REGRADED}
+    # A second grading that could not run (Docker broke, a worker was lost) is tried again.
+    done = {data.get("evaluation_id") for event in store.list_events(ctx.run_id)
+            if event.kind == REGRADED and (data := _data(event)).get("second") is not None}
     todo = [evaluation for evaluation in store.list_evaluations(ctx.run_id, finished=True,
                                                                 split=split)
             if evaluation.node_id in node_ids and evaluation.id not in done]
