@@ -192,7 +192,7 @@ class RunArchive:
         phase, flight = run_phase(self.rundir, run.status)
         unfinished = self.store.list_evaluations(self.run_id, finished=False)
         finalizing = None
-        if phase == "finalizing":  # the held-out evaluations started and not finished
+        if phase == "finalizing":  # the top-up, then the held-out evaluations, not finished
             finalizing = finalize_progress(flight, {
                 row.id: row.held_out_tasks for row in rows if row.held_out_tasks})
             split = self.validation_split if finalizing["top_up"] else self.held_out_split

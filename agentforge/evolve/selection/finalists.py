@@ -9,7 +9,7 @@ finalists already chosen) or by creation order (`ties = "earliest"`). Each final
 the reason it was chosen, which report.json shows.
 
 A node seen on few tasks can rank below the finalists only for want of evidence (3/3 has a
-cautious score of 0.61, 17/20 of 0.74). `top_up_due` names the nodes whose hopeful score
+cautious score of 0.64, 17/20 of 0.74). `top_up_due` names the nodes whose hopeful score
 (mean plus one standard deviation) still reaches the last finalist's cautious score: the run
 gives them more validation tasks before it chooses (evaluation/finalize.py), until each is in
 or out.
