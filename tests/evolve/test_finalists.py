@@ -12,9 +12,10 @@ from agentforge.evolve.evaluation.finalize import (
     build_final_report,
     finalists,
     finalize,
-    top_up_due,
+    top_up_round,
 )
 from agentforge.evolve.loop.context import open_run
+from agentforge.evolve.selection.finalists import TopUp, top_up_due
 from agentforge.store.tables import NodeStatus
 
 
@@ -56,6 +57,28 @@ def test_finalists_of_a_run_never_share_a_tree(tiny_suite, tmp_path):
         assert [row["id"] for row in report["finalists"]] == [again, other]
         assert report["finalists"][1]["why"] == \
             "rank 2: cautious score 0.200 (1/3 validation tasks)"
+
+
+def test_a_top_up_round_takes_the_most_hopeful_nodes_until_the_workers_are_full():
+    # Whoever enters the finalists raises the bar, so a round asks no more than the workers
+    # can fill: node 7 (most hopeful) gets its 2 missing tasks, which leaves workers free,
+    # so node 8 gets its next 4; node 9 waits for the next round, when it may no longer be
+    # due.
+    order = [f"t{i}" for i in range(6)]
+    due = [TopUp(7, "a"), TopUp(8, "b"), TopUp(9, "c")]
+    finished = {7: {"t0", "t1", "t2", "t3"}, 8: {"t0", "t1"}, 9: {"t0"}}
+    taken, jobs = top_up_round(due, {}, finished, order, set(), per_node=4, workers=4,
+                               split="validation")
+    assert [n.id for n in taken] == [7, 8]
+    assert [(j.node_id, j.task_id) for j in jobs] == [
+        (7, "t4"), (7, "t5"), (8, "t2"), (8, "t3"), (8, "t4"), (8, "t5")]
+    # A copy's tasks are its original's; a task tried once in this finalization is not
+    # tried again; a node with nothing left is passed over.
+    taken, jobs = top_up_round([TopUp(5, "copy"), TopUp(6, "done")], {5: 9, 6: None},
+                               {6: set(order)}, order, {(9, "t0")}, per_node=2, workers=8,
+                               split="validation")
+    assert [n.id for n in taken] == [5]
+    assert [(j.node_id, j.task_id) for j in jobs] == [(9, "t1"), (9, "t2")]
 
 
 @pytest.mark.slow

@@ -3,9 +3,10 @@ each of their held-out evaluations is graded a second time (regrade.py).
 
 Before the finalists are chosen, the top-up (`top_up`) gives more validation tasks to the
 agents too thinly evaluated to tell whether they belong among them (selection/finalists.py
-`top_up_due`): a round at a time, `evaluation.growth.tasks_per_stage` tasks each, in the
-run's order and within the tasks growth may use, until none is due, none has a task left or
-the run's dollars or tokens are spent. A pure function of finished evaluations, so a killed
+`top_up_due`): a round at a time (`top_up_round`: the most hopeful first,
+`evaluation.growth.tasks_per_stage` tasks each, until the evaluation workers are full), in
+the run's order and within the tasks growth may use, until none is due, none has a task left
+or the run's dollars or tokens are spent. A pure function of finished evaluations, so a killed
 finalization repeats nothing it finished."""
 
 from __future__ import annotations
@@ -50,24 +51,17 @@ def top_up(ctx: RunContext) -> int:
     order = [t.instance_id for t in (*ctx.validation, *ctx.validation_pool)]
     order = order[:growth_levels(len(ctx.validation), len(ctx.validation_pool),
                                  config.evaluation.growth)[-1]]
-    per_round, tried = config.evaluation.growth.tasks_per_stage, set()
+    tried: set[tuple[int, str]] = set()
     while True:
         rows, trees = _rows_and_trees(ctx)
-        copy_of = {r.id: r.copy_of for r in rows}
         finished: dict[int, set[str]] = {}
         for e in store.list_evaluations(ctx.run_id, finished=True, split=split):
             finished.setdefault(e.node_id, set()).add(e.task_id)
-        due: list[TopUp] = []
-        jobs: list[EvaluationJob] = []
-        for node in top_up_due(rows, config.finalize.top_k, trees=trees,
-                               ties=config.finalize.ties):
-            agent = copy_of.get(node.id) or node.id  # a copy's evaluations are its original's
-            # Never the same task twice in one finalization, even if it did not finish.
-            tasks = [t for t in order if t not in finished.get(agent, set())
-                     and (agent, t) not in tried][:per_round]
-            if tasks:
-                due.append(node)
-                jobs += [EvaluationJob(node_id=agent, task_id=t, split=split) for t in tasks]
+        due, jobs = top_up_round(
+            top_up_due(rows, config.finalize.top_k, trees=trees, ties=config.finalize.ties),
+            {r.id: r.copy_of for r in rows}, finished, order, tried,
+            per_node=config.evaluation.growth.tasks_per_stage,
+            workers=config.evaluation.workers, split=split)
         if not jobs:
             return len(tried)
         ids = [n.id for n in due]
@@ -84,6 +78,29 @@ def top_up(ctx: RunContext) -> int:
         _say_phase(ctx, phase="finalize", finalists=[], top_up=ids)
         tried.update((j.node_id, j.task_id) for j in jobs)
         _run_jobs(ctx, jobs, f"topping up nodes {ids} on validation tasks")
+
+
+def top_up_round(due: list[TopUp], copy_of: dict[int, int | None],
+                 finished: dict[int, set[str]], order: list[str], tried: set[tuple[int, str]],
+                 *, per_node: int, workers: int, split: str
+                 ) -> tuple[list[TopUp], list[EvaluationJob]]:
+    """One round of the top-up: the due nodes in order (best hopeful score first), each with
+    its next `per_node` unfinished tasks of `order`, until the round fills the evaluation
+    workers. One node at a time when its tasks fill them: a node that enters the finalists
+    raises the bar, and the next may no longer be due."""
+    taken: list[TopUp] = []
+    jobs: list[EvaluationJob] = []
+    for node in due:
+        agent = copy_of.get(node.id) or node.id  # a copy's evaluations are its original's
+        # Never the same task twice in one finalization, even if it did not finish.
+        tasks = [t for t in order if t not in finished.get(agent, set())
+                 and (agent, t) not in tried][:per_node]
+        if tasks:
+            taken.append(node)
+            jobs += [EvaluationJob(node_id=agent, task_id=t, split=split) for t in tasks]
+        if len(jobs) >= workers:
+            break
+    return taken, jobs
 
 
 def _run_jobs(ctx: RunContext, jobs: list[EvaluationJob], what: str) -> None:
