@@ -52,8 +52,10 @@ def top_up(ctx: RunContext) -> int:
     order = order[:growth_levels(len(ctx.validation), len(ctx.validation_pool),
                                  config.evaluation.growth)[-1]]
     tried: set[tuple[int, str]] = set()
+    _, trees = _rows_and_trees(ctx)  # no node is made while finalizing: one git read each
+    bench = config.benchmark
     while True:
-        rows, trees = _rows_and_trees(ctx)
+        rows = store.node_rows(ctx.run_id, bench.validation_split, bench.held_out_split)
         finished: dict[int, set[str]] = {}
         for e in store.list_evaluations(ctx.run_id, finished=True, split=split):
             finished.setdefault(e.node_id, set()).add(e.task_id)

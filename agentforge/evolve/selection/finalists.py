@@ -64,8 +64,7 @@ def top_up_due(nodes: Sequence[NodeLike], top_k: int, *,
     chosen = choose_finalists(nodes, top_k, trees=trees, ties=ties)
     if len(chosen) < top_k:
         return []
-    byid = {n.id: n for n in nodes}
-    last = byid[chosen[-1].id]
+    last = next(n for n in nodes if n.id == chosen[-1].id)
     bar = cautious_score(last)
     trees = trees or {}
     taken = {trees.get(f.id, f"node {f.id}") for f in chosen}  # the finalists' agents
