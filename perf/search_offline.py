@@ -19,7 +19,10 @@ against the first (paired differences and ratios), and each operator's gain per 
 `--against REF` times what a user waits for, with REF's code and with this tree's at the
 same moment (two runs side by side, so the machine's load hits both alike): the offline
 demo, then a landscape run of `--iterations` (each tree's own example config and model,
-seed 1), `--rounds` times; it prints each pair's walls and their ratio.
+seed 1), `--rounds` times; it prints each pair's walls and their ratio. With `--apart` the
+two run one at a time instead (the wall a user waits for on an otherwise idle machine; two
+runs side by side share its cores, so the one that ends first hands the other the machine),
+the first of each pair alternating (ABBA over two rounds) so a drift in the load hits both.
 
 Resumable: a run with report.json is done and kept; a run left unfinished (the table was
 killed) continues with `evolve --resume`; the others start. Logs: OUT/SELECTOR/seed-N.log.
@@ -249,26 +252,36 @@ def timed_evolve(tree: Path, config: str, run_dir: Path, sets: list[str]) -> flo
     return time.monotonic() - started
 
 
-def wall_against(ref: str, out: Path, iterations: int, rounds: int) -> None:
-    """The demo and a landscape run, REF's and this tree's side by side; walls and ratios."""
+def wall_against(ref: str, out: Path, iterations: int, rounds: int, apart: bool) -> None:
+    """The demo and a landscape run, REF's and this tree's side by side (or one at a time);
+    walls and ratios."""
     commit, here = short(ref), short("HEAD")
     runs = [("offline demo", "examples/offline-demo.toml", []),
             (f"landscape, {iterations} iterations", "examples/offline-landscape.toml",
              [f"budget.max_iterations={iterations}", "seed=1"])]
     print(f"load at the start: {' '.join(f'{x:.1f}' for x in os.getloadavg())} (1, 5, 15 min); "
-          f"{commit} against this tree (HEAD {here}, with its working changes)")
+          f"{commit} against this tree (HEAD {here}, with its working changes), "
+          f"{'one at a time' if apart else 'side by side'}")
     rows = []
     with checkout(commit, WALL_IMAGES) as base:
         build_images(ROOT, WALL_IMAGES)
         for index in range(rounds):
             for name, config, sets in runs:
                 slug = f"{config.split('/')[-1].removesuffix('.toml')}-{index + 1}"
-                say(f"{name}, round {index + 1}: {commit} and this tree side by side")
-                with ThreadPoolExecutor(2) as pool:
-                    theirs = pool.submit(timed_evolve, base, config, out / commit / slug, sets)
-                    ours = pool.submit(timed_evolve, ROOT, config, out / "this-tree" / slug,
-                                       sets)
-                    rows.append((name, index + 1, theirs.result(), ours.result()))
+                trees = {"theirs": (base, out / commit / slug),
+                         "ours": (ROOT, out / "this-tree" / slug)}
+                walls: dict[str, float] = {}
+                if apart:  # one at a time, the first alternating: ABBA over two rounds
+                    say(f"{name}, round {index + 1}: {commit} and this tree one at a time")
+                    for who in (["theirs", "ours"] if index % 2 == 0 else ["ours", "theirs"]):
+                        walls[who] = timed_evolve(trees[who][0], config, trees[who][1], sets)
+                else:
+                    say(f"{name}, round {index + 1}: {commit} and this tree side by side")
+                    with ThreadPoolExecutor(2) as pool:
+                        started = {who: pool.submit(timed_evolve, tree, config, run_dir, sets)
+                                   for who, (tree, run_dir) in trees.items()}
+                        walls = {who: future.result() for who, future in started.items()}
+                rows.append((name, index + 1, walls["theirs"], walls["ours"]))
                 say(f"{name}: {rows[-1][2]:.0f} s with {commit}, {rows[-1][3]:.0f} s here")
     print(f"\n{'run':28} {'round':>5} {commit + ' s':>12} {'this tree s':>12} {'ratio':>6}")
     for name, index, theirs_s, ours_s in rows:
@@ -295,9 +308,13 @@ def main() -> None:
     parser.add_argument("--against", metavar="REF",
                         help="time the demo and a landscape run beside REF's code instead")
     parser.add_argument("--rounds", type=int, default=1, help="pairs of runs for --against")
+    parser.add_argument("--apart", action="store_true",
+                        help="--against runs one at a time (what a user waits for on an "
+                             "otherwise idle machine), the first alternating per round")
     args = parser.parse_args()
     if args.against:
-        wall_against(args.against, args.out / "against", args.iterations, args.rounds)
+        wall_against(args.against, args.out / "against", args.iterations, args.rounds,
+                     args.apart)
         return
     if args.describe:
         print("\n".join(describe(args.describe)))
