@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
@@ -40,3 +41,17 @@ def test_a_failing_own_test_makes_the_child_invalid(agent_image, child):
 def test_a_broken_manifest_makes_the_child_invalid(child):
     (child / "agent.toml").write_text('name = "x"\nentry = "no_such_package"\n')
     assert "agent contract broken" in validate_agent(child)
+
+
+def test_a_child_failing_its_own_tests_ends_its_contract_check_at_once(agent_image, child):
+    # The contract check runs beside the own checks; a child that hangs when it is run and
+    # fails its own test is judged by the test, without waiting out the contract's deadline.
+    (child / "coding_agent" / "__main__.py").write_text(
+        "import time\n\ntime.sleep(10_000)\n")
+    (child / "tests" / "test_new_tool.py").write_text(
+        "def test_the_new_tool_exists():\n    assert False, 'new tool missing'\n")
+    started = time.monotonic()
+    reason = validate_agent(child, pytest_args=["tests/test_new_tool.py"], timeout=600)
+    assert reason is not None and reason.startswith("own tests fail")
+    assert time.monotonic() - started < 300  # the contract check alone would take 600 s
+

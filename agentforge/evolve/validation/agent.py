@@ -3,6 +3,7 @@ runs tests (checks.py), and fixes a freshly drawn task through the contract (con
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from agentforge.agent_contract import (
@@ -22,11 +23,38 @@ _IMPORTED = "agentforge-import-ok"
 def validate_agent(agent_dir: Path, *, pytest_args: list[str] | None = None,
                    timeout: float = 900.0, labels: dict[str, str] | None = None) -> str | None:
     """None if the agent compiles, imports, passes its own tests under the grader's path,
-    and fixes a freshly drawn task through the contract; else why not."""
+    and fixes a freshly drawn task through the contract; else why not (its own checks' reason
+    first)."""
     try:
         agent = load_agent_spec(agent_dir)
     except Exception as exc:  # a broken agent.toml is the child's defect, not ours
         return f"agent contract broken: {exc}"
+    # The contract check runs beside the child's own checks, in a fresh sandbox of its own
+    # (nothing the child's tests leave behind can touch it): validation stands between every
+    # child and its evaluation. When the own checks fail, removing the contract's sandbox
+    # ends its check at once (its commands die with the container).
+    config = runtime_sandbox_config({"agentforge.role": "validate", **(labels or {})}, timeout)
+    with Sandbox(config) as box, ThreadPoolExecutor(1, "contract-check") as pool:
+        contract = pool.submit(_installed_and_checked, box, agent, min(timeout, 600.0))
+        passed = False
+        try:
+            reason = own_checks(agent, pytest_args, timeout, labels)
+            passed = reason is None
+        finally:
+            if not passed:
+                box.remove()
+        return reason or contract.result()
+
+
+def _installed_and_checked(box: Sandbox, agent: AgentSpec, timeout: float) -> str | None:
+    install_agent(box, agent)
+    return check_contract(box, agent, timeout=timeout)
+
+
+def own_checks(agent: AgentSpec, pytest_args: list[str] | None, timeout: float,
+               labels: dict[str, str] | None = None) -> str | None:
+    """None if the agent compiles, imports and passes its own tests (one sandbox); else why
+    not."""
     config = runtime_sandbox_config({"agentforge.role": "validate", **(labels or {})}, timeout)
     clean = ["python", "-B", "-P", "-E", "-s"]  # nothing of the child's tree is imported early
     with Sandbox(config) as box:
@@ -44,9 +72,7 @@ def validate_agent(agent_dir: Path, *, pytest_args: list[str] | None = None,
         return f"syntax error: {_tail(compiled.output)}"
     if imported.exit_code != 0 or _IMPORTED not in imported.stdout:
         return f"does not import: {_tail(imported.output)}"
-    if tests.reason:
-        return tests.reason
-    return contract_check(agent, timeout, labels)
+    return tests.reason
 
 
 def contract_check(agent: AgentSpec, timeout: float, labels: dict[str, str] | None = None
@@ -55,8 +81,7 @@ def contract_check(agent: AgentSpec, timeout: float, labels: dict[str, str] | No
     (processes, files, a rigged .git) can touch it."""
     config = runtime_sandbox_config({"agentforge.role": "validate", **(labels or {})}, timeout)
     with Sandbox(config) as box:
-        install_agent(box, agent)
-        return check_contract(box, agent, timeout=min(timeout, 600.0))
+        return _installed_and_checked(box, agent, min(timeout, 600.0))
 
 
 def own_tests(agent: AgentSpec, *, pytest_args: list[str] | None = None,
