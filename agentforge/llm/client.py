@@ -105,10 +105,13 @@ class ModelClient:
         if tools:
             body["tools"] = tools
         # Scoped like the gateway's cache: a resumed run replays its own answers, while
-        # another run (or node, or task) asking the same thing still samples afresh.
+        # another run (or node, or task, or self-improvement step) asking the same thing
+        # still samples afresh: a parent expanded again must not get its last proposal back.
         ctx = self.context
-        key = request_hash({"scope": f"{ctx.run_id}/{ctx.node_id}/{ctx.task_id}/{ctx.role}",
-                            "request": body})
+        scope = f"{ctx.run_id}/{ctx.node_id}/{ctx.task_id}/{ctx.role}"
+        if ctx.step_id:
+            scope += f"/{ctx.step_id}"
+        key = request_hash({"scope": scope, "request": body})
         if self.use_cache:
             hit = self.ledger.cached(key)
             if hit is not None:

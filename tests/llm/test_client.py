@@ -98,6 +98,18 @@ def test_cache_answers_a_repeated_request_without_a_call(server, tmp_path):
     assert ledger.spend(run_id="r").calls == 1
 
 
+def test_a_new_self_improvement_step_asks_the_model_afresh(server, tmp_path):
+    # The same parent, asked the same thing by two steps: the second step is a new sample,
+    # not the first step's answer replayed (which made every re-expansion a copy).
+    ledger = Ledger(tmp_path / "l.db")
+    for step in ("step-1", "step-2", "step-2"):
+        ModelClient(endpoint_of(server), retry=FAST, ledger=ledger, use_cache=True,
+                    context=CallContext(run_id="r", node_id=1, role="diagnose",
+                                        step_id=step)).chat(user("cache me"))
+    assert len(server.requests) == 2
+    assert [c.cached for c in ledger.calls(run_id="r")] == [False, False, True]
+
+
 def test_for_role_uses_role_settings(server, tmp_path):
     config = LLMConfig(agent=RoleModel(spec="m", endpoint=server.base_url, temperature=0.0,
                                        max_tokens=64), retry=FAST)
