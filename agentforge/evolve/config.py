@@ -147,7 +147,8 @@ class ImproveConfig(BaseModel):
     diagnose_attempts: int = Field(default=3, ge=1)
     """Tries to get a valid structured proposal before the attempt is recorded as failed."""
     failures_shown: int = Field(default=3, ge=0)
-    """Failed evaluations of the parent the diagnosis sees."""
+    """Failed evaluations of the parent the diagnosis sees: a sample each step draws (a
+    parent expanded again is shown other failures), in their order."""
     excerpt_chars: int = Field(default=6000, ge=200)
     """Characters kept of each trajectory and test output shown to the diagnosis."""
     agent_timeout: float = Field(default=1800.0, gt=0)

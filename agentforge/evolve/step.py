@@ -28,12 +28,17 @@ class StepPlan:
     operator: str = "self_edit"
     second_parent_id: int | None = None
     """Crossover's second parent (None for the other operators)."""
+    evidence_seed: int | None = None
+    """Draws which of the parent's failed evaluations the model is shown (drawn from the
+    run's RNG with the plan, so a parent expanded again sees other failures, as DGM draws a
+    failed task per attempt; None: the most recent ones)."""
 
     @classmethod
     def new(cls, parent_id: int, operator: str = "self_edit",
-            second_parent_id: int | None = None) -> StepPlan:
+            second_parent_id: int | None = None, evidence_seed: int | None = None
+            ) -> StepPlan:
         """A plan with a fresh step id."""
-        return cls(new_step_id(), parent_id, operator, second_parent_id)
+        return cls(new_step_id(), parent_id, operator, second_parent_id, evidence_seed)
 
 
 @dataclass(frozen=True)

@@ -65,14 +65,17 @@ def test_the_operator_choice_is_recorded_and_survives_resume(tiny_suite, tmp_pat
             assert plan["second_parent_id"] is None
 
 
-def test_the_default_policy_plans_self_edits_and_draws_nothing_more(tiny_suite, tmp_path):
+def test_the_default_policy_plans_self_edits_and_draws_only_the_evidence(tiny_suite, tmp_path):
     config = load_run_config(demo_config(tmp_path, tiny_suite), ["selection.name=random"])
     with open_run(tmp_path / "run", config) as run:
         _scored_archive(run)
         plans = _propose(run, 4)
         state = run.store.get_run(run.run_id).rng_state
     assert [p["operator"] for _, p in plans] == ["self_edit"] * 4
-    # The same draws with no operator policy at all: the selector's alone.
+    # Each plan carries its own draw of the failures shown (a parent chosen twice is shown
+    # two samples), recorded with the plan.
+    assert len({p["evidence_seed"] for _, p in plans}) == 4
+    # The same draws with no operator policy at all: the selector's, then the evidence's.
     import random
 
     from agentforge.evolve.selection import make_selector, rng_state_to_json
@@ -81,8 +84,9 @@ def test_the_default_policy_plans_self_edits_and_draws_nothing_more(tiny_suite, 
     with open_run(tmp_path / "run") as run:
         loop = EvolutionRun(run)
         views = loop.policy.views(run.store.node_summaries(run.run_id, split=loop.split))
-    for _ in range(4):
+    for _, plan in plans:
         selector.next_action(views, rng)
+        assert rng.getrandbits(32) == plan["evidence_seed"]
     assert state == rng_state_to_json(rng)
 
 

@@ -11,6 +11,7 @@ from operator_fixtures import BASE_CONFIG
 
 from agentforge.errors import ConfigError
 from agentforge.evolve.config import ImproveConfig
+from agentforge.evolve.operators.failures import shown_failures
 from agentforge.evolve.operators.genome import GenomeError, editable_texts, replace_text
 from agentforge.evolve.operators.policy import OperatorPolicy, bandit_choice
 from agentforge.evolve.operators.prompt_mutation import Mutation, apply_mutation
@@ -98,3 +99,16 @@ def test_the_operator_config_names_known_operators_with_usable_weights():
         ImproveConfig(operators={"crossbreed": 1.0})
     with pytest.raises((ValueError, ConfigError), match="at least one > 0"):
         ImproveConfig(operators={"self_edit": 0.0})
+
+
+def test_each_step_is_shown_its_own_sample_of_the_parents_failures():
+    # The most recent failures every time made each re-expansion of a parent see the same
+    # evidence, so a deterministic model proposed the same change again (a copy).
+    failed = list(range(10))
+    samples = {tuple(shown_failures(failed, 3, seed)) for seed in range(40)}
+    assert len(samples) > 10
+    assert all(len(s) == 3 and list(s) == sorted(s) for s in samples)  # in their order
+    assert shown_failures(failed, 3, 7) == shown_failures(failed, 3, 7)  # a resume sees it too
+    assert shown_failures(failed, 3, None) == [7, 8, 9]  # no seed: the most recent
+    assert shown_failures([4, 5], 3, 7) == [4, 5]
+    assert shown_failures(failed, 0, 7) == []

@@ -33,7 +33,8 @@ class OperatorPlanner:
 
     def plan(self, parent_id: int, views: Sequence, rng: random.Random) -> StepPlan:
         """The plan of a step of `parent_id`: a step id, the operator (and crossover's second
-        parent), drawn from the run's RNG on the loop's thread."""
+        parent) and the seed of the failures shown, drawn from the run's RNG on the loop's
+        thread."""
         ctx = self.ctx
         operator = self.policy.choose(rng, lambda: operator_stats(
             ctx.store, ctx.ledger, ctx.run_id, ctx.config.benchmark.validation_split))
@@ -42,7 +43,7 @@ class OperatorPlanner:
             second = second_parent(views, parent_id, rng)
             if second is None:  # nothing to cross with yet: the step is a self-edit
                 operator = "self_edit"
-        return StepPlan.new(parent_id, operator, second)
+        return StepPlan.new(parent_id, operator, second, evidence_seed=rng.getrandbits(32))
 
     def run(self, plan: StepPlan) -> StepOutcome:
         """Run the planned operator on a worker; the child records the step's seconds."""

@@ -70,7 +70,7 @@ def prompt_mutation(ctx: RunContext, plan: StepPlan) -> StepOutcome:
         "diagnose", ctx.config.llm, ledger=ctx.ledger, use_cache=True,
         context=CallContext(run_id=ctx.run_id, node_id=parent_id, task_id=PROMPT_MUTATION_TASK,
                             role="diagnose", step_id=plan.step_id))
-    failures = failure_cases(ctx, parent_id)
+    failures = failure_cases(ctx, parent_id, plan.evidence_seed)
     try:
         mutation, updated = ask_mutation(client, original, failures,
                                          ctx.config.improve.diagnose_attempts)

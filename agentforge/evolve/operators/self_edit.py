@@ -29,7 +29,8 @@ def self_edit(ctx: RunContext, plan: StepPlan) -> StepOutcome:
         context=CallContext(run_id=ctx.run_id, node_id=parent_id, role="diagnose",
                             step_id=plan.step_id))
     try:
-        proposal = diagnose(client, agent_facts(ctx, parent_id), failure_cases(ctx, parent_id),
+        proposal = diagnose(client, agent_facts(ctx, parent_id),
+                            failure_cases(ctx, parent_id, plan.evidence_seed),
                             attempts=config.improve.diagnose_attempts)
     except ReplyFailed as exc:
         return failed_child(ctx, plan, f"diagnosis invalid: {exc}; model said: "
