@@ -65,7 +65,7 @@ def test_each_export_installs_under_its_run_and_node(finished_run, exported, tmp
     for folder in (seed, exported):
         project = tomllib.loads((folder / "pyproject.toml").read_text())["project"]
         names[project["name"]] = project["description"]
-        assert project["dependencies"] == ["langgraph", "openai", "pydantic>=2", "jinja2"]
+        assert project["dependencies"] == ["langgraph", "pydantic>=2", "jinja2"]
     assert names == {
         "fixture-run-node-1": "agentforge agent: node 1 of run fixture-run",
         "fixture-run-node-2": f"agentforge agent: node 2 of run fixture-run: {SUMMARY}"}

@@ -21,7 +21,7 @@ def main(argv: list[str] | None = None) -> int:
     base_url = os.environ.get("OPENAI_BASE_URL")
     if not base_url:
         parser.error("OPENAI_BASE_URL is not set: the framework sets it to the model gateway")
-    # Imported here so that a usage error answers before the slow imports (openai, pydantic).
+    # Imported here so that a usage error answers before the slow imports (pydantic, LangGraph).
     from coding_agent.agent import run_agent
     from coding_agent.model import ModelError
     from coding_agent.settings import load_settings

@@ -1,20 +1,30 @@
-"""Model: chat calls through the official openai client, with the run's budget enforced.
+"""Model: chat calls to an OpenAI-compatible endpoint over plain HTTP, with the run's budget
+enforced.
 
-The answer is read from the response body as plain JSON, not through the client's typed
-models, so that a broken model's reply (`message: null`, `choices: []`, a body that is not
-JSON) becomes an empty reply, which the caller counts as malformed, rather than a crash.
+The standard library speaks the wire (one JSON POST to `/chat/completions`, retried on
+timeouts, lost connections, 408/409/429 and 5xx): the openai package's import builds about a
+thousand typed models, a third of this agent's start-up CPU, for nothing it uses. The answer
+is read from the response body as plain JSON, so that a broken model's reply (`message:
+null`, `choices: []`, a body that is not JSON) becomes an empty reply, which the caller
+counts as malformed, rather than a crash.
 """
 
 from __future__ import annotations
 
+import http.client
 import json
+import random
 import re
 import time
-
-import openai
+import urllib.error
+import urllib.request
 
 from coding_agent.settings import Limits, Pricing
 from coding_agent.trajectory import Trajectory
+
+RETRIED_STATUSES = {408, 409, 429}
+"""Besides 5xx: statuses worth another try (as the openai client retries them)."""
+MAX_BACKOFF = 8.0
 
 
 class LimitReached(Exception):
@@ -23,6 +33,17 @@ class LimitReached(Exception):
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
+
+
+class EndpointError(Exception):
+    """The endpoint answered with an error status, or not at all."""
+
+    def __init__(self, message: str, *, status: int | None = None, body: str = "",
+                 timed_out: bool = False) -> None:
+        super().__init__(f"{message}: {body[:500]}" if body else message)
+        self.status = status
+        self.body = body
+        self.timed_out = timed_out
 
 
 class ModelError(Exception):
@@ -58,9 +79,8 @@ class Model:
 
     def __init__(self, *, base_url: str, api_key: str, name: str, limits: Limits,
                  pricing: Pricing, trajectory: Trajectory) -> None:
-        self.client = openai.OpenAI(base_url=base_url, api_key=api_key,
-                                    max_retries=limits.model_retries,
-                                    timeout=limits.model_timeout)
+        self.url = base_url.rstrip("/") + "/chat/completions"
+        self.api_key = api_key
         self.name = name
         self.limits = limits
         self.pricing = pricing
@@ -87,16 +107,14 @@ class Model:
         started = time.monotonic()
         try:
             body = self._create(messages, tools)
-        except openai.APITimeoutError as exc:
-            tries = self.limits.model_retries + 1
-            raise ModelError(f"model call for {thread!r} got no answer within "
-                             f"{self.limits.model_timeout:g}s ({tries} tries)",
-                             "model_timeout") from exc
-        except openai.APIStatusError as exc:
-            if exc.status_code == 402:  # the gateway's budget for this run or task is spent
+        except EndpointError as exc:
+            if exc.timed_out:
+                tries = self.limits.model_retries + 1
+                raise ModelError(f"model call for {thread!r} got no answer within "
+                                 f"{self.limits.model_timeout:g}s ({tries} tries)",
+                                 "model_timeout") from exc
+            if exc.status == 402:  # the gateway's budget for this run or task is spent
                 raise LimitReached("budget_exhausted") from exc
-            raise ModelError(f"model call for {thread!r} failed: {exc}") from exc
-        except openai.OpenAIError as exc:
             raise ModelError(f"model call for {thread!r} failed: {exc}") from exc
         reply, finish_reason, malformed = read_completion(body)
         if not tools and reply.pop("tool_calls", None):
@@ -114,28 +132,62 @@ class Model:
         parameter this model refuses teaches us, once each."""
         learned: set[str] = set()
         while True:
-            limits = {self.params["cap"]: self.limits.max_tokens}
+            request = {"model": self.name, "messages": messages,
+                       self.params["cap"]: self.limits.max_tokens}
             if self.params["temperature"]:
-                limits["temperature"] = self.limits.temperature
+                request["temperature"] = self.limits.temperature
+            if tools:
+                request["tools"] = tools
             try:
-                raw = self.client.chat.completions.with_raw_response.create(
-                    model=self.name, messages=messages, tools=tools or openai.omit, **limits)
-            except openai.BadRequestError as exc:
-                if "cap" not in learned and _rejected(str(exc), self.params["cap"]):
+                raw = self._post(request)
+            except EndpointError as exc:
+                if exc.status != 400:
+                    raise
+                if "cap" not in learned and _rejected(exc.body, self.params["cap"]):
                     learned.add("cap")
                     self.params["cap"] = ("max_completion_tokens"
                                           if self.params["cap"] == "max_tokens" else "max_tokens")
                 elif (self.params["temperature"] and "temperature" not in learned
-                      and _rejected(str(exc), "temperature")):
+                      and _rejected(exc.body, "temperature")):
                     learned.add("temperature")
                     self.params["temperature"] = None
                 else:
                     raise
                 continue
             try:
-                return json.loads(raw.http_response.content)
+                return json.loads(raw)
             except ValueError:
                 return None
+
+    def _post(self, request: dict) -> bytes:
+        """POST the request, retried (`model_retries`) with a growing pause; the body."""
+        data = json.dumps(request).encode("utf-8")
+        headers = {"Content-Type": "application/json", "Accept": "application/json",
+                   "Authorization": f"Bearer {self.api_key}"}
+        attempt = 0
+        while True:
+            try:
+                with urllib.request.urlopen(urllib.request.Request(self.url, data, headers),
+                                            timeout=self.limits.model_timeout) as response:
+                    return response.read()
+            except urllib.error.HTTPError as exc:
+                failure = EndpointError(f"HTTP {exc.code}", status=exc.code,
+                                        body=exc.read().decode("utf-8", "replace"))
+                wait = _retry_after(exc.headers.get("retry-after"))
+            except TimeoutError as exc:
+                failure, wait = EndpointError(f"no answer: {exc}", timed_out=True), None
+            except (urllib.error.URLError, OSError, http.client.HTTPException) as exc:
+                reason = getattr(exc, "reason", exc)  # refused, reset, cut short
+                failure = EndpointError(f"connection failed: {reason!r}",
+                                        timed_out=isinstance(reason, TimeoutError))
+                wait = None
+            retried = failure.status is None or failure.status in RETRIED_STATUSES \
+                or failure.status >= 500
+            if not retried or attempt >= self.limits.model_retries:
+                raise failure
+            attempt += 1
+            time.sleep(wait if wait is not None else
+                       min(0.5 * 2 ** (attempt - 1), MAX_BACKOFF) * (0.75 + random.random() / 4))
 
     def _cost(self, usage: dict) -> float:
         # A gateway may report the cost itself (OpenRouter-style usage.cost); trust it if so.
@@ -143,6 +195,15 @@ class Model:
             return float(usage["cost"])
         return (self.pricing.input * (usage.get("prompt_tokens") or 0)
                 + self.pricing.output * (usage.get("completion_tokens") or 0)) / 1e6
+
+
+def _retry_after(value: str | None) -> float | None:
+    """Seconds a Retry-After header asks for (None if absent, a date, or over a minute)."""
+    try:
+        seconds = float(value) if value else None
+    except ValueError:
+        return None
+    return seconds if seconds is not None and 0 <= seconds <= 60 else None
 
 
 def read_completion(body: object) -> tuple[dict, str | None, str | None]:

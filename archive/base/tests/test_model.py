@@ -1,9 +1,12 @@
 """The model client sends what the endpoint accepts: max_completion_tokens (and no
-temperature) to OpenAI's reasoning models, by name or after a 400 that names the parameter."""
+temperature) to OpenAI's reasoning models, by name or after a 400 that names the parameter;
+retries what a busy server refuses, and nothing else."""
 
 from __future__ import annotations
 
-from coding_agent.model import Model
+import pytest
+
+from coding_agent.model import LimitReached, Model, ModelError
 from coding_agent.settings import load_settings
 from coding_agent.trajectory import Trajectory
 
@@ -55,3 +58,25 @@ def test_other_models_keep_max_tokens_and_temperature(serve, tmp_path):
     [request] = server.requests
     assert request["max_tokens"] == load_settings().limits.max_tokens
     assert request["temperature"] == 0.0 and "max_completion_tokens" not in request
+
+
+def test_a_busy_or_failing_server_is_asked_again_until_it_answers(serve, tmp_path):
+    server = serve([{"max_uses": 1, "respond": {"status": 429, "error": "slow down"}},
+                    {"max_uses": 1, "respond": {"status": 503, "error": "overloaded"}},
+                    {"respond": {"content": "pong"}}])
+    assert ask(model_for(server, "m", tmp_path)) == "pong"  # model_retries = 2
+    assert len(server.requests) == 3
+
+
+def test_a_refused_request_is_not_retried_and_says_why(serve, tmp_path):
+    server = serve([{"respond": {"status": 401, "error": "invalid api key"}}])
+    with pytest.raises(ModelError, match="HTTP 401.*invalid api key"):
+        ask(model_for(server, "m", tmp_path))
+    assert len(server.requests) == 1
+
+
+def test_a_spent_gateway_budget_stops_the_run_with_its_reason(serve, tmp_path):
+    server = serve([{"respond": {"status": 402, "error": "budget exhausted"}}])
+    with pytest.raises(LimitReached) as stopped:
+        ask(model_for(server, "m", tmp_path))
+    assert stopped.value.reason == "budget_exhausted" and len(server.requests) == 1
