@@ -104,9 +104,11 @@ class ModelClient:
                                 **self.defaults, **params}
         if tools:
             body["tools"] = tools
-        # Scoped like the gateway's cache: a resumed run replays its own answers, while
-        # another run (or node, or task, or self-improvement step) asking the same thing
-        # still samples afresh: a parent expanded again must not get its last proposal back.
+        # Scoped like the gateway's cache: the same request in the same scope is answered
+        # from the cache, while another run (or node, or task, or self-improvement step)
+        # asking the same thing samples afresh: a parent expanded again must not get its
+        # last proposal back (so a step killed midway and planned anew pays its diagnosis
+        # again).
         ctx = self.context
         scope = f"{ctx.run_id}/{ctx.node_id}/{ctx.task_id}/{ctx.role}"
         if ctx.step_id:

@@ -37,8 +37,8 @@ def self_edit(ctx: RunContext, plan: StepPlan) -> StepOutcome:
                             f"{exc.text[:800]!r}", {"invalid_reply": exc.text})
     except ModelError as exc:
         return failed_child(ctx, plan, f"diagnosis model error: {exc}")
-    # The implementation's task id keys the gateway's response cache: a step started again
-    # after a kill replays the answers its proposal already had.
+    # The implementation's task id keys the gateway's response cache by the proposal: the
+    # same proposal again (a deterministic model) replays the answers it already had.
     key = hashlib.sha256(proposal.model_dump_json().encode()).hexdigest()[:12]
     scratch = ctx.rundir.path / "nodes" / f".{plan.step_id}"
     work = ctx.workplace().implement(
