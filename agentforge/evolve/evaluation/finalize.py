@@ -1,5 +1,6 @@
 """Held-out re-scoring: the top agents by validation score run the held-out split once, and
-each of their held-out evaluations is graded a second time (regrade.py).
+each of their held-out evaluations is graded a second time as soon as it has finished
+(regrade.py).
 
 Before the finalists are chosen, the top-up (`top_up`) gives more validation tasks to the
 agents too thinly evaluated to tell whether they belong among them (selection/finalists.py
@@ -16,7 +17,7 @@ import time
 from concurrent.futures import as_completed
 
 from agentforge.evolve.evaluation.job import evaluate_job
-from agentforge.evolve.evaluation.regrade import regrade_finalists
+from agentforge.evolve.evaluation.regrade import Regrading
 from agentforge.evolve.loop.context import RunContext
 from agentforge.evolve.loop.executor import LocalExecutor
 from agentforge.evolve.loop.growth import growth_levels
@@ -105,16 +106,26 @@ def top_up_round(due: list[TopUp], copy_of: dict[int, int | None],
     return taken, jobs
 
 
-def _run_jobs(ctx: RunContext, jobs: list[EvaluationJob], what: str) -> None:
-    """Run evaluations `evaluation.workers` at a time, saying how far they are."""
+def _run_jobs(ctx: RunContext, jobs: list[EvaluationJob], what: str,
+              regrade: list[int] | None = None) -> None:
+    """Run evaluations `evaluation.workers` at a time, saying how far they are; with
+    `regrade`, each held-out evaluation of those nodes is graded a second time as soon as it
+    has finished (and any finished before, on a resume), on the same workers."""
     workers = ctx.config.evaluation.workers
     with long_step(f"{what} ({len(jobs)} evaluations, {workers} at a time)") as tell, \
             LocalExecutor(workers, name="agentforge-final") as pool:
+        regrading = Regrading(ctx, regrade, pool) if regrade else None
+        if regrading:
+            regrading.start_due()
         futures = {pool.submit(evaluate_job, ctx, job): job for job in jobs}
         for done, future in enumerate(as_completed(futures), 1):
             outcome, job = future.result(), futures[future]
             tell(f"{what}: {done}/{len(jobs)} done (node {job.node_id}, {job.task_id}: "
                  f"{_verdict(outcome)})")
+            if regrading:
+                regrading.start_due()
+        if regrading:
+            regrading.wait(tell)
 
 
 def finalize(ctx: RunContext) -> dict:
@@ -139,8 +150,8 @@ def finalize(ctx: RunContext) -> dict:
                held_out_tasks=len(ctx.held_out))
     try:
         _run_jobs(ctx, jobs, f"finalizing: nodes {[f.id for f in chosen]} on "
-                             f"{len(ctx.held_out)} held-out tasks")
-        regrade_finalists(ctx, [s.id for s in chosen])
+                             f"{len(ctx.held_out)} held-out tasks",
+                  regrade=[f.id for f in chosen])
     finally:
         _say_phase(ctx, phase=None)
     report = build_final_report(ctx, chosen)

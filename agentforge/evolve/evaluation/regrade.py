@@ -1,5 +1,5 @@
-"""Differential re-grading of the finalists: once their held-out evaluations are done, each
-finished one is graded a second time by bench/plain_grading.py (fresh sandbox, plain git and
+"""Differential re-grading of the finalists: as each of their held-out evaluations finishes,
+it is graded a second time by bench/plain_grading.py (fresh sandbox, plain git and
 toolchain commands, no runner code shared with the first grader), through the run's
 Workplace. Each second verdict is a `regraded` event; a verdict that differs from the
 first is a `grading_disagreement` event on the node, which the read model carries
@@ -12,12 +12,11 @@ is tried again).
 from __future__ import annotations
 
 import json
-from concurrent.futures import as_completed
+from concurrent.futures import Future, as_completed
 
 from agentforge.evolve.loop.context import RunContext
 from agentforge.evolve.loop.executor import LocalExecutor
 from agentforge.evolve.workplaces.work import RegradeWork
-from agentforge.progress import long_step
 from agentforge.store.protocol import Store
 from agentforge.store.records import GRADING_DISAGREEMENT, EvaluationRecord
 
@@ -25,26 +24,40 @@ REGRADED = "regraded"
 """Event kind: one held-out evaluation graded a second time."""
 
 
-def regrade_finalists(ctx: RunContext, node_ids: list[int]) -> None:
-    """Grade every finished held-out evaluation of `node_ids` a second time; record each
-    verdict and each disagreement."""
-    store, split = ctx.store, ctx.config.benchmark.held_out_split
-    # A second grading that could not run (Docker broke, a worker was lost) is tried again.
-    done = {data.get("evaluation_id") for event in store.list_events(ctx.run_id)
-            if event.kind == REGRADED and (data := _data(event)).get("second") is not None}
-    todo = [evaluation for evaluation in store.list_evaluations(ctx.run_id, finished=True,
-                                                                split=split)
-            if evaluation.node_id in node_ids and evaluation.id not in done]
-    if not todo:
-        return
-    with long_step(f"re-grading {len(todo)} held-out evaluations of nodes {node_ids} the "
-                   f"plain way") as tell, \
-            LocalExecutor(ctx.config.evaluation.workers, name="agentforge-regrade") as pool:
-        futures = {pool.submit(_regrade, ctx, evaluation): evaluation for evaluation in todo}
-        for count, future in enumerate(as_completed(futures), 1):
-            evaluation = futures[future]
-            _record(store, ctx.run_id, evaluation, *future.result())
-            tell(f"re-grading: {count}/{len(todo)} done")
+class Regrading:
+    """The second gradings of the finalists' held-out evaluations on `pool` (the one their
+    evaluations run on, so `evaluation.workers` still bounds the sandboxes): each starts as
+    soon as its evaluation has finished, beside the finalists' other evaluations, and is
+    recorded as it ends."""
+
+    def __init__(self, ctx: RunContext, node_ids: list[int], pool: LocalExecutor):
+        self.ctx, self.node_ids, self.pool = ctx, set(node_ids), pool
+        # A second grading that could not run (Docker broke, a worker was lost) is tried again.
+        self.started = {data.get("evaluation_id") for event in ctx.store.list_events(ctx.run_id)
+                        if event.kind == REGRADED
+                        and (data := _data(event)).get("second") is not None}
+        self.futures: list[Future] = []
+
+    def start_due(self) -> None:
+        """Start the second grading of each finished held-out evaluation of the finalists
+        that has none yet."""
+        ctx = self.ctx
+        for evaluation in ctx.store.list_evaluations(
+                ctx.run_id, finished=True, split=ctx.config.benchmark.held_out_split):
+            if evaluation.node_id in self.node_ids and evaluation.id not in self.started:
+                self.started.add(evaluation.id)
+                self.futures.append(self.pool.submit(_regrade_and_record, ctx, evaluation))
+
+    def wait(self, tell) -> None:
+        """Wait for every second grading started, saying how far they are."""
+        for count, future in enumerate(as_completed(self.futures), 1):
+            future.result()
+            tell(f"re-grading the held-out evaluations the plain way: "
+                 f"{count}/{len(self.futures)} done")
+
+
+def _regrade_and_record(ctx: RunContext, evaluation: EvaluationRecord) -> None:
+    _record(ctx.store, ctx.run_id, evaluation, *_regrade(ctx, evaluation))
 
 
 def _regrade(ctx: RunContext, evaluation: EvaluationRecord) -> tuple[bool | None, str]:
