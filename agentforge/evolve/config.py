@@ -110,8 +110,9 @@ class EvaluationConfig(BaseModel):
     """Stages in order, e.g. 10 tasks, then 50 if the score is >= 0.4, then all (DGM's own
     lists and thresholds: see `Stage`)."""
     workers: int = Field(default=2, ge=1)
-    """Evaluations running at the same time (once the iteration budget is spent, the idle
-    self-improvement workers run evaluations too)."""
+    """Evaluations running at the same time (a self-improvement worker with no step to make,
+    while the selector waits for a score or once the iteration budget is spent, runs
+    evaluations too)."""
     executor: Literal["local", "ray"] = "local"
     """Where sandbox work runs: `local` (this machine's Docker engine) or `ray` (Ray tasks on
     a cluster: each node's own engine and gateway; see README "Running on a cluster")."""

@@ -98,8 +98,8 @@ class EvolutionRun:
             if node.status == NodeStatus.pending and node.parent_id is not None:
                 settle_child(ctx, node.id)  # killed between commit and validation
         initial = self._open_jobs()
-        # Threads for both pools: once the iteration budget is spent, the scheduler lends the
-        # free self-improvement workers to evaluations (it holds each pool to its own size).
+        # Threads for both pools: the scheduler lends a self-improvement worker with no step to
+        # make to evaluations (it holds steps to improve.workers, and all work to the sum).
         executor = LocalExecutor(ctx.config.evaluation.workers + ctx.config.improve.workers,
                                  name="agentforge-eval")
         children = sum(1 for n in self.store.list_nodes(ctx.run_id) if n.parent_id is not None)

@@ -93,9 +93,9 @@ class SchedulerConfig(BaseModel):
     improve_workers: int = Field(default=1, ge=1)
     """Self-improvement steps running at the same time."""
     eval_workers: int | None = Field(default=None, ge=1)
-    """Evaluations in flight at the same time (default: the executor's capacity); once the
-    iteration budget is spent, plus the free self-improvement workers if the executor holds
-    more jobs than this."""
+    """Evaluations in flight at the same time (default: the executor's capacity), plus the
+    self-improvement workers that have no step to make (`propose` has none, or the iteration
+    budget is spent) if the executor holds more jobs than this."""
     max_iterations: int | None = Field(default=None, ge=0)
     """Self-improvement steps to start in total; reaching it stops expanding: the children
     already made still finish their evaluations, and `propose` is still asked for evaluations
