@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from fnmatch import fnmatch
 from pathlib import Path, PurePosixPath
 
+from agentforge import host_commands
 from agentforge.errors import AgentforgeError
 from agentforge.safe_git import SAFE_DIFF_FLAGS, safe_git_args
 
@@ -156,8 +157,8 @@ class _ScratchGit:
 
     def __call__(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
         try:
-            done = subprocess.run(["git", *safe_git_args(), *args], cwd=self.tree,
-                                  env=self.env, capture_output=True, timeout=300)
+            done = host_commands.run(["git", *safe_git_args(), *args], cwd=self.tree,
+                                     env=self.env, timeout=300)
         except subprocess.TimeoutExpired as exc:
             raise PatchError(f"git {args[0]} took over 300 s on the prediction") from exc
         if check and done.returncode != 0:

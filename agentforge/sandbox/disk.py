@@ -20,7 +20,6 @@ import functools
 import os
 import shutil
 import socket
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,6 +27,7 @@ from docker.errors import APIError, NotFound
 from docker.types import Mount
 from requests.exceptions import RequestException
 
+from agentforge import host_commands
 from agentforge.errors import SandboxError
 from agentforge.sandbox.config import SandboxConfig
 from agentforge.sandbox.engine import docker_client, engine_address
@@ -220,7 +220,7 @@ def leftover_disks() -> list[tuple[str, str]]:
 
 
 def _run(argv: list[str]) -> None:
-    done = subprocess.run(argv, capture_output=True, text=True, timeout=120)
+    done = host_commands.run(argv, text=True, timeout=120)
     if done.returncode != 0:
         raise SandboxError(f"{' '.join(argv[:2])} failed for a sandbox disk: "
                            f"{(done.stderr or done.stdout).strip()[-300:]}")

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import git
 
+from agentforge.host_commands import ctrl_c_held
 from agentforge.store.errors import MergeConflict, PatchDoesNotApply, StoreError
 
 # Never commit byte code or local environments that a test run may leave in an agent folder.
@@ -58,10 +59,11 @@ class AgentRepo:
         command = ["git", f"--git-dir={self.path}"]
         if work_tree is not None:
             command.append(f"--work-tree={work_tree}")
-        # Own session: a terminal's Ctrl-C (sent to the whole process group) asks the run to
-        # finish its work in flight, which must not kill the git command doing that work.
-        return self.repo.git.execute([*command, *args], env=env, strip_newline_in_stdout=False,
-                                     start_new_session=True)
+        # Out of a terminal's Ctrl-C (host_commands.py): it asks the run to finish its work in
+        # flight, which must not kill the git command doing that work.
+        with ctrl_c_held():
+            return self.repo.git.execute([*command, *args], env=env,
+                                         strip_newline_in_stdout=False, start_new_session=True)
 
     def _commit_index(self, index: Path, parent: str | None, message: str) -> str:
         tree = self._git("write-tree", index=index).strip()
