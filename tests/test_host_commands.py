@@ -1,7 +1,8 @@
 """A terminal's Ctrl-C reaches the whole process group; the host commands the run's work has
-started (git over the agent repository, git applying a patch) must live through it, or a run
-told to finish its work in flight records that work as failed. Real git, real signals, in a
-child process with a session of its own (so pytest is not signalled)."""
+started (git over the agent repository, `git archive` of an agent's code, git for a patch)
+must live through it, or a run told to finish its work in flight records that work as
+failed. Real git, real signals, in a child process with a session of its own (so pytest is
+not signalled)."""
 
 from __future__ import annotations
 
@@ -29,6 +30,7 @@ CHILD = textwrap.dedent("""
         while not done.is_set():
             try:
                 repo.resolve(commit)
+                repo.export(commit, root / "exports" / str(calls[0]))
                 ran = host_commands.run(["git", "--version"], text=True)
                 if ran.returncode != 0:
                     failures.append(f"git --version: exit {ran.returncode}")

@@ -227,7 +227,8 @@ class AgentRepo:
             raise StoreError(f"export target {dest} is not empty: pick an empty or new directory")
         dest.mkdir(parents=True, exist_ok=True)
         buffer = io.BytesIO()
-        self.repo.archive(buffer, self.resolve(commit), format="tar")
+        with ctrl_c_held():  # its `git archive` too (host_commands.py)
+            self.repo.archive(buffer, self.resolve(commit), format="tar")
         buffer.seek(0)
         with tarfile.open(fileobj=buffer) as archive:
             archive.extractall(dest, filter="data")
